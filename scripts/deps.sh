@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian packages jobd needs to build (and, with "test", to test).
+# Idempotent: only missing packages are installed; apt-get update runs only when needed.
+set -eu
+build="gcc make pkg-config libuv1-dev libsqlite3-dev"
+test="clang diod qemu-system-x86 cpio busybox-static faketime tzdata procps iproute2"
+want=$build
+[ "${1:-}" = test ] && want="$build $test"
+missing=
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing" >&2
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y --no-install-recommends $missing >&2 ||
+	{ $SUDO apt-get update >&2 && $SUDO apt-get install -y --no-install-recommends $missing >&2; }

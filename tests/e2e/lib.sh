@@ -1,0 +1,105 @@
+# Shared helpers for end-to-end tests (sourced by tests/e2e/*.sh and tests/vm/*.sh).
+# Each test starts its own jobd on a temporary -dbdir, a unix socket inside it and
+# an ephemeral loopback TCP port; everything is removed and killed on exit.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   jobd_start            # sets JOBD_PID, JOBD_TCP (host!port), JOBD_PORT, JOBD_SOCK, T (temp dir)
+#   check "name" command args...     # ok/not ok by exit status
+#   expect "name" "wanted" command... # ok if the command's stdout equals wanted
+#   finish                # exit status: 0 if nothing failed
+
+set -u
+BUILD=${JOBD_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+JOBD=$BUILD/jobd
+JOBCTL=$BUILD/jobctl
+T=$(mktemp -d /tmp/jobd-test.XXXXXX)
+JOBD_PID=
+NFAIL=0
+TESTNAME=$(basename "$0" .sh)
+
+cleanup() {
+	if [ -n "$JOBD_PID" ]; then
+		kill "$JOBD_PID" 2>/dev/null
+		wait "$JOBD_PID" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { echo "ok - $TESTNAME/$1"; }
+nok() { echo "not ok - $TESTNAME/$1"; NFAIL=$((NFAIL + 1)); }
+
+check() {
+	name=$1; shift
+	if "$@" >"$T/.check.out" 2>&1; then ok "$name"; else
+		nok "$name"; sed 's/^/#   /' "$T/.check.out" | head -20
+	fi
+}
+
+# check that a command fails
+check_fails() {
+	name=$1; shift
+	if "$@" >"$T/.check.out" 2>&1; then
+		nok "$name (succeeded, should fail)"; sed 's/^/#   /' "$T/.check.out" | head -20
+	else ok "$name"; fi
+}
+
+expect() {
+	name=$1; want=$2; shift 2
+	got=$("$@" 2>"$T/.expect.err")
+	if [ "$got" = "$want" ]; then ok "$name"; else
+		nok "$name"
+		printf '#   wanted: %s\n#   got:    %s\n' "$want" "$got" | head -20
+		sed 's/^/#   stderr: /' "$T/.expect.err" | head -5
+	fi
+}
+
+# wait_for SECONDS command...: runs command until it succeeds (a readiness wait,
+# not a timing assumption: it fails the test only if the deadline passes).
+wait_for() {
+	limit=$1; shift
+	n=0
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -ge $((limit * 20)) ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# jobd_start [extra jobd flags...]: starts jobd on $T/db with a unix socket and an
+# ephemeral TCP port, and waits until it says it is listening.
+jobd_start() {
+	mkdir -p "$T/db"
+	JOBD_SOCK=$T/jobd.sock
+	: >"$T/jobd.log"
+	"$JOBD" -dbdir "$T/db" -fsaddr "tcp!127.0.0.1!0" -fsaddr "unix!$JOBD_SOCK" \
+		-logtostderr "$@" 2>>"$T/jobd.log" &
+	JOBD_PID=$!
+	if ! wait_for 20 grep -q 'listening on tcp!' "$T/jobd.log"; then
+		echo "# jobd did not start:"; sed 's/^/#   /' "$T/jobd.log"
+		nok "jobd-start"; finish
+	fi
+	JOBD_PORT=$(sed -n 's/.*listening on tcp!127\.0\.0\.1!\([0-9]*\).*/\1/p' "$T/jobd.log" | head -1)
+	JOBD_TCP="tcp!127.0.0.1!$JOBD_PORT"
+	export JOBD_ADDR="unix!$JOBD_SOCK"
+}
+
+# jobd_stop: SIGTERM and wait; fails the test if jobd does not exit 0.
+jobd_stop() {
+	[ -n "$JOBD_PID" ] || return 0
+	kill -TERM "$JOBD_PID"
+	wait "$JOBD_PID"; rc=$?
+	JOBD_PID=
+	if [ "$rc" -eq 0 ]; then ok "jobd-exit-0"; else
+		nok "jobd-exit-0 (status $rc)"; sed 's/^/#   /' "$T/jobd.log" | tail -20
+	fi
+}
+
+finish() {
+	if [ -n "$JOBD_PID" ] && ! kill -0 "$JOBD_PID" 2>/dev/null; then
+		nok "jobd-still-running"; sed 's/^/#   /' "$T/jobd.log" | tail -20
+	fi
+	exit $((NFAIL > 0))
+}
