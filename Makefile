@@ -20,6 +20,9 @@ UNIT_SRC := $(wildcard tests/unit/t_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TEST_AUX := $(filter-out tests/unit/t_%,$(wildcard tests/unit/*.c))
 TEST_AUX_OBJ := $(TEST_AUX:%.c=$(B)/obj/%.o)
+# Helper programs that end-to-end tests run against a live jobd.
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
 .PHONY: all deps deps-test run test test-plain test-sanitize san unit clean bench
 all: $(B)/jobd $(B)/jobctl
@@ -44,7 +47,11 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_AUX_OBJ) $(B)/libjobd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ $(LDLIBS)
 
-unit: $(UNIT_BIN)
+$(B)/tools/%: $(B)/obj/tests/tools/%.o $(TEST_AUX_OBJ) $(B)/libjobd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN) $(TOOL_BIN)
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -73,4 +80,5 @@ san:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(UNIT_BIN:$(B)/tests/%=$(B)/obj/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(UNIT_BIN:$(B)/tests/%=$(B)/obj/tests/unit/%.d) \
+	$(TOOL_BIN:$(B)/tools/%=$(B)/obj/tests/tools/%.d)

@@ -167,7 +167,11 @@ typedef struct Fcall {
 
 /* Decodes the whole frame buf[0..len) (size[4] included) in `dialect`.
  * Returns 0, or -EPROTO (malformed, truncated, trailing bytes, unknown type,
- * size field disagreeing with len). On success f borrows buf. */
+ * size field disagreeing with len). On success f borrows buf.
+ * The .u fields (n_uname, Rerror ecode, Tcreate extension, stat extension and
+ * n_uid/n_gid/n_muid) are on the wire in .u and .L alike, as in Linux's codec;
+ * in plain 9P2000 they are absent and decode as P9_NONUNAME (ecode 0, empty
+ * extension). .L messages decode in every dialect; the engine decides. */
 int p9_unpack(const uint8_t *buf, size_t len, int dialect, Fcall *f);
 
 /* Encodes f into buf (at most cap bytes), size field included.

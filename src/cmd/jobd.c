@@ -1,0 +1,179 @@
+/* jobd: flags, wiring, signals. Nothing else lives here. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cron/cron.h"
+#include "fs/fs.h"
+#include "jobs/jobs.h"
+#include "srv/srv.h"
+#include "store/store.h"
+#include "util/flags.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#ifndef JOBD_VERSION
+#define JOBD_VERSION "0.1.0"
+#endif
+
+typedef struct Daemon {
+	uv_loop_t *loop;
+	Store *store;
+	Zone *zone;
+	Jobs *jobs;
+	Fs *fs;
+	Srv *srv;
+	uv_signal_t sigterm, sigint;
+	int stopping;
+} Daemon;
+
+static void closed_signal(uv_handle_t *h) { (void)h; }
+
+static void jobs_stopped(void *arg)
+{
+	Daemon *d = arg;
+	uv_close((uv_handle_t *)&d->sigterm, closed_signal);
+	uv_close((uv_handle_t *)&d->sigint, closed_signal);
+	LOGI("every run recorded; exiting");
+}
+
+static void srv_stopped(void *arg)
+{
+	Daemon *d = arg;
+	jobs_shutdown(d->jobs, jobs_stopped, d);
+}
+
+/* SIGTERM/SIGINT: stop accepting, let queued replies go, stop running
+ * children (SIGTERM, then SIGKILL after the grace period) and record their
+ * ends, close the store, exit 0. A second signal is ignored while this runs. */
+static void on_signal(uv_signal_t *h, int sig)
+{
+	Daemon *d = h->data;
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	LOGI("%s: shutting down", strsignal(sig));
+	srv_shutdown(d->srv, srv_stopped, d);
+}
+
+int main(int argc, char **argv)
+{
+	FlagList fsaddr = {0};
+	const char *dbdir = "/var/lib/jobd", *log_dir = "", *vmodule = "", *bt_at = ":0";
+	const char *sync = "normal";
+	int debug = 0, logtostderr = 0, alsologtostderr = 0, stderrthreshold = 0, v = 0;
+	int maxmsize = 1 << 20, maxconns = 1024, maxfids = 4096, version = 0;
+	Flag flags[] = {
+		{ "alsologtostderr", FLAG_BOOL, &alsologtostderr, "log to standard error as well as files", "false" },
+		{ "dbdir", FLAG_STRING, &dbdir, "Location of the jobd jobs database", "\"/var/lib/jobd\"" },
+		{ "debug", FLAG_BOOL, &debug, "9p debugging to stderr", "false" },
+		{ "fsaddr", FLAG_LIST, &fsaddr, "Address where job file service listens for connections (host:port, tcp!host!port or unix!/path; repeatable)", "\"0.0.0.0:5640\"" },
+		{ "log_backtrace_at", FLAG_STRING, &bt_at, "when logging hits line file:N, emit a stack trace", ":0" },
+		{ "log_dir", FLAG_STRING, &log_dir, "If non-empty, write log files in this directory", "\"\"" },
+		{ "logtostderr", FLAG_BOOL, &logtostderr, "log to standard error instead of files", "false" },
+		{ "maxconns", FLAG_INT, &maxconns, "most concurrent 9P connections", "1024" },
+		{ "maxfids", FLAG_INT, &maxfids, "most fids per connection", "4096" },
+		{ "msize", FLAG_INT, &maxmsize, "largest 9P message size negotiated", "1048576" },
+		{ "stderrthreshold", FLAG_INT, &stderrthreshold, "logs at or above this threshold go to stderr", "0" },
+		{ "sync", FLAG_STRING, &sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
+		{ "v", FLAG_INT, &v, "log level for V logs", "0" },
+		{ "version", FLAG_BOOL, &version, "print the version and exit", "false" },
+		{ "vmodule", FLAG_STRING, &vmodule, "comma-separated list of pattern=N settings for file-filtered logging", "" },
+		{ 0 },
+	};
+	char why[512] = "";
+	int idx = flags_parse(flags, argc, argv, why, sizeof why);
+	if (idx == -2) {
+		flags_usage(flags, "jobd", NULL);
+		return 0;
+	}
+	if (idx < 0 || idx != argc) {
+		fprintf(stderr, "jobd: %s\n", idx < 0 ? why : "unexpected argument");
+		flags_usage(flags, "jobd", NULL);
+		return 2;
+	}
+	if (version) {
+		printf("jobd %s\n", JOBD_VERSION);
+		return 0;
+	}
+	int syncmode;
+	if (!strcmp(sync, "normal"))
+		syncmode = STORE_SYNC_NORMAL;
+	else if (!strcmp(sync, "full"))
+		syncmode = STORE_SYNC_FULL;
+	else {
+		fprintf(stderr, "jobd: -sync: want normal or full, got '%s'\n", sync);
+		return 2;
+	}
+	if (maxmsize < 4096 || maxconns < 1 || maxfids < 1) {
+		fprintf(stderr, "jobd: -msize must be >= 4096, -maxconns and -maxfids >= 1\n");
+		return 2;
+	}
+	LogConfig lc = { logtostderr, alsologtostderr, log_dir, stderrthreshold, v, vmodule, bt_at };
+	if (log_init(&lc, "jobd", why, sizeof why) < 0) {
+		fprintf(stderr, "jobd: %s\n", why);
+		return 2;
+	}
+	if (fsaddr.n == 0)
+		fsaddr.v[fsaddr.n++] = "0.0.0.0:5640";
+
+	signal(SIGPIPE, SIG_IGN);
+	Daemon d = { .loop = uv_default_loop() };
+	d.zone = zone_load(NULL, why, sizeof why);
+	if (!d.zone) {
+		fprintf(stderr, "jobd: local time zone: %s\n", why);
+		return 1;
+	}
+	int interrupted = 0;
+	if (store_open(dbdir, syncmode, &d.store, &interrupted, why, sizeof why) < 0) {
+		LOGE("cannot open the jobs database: %s", why);
+		return 1;
+	}
+	if (interrupted)
+		LOGW("%d runs were in progress when jobd last stopped; marked interrupted", interrupted);
+	JobsConfig jc = { .kill_grace_ms = 5000 };
+	d.jobs = jobs_new(d.loop, d.store, d.zone, &jc);
+	if (jobs_load(d.jobs, why, sizeof why) < 0) {
+		LOGE("cannot load jobs: %s", why);
+		return 1;
+	}
+	FsConfig fc = { .max_ctl_write = 16384 };
+	d.fs = fs_new(d.jobs, &fc);
+	SrvOps ops = fs_ops(d.fs);
+	SrvConfig sc = {
+		.max_msize = (uint32_t)maxmsize,
+		.max_fids = (uint32_t)maxfids,
+		.max_reqs = 256,
+		.max_conns = (uint32_t)maxconns,
+		.max_wqueue = 4u << 20,
+		.debug = debug,
+	};
+	d.srv = srv_new(d.loop, &sc, &ops);
+	for (int i = 0; i < fsaddr.n; i++) {
+		if (srv_listen(d.srv, fsaddr.v[i], why, sizeof why) < 0) {
+			LOGE("%s", why);
+			return 1;
+		}
+	}
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+
+	uv_run(d.loop, UV_RUN_DEFAULT);
+
+	/* Everything has stopped: release memory so leak checkers see a clean exit. */
+	jobs_free(d.jobs);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	fs_free(d.fs);
+	srv_free(d.srv);
+	store_close(d.store);
+	zone_free(d.zone);
+	uv_loop_close(d.loop);
+	log_fini();
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* Child processes: spawn a command with /bin/sh -c in its own process group,
+ * capture stdout and stderr (interleaved, as produced) line by line, reap it,
+ * kill its whole group. Knows nothing of jobs or 9P. */
+#ifndef JOBD_RUN_H
+#define JOBD_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct Run Run;
+
+typedef struct RunCallbacks {
+	/* One line of output (no newline; long lines arrive split at RUN_MAXLINE). */
+	void (*line)(void *arg, const char *text, size_t len);
+	/* The child exited and its output reached end of file. status >= 0 is an
+	 * exit code, < 0 the negated signal number. The Run is freed after this. */
+	void (*done)(void *arg, int status);
+} RunCallbacks;
+
+enum { RUN_MAXLINE = 4096 };
+
+typedef struct RunSpec {
+	const char *cmd;
+	const char *dir;            /* working directory, NULL = inherit */
+	char **env;                 /* NULL = inherit */
+} RunSpec;
+
+/* ---- run.c ---- */
+/* Starts spec->cmd under /bin/sh -c with stdin from /dev/null. Returns 0 and
+ * the pid, or -errno with why. */
+int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
+              Run **out, int *pid, char *why, size_t n);
+/* Sends sig to the run's whole process group. */
+int run_kill(Run *r, int sig);
+/* Forgets the callbacks (the owner is going away); the child is left to finish
+ * and is reaped silently. */
+void run_detach(Run *r);
+
+#endif

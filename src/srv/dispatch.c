@@ -1,0 +1,785 @@
+/* Per-message protocol checks and dispatch. The engine validates what 9P
+ * itself defines (fid exists, not open twice, legal modes, counts within
+ * msize, dialect) so the name space only decides meaning. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "srv_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define L_O_ACCMODE 03
+#define L_O_TRUNC 01000
+#define L_O_APPEND 02000
+#define L_O_DIRECTORY 0200000
+#define L_AT_REMOVEDIR 0x200
+
+static const char *dialect_name[] = { "9P2000", "9P2000.u", "9P2000.L" };
+
+static Srv *S(Req *r) { return r->conn->srv; }
+
+static int is_L(Req *r) { return r->conn->dialect == P9_2000L; }
+
+/* Looks up r->ifcall.fid; replies EBADF and returns NULL if it is unknown. */
+static Fid *need_fid(Req *r, uint32_t fid)
+{
+	Fid *f = fid_lookup(r->conn, fid);
+	if (!f)
+		req_error(r, EBADF, "unknown fid");
+	return f;
+}
+
+/* ---- session ---- */
+
+static void do_version(Req *r)
+{
+	Conn *c = r->conn;
+	const Fcall *t = &r->ifcall;
+	/* Tversion aborts everything outstanding and clunks every fid. */
+	for (Req *o = c->reqs; o; o = o->next)
+		if (o != r && o->parked && !o->responded)
+			o->flushed = 1;
+	req_cancel_all(c);
+	fid_destroy_all(c);
+	if (t->tag != P9_NOTAG)
+		VLOG(3, "conn %u: Tversion with tag %u (should be NOTAG)", c->id, t->tag);
+	if (t->msize < 256) {
+		c->dialect = P9_2000;
+		req_error(r, EINVAL, "msize too small");
+		return;
+	}
+	uint32_t msize = t->msize < S(r)->cfg.max_msize ? t->msize : S(r)->cfg.max_msize;
+	const char *v = t->version.s;
+	size_t vn = t->version.n;
+	int d = -1;
+	if (vn == 8 && memcmp(v, "9P2000.L", 8) == 0)
+		d = P9_2000L;
+	else if (vn == 8 && memcmp(v, "9P2000.u", 8) == 0)
+		d = P9_2000U;
+	else if (vn >= 6 && memcmp(v, "9P2000", 6) == 0 && (vn == 6 || v[6] == '.'))
+		d = P9_2000;
+	r->ofcall.type = Rversion;
+	r->ofcall.msize = msize;
+	if (d < 0) {
+		r->ofcall.version = p9_str("unknown");
+		c->versioned = 0;
+	} else {
+		c->dialect = d;
+		c->msize = msize;
+		c->versioned = 1;
+		r->ofcall.version = p9_str(dialect_name[d]);
+		VLOG(3, "conn %u: %s msize %u", c->id, dialect_name[d], msize);
+	}
+	req_respond(r);
+}
+
+static void do_auth(Req *r)
+{
+	/* No 9P authentication: identity comes from the transport (see attach).
+	 * diod's tools accept ENOENT here as "not required". */
+	req_error(r, ENOENT, "authentication not required");
+}
+
+static void do_attach(Req *r)
+{
+	const Fcall *t = &r->ifcall;
+	char why[256] = "";
+	if (t->afid != P9_NOFID) {
+		req_error(r, EINVAL, "authentication not required: use afid NOFID");
+		return;
+	}
+	Fid *f = fid_new(r->conn, t->fid);
+	if (!f) {
+		req_error(r, fid_lookup(r->conn, t->fid) ? EBADF : EMFILE,
+		          fid_lookup(r->conn, t->fid) ? "fid in use" : "too many fids");
+		return;
+	}
+	size_t un = t->uname.n < sizeof f->uname - 1 ? t->uname.n : sizeof f->uname - 1;
+	memcpy(f->uname, t->uname.s, un);
+	f->uname[un] = 0;
+	f->n_uname = r->conn->dialect == P9_2000 ? P9_NONUNAME : t->n_uname;
+	char aname[256];
+	size_t an = t->aname.n < sizeof aname - 1 ? t->aname.n : sizeof aname - 1;
+	memcpy(aname, t->aname.s, an);
+	aname[an] = 0;
+	int rc = S(r)->ops.attach(f, aname, why, sizeof why);
+	if (rc < 0) {
+		fid_destroy(r->conn, f);
+		req_error(r, -rc, why);
+		return;
+	}
+	r->ofcall.qid = f->qid;
+	req_respond(r);
+}
+
+static void do_flush(Req *r)
+{
+	Conn *c = r->conn;
+	for (Req *o = c->reqs; o; o = o->next) {
+		if (o == r || o->ifcall.tag != r->ifcall.oldtag || o->responded)
+			continue;
+		/* Answer Rflush when o's reply (if any) has gone. */
+		r->flushnext = o->flushers;
+		o->flushers = r;
+		if (!o->flushed) {
+			o->flushed = 1;
+			if (o->parked && S(r)->ops.flush)
+				S(r)->ops.flush(o);
+		}
+		return;
+	}
+	req_respond(r);   /* nothing outstanding with that tag: done already */
+}
+
+/* ---- walking ---- */
+
+static void do_walk(Req *r)
+{
+	const Fcall *t = &r->ifcall;
+	char why[256] = "";
+	Fid *f = need_fid(r, t->fid);
+	if (!f)
+		return;
+	/* walk(5) forbids walking an open fid; Linux-side clients (diodls -l)
+	 * walk from an open directory into a new fid, which harms nothing. */
+	if (f->omode != -1 && t->newfid == t->fid) {
+		req_error(r, EBUSY, "cannot walk an open fid");
+		return;
+	}
+	if (t->nwname > 0 && !(f->qid.type & QTDIR)) {
+		req_error(r, ENOTDIR, "walk in a non-directory");
+		return;
+	}
+	Fid *nf = f;
+	if (t->newfid != t->fid) {
+		nf = fid_new(r->conn, t->newfid);
+		if (!nf) {
+			req_error(r, fid_lookup(r->conn, t->newfid) ? EBADF : EMFILE,
+			          fid_lookup(r->conn, t->newfid) ? "newfid in use" : "too many fids");
+			return;
+		}
+		memcpy(nf->uname, f->uname, sizeof nf->uname);
+		nf->n_uname = f->n_uname;
+		nf->qid = f->qid;
+		S(r)->ops.clone(f, nf);
+	} else if (t->nwname > 0) {
+		/* Walk a scratch copy so a failed walk leaves fid unchanged. */
+		nf = xcalloc(1, sizeof *nf);
+		*nf = *f;
+		nf->aux = NULL;
+		nf->hnext = NULL;
+		S(r)->ops.clone(f, nf);
+	}
+	int i, rc = 0;
+	for (i = 0; i < t->nwname; i++) {
+		const P9str *w = &t->wname[i];
+		if (!(nf->qid.type & QTDIR)) {
+			rc = -ENOTDIR;
+			strfmt(why, sizeof why, "not a directory");
+			break;
+		}
+		if (memchr(w->s, '/', w->n) || w->n == 0) {
+			rc = -ENOENT;
+			strfmt(why, sizeof why, "bad name in walk");
+			break;
+		}
+		rc = S(r)->ops.walk1(nf, w->s, w->n, why, sizeof why);
+		if (rc < 0)
+			break;
+		r->ofcall.wqid[i] = nf->qid;
+	}
+	if (i < t->nwname) {
+		/* Partial walk: newfid is not created (walk(5)). */
+		if (nf != f) {
+			if (t->newfid != t->fid) {
+				fid_destroy(r->conn, nf);
+			} else {
+				if (S(r)->ops.destroyfid)
+					S(r)->ops.destroyfid(nf);
+				free(nf);
+			}
+		}
+		if (i == 0) {
+			req_error(r, -rc, why);
+			return;
+		}
+		r->ofcall.nwqid = (uint16_t)i;
+		req_respond(r);
+		return;
+	}
+	if (t->newfid == t->fid && nf != f) {
+		/* Commit the scratch copy onto the fid. */
+		if (S(r)->ops.destroyfid)
+			S(r)->ops.destroyfid(f);
+		f->qid = nf->qid;
+		f->aux = nf->aux;
+		free(nf);
+	}
+	r->ofcall.nwqid = t->nwname;
+	req_respond(r);
+}
+
+/* ---- open, create ---- */
+
+static void finish_open(Req *r, Fid *f, int omode)
+{
+	f->omode = omode & 3;
+	if (f->omode == OEXEC)
+		f->omode = OREAD;
+	r->ofcall.qid = f->qid;
+	r->ofcall.iounit = r->conn->msize - P9_IOHDRSZ;
+	req_respond(r);
+}
+
+static void open_common(Req *r, Fid *f, int omode, int want_dir)
+{
+	char why[256] = "";
+	if (f->omode != -1) {
+		req_error(r, EBUSY, "fid already open");
+		return;
+	}
+	if (want_dir && !(f->qid.type & QTDIR)) {
+		req_error(r, ENOTDIR, "not a directory");
+		return;
+	}
+	if ((f->qid.type & QTDIR) && ((omode & 3) != OREAD && (omode & 3) != OEXEC)) {
+		req_error(r, EISDIR, "is a directory");
+		return;
+	}
+	if (omode & ORCLOSE) {
+		req_error(r, EPERM, "remove on close is not supported");
+		return;
+	}
+	int rc = S(r)->ops.open(f, omode, why, sizeof why);
+	if (rc < 0) {
+		req_error(r, -rc, why);
+		return;
+	}
+	finish_open(r, f, omode);
+}
+
+static void do_open(Req *r)
+{
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	int omode = r->ifcall.mode & (3 | OTRUNC | ORCLOSE);
+	if (r->ifcall.mode & OAPPEND)
+		f->append = 1;
+	open_common(r, f, omode, 0);
+}
+
+static void do_lopen(Req *r)
+{
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	uint32_t fl = r->ifcall.flags;
+	int omode = (int)(fl & L_O_ACCMODE);
+	if (omode == 3) {
+		req_error(r, EINVAL, "bad open mode");
+		return;
+	}
+	if (fl & L_O_TRUNC)
+		omode |= OTRUNC;
+	if (fl & L_O_APPEND)
+		f->append = 1;
+	/* O_CREAT on an existing file is just an open (the kernel sends it for "echo > f"). */
+	open_common(r, f, omode, (fl & L_O_DIRECTORY) != 0);
+}
+
+static void create_common(Req *r, uint32_t fid, P9str name, uint32_t perm, int omode, int open)
+{
+	char why[256] = "", cname[256];
+	Fid *f = need_fid(r, fid);
+	if (!f)
+		return;
+	if (!(f->qid.type & QTDIR)) {
+		req_error(r, ENOTDIR, "create in a non-directory");
+		return;
+	}
+	if (open && f->omode != -1) {
+		req_error(r, EBUSY, "fid already open");
+		return;
+	}
+	if (name.n == 0 || name.n >= sizeof cname || memchr(name.s, '/', name.n) ||
+	    memchr(name.s, 0, name.n) || (name.n == 1 && name.s[0] == '.') ||
+	    (name.n == 2 && name.s[0] == '.' && name.s[1] == '.')) {
+		req_error(r, EINVAL, "bad file name");
+		return;
+	}
+	memcpy(cname, name.s, name.n);
+	cname[name.n] = 0;
+	if (!S(r)->ops.create) {
+		req_error(r, EPERM, "cannot create files here");
+		return;
+	}
+	if (!open) {
+		/* Tmkdir: create through a scratch fid; the directory fid stays put. */
+		Fid tmp = *f;
+		tmp.aux = NULL;
+		tmp.omode = -1;
+		S(r)->ops.clone(f, &tmp);
+		int rc = S(r)->ops.create(&tmp, cname, perm, OREAD, why, sizeof why);
+		Qid q = tmp.qid;
+		if (S(r)->ops.destroyfid)
+			S(r)->ops.destroyfid(&tmp);
+		if (rc < 0) {
+			req_error(r, -rc, why);
+			return;
+		}
+		r->ofcall.qid = q;
+		req_respond(r);
+		return;
+	}
+	int rc = S(r)->ops.create(f, cname, perm, omode, why, sizeof why);
+	if (rc < 0) {
+		req_error(r, -rc, why);
+		return;
+	}
+	finish_open(r, f, omode);
+}
+
+static void do_create(Req *r)
+{
+	const Fcall *t = &r->ifcall;
+	create_common(r, t->fid, t->name, t->perm, t->mode & 3, 1);
+}
+
+static void do_lcreate(Req *r)
+{
+	const Fcall *t = &r->ifcall;
+	create_common(r, t->fid, t->name, t->lmode & 0777, (int)(t->flags & L_O_ACCMODE), 1);
+}
+
+static void do_mkdir(Req *r)
+{
+	const Fcall *t = &r->ifcall;
+	create_common(r, t->dfid, t->name, DMDIR | (t->lmode & 0777), OREAD, 0);
+}
+
+/* ---- read, write ---- */
+
+static uint32_t clamp_count(Req *r, uint32_t count)
+{
+	uint32_t max = r->conn->msize - P9_IOHDRSZ;
+	return count > max ? max : count;
+}
+
+/* 9P2000 / .u directory read: a byte stream of whole stat records. The offset
+ * must be 0 (rewind) or where the previous read ended. */
+static void read_dir_stats(Req *r, Fid *f)
+{
+	Fcall *t = &r->ifcall;
+	if (t->offset == 0) {
+		f->diroff = 0;
+		f->dirindex = 0;
+	} else if (t->offset != f->diroff) {
+		req_error(r, EINVAL, "bad offset in directory read");
+		return;
+	}
+	uint32_t count = clamp_count(r, t->count);
+	uint8_t *out = xmalloc(count ? count : 1);
+	size_t used = 0;
+	Dirinfo d;
+	while (S(r)->ops.dirent(f, f->dirindex, &d) > 0) {
+		P9stat st = {0};
+		st.qid = d.qid;
+		st.mode = d.mode;
+		st.atime = (uint32_t)d.atime;
+		st.mtime = (uint32_t)d.mtime;
+		st.length = (d.qid.type & QTDIR) ? 0 : d.length;
+		st.name = p9_str(d.name);
+		st.uid = p9_str(d.uid);
+		st.gid = p9_str(d.gid);
+		st.muid = p9_str(d.muid);
+		st.extension = p9_str("");
+		st.n_uid = d.n_uid;
+		st.n_gid = d.n_gid;
+		st.n_muid = d.n_uid;
+		size_t n = p9_pack_stat(out + used, count - used, r->conn->dialect, &st);
+		if (n == 0)
+			break;
+		used += n;
+		f->dirindex++;
+	}
+	f->diroff += used;
+	r->ofcall.count = (uint32_t)used;
+	r->ofcall.data = out;
+	req_respond(r);
+	free(out);
+}
+
+static void do_read(Req *r)
+{
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	if (f->omode == -1 || f->omode == OWRITE) {
+		req_error(r, EBADF, "fid not open for reading");
+		return;
+	}
+	r->fid = f;
+	if (f->qid.type & QTDIR) {
+		if (is_L(r)) {
+			req_error(r, EINVAL, "use Treaddir for directories");
+			return;
+		}
+		read_dir_stats(r, f);
+		return;
+	}
+	r->ifcall.count = clamp_count(r, r->ifcall.count);
+	S(r)->ops.read(r);
+}
+
+static void do_readdir(Req *r)
+{
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	if (f->omode == -1 || !(f->qid.type & QTDIR)) {
+		req_error(r, f->omode == -1 ? EBADF : ENOTDIR, "not an open directory");
+		return;
+	}
+	/* Offsets are entry indices: 0 ".", 1 "..", then the name space's entries.
+	 * Each dirent carries the index of the next one, so any reply boundary resumes. */
+	uint32_t count = clamp_count(r, r->ifcall.count);
+	uint8_t *out = xmalloc(count ? count : 1);
+	size_t used = 0;
+	for (uint64_t i = r->ifcall.offset;; i++) {
+		Dirinfo d;
+		P9str name;
+		if (i == 0 || i == 1) {
+			Fid tmp = *f;
+			d.qid = f->qid;
+			name = p9_str(i == 0 ? "." : "..");
+			(void)tmp;
+		} else {
+			if (S(r)->ops.dirent(f, i - 2, &d) <= 0)
+				break;
+			name = p9_str(d.name);
+		}
+		uint8_t dt = (d.qid.type & QTDIR) ? 4 /* DT_DIR */ : 8 /* DT_REG */;
+		size_t n = p9_pack_dirent(out + used, count - used, &d.qid, i + 1, dt, name);
+		if (n == 0)
+			break;
+		used += n;
+	}
+	r->ofcall.count = (uint32_t)used;
+	r->ofcall.data = out;
+	req_respond(r);
+	free(out);
+}
+
+static void do_write(Req *r)
+{
+	char why[256] = "";
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	if (f->omode != OWRITE && f->omode != ORDWR) {
+		req_error(r, EBADF, "fid not open for writing");
+		return;
+	}
+	if (r->ifcall.count > r->conn->msize - P9_IOHDRSZ) {
+		req_error(r, EMSGSIZE, "write larger than msize");
+		return;
+	}
+	uint32_t written = 0;
+	int rc = S(r)->ops.write(f, r->ifcall.offset, r->ifcall.data, r->ifcall.count,
+	                         &written, why, sizeof why);
+	if (rc < 0) {
+		req_error(r, -rc, why);
+		return;
+	}
+	r->ofcall.count = written;
+	req_respond(r);
+}
+
+/* ---- clunk, remove ---- */
+
+static void do_clunk(Req *r)
+{
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	fid_destroy(r->conn, f);
+	req_respond(r);
+}
+
+static void do_remove(Req *r)
+{
+	char why[256] = "";
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	int rc = S(r)->ops.remove ? S(r)->ops.remove(f, why, sizeof why) : -EPERM;
+	/* remove(5): the fid is clunked even if the remove fails. */
+	fid_destroy(r->conn, f);
+	if (rc < 0)
+		req_error(r, -rc, why);
+	else
+		req_respond(r);
+}
+
+static void do_unlinkat(Req *r)
+{
+	char why[256] = "";
+	const Fcall *t = &r->ifcall;
+	Fid *d = need_fid(r, t->dfid);
+	if (!d)
+		return;
+	if (!(d->qid.type & QTDIR)) {
+		req_error(r, ENOTDIR, "not a directory");
+		return;
+	}
+	Fid tmp = *d;
+	tmp.aux = NULL;
+	tmp.omode = -1;
+	S(r)->ops.clone(d, &tmp);
+	int rc = (t->name.n == 0 || memchr(t->name.s, '/', t->name.n)) ? -EINVAL :
+	         S(r)->ops.walk1(&tmp, t->name.s, t->name.n, why, sizeof why);
+	if (rc == 0 && (t->flags & L_AT_REMOVEDIR) && !(tmp.qid.type & QTDIR)) {
+		rc = -ENOTDIR;
+		strfmt(why, sizeof why, "not a directory");
+	} else if (rc == 0 && !(t->flags & L_AT_REMOVEDIR) && (tmp.qid.type & QTDIR)) {
+		rc = -EISDIR;
+		strfmt(why, sizeof why, "is a directory");
+	}
+	if (rc == 0)
+		rc = S(r)->ops.remove ? S(r)->ops.remove(&tmp, why, sizeof why) : -EPERM;
+	if (S(r)->ops.destroyfid)
+		S(r)->ops.destroyfid(&tmp);
+	if (rc < 0)
+		req_error(r, -rc, why);
+	else
+		req_respond(r);
+}
+
+/* ---- attributes ---- */
+
+static void fill_stat(Req *r, const Dirinfo *d, P9stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->qid = d->qid;
+	st->mode = d->mode;
+	st->atime = (uint32_t)d->atime;
+	st->mtime = (uint32_t)d->mtime;
+	st->length = (d->qid.type & QTDIR) ? 0 : d->length;
+	st->name = p9_str(d->name);
+	st->uid = p9_str(d->uid);
+	st->gid = p9_str(d->gid);
+	st->muid = p9_str(d->muid);
+	st->extension = p9_str("");
+	st->n_uid = d->n_uid;
+	st->n_gid = d->n_gid;
+	st->n_muid = d->n_uid;
+	(void)r;
+}
+
+static void do_stat(Req *r)
+{
+	Dirinfo d;
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	int rc = S(r)->ops.stat(f, &d);
+	if (rc < 0) {
+		req_error(r, -rc, NULL);
+		return;
+	}
+	fill_stat(r, &d, &r->ofcall.stat);
+	req_respond(r);
+}
+
+static void do_getattr(Req *r)
+{
+	Dirinfo d;
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	int rc = S(r)->ops.stat(f, &d);
+	if (rc < 0) {
+		req_error(r, -rc, NULL);
+		return;
+	}
+	P9attr *a = &r->ofcall.attr;
+	int dir = (d.qid.type & QTDIR) != 0;
+	a->valid = P9_GETATTR_BASIC;
+	a->qid = d.qid;
+	a->mode = (dir ? S_IFDIR : S_IFREG) | (d.mode & 0777);
+	a->uid = d.n_uid;
+	a->gid = d.n_gid;
+	a->nlink = dir ? 2 : 1;
+	a->size = d.length;
+	a->blksize = 4096;
+	a->blocks = (d.length + 511) / 512;
+	a->atime_sec = (uint64_t)d.atime;
+	a->mtime_sec = (uint64_t)d.mtime;
+	a->ctime_sec = (uint64_t)d.ctime;
+	req_respond(r);
+}
+
+/* Truncation to 0 is how the kernel says O_TRUNC; time updates (touch) are
+ * accepted and ignored since times are the name space's to keep; anything
+ * else (mode, owner, other sizes) is refused. */
+static void do_setattr(Req *r)
+{
+	char why[256] = "";
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	const P9setattr *sa = &r->ifcall.setattr;
+	uint32_t okbits = P9_SETATTR_SIZE | P9_SETATTR_ATIME | P9_SETATTR_MTIME |
+	                  P9_SETATTR_CTIME | P9_SETATTR_ATIME_SET | P9_SETATTR_MTIME_SET;
+	if (sa->valid & ~okbits) {
+		req_error(r, EPERM, "only truncation to 0 can be set");
+		return;
+	}
+	if (sa->valid & P9_SETATTR_SIZE) {
+		int rc = sa->size != 0 ? -EINVAL :
+		         S(r)->ops.truncate ? S(r)->ops.truncate(f, why, sizeof why) : -EPERM;
+		if (rc < 0) {
+			req_error(r, -rc, why);
+			return;
+		}
+	}
+	req_respond(r);
+}
+
+static void do_wstat(Req *r)
+{
+	char why[256] = "";
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return;
+	const P9stat *st = &r->ifcall.stat;
+	/* "Don't touch" is all ones (or empty strings); only length 0 may change. */
+	int other = st->mode != ~0u || st->name.n != 0 || st->gid.n != 0 ||
+	            (st->uid.n != 0) || (r->conn->dialect == P9_2000U &&
+	            (st->n_uid != ~0u || st->n_gid != ~0u));
+	if (other) {
+		req_error(r, EPERM, "only truncation to 0 can be set");
+		return;
+	}
+	if (st->length != ~0ull) {
+		int rc = st->length != 0 ? -EINVAL :
+		         S(r)->ops.truncate ? S(r)->ops.truncate(f, why, sizeof why) : -EPERM;
+		if (rc < 0) {
+			req_error(r, -rc, why);
+			return;
+		}
+	}
+	req_respond(r);
+}
+
+static void do_statfs(Req *r)
+{
+	if (!need_fid(r, r->ifcall.fid))
+		return;
+	r->ofcall.statfs.type = 0x01021997; /* V9FS_MAGIC */
+	r->ofcall.statfs.bsize = 4096;
+	r->ofcall.statfs.namelen = 255;
+	req_respond(r);
+}
+
+static void do_xattrwalk(Req *r)
+{
+	if (!need_fid(r, r->ifcall.fid))
+		return;
+	/* No extended attributes; the kernel asks for security.capability on writes. */
+	req_error(r, ENODATA, "no extended attributes");
+}
+
+static void do_fsync(Req *r)
+{
+	if (!need_fid(r, r->ifcall.fid))
+		return;
+	req_respond(r);   /* every acknowledged change is already in the store */
+}
+
+static void unsupported(Req *r)
+{
+	req_error(r, is_L(r) ? EOPNOTSUPP : EPERM, "operation not supported by jobd");
+}
+
+/* The .L messages jobd has no use for get EOPNOTSUPP; Tunlinkat is real. */
+void dispatch(Req *r)
+{
+	Conn *c = r->conn;
+	Fcall *t = &r->ifcall;
+	uint32_t size = (uint32_t)r->buf[0] | (uint32_t)r->buf[1] << 8 |
+	                (uint32_t)r->buf[2] << 16 | (uint32_t)r->buf[3] << 24;
+
+	r->next = c->reqs;
+	if (c->reqs)
+		c->reqs->prev = r;
+	c->reqs = r;
+	c->nreqs++;
+
+	if (p9_unpack(r->buf, size, c->dialect, t) < 0) {
+		/* Answer with the tag if the header is readable; the frame length is sound. */
+		t->type = r->buf[4];
+		t->tag = (uint16_t)(r->buf[5] | r->buf[6] << 8);
+		if (c->srv->cfg.debug)
+			fprintf(stderr, "<- %u malformed %s (%u bytes)\n", c->id,
+			        p9_typename(t->type) ? p9_typename(t->type) : "message", size);
+		if (t->type % 2 == 1 || !p9_typename(t->type))
+			t->type = Tversion;   /* reply type must be some R-message: use an error */
+		req_error(r, EPROTO, p9_typename(r->buf[4]) ? "malformed message" : "unknown message type");
+		return;
+	}
+	if (c->srv->cfg.debug) {
+		char line[512];
+		p9_fmt(line, sizeof line, c->dialect, t);
+		fprintf(stderr, "<- %u %s\n", c->id, line);
+	}
+	/* Duplicate tags are a client bug; answer it with an error rather than confuse replies. */
+	for (Req *o = r->next; o; o = o->next)
+		if (o->ifcall.tag == t->tag && t->type != Tversion) {
+			req_error(r, EINVAL, "tag in use");
+			return;
+		}
+	if (!c->versioned && t->type != Tversion) {
+		req_error(r, EPROTO, "Tversion first");
+		return;
+	}
+	int L = c->dialect == P9_2000L;
+	switch (t->type) {
+	case Tversion: do_version(r); return;
+	case Tauth: do_auth(r); return;
+	case Tattach: do_attach(r); return;
+	case Tflush: do_flush(r); return;
+	case Twalk: do_walk(r); return;
+	case Tread: do_read(r); return;
+	case Twrite: do_write(r); return;
+	case Tclunk: do_clunk(r); return;
+	case Tremove: do_remove(r); return;
+	/* Legacy messages are also accepted on .L connections (they are unambiguous). */
+	case Topen: do_open(r); return;
+	case Tcreate: do_create(r); return;
+	case Tstat: do_stat(r); return;
+	case Twstat: do_wstat(r); return;
+	}
+	if (!L) {
+		req_error(r, EPROTO, "9P2000.L message on a legacy connection");
+		return;
+	}
+	switch (t->type) {
+	case Tlopen: do_lopen(r); return;
+	case Tlcreate: do_lcreate(r); return;
+	case Tmkdir: do_mkdir(r); return;
+	case Tgetattr: do_getattr(r); return;
+	case Tsetattr: do_setattr(r); return;
+	case Treaddir: do_readdir(r); return;
+	case Tunlinkat: do_unlinkat(r); return;
+	case Tstatfs: do_statfs(r); return;
+	case Txattrwalk: do_xattrwalk(r); return;
+	case Tfsync: do_fsync(r); return;
+	default: unsupported(r); return;
+	}
+}

@@ -1,0 +1,141 @@
+/* Replies. Every request leaves through req_respond exactly once: it is
+ * encoded, queued, unlinked from the outstanding list, and any Tflush waiting
+ * on it is answered after it (flush(5): Rflush only once the flushed
+ * request's reply, if any, has gone). A flushed request's reply is discarded. */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "srv_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+void req_free(Req *r)
+{
+	free(r->buf);
+	free(r);
+}
+
+static void unlink_req(Req *r)
+{
+	Conn *c = r->conn;
+	if (r->prev) r->prev->next = r->next; else c->reqs = r->next;
+	if (r->next) r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+	c->nreqs--;
+}
+
+static void trace(Conn *c, const char *dir, const Fcall *f)
+{
+	char line[512];
+	p9_fmt(line, sizeof line, c->dialect, f);
+	fprintf(stderr, "%s %u %s\n", dir, c->id, line);
+}
+
+/* Encodes and queues f; the frame is at most msize, which the engine
+ * guarantees by clamping counts before calling handlers. */
+static void send_fcall(Conn *c, const Fcall *f)
+{
+	uint32_t cap = c->msize > 8192 ? c->msize : 8192;
+	uint8_t *out = xmalloc(cap);
+	size_t len = p9_pack(out, cap, c->dialect, f);
+	Fcall e = { .tag = f->tag };
+	if (len == 0) {
+		/* Cannot happen for well-formed replies; never leave the client hanging. */
+		LOGE("conn %u: reply %s does not encode; sending an error", c->id,
+		     p9_typename(f->type) ? p9_typename(f->type) : "?");
+		if (c->dialect == P9_2000L) {
+			e.type = Rlerror;
+		} else {
+			e.type = Rerror;
+			e.ename = p9_str("reply too large");
+		}
+		e.ecode = EIO;
+		len = p9_pack(out, cap, c->dialect, &e);
+		f = &e;
+	}
+	if (c->srv->cfg.debug)
+		trace(c, "->", f);
+	conn_send(c, out, len);
+	free(out);
+}
+
+void req_respond(Req *r)
+{
+	Conn *c = r->conn;
+	assert(!r->responded);
+	r->responded = 1;
+	r->ofcall.tag = r->ifcall.tag;
+	if (r->ofcall.type == 0)
+		r->ofcall.type = (uint8_t)(r->ifcall.type + 1);
+	if (!r->flushed && !c->closing)
+		send_fcall(c, &r->ofcall);
+	unlink_req(r);
+	for (Req *f = r->flushers, *next; f; f = next) {
+		next = f->flushnext;
+		f->ofcall.type = Rflush;
+		req_respond(f);
+	}
+	req_free(r);
+	conn_maybe_resume(c);
+}
+
+void req_error(Req *r, int err, const char *why)
+{
+	if (err < 0)
+		err = -err;
+	if (err == 0)
+		err = EIO;
+	memset(&r->ofcall, 0, sizeof r->ofcall);
+	if (r->conn->dialect == P9_2000L) {
+		r->ofcall.type = Rlerror;
+	} else {
+		r->ofcall.type = Rerror;
+		r->ofcall.ename = p9_str(why && *why ? why : strerror(err));
+	}
+	r->ofcall.ecode = (uint32_t)err;
+	if (why && *why && r->conn->dialect == P9_2000L && r->conn->srv->cfg.debug)
+		fprintf(stderr, "-- %u %s\n", r->conn->id, why);
+	req_respond(r);
+}
+
+void srv_read_reply(Req *r, const void *content, size_t len)
+{
+	uint64_t off = r->ifcall.offset;
+	size_t n = 0;
+	if (off < len) {
+		n = len - (size_t)off;
+		if (n > r->ifcall.count)
+			n = r->ifcall.count;
+	}
+	r->ofcall.count = (uint32_t)n;
+	r->ofcall.data = n ? (const uint8_t *)content + off : NULL;
+	req_respond(r);
+}
+
+void req_park(Req *r)
+{
+	r->parked = 1;
+}
+
+/* The connection is going away (or Tversion reset it): every parked request
+ * is cancelled through the flush op; nothing more will be sent. */
+void req_cancel_all(Conn *c)
+{
+	Req *r = c->reqs;
+	while (r) {
+		Req *next = r->next;
+		if (r->parked && !r->responded) {
+			r->flushed = 1;
+			if (c->srv->ops.flush)
+				c->srv->ops.flush(r);
+			else
+				req_respond(r);
+			next = c->reqs; /* the list changed under us */
+			continue;
+		}
+		r = next;
+	}
+}

@@ -1,0 +1,465 @@
+/* Listeners, connections and framing. One libuv loop; each connection
+ * accumulates bytes until a whole frame (size[4] first) is present, then hands
+ * a private copy of it to dispatch. Replies are queued with uv_write; when a
+ * client stops reading and the queue passes max_wqueue, we stop reading from
+ * it until it drains, so no client can make us buffer without bound. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "srv_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+Srv *srv_new(uv_loop_t *loop, const SrvConfig *cfg, const SrvOps *ops)
+{
+	Srv *s = xcalloc(1, sizeof *s);
+	s->loop = loop;
+	s->cfg = *cfg;
+	s->ops = *ops;
+	if (s->cfg.max_msize < 4096)
+		s->cfg.max_msize = 4096;
+	return s;
+}
+
+void *srv_ops_aux(Srv *s) { return s->ops.aux; }
+uint64_t srv_messages(Srv *s) { return s->messages; }
+unsigned srv_connections(Srv *s) { return s->nconns; }
+const Peer *conn_peer(const Conn *c) { return &c->peer; }
+int conn_dialect(const Conn *c) { return c->dialect; }
+Srv *conn_srv(const Conn *c) { return c->srv; }
+
+void srv_handle_closed(Srv *s)
+{
+	s->open_handles--;
+	if (s->shutting && s->open_handles == 0 && s->done) {
+		void (*done)(void *) = s->done;
+		s->done = NULL;
+		done(s->done_arg);
+	}
+}
+
+/* ---- connections ---- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	Conn *c = h->data;
+	(void)suggested;
+	/* Read straight into the frame buffer; grow it up to one maximal frame. */
+	size_t want = c->rlen + 65536;
+	size_t limit = (size_t)(c->versioned ? c->msize : c->srv->cfg.max_msize) + 4;
+	if (want > limit)
+		want = limit;
+	if (want <= c->rlen)
+		want = c->rlen + 1;
+	if (c->rcap < want) {
+		c->rbuf = xrealloc(c->rbuf, want);
+		c->rcap = want;
+	}
+	*buf = uv_buf_init((char *)c->rbuf + c->rlen, (unsigned)(c->rcap - c->rlen));
+}
+
+static void conn_closed(uv_handle_t *h)
+{
+	Conn *c = h->data;
+	Srv *s = c->srv;
+	free(c->rbuf);
+	free(c);
+	srv_handle_closed(s);
+}
+
+void conn_close(Conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	VLOG(3, "conn %u (%s) closed", c->id, c->peer.addr);
+	uv_read_stop(&c->u.s);
+	req_cancel_all(c);
+	fid_destroy_all(c);
+	if (c->prev) c->prev->next = c->next; else c->srv->conns = c->next;
+	if (c->next) c->next->prev = c->prev;
+	c->srv->nconns--;
+	uv_close(&c->u.h, conn_closed);
+}
+
+typedef struct Wreq {
+	uv_write_t w;
+	Conn *conn;
+	size_t len;
+	uint8_t data[];
+} Wreq;
+
+static void write_done(uv_write_t *w, int status)
+{
+	Wreq *wr = (Wreq *)w;
+	Conn *c = wr->conn;
+	c->wqueued -= wr->len;
+	free(wr);
+	if (status < 0) {
+		if (status != UV_ECANCELED)
+			conn_close(c);
+		return;
+	}
+	conn_maybe_resume(c);
+}
+
+void conn_send(Conn *c, const uint8_t *frame, size_t len)
+{
+	if (c->closing)
+		return;
+	Wreq *wr = xmalloc(sizeof *wr + len);
+	memcpy(wr->data, frame, len);
+	wr->conn = c;
+	wr->len = len;
+	uv_buf_t b = uv_buf_init((char *)wr->data, (unsigned)len);
+	c->wqueued += len;
+	int rc = uv_write(&wr->w, &c->u.s, &b, 1, write_done);
+	if (rc < 0) {
+		c->wqueued -= len;
+		free(wr);
+		conn_close(c);
+		return;
+	}
+	if (c->reading && c->wqueued > c->srv->cfg.max_wqueue) {
+		uv_read_stop(&c->u.s);
+		c->reading = 0;
+		VLOG(3, "conn %u: %zu bytes of replies unread; pausing its requests", c->id, c->wqueued);
+	}
+}
+
+static int take_frames(Conn *c);
+
+void conn_maybe_resume(Conn *c)
+{
+	if (c->closing || c->reading || c->srv->shutting)
+		return;
+	if (c->wqueued > c->srv->cfg.max_wqueue / 2 || c->nreqs >= c->srv->cfg.max_reqs)
+		return;
+	if (uv_read_start(&c->u.s, alloc_cb, on_read) == 0)
+		c->reading = 1;
+	/* Frames that arrived while we were paused are already in the buffer. */
+	if (c->reading && !c->in_take)
+		take_frames(c);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Takes every whole frame out of the read buffer. Returns -1 if the
+ * connection was closed (a frame size we cannot accept). */
+static int take_frames(Conn *c)
+{
+	size_t off = 0;
+	c->in_take = 1;
+	while (!c->closing && c->reading && c->rlen - off >= 4) {
+		uint32_t size = get32(c->rbuf + off);
+		uint32_t limit = c->versioned ? c->msize : c->srv->cfg.max_msize;
+		if (size < P9_HDRSZ || size > limit) {
+			/* The stream cannot be resynchronised after a bad size: drop it. */
+			LOGW("conn %u (%s): frame size %u outside [7, %u]; closing", c->id,
+			     c->peer.addr, size, limit);
+			c->in_take = 0;
+			conn_close(c);
+			return -1;
+		}
+		if (c->rlen - off < size)
+			break;
+		Req *r = xcalloc(1, sizeof *r);
+		r->conn = c;
+		r->buf = xmalloc(size);
+		memcpy(r->buf, c->rbuf + off, size);
+		off += size;
+		c->srv->messages++;
+		dispatch(r);
+		if (!c->closing && c->nreqs >= c->srv->cfg.max_reqs && c->reading) {
+			uv_read_stop(&c->u.s);
+			c->reading = 0;
+		}
+	}
+	c->in_take = 0;
+	if (c->closing)
+		return -1;
+	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+	c->rlen -= off;
+	return 0;
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	Conn *c = st->data;
+	(void)buf;
+	if (nread < 0) {
+		if (nread != UV_EOF)
+			VLOG(3, "conn %u: read: %s", c->id, uv_strerror((int)nread));
+		conn_close(c);
+		return;
+	}
+	c->rlen += (size_t)nread;
+	take_frames(c);
+}
+
+static void peer_describe(Conn *c, int is_unix, const char *laddr)
+{
+	Peer *p = &c->peer;
+	p->is_unix = is_unix;
+	if (is_unix) {
+		uv_os_fd_t fd;
+		struct ucred cr;
+		socklen_t len = sizeof cr;
+		if (uv_fileno(&c->u.h, &fd) == 0 &&
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+			p->has_cred = 1;
+			p->uid = cr.uid;
+			p->gid = cr.gid;
+			p->pid = (uint32_t)cr.pid;
+		}
+		snprintf(p->addr, sizeof p->addr, "%s", laddr);
+		return;
+	}
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
+	char host[64] = "?";
+	int port = 0;
+	if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			uv_ip4_name(sin, host, sizeof host);
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+			uv_ip6_name(sin6, host, sizeof host);
+			port = ntohs(sin6->sin6_port);
+		}
+	}
+	snprintf(p->addr, sizeof p->addr, "tcp!%s!%d", host, port);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	Listener *l = server->data;
+	Srv *s = l->srv;
+	if (status < 0) {
+		LOGW("accept on %s: %s", l->addr, uv_strerror(status));
+		return;
+	}
+	Conn *c = xcalloc(1, sizeof *c);
+	c->srv = s;
+	c->id = ++s->nextid;
+	c->msize = s->cfg.max_msize;
+	int rc = l->is_unix ? uv_pipe_init(s->loop, &c->u.pipe, 0) : uv_tcp_init(s->loop, &c->u.tcp);
+	if (rc < 0) {
+		free(c);
+		return;
+	}
+	c->u.h.data = c;
+	s->open_handles++;
+	if (uv_accept(server, &c->u.s) < 0) {
+		c->closing = 1;
+		uv_close(&c->u.h, conn_closed);
+		return;
+	}
+	if (!l->is_unix)
+		uv_tcp_nodelay(&c->u.tcp, 1);
+	peer_describe(c, l->is_unix, l->addr);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	if (s->nconns > s->cfg.max_conns) {
+		LOGW("refusing %s: %u connections is the limit (-maxconns)", c->peer.addr, s->cfg.max_conns);
+		conn_close(c);
+		return;
+	}
+	VLOG(3, "conn %u from %s", c->id, c->peer.addr);
+	conn_maybe_resume(c);
+}
+
+/* ---- listeners ---- */
+
+/* Splits "tcp!host!port", "host:port", "[v6]:port", "unix!/path" or "/path". */
+static int parse_addr(const char *addr, int *is_unix, char *host, size_t hn, int *port,
+                      char *why, size_t n)
+{
+	const char *rest;
+	if (strncmp(addr, "unix!", 5) == 0 || addr[0] == '/') {
+		rest = addr[0] == '/' ? addr : addr + 5;
+		if (!*rest || strlen(rest) >= hn) {
+			strfmt(why, n, "bad unix socket path in '%s'", addr);
+			return -EINVAL;
+		}
+		*is_unix = 1;
+		snprintf(host, hn, "%s", rest);
+		return 0;
+	}
+	*is_unix = 0;
+	const char *portstr;
+	size_t hl;
+	if (strncmp(addr, "tcp!", 4) == 0) {
+		rest = addr + 4;
+		const char *bang = strrchr(rest, '!');
+		if (!bang) {
+			strfmt(why, n, "'%s': want tcp!host!port", addr);
+			return -EINVAL;
+		}
+		hl = (size_t)(bang - rest);
+		portstr = bang + 1;
+	} else {
+		rest = addr;
+		const char *colon = strrchr(rest, ':');
+		if (!colon) {
+			strfmt(why, n, "'%s': want host:port, tcp!host!port or unix!/path", addr);
+			return -EINVAL;
+		}
+		hl = (size_t)(colon - rest);
+		portstr = colon + 1;
+	}
+	if (hl >= 2 && rest[0] == '[' && rest[hl - 1] == ']') {
+		rest++;
+		hl -= 2;
+	}
+	if (hl >= hn) {
+		strfmt(why, n, "'%s': host too long", addr);
+		return -EINVAL;
+	}
+	memcpy(host, rest, hl);
+	host[hl] = 0;
+	if (!*host || strcmp(host, "*") == 0)
+		snprintf(host, hn, "0.0.0.0");
+	char *end;
+	long p = strtol(portstr, &end, 10);
+	if (!*portstr || *end || p < 0 || p > 65535) {
+		strfmt(why, n, "'%s': bad port '%s'", addr, portstr);
+		return -EINVAL;
+	}
+	*port = (int)p;
+	return 0;
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+	Listener *l = h->data;
+	Srv *s = l->srv;
+	if (l->unlink_path) {
+		unlink(l->unlink_path);
+		free(l->unlink_path);
+	}
+	free(l);
+	srv_handle_closed(s);
+}
+
+int srv_listen(Srv *s, const char *addr, char *why, size_t n)
+{
+	char host[108];
+	int is_unix, port = 0, rc;
+	if ((rc = parse_addr(addr, &is_unix, host, sizeof host, &port, why, n)) < 0)
+		return rc;
+	Listener *l = xcalloc(1, sizeof *l);
+	l->srv = s;
+	l->is_unix = is_unix;
+	if (is_unix) {
+		uv_pipe_init(s->loop, &l->u.pipe, 0);
+		/* A stale socket from a dead jobd would make bind fail; the store's
+		 * lock already guarantees no live jobd owns this state. Only remove a socket. */
+		struct stat st;
+		if (lstat(host, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(host);
+		rc = uv_pipe_bind(&l->u.pipe, host);
+		if (rc == 0) {
+			l->unlink_path = xstrdup(host);
+			chmod(host, 0666);   /* identity comes from SO_PEERCRED, not the mode */
+		}
+		snprintf(l->addr, sizeof l->addr, "unix!%s", host);
+	} else {
+		struct sockaddr_storage ss;
+		uv_tcp_init(s->loop, &l->u.tcp);
+		if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+		    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+			strfmt(why, n, "'%s': '%s' is not an IP address", addr, host);
+			l->u.h.data = l;
+			s->open_handles++;
+			uv_close(&l->u.h, listener_closed);
+			return -EINVAL;
+		}
+		rc = uv_tcp_bind(&l->u.tcp, (struct sockaddr *)&ss, 0);
+	}
+	l->u.h.data = l;
+	s->open_handles++;
+	if (rc == 0)
+		rc = uv_listen(&l->u.s, 128, on_connection);
+	if (rc < 0) {
+		strfmt(why, n, "cannot listen on %s: %s", addr, uv_strerror(rc));
+		uv_close(&l->u.h, listener_closed);
+		return rc;
+	}
+	if (!is_unix) {
+		struct sockaddr_storage ss;
+		int len = sizeof ss;
+		char name[64] = "?";
+		uv_tcp_getsockname(&l->u.tcp, (struct sockaddr *)&ss, &len);
+		if (ss.ss_family == AF_INET) {
+			uv_ip4_name((struct sockaddr_in *)&ss, name, sizeof name);
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		} else {
+			uv_ip6_name((struct sockaddr_in6 *)&ss, name, sizeof name);
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		}
+		snprintf(l->addr, sizeof l->addr, "tcp!%s!%d", name, port);
+	}
+	l->next = s->listeners;
+	s->listeners = l;
+	LOGI("listening on %s", l->addr);
+	return 0;
+}
+
+static void shutdown_done(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	Conn *c = req->data;
+	free(req);
+	conn_close(c);
+}
+
+void srv_shutdown(Srv *s, void (*done)(void *), void *arg)
+{
+	s->shutting = 1;
+	s->done = done;
+	s->done_arg = arg;
+	for (Listener *l = s->listeners, *next; l; l = next) {
+		next = l->next;
+		uv_close(&l->u.h, listener_closed);
+	}
+	s->listeners = NULL;
+	/* Replies already queued are written before each connection closes. */
+	for (Conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		uv_read_stop(&c->u.s);
+		c->reading = 0;
+		uv_shutdown_t *req = xmalloc(sizeof *req);
+		req->data = c;
+		if (uv_shutdown(req, &c->u.s, shutdown_done) < 0) {
+			free(req);
+			conn_close(c);
+		}
+	}
+	if (s->open_handles == 0 && s->done) {
+		s->done = NULL;
+		done(arg);
+	}
+}
+
+void srv_free(Srv *s)
+{
+	free(s);
+}

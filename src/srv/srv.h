@@ -1,0 +1,131 @@
+/* The 9P engine: listeners, framing, msize, fid and tag tables, version
+ * negotiation, Tflush, per-message protocol checks and dispatch to the name
+ * space's operations (SrvOps). It knows nothing of jobs.
+ *
+ * Every request gets exactly one reply. Most operations are synchronous and
+ * return 0 or -errno; Tread is asynchronous so a file may park it (req_park)
+ * and answer later; Tflush or a closing connection cancels a parked read via
+ * SrvOps.flush, after which its reply is discarded. */
+#ifndef JOBD_SRV_H
+#define JOBD_SRV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "9p/fcall.h"
+
+typedef struct Srv Srv;
+typedef struct Conn Conn;
+typedef struct Fid Fid;
+typedef struct Req Req;
+
+/* How the name space describes a file; the engine encodes it per dialect
+ * (stat, stat.u, Rgetattr, dirents). */
+typedef struct Dirinfo {
+	Qid qid;
+	uint32_t mode;              /* permission bits, DMDIR for directories */
+	uint64_t length;
+	int64_t atime, mtime, ctime; /* unix seconds */
+	const char *name, *uid, *gid, *muid;
+	uint32_t n_uid, n_gid;
+} Dirinfo;
+
+/* Who is on the other end, as far as the transport can tell. */
+typedef struct Peer {
+	int is_unix;                /* unix socket: cred is from SO_PEERCRED */
+	int has_cred;
+	uint32_t uid, gid, pid;
+	char addr[136];             /* "tcp!127.0.0.1!4242" or "unix!/path" */
+} Peer;
+
+struct Fid {
+	uint32_t fid;
+	Conn *conn;
+	Qid qid;
+	int omode;                  /* -1 not open, else OREAD/OWRITE/ORDWR */
+	int append;                 /* opened for append */
+	void *aux;                  /* the name space's per-fid state */
+	char uname[64];             /* identity from Tattach */
+	uint32_t n_uname;
+	uint64_t diroff, dirindex;  /* 9P2000 directory read continuation */
+	Fid *hnext;                 /* fid table chain */
+};
+
+struct Req {
+	Conn *conn;
+	Fcall ifcall;               /* borrows buf */
+	Fcall ofcall;
+	uint8_t *buf;               /* this request's own copy of its frame */
+	Fid *fid;
+	int responded, flushed, parked;
+	Req *flushers;              /* Tflush requests waiting for this one */
+	Req *next, *prev;           /* outstanding list of the connection */
+	Req *flushnext;
+	void *aux;                  /* for whoever parks it */
+};
+
+typedef struct SrvOps {
+	void *aux;                  /* handed back as srv_ops_aux() */
+	/* Tattach: set f->qid and f->aux for the root. */
+	int (*attach)(Fid *f, const char *aname, char *why, size_t n);
+	/* Move f one step to `name` (not NUL-terminated; ".." included). */
+	int (*walk1)(Fid *f, const char *name, size_t len, char *why, size_t n);
+	/* newf becomes a copy of f (aux duplicated). */
+	void (*clone)(Fid *f, Fid *newf);
+	/* Open f; omode is OREAD/OWRITE/ORDWR (| OTRUNC). Snapshot content here. */
+	int (*open)(Fid *f, int omode, char *why, size_t n);
+	/* Create `name` in directory f; f moves to it and is opened with omode. */
+	int (*create)(Fid *f, const char *name, uint32_t perm, int omode, char *why, size_t n);
+	/* Answer r (now with srv_read_reply, or later after req_park). */
+	void (*read)(Req *r);
+	/* Directory entry `index` of f: 1 and *d filled, 0 past the end. */
+	int (*dirent)(Fid *f, uint64_t index, Dirinfo *d);
+	int (*write)(Fid *f, uint64_t offset, const uint8_t *data, uint32_t count,
+	             uint32_t *written, char *why, size_t n);
+	int (*stat)(Fid *f, Dirinfo *d);
+	/* Truncate to zero (the kernel's O_TRUNC replacement); synthetic files accept or refuse. */
+	int (*truncate)(Fid *f, char *why, size_t n);
+	/* Remove the file f refers to. */
+	int (*remove)(Fid *f, char *why, size_t n);
+	/* Cancel a parked request: the name space must respond to it (the reply is discarded). */
+	void (*flush)(Req *r);
+	void (*destroyfid)(Fid *f);
+} SrvOps;
+
+typedef struct SrvConfig {
+	uint32_t max_msize;         /* cap on negotiated msize */
+	uint32_t max_fids;          /* per connection */
+	uint32_t max_reqs;          /* outstanding requests per connection */
+	uint32_t max_conns;
+	size_t max_wqueue;          /* bytes of replies queued before reading pauses */
+	int debug;                  /* trace every message to stderr */
+} SrvConfig;
+
+/* ---- srv.c ---- */
+Srv *srv_new(uv_loop_t *loop, const SrvConfig *cfg, const SrvOps *ops);
+/* Listens on addr: "tcp!host!port", "host:port", "unix!/path". Logs the bound
+ * address ("listening on tcp!127.0.0.1!5640"). */
+int srv_listen(Srv *s, const char *addr, char *why, size_t n);
+/* Stops accepting, lets queued replies drain, closes every connection; calls
+ * done(arg) when nothing is left open. */
+void srv_shutdown(Srv *s, void (*done)(void *), void *arg);
+void srv_free(Srv *s);
+void *srv_ops_aux(Srv *s);
+uint64_t srv_messages(Srv *s);
+unsigned srv_connections(Srv *s);
+const Peer *conn_peer(const Conn *c);
+Srv *conn_srv(const Conn *c);
+int conn_dialect(const Conn *c);
+
+/* ---- respond.c ---- */
+/* Send r->ofcall (type filled in by the engine) as the reply. */
+void req_respond(Req *r);
+/* Reply with an error: errno for .u/.L, text (why, or strerror) for 9P2000/.u. */
+void req_error(Req *r, int err, const char *why);
+/* Answer a Tread from content[0..len) honouring offset and count. */
+void srv_read_reply(Req *r, const void *content, size_t len);
+/* Mark r as parked (answered later); the flush op will be called to cancel it. */
+void req_park(Req *r);
+
+#endif

@@ -1,0 +1,110 @@
+/* The jobs store: job definitions, their state, fire claims, run records and log
+ * lines. The only module that includes sqlite3.h (store_sqlite.c). The interface
+ * is deliberately narrow so that a PostgreSQL backend can implement it too:
+ * "claim this fire" is an explicit operation keyed by (job id, scheduled time).
+ *
+ * Errors: 0 or -errno; where a person needs the reason, `why` receives it. */
+#ifndef JOBD_STORE_H
+#define JOBD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Store Store;
+
+/* -sync settings. */
+enum { STORE_SYNC_NORMAL = 0, STORE_SYNC_FULL = 1 };
+
+/* A job row. Strings are owned by whoever filled the struct; the store copies
+ * what it keeps and hands out borrowed strings in callbacks. */
+typedef struct StoreJob {
+	int64_t id;            /* unique per incarnation, never reused, > 0 */
+	const char *name;
+	const char *schedule;
+	const char *cmd;
+	int started;           /* 1 started, 0 stopped */
+	int64_t created_ns;    /* unix time in nanoseconds */
+	int64_t last_sched;    /* last scheduled fire claimed (unix seconds), 0 if none */
+} StoreJob;
+
+/* Run states as stored. */
+enum { RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_SKIPPED = 4 };
+
+/* ---- store_sqlite.c ---- */
+
+/* Opens (creating if needed, mode 0700) the directory `dir` and the database
+ * `dir/jobd.sqlite`, takes an exclusive lock on `dir/jobd.lock` (-EBUSY if
+ * another jobd holds it), applies forward schema migrations, refuses a newer
+ * schema (-EPROTO), and marks runs left claimed/running by a dead daemon as
+ * interrupted (their count in *interrupted if not NULL). */
+int store_open(const char *dir, int sync, Store **out, int *interrupted, char *why, size_t n);
+void store_close(Store *s);
+
+/* Calls fn for every job, in creation order; stops early if fn returns non-zero
+ * (that value is returned). */
+int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg,
+                    char *why, size_t n);
+
+/* Inserts a job; fills j->id. -EEXIST (and why) if the name is taken. */
+int store_job_create(Store *s, StoreJob *j, char *why, size_t n);
+int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n);
+/* Deletes the job, its runs and its log lines. */
+int store_job_delete(Store *s, int64_t id, char *why, size_t n);
+
+/* Claims the scheduled fire (job, sched): inserts a run record in state
+ * RUN_CLAIMED and advances the job's last_sched. -EALREADY if that fire was
+ * claimed before (the unique key is (job id, scheduled time)). sched == 0 means
+ * an unscheduled (manual) run, which is never a duplicate. */
+int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
+                     char *why, size_t n);
+/* Records that the run's process started (time in ns, pid). */
+int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, char *why, size_t n);
+/* Records the run's end: status >= 0 an exit code, < 0 the negated signal
+ * number; state is RUN_DONE or RUN_SKIPPED. */
+int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int status,
+                     char *why, size_t n);
+
+/* Appends one line (text[0..len), no newline) to a job's log, attributed to a
+ * run (run_id > 0) or to the job itself (run_id == 0). */
+int store_log_append(Store *s, int64_t job_id, int64_t run_id, int64_t t_ns,
+                     const char *text, size_t len, char *why, size_t n);
+/* Calls fn for each log line of the job in order; stops early if fn returns non-zero. */
+int store_log_read(Store *s, int64_t job_id,
+                   int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
+                   void *arg, char *why, size_t n);
+
+/* ---- store_sqlite.c, additions ---- */
+
+/* Changes a job's schedule and/or command; a NULL argument leaves that field as
+ * it is. -ENOENT if there is no such job. */
+int store_job_update(Store *s, int64_t id, const char *schedule, const char *cmd,
+                     char *why, size_t n);
+
+/* Deletes the job's oldest log lines so that at most keep_lines remain. */
+int store_log_trim(Store *s, int64_t job_id, size_t keep_lines, char *why, size_t n);
+
+/* A run row, as handed to store_runs_read's callback. */
+typedef struct StoreRun {
+	int64_t id;
+	int64_t job_id;
+	int64_t sched;         /* scheduled time (unix seconds), 0 for a manual run */
+	int state;             /* RUN_* */
+	int64_t start_ns;      /* 0 until store_run_start */
+	int64_t end_ns;        /* 0 until store_run_finish */
+	int pid;
+	int status;            /* meaningful in RUN_DONE: exit code, or -signal */
+} StoreRun;
+
+/* Calls fn for each run of the job, oldest first; stops early if fn returns
+ * non-zero (that value is returned). */
+int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRun *r),
+                    void *arg, char *why, size_t n);
+/* Deletes the job's oldest finished (done, skipped, interrupted) runs so that
+ * at most keep_runs finished runs remain; claimed and running runs are kept. */
+int store_runs_trim(Store *s, int64_t job_id, size_t keep_runs, char *why, size_t n);
+
+/* Caps the database file at about max_bytes (0: no cap beyond SQLite's own);
+ * writes past the cap fail with -ENOSPC, as on a full disk. */
+int store_set_size_limit(Store *s, int64_t max_bytes, char *why, size_t n);
+
+#endif

@@ -1,0 +1,984 @@
+/* The jobs store on SQLite: one database file, dir/jobd.sqlite, in WAL mode,
+ * guarded by an flock on dir/jobd.lock. The only file that includes sqlite3.h.
+ *
+ * Durability: every mutation is its own transaction (autocommit, or BEGIN
+ * IMMEDIATE ... COMMIT when it touches two rows) and is committed before the
+ * function returns, so it survives a crash of the process. Whether it also
+ * survives a power loss is the -sync setting: NORMAL syncs the WAL only at
+ * checkpoints (the last commits may be lost, the file stays consistent), FULL
+ * syncs it on every commit.
+ *
+ * No statement is ever left active between calls: readers fetch a page of rows,
+ * reset the statement and only then call the caller's callback, which may call
+ * back into the store (even the same reader). An active statement would also
+ * keep an autocommit write from committing until it finished. */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define nelem(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "jobd" in PRAGMA application_id marks the file as ours. */
+enum { JOBD_APPID = 0x6a6f6264 };
+enum { BUSY_TIMEOUT_MS = 1000 };
+enum { JOBS_PAGE = 64, LOG_PAGE = 256, RUNS_PAGE = 256 };
+
+/* Forward migrations: migrations[i] takes the schema from version i to i+1, in
+ * one transaction that also sets user_version. Append only; never edit one
+ * that has shipped. */
+static const char *const migrations[] = {
+	/* 1: the initial schema. */
+	"CREATE TABLE jobs("
+	"\n  id INTEGER PRIMARY KEY AUTOINCREMENT,"   /* AUTOINCREMENT: never reused */
+	"\n  name TEXT NOT NULL UNIQUE,"
+	"\n  schedule TEXT NOT NULL,"
+	"\n  cmd TEXT NOT NULL,"
+	"\n  started INTEGER NOT NULL DEFAULT 0,"
+	"\n  created_ns INTEGER NOT NULL DEFAULT 0,"
+	"\n  last_sched INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE runs("
+	"\n  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"\n  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"\n  sched INTEGER NOT NULL DEFAULT 0,"
+	"\n  state INTEGER NOT NULL,"
+	"\n  start_ns INTEGER NOT NULL DEFAULT 0,"
+	"\n  end_ns INTEGER NOT NULL DEFAULT 0,"
+	"\n  pid INTEGER NOT NULL DEFAULT 0,"
+	"\n  status INTEGER NOT NULL DEFAULT 0,"
+	"\n  manual INTEGER NOT NULL DEFAULT 0);"
+	/* The exactly-once key of a scheduled fire; manual runs (sched 0) repeat. */
+	"CREATE UNIQUE INDEX runs_fire ON runs(job_id, sched) WHERE sched != 0;"
+	"CREATE INDEX runs_job ON runs(job_id, id);"
+	"CREATE TABLE log("
+	"\n  id INTEGER PRIMARY KEY,"
+	"\n  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"\n  run_id INTEGER NOT NULL DEFAULT 0,"
+	"\n  t_ns INTEGER NOT NULL,"
+	"\n  text BLOB NOT NULL);"
+	"CREATE INDEX log_job ON log(job_id, id);"
+	"PRAGMA application_id = 1785684580;",   /* JOBD_APPID */
+};
+enum { SCHEMA_VERSION = (int)nelem(migrations) };
+
+/* Every statement the store runs after open, prepared once. */
+enum {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_UPDATE, S_JOB_DELETE,
+	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUN_FINISH, S_RUNS_PAGE, S_RUNS_TRIM,
+	S_LOG_APPEND, S_LOG_PAGE, S_LOG_TRIM,
+	NSTMT
+};
+static const char *const stmtsql[NSTMT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_JOBS_PAGE] = "SELECT id, name, schedule, cmd, started, created_ns, last_sched"
+		" FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[S_JOB_INSERT] = "INSERT INTO jobs(name, schedule, cmd, started, created_ns, last_sched)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_JOB_STARTED] = "UPDATE jobs SET started = ?2 WHERE id = ?1",
+	[S_JOB_UPDATE] = "UPDATE jobs SET schedule = coalesce(?2, schedule),"
+		" cmd = coalesce(?3, cmd) WHERE id = ?1",
+	[S_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual) VALUES(?1, ?2, ?3, ?2 = 0)",
+	[S_JOB_ADVANCE] = "UPDATE jobs SET last_sched = max(last_sched, ?2) WHERE id = ?1",
+	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4 WHERE id = ?1",
+	[S_RUN_FINISH] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4 WHERE id = ?1",
+	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status"
+		" FROM runs WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
+	[S_RUNS_TRIM] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
+		" (SELECT id FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4)"
+		" ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	[S_LOG_APPEND] = "INSERT INTO log(job_id, run_id, t_ns, text) VALUES(?1, ?2, ?3, ?4)",
+	[S_LOG_PAGE] = "SELECT id, t_ns, run_id, text FROM log"
+		" WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[S_LOG_TRIM] = "DELETE FROM log WHERE job_id = ?1 AND id <="
+		" (SELECT id FROM log WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+};
+
+/* Run states are values in the file: they never change meaning. */
+_Static_assert(RUN_CLAIMED == 0 && RUN_RUNNING == 1 && RUN_DONE == 2 &&
+               RUN_INTERRUPTED == 3 && RUN_SKIPPED == 4, "stored run states changed");
+
+struct Store {
+	sqlite3 *db;
+	sqlite3_stmt *st[NSTMT];
+	int lockfd;
+	char *dir;
+	char *path;                 /* dir/jobd.sqlite */
+	int64_t page_size;
+	int64_t max_pages;          /* as found at open, restored by a 0 size limit */
+	int rc;                     /* extended result code of the last failure */
+	int sys;                    /* and the OS errno behind it, if any */
+	char err[256];              /* its sqlite3_errmsg, copied before the reset */
+};
+
+/* ---- memory and messages ---- */
+
+static void *emalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL) {
+		fprintf(stderr, "jobd: store: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+static char *estrndup(const char *s, size_t n)
+{
+	char *p = emalloc(n + 1);
+	if (n > 0)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static char *strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strfmt(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		fprintf(stderr, "jobd: store: bad format\n");
+		exit(1);
+	}
+	char *p = emalloc((size_t)len + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)len + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+static void say(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t n, const char *fmt, ...)
+{
+	if (why == NULL || n == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+}
+
+/* Maps an SQLite result code to -errno. sys is the OS errno behind an I/O or
+ * open failure, if known. */
+static int sqlerrno(int rc, int sys)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_PROTOCOL: return -EBUSY;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
+	case SQLITE_TOOBIG: return -E2BIG;
+	case SQLITE_INTERRUPT: return -EINTR;
+	case SQLITE_NOLFS: return -EFBIG;
+	case SQLITE_NOTFOUND: return -ENOENT;
+	case SQLITE_MISMATCH: case SQLITE_RANGE: case SQLITE_MISUSE: return -EINVAL;
+	case SQLITE_CONSTRAINT: return -EINVAL;
+	case SQLITE_CANTOPEN: case SQLITE_IOERR: return sys > 0 ? -sys : -EIO;
+	default: return -EIO;           /* ERROR, CORRUPT, NOTADB, SCHEMA, ... */
+	}
+}
+
+/* A few words a person can act on, put before SQLite's own message. */
+static const char *sqlhint(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL: return "disk full";
+	case SQLITE_BUSY: case SQLITE_LOCKED: return "database busy (locked by another process)";
+	case SQLITE_CORRUPT: return "database file is corrupt";
+	case SQLITE_NOTADB: return "not a SQLite database";
+	case SQLITE_READONLY: return "database is read-only";
+	case SQLITE_IOERR: return "I/O error";
+	default: return NULL;
+	}
+}
+
+/* Fills why with "ctx: hint (sqlite message)" for the failure recorded in s
+ * and returns its -errno. */
+static int fail(Store *s, char *why, size_t n, const char *ctx)
+{
+	const char *hint = sqlhint(s->rc);
+	int c = s->rc & 0xff;
+	if (c == SQLITE_CORRUPT || c == SQLITE_NOTADB)
+		say(why, n, "%s: %s (%s): %s; stop jobd and restore the file from a backup",
+		    ctx, hint, s->err, s->path);
+	else if (hint != NULL)
+		say(why, n, "%s: %s (%s)", ctx, hint, s->err);
+	else
+		say(why, n, "%s: %s", ctx, s->err);
+	return sqlerrno(s->rc, s->sys);
+}
+
+static void record(Store *s, int rc)
+{
+	s->rc = rc;
+	s->sys = sqlite3_system_errno(s->db);
+	snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+}
+
+/* ---- statements ---- */
+
+/* Steps statement k once. Returns SQLITE_ROW, SQLITE_DONE, or an error code
+ * (recorded in s). On anything but SQLITE_ROW the statement is reset and its
+ * bindings cleared, so it is idle again. */
+static int step(Store *s, int k)
+{
+	sqlite3_stmt *st = s->st[k];
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return rc;
+	if (rc != SQLITE_DONE)
+		record(s, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* Ends a reader early: reset and clear, as step does at the end. */
+static void idle(Store *s, int k)
+{
+	sqlite3_reset(s->st[k]);
+	sqlite3_clear_bindings(s->st[k]);
+}
+
+/* Runs a statement that returns no rows. 0 or an SQLite error code. */
+static int exec1(Store *s, int k)
+{
+	int rc = step(s, k);
+	if (rc == SQLITE_ROW) {         /* not expected; drain it */
+		idle(s, k);
+		rc = SQLITE_DONE;
+	}
+	return rc == SQLITE_DONE ? 0 : rc;
+}
+
+static int begin(Store *s)
+{
+	return exec1(s, S_BEGIN);
+}
+
+/* Rolls back the open transaction, if SQLite has not already done so after
+ * the failure that led here; keeps that failure's record. */
+static void rollback(Store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	sqlite3_step(s->st[S_ROLLBACK]);
+	sqlite3_reset(s->st[S_ROLLBACK]);
+}
+
+/* Commits; on failure rolls back so that no transaction is left open. */
+static int commit(Store *s)
+{
+	int rc = exec1(s, S_COMMIT);
+	if (rc != 0)
+		rollback(s);
+	return rc;
+}
+
+static void bind_text(Store *s, int k, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s->st[k], i);
+	else
+		sqlite3_bind_text(s->st[k], i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_i64(Store *s, int k, int i, int64_t v)
+{
+	sqlite3_bind_int64(s->st[k], i, v);
+}
+
+static const char *col_text(Store *s, int k, int i, size_t *len)
+{
+	const unsigned char *p = sqlite3_column_text(s->st[k], i);
+	*len = (size_t)sqlite3_column_bytes(s->st[k], i);
+	return p ? (const char *)p : "";
+}
+
+/* ---- open and close ---- */
+
+/* Runs SQL text at open (pragmas, migrations); records a failure in s. */
+static int execsql(Store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		record(s, rc);
+	return rc;
+}
+
+/* Reads one integer from a one-row statement (a PRAGMA); records a failure. */
+static int queryint(Store *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		record(s, rc);
+		return rc;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		*v = 0;
+		rc = SQLITE_OK;
+	} else {
+		record(s, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int querytext(Store *s, const char *sql, char *buf, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		record(s, rc);
+		return rc;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(buf, n, "%s", t ? (const char *)t : "");
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		snprintf(buf, n, "%s", "");
+		rc = SQLITE_OK;
+	} else {
+		record(s, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A failure while reading or setting up the file at open. A file that is not
+ * a database, or a corrupt one, is never started over: say so and how to get
+ * out of it. */
+static int openfail(Store *s, char *why, size_t n, const char *ctx)
+{
+	int c = s->rc & 0xff;
+	if (c == SQLITE_NOTADB || c == SQLITE_CORRUPT) {
+		say(why, n, "%s is %s (%s); jobd will not start over it: move it (and any "
+		    "jobd.sqlite-wal, jobd.sqlite-shm beside it) aside, or restore it from a "
+		    "backup", s->path,
+		    c == SQLITE_NOTADB ? "not a SQLite database" : "a corrupt SQLite database",
+		    s->err);
+		return -EIO;
+	}
+	char *full = strfmt("%s: %s", s->path, ctx);
+	int r = fail(s, why, n, full);
+	free(full);
+	return r;
+}
+
+/* Creates dir (mode 0700) if missing, checks that it is a writable directory. */
+static int makedir(const char *dir, char *why, size_t n)
+{
+	struct stat sb;
+	if (mkdir(dir, 0700) == 0) {
+		if (chmod(dir, 0700) < 0) {        /* exactly 0700, whatever the umask */
+			int e = errno;
+			say(why, n, "cannot set the mode of %s to 0700: %s", dir, strerror(e));
+			return -e;
+		}
+	} else {
+		int e = errno;
+		switch (e) {
+		case EEXIST:
+			if (stat(dir, &sb) < 0) {
+				e = errno;
+				say(why, n, "%s: %s", dir, strerror(e));
+				return -e;
+			}
+			if (!S_ISDIR(sb.st_mode)) {
+				say(why, n, "%s exists and is not a directory", dir);
+				return -ENOTDIR;
+			}
+			break;
+		case ENOENT:
+			say(why, n, "cannot create %s: its parent directory does not exist "
+			    "(create it first)", dir);
+			return -e;
+		case ENOTDIR:
+			say(why, n, "cannot create %s: a component of its parent is not a directory",
+			    dir);
+			return -e;
+		default:
+			say(why, n, "cannot create %s: %s", dir, strerror(e));
+			return -e;
+		}
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		int e = errno;
+		say(why, n, "%s is not writable by this user: %s", dir, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* Takes the exclusive lock on dir/jobd.lock and writes our pid into it. */
+static int takelock(Store *s, char *why, size_t n)
+{
+	char *lock = strfmt("%s/jobd.lock", s->dir);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int e = errno;
+		say(why, n, "cannot open %s: %s", lock, strerror(e));
+		free(lock);
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		if (e == EWOULDBLOCK) {
+			say(why, n, "another jobd is using %s (lock held on %s)", s->dir, lock);
+			e = EBUSY;
+		} else {
+			say(why, n, "cannot lock %s: %s", lock, strerror(e));
+		}
+		close(fd);
+		free(lock);
+		return -e;
+	}
+	free(lock);
+	/* Only for people looking at the directory; failure does not matter. */
+	char pid[32];
+	int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0) {
+		/* ignored */
+	}
+	s->lockfd = fd;
+	return 0;
+}
+
+/* Checks the file's identity and version before anything writes to it: a
+ * database of another application, or of a newer jobd, is left untouched. */
+static int checkfile(Store *s, int64_t *version, char *why, size_t n)
+{
+	int64_t appid, ntables;
+	if (queryint(s, "PRAGMA application_id", &appid) != SQLITE_OK)
+		return openfail(s, why, n, "reading application_id");
+	if (queryint(s, "PRAGMA user_version", version) != SQLITE_OK)
+		return openfail(s, why, n, "reading user_version");
+	if (queryint(s, "SELECT count(*) FROM sqlite_master", &ntables) != SQLITE_OK)
+		return openfail(s, why, n, "reading the schema");
+	if (appid != 0 && appid != JOBD_APPID) {
+		say(why, n, "%s is not a jobd database (application_id %#" PRIx64 "); "
+		    "move it aside or use another directory", s->path, (uint64_t)appid);
+		return -EPROTO;
+	}
+	if (*version > SCHEMA_VERSION) {
+		say(why, n, "database schema version %" PRId64 " is newer than this jobd "
+		    "supports (%d); upgrade jobd", *version, SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	if ((*version > 0 && appid != JOBD_APPID) || (*version == 0 && ntables > 0)) {
+		say(why, n, "%s is not a jobd database (it has tables but no jobd schema); "
+		    "move it aside or use another directory", s->path);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int setup(Store *s, int sync, char *why, size_t n)
+{
+	char mode[32];
+	if (querytext(s, "PRAGMA journal_mode = WAL", mode, sizeof mode) != SQLITE_OK)
+		return openfail(s, why, n, "setting WAL mode");
+	if (strcmp(mode, "wal") != 0) {
+		say(why, n, "%s: cannot use WAL mode (journal mode stays '%s'); is the "
+		    "directory on a network file system?", s->path, mode);
+		return -EOPNOTSUPP;
+	}
+	const char *sql = sync == STORE_SYNC_FULL ?
+		"PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+		"PRAGMA journal_size_limit = 16777216;" :
+		"PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+		"PRAGMA journal_size_limit = 16777216;";
+	if (execsql(s, sql) != SQLITE_OK)
+		return openfail(s, why, n, "setting pragmas");
+	int64_t fk;
+	if (queryint(s, "PRAGMA foreign_keys", &fk) != SQLITE_OK)
+		return openfail(s, why, n, "reading foreign_keys");
+	if (fk != 1) {
+		say(why, n, "%s: this SQLite does not enforce foreign keys", s->path);
+		return -EOPNOTSUPP;
+	}
+	if (queryint(s, "PRAGMA page_size", &s->page_size) != SQLITE_OK ||
+	    queryint(s, "PRAGMA max_page_count", &s->max_pages) != SQLITE_OK)
+		return openfail(s, why, n, "reading page limits");
+	return 0;
+}
+
+static int migrate(Store *s, int64_t from, char *why, size_t n)
+{
+	for (int64_t v = from; v < SCHEMA_VERSION; v++) {
+		char *sql = strfmt("BEGIN IMMEDIATE; %s; PRAGMA user_version = %" PRId64 "; COMMIT;",
+		                   migrations[v], v + 1);
+		int rc = execsql(s, sql);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			if (!sqlite3_get_autocommit(s->db))     /* keeps s->err */
+				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			char *ctx = strfmt("migrating the schema from version %" PRId64 " to %" PRId64,
+			                   v, v + 1);
+			int r = openfail(s, why, n, ctx);
+			free(ctx);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int prepare(Store *s, char *why, size_t n)
+{
+	for (int k = 0; k < NSTMT; k++) {
+		int rc = sqlite3_prepare_v3(s->db, stmtsql[k], -1, SQLITE_PREPARE_PERSISTENT,
+		                            &s->st[k], NULL);
+		if (rc != SQLITE_OK) {
+			record(s, rc);
+			return openfail(s, why, n, "preparing statements");
+		}
+	}
+	return 0;
+}
+
+int store_open(const char *dir, int sync, Store **out, int *interrupted, char *why, size_t n)
+{
+	*out = NULL;
+	if (interrupted != NULL)
+		*interrupted = 0;
+	if (dir == NULL || *dir == '\0') {
+		say(why, n, "no store directory given");
+		return -EINVAL;
+	}
+	if (sync != STORE_SYNC_NORMAL && sync != STORE_SYNC_FULL) {
+		say(why, n, "bad sync setting %d", sync);
+		return -EINVAL;
+	}
+	int r = makedir(dir, why, n);
+	if (r < 0)
+		return r;
+
+	int rc;
+	int64_t version;
+	char *sql;
+	Store *s = emalloc(sizeof *s);
+	memset(s, 0, sizeof *s);
+	s->lockfd = -1;
+	s->dir = strfmt("%s", dir);
+	s->path = strfmt("%s/jobd.sqlite", dir);
+	if ((r = takelock(s, why, n)) < 0)
+		goto bad;
+
+	/* SQLite opens its files (database, WAL, shm, journals) with O_CLOEXEC. */
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		if (s->db == NULL) {
+			fprintf(stderr, "jobd: store: out of memory\n");
+			exit(1);
+		}
+		record(s, rc);
+		r = fail(s, why, n, s->path);
+		goto bad;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		say(why, n, "%s is read-only for this user; jobd needs to write it", s->path);
+		r = -EACCES;
+		goto bad;
+	}
+
+	if ((r = checkfile(s, &version, why, n)) < 0 || (r = setup(s, sync, why, n)) < 0 ||
+	    (r = migrate(s, version, why, n)) < 0 || (r = prepare(s, why, n)) < 0)
+		goto bad;
+
+	/* Runs a dead daemon left claimed or running have no process any more. */
+	sql = strfmt("UPDATE runs SET state = %d WHERE state IN (%d, %d)",
+	             RUN_INTERRUPTED, RUN_CLAIMED, RUN_RUNNING);
+	rc = execsql(s, sql);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		r = openfail(s, why, n, "marking interrupted runs");
+		goto bad;
+	}
+	if (interrupted != NULL)
+		*interrupted = sqlite3_changes(s->db);
+	*out = s;
+	return 0;
+
+bad:
+	store_close(s);
+	return r;
+}
+
+void store_close(Store *s)
+{
+	if (s == NULL)
+		return;
+	for (int k = 0; k < NSTMT; k++)
+		sqlite3_finalize(s->st[k]);
+	if (s->db != NULL) {
+		/* Opened fully: let SQLite refresh its planner statistics, sampling
+		 * a bounded number of rows so that closing stays quick. */
+		if (s->st[NSTMT - 1] != NULL)
+			sqlite3_exec(s->db, "PRAGMA analysis_limit = 400; PRAGMA optimize",
+			             NULL, NULL, NULL);
+		sqlite3_close(s->db);
+	}
+	if (s->lockfd >= 0)
+		close(s->lockfd);         /* releases the flock */
+	free(s->dir);
+	free(s->path);
+	free(s);
+}
+
+int store_set_size_limit(Store *s, int64_t max_bytes, char *why, size_t n)
+{
+	if (max_bytes < 0) {
+		say(why, n, "negative size limit");
+		return -EINVAL;
+	}
+	int64_t pages = s->max_pages;
+	if (max_bytes > 0) {
+		pages = max_bytes / s->page_size;
+		if (pages < 1)
+			pages = 1;
+		if (pages > s->max_pages)
+			pages = s->max_pages;
+	}
+	/* SQLite never sets the cap below the pages already in use. */
+	char *sql = strfmt("PRAGMA max_page_count = %" PRId64, pages);
+	int rc = execsql(s, sql);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return fail(s, why, n, "setting the size limit");
+	return 0;
+}
+
+/* ---- jobs ---- */
+
+typedef struct JobRow {
+	StoreJob j;
+	char *name, *schedule, *cmd;
+} JobRow;
+
+int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg,
+                    char *why, size_t n)
+{
+	JobRow *rows = emalloc(JOBS_PAGE * sizeof *rows);
+	int64_t after = 0;
+	int r = 0;
+	for (;;) {
+		bind_i64(s, S_JOBS_PAGE, 1, after);
+		bind_i64(s, S_JOBS_PAGE, 2, JOBS_PAGE);
+		int nrow = 0, rc;
+		while ((rc = step(s, S_JOBS_PAGE)) == SQLITE_ROW) {
+			JobRow *w = &rows[nrow++];
+			size_t len;
+			const char *t;
+			w->j.id = sqlite3_column_int64(s->st[S_JOBS_PAGE], 0);
+			t = col_text(s, S_JOBS_PAGE, 1, &len);
+			w->name = estrndup(t, len);
+			t = col_text(s, S_JOBS_PAGE, 2, &len);
+			w->schedule = estrndup(t, len);
+			t = col_text(s, S_JOBS_PAGE, 3, &len);
+			w->cmd = estrndup(t, len);
+			w->j.started = sqlite3_column_int(s->st[S_JOBS_PAGE], 4) != 0;
+			w->j.created_ns = sqlite3_column_int64(s->st[S_JOBS_PAGE], 5);
+			w->j.last_sched = sqlite3_column_int64(s->st[S_JOBS_PAGE], 6);
+			w->j.name = w->name;
+			w->j.schedule = w->schedule;
+			w->j.cmd = w->cmd;
+		}
+		if (rc != SQLITE_DONE)
+			r = fail(s, why, n, "loading jobs");
+		for (int i = 0; i < nrow; i++) {
+			if (r == 0)
+				r = fn(arg, &rows[i].j);
+			free(rows[i].name);
+			free(rows[i].schedule);
+			free(rows[i].cmd);
+		}
+		if (r != 0 || nrow < JOBS_PAGE)
+			break;
+		after = rows[nrow - 1].j.id;
+	}
+	free(rows);
+	return r;
+}
+
+int store_job_create(Store *s, StoreJob *j, char *why, size_t n)
+{
+	if (j->name == NULL || j->schedule == NULL || j->cmd == NULL) {
+		say(why, n, "job needs a name, a schedule and a command");
+		return -EINVAL;
+	}
+	bind_text(s, S_JOB_INSERT, 1, j->name);
+	bind_text(s, S_JOB_INSERT, 2, j->schedule);
+	bind_text(s, S_JOB_INSERT, 3, j->cmd);
+	bind_i64(s, S_JOB_INSERT, 4, j->started != 0);
+	bind_i64(s, S_JOB_INSERT, 5, j->created_ns);
+	bind_i64(s, S_JOB_INSERT, 6, j->last_sched);
+	int rc = exec1(s, S_JOB_INSERT);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		say(why, n, "a job named '%s' already exists", j->name);
+		return -EEXIST;
+	}
+	if (rc != 0)
+		return fail(s, why, n, "creating job");
+	j->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/* The result of an UPDATE or DELETE on one row chosen by id. */
+static int changed1(Store *s, int rc, const char *what, int64_t id, const char *ctx,
+                    char *why, size_t n)
+{
+	if (rc != 0)
+		return fail(s, why, n, ctx);
+	if (sqlite3_changes(s->db) == 0) {
+		say(why, n, "%s: no %s with id %" PRId64, ctx, what, id);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n)
+{
+	bind_i64(s, S_JOB_STARTED, 1, id);
+	bind_i64(s, S_JOB_STARTED, 2, started != 0);
+	return changed1(s, exec1(s, S_JOB_STARTED), "job", id,
+	                started ? "starting job" : "stopping job", why, n);
+}
+
+int store_job_update(Store *s, int64_t id, const char *schedule, const char *cmd,
+                     char *why, size_t n)
+{
+	bind_i64(s, S_JOB_UPDATE, 1, id);
+	bind_text(s, S_JOB_UPDATE, 2, schedule);
+	bind_text(s, S_JOB_UPDATE, 3, cmd);
+	return changed1(s, exec1(s, S_JOB_UPDATE), "job", id, "updating job", why, n);
+}
+
+/* Runs and log lines go with the job through ON DELETE CASCADE. */
+int store_job_delete(Store *s, int64_t id, char *why, size_t n)
+{
+	bind_i64(s, S_JOB_DELETE, 1, id);
+	return changed1(s, exec1(s, S_JOB_DELETE), "job", id, "deleting job", why, n);
+}
+
+/* ---- runs ---- */
+
+/* Exactly once: the partial unique index runs_fire on (job_id, sched) refuses
+ * a second claim of the same scheduled fire, whoever makes it. The run and the
+ * job's last_sched change in one transaction. */
+int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
+                     char *why, size_t n)
+{
+	if (sched < 0) {
+		say(why, n, "claiming fire: negative scheduled time %" PRId64, sched);
+		return -EINVAL;
+	}
+	int rc = begin(s);
+	if (rc != 0)
+		return fail(s, why, n, "claiming fire: beginning transaction");
+	bind_i64(s, S_RUN_CLAIM, 1, job_id);
+	bind_i64(s, S_RUN_CLAIM, 2, sched);
+	bind_i64(s, S_RUN_CLAIM, 3, RUN_CLAIMED);
+	rc = exec1(s, S_RUN_CLAIM);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		rollback(s);
+		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
+		return -EALREADY;
+	}
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		rollback(s);
+		say(why, n, "claiming fire: no job with id %" PRId64, job_id);
+		return -ENOENT;
+	}
+	if (rc != 0) {
+		rollback(s);
+		return fail(s, why, n, "claiming fire");
+	}
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+	if (sched != 0) {
+		bind_i64(s, S_JOB_ADVANCE, 1, job_id);
+		bind_i64(s, S_JOB_ADVANCE, 2, sched);
+		if ((rc = exec1(s, S_JOB_ADVANCE)) != 0) {
+			rollback(s);
+			return fail(s, why, n, "claiming fire: advancing last_sched");
+		}
+	}
+	if ((rc = commit(s)) != 0)
+		return fail(s, why, n, "claiming fire: committing");
+	if (run_id != NULL)
+		*run_id = id;
+	return 0;
+}
+
+int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, char *why, size_t n)
+{
+	bind_i64(s, S_RUN_START, 1, run_id);
+	bind_i64(s, S_RUN_START, 2, RUN_RUNNING);
+	bind_i64(s, S_RUN_START, 3, start_ns);
+	bind_i64(s, S_RUN_START, 4, pid);
+	return changed1(s, exec1(s, S_RUN_START), "run", run_id, "recording run start", why, n);
+}
+
+int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int status,
+                     char *why, size_t n)
+{
+	if (state != RUN_DONE && state != RUN_SKIPPED) {
+		say(why, n, "recording run end: bad final state %d", state);
+		return -EINVAL;
+	}
+	bind_i64(s, S_RUN_FINISH, 1, run_id);
+	bind_i64(s, S_RUN_FINISH, 2, state);
+	bind_i64(s, S_RUN_FINISH, 3, end_ns);
+	bind_i64(s, S_RUN_FINISH, 4, status);
+	return changed1(s, exec1(s, S_RUN_FINISH), "run", run_id, "recording run end", why, n);
+}
+
+int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRun *r),
+                    void *arg, char *why, size_t n)
+{
+	StoreRun *rows = emalloc(RUNS_PAGE * sizeof *rows);
+	int64_t after = 0;
+	int r = 0;
+	for (;;) {
+		bind_i64(s, S_RUNS_PAGE, 1, job_id);
+		bind_i64(s, S_RUNS_PAGE, 2, after);
+		bind_i64(s, S_RUNS_PAGE, 3, RUNS_PAGE);
+		int nrow = 0, rc;
+		sqlite3_stmt *st = s->st[S_RUNS_PAGE];
+		while ((rc = step(s, S_RUNS_PAGE)) == SQLITE_ROW) {
+			StoreRun *w = &rows[nrow++];
+			w->id = sqlite3_column_int64(st, 0);
+			w->job_id = sqlite3_column_int64(st, 1);
+			w->sched = sqlite3_column_int64(st, 2);
+			w->state = sqlite3_column_int(st, 3);
+			w->start_ns = sqlite3_column_int64(st, 4);
+			w->end_ns = sqlite3_column_int64(st, 5);
+			w->pid = sqlite3_column_int(st, 6);
+			w->status = sqlite3_column_int(st, 7);
+		}
+		if (rc != SQLITE_DONE)
+			r = fail(s, why, n, "reading runs");
+		for (int i = 0; i < nrow && r == 0; i++)
+			r = fn(arg, &rows[i]);
+		if (r != 0 || nrow < RUNS_PAGE)
+			break;
+		after = rows[nrow - 1].id;
+	}
+	free(rows);
+	return r;
+}
+
+static int64_t keepcount(size_t keep)
+{
+	return keep > (size_t)INT64_MAX ? INT64_MAX : (int64_t)keep;
+}
+
+int store_runs_trim(Store *s, int64_t job_id, size_t keep_runs, char *why, size_t n)
+{
+	bind_i64(s, S_RUNS_TRIM, 1, job_id);
+	bind_i64(s, S_RUNS_TRIM, 2, keepcount(keep_runs));
+	if (exec1(s, S_RUNS_TRIM) != 0)
+		return fail(s, why, n, "trimming runs");
+	return 0;
+}
+
+/* ---- log ---- */
+
+int store_log_append(Store *s, int64_t job_id, int64_t run_id, int64_t t_ns,
+                     const char *text, size_t len, char *why, size_t n)
+{
+	if (len > INT32_MAX) {
+		say(why, n, "appending log line: line too long (%zu bytes)", len);
+		return -E2BIG;
+	}
+	bind_i64(s, S_LOG_APPEND, 1, job_id);
+	bind_i64(s, S_LOG_APPEND, 2, run_id);
+	bind_i64(s, S_LOG_APPEND, 3, t_ns);
+	/* A zero-length blob, not NULL, when the line is empty. */
+	sqlite3_bind_blob(s->st[S_LOG_APPEND], 4, len > 0 ? text : "", (int)len, SQLITE_STATIC);
+	int rc = exec1(s, S_LOG_APPEND);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		say(why, n, "appending log line: no job with id %" PRId64, job_id);
+		return -ENOENT;
+	}
+	if (rc != 0)
+		return fail(s, why, n, "appending log line");
+	return 0;
+}
+
+typedef struct LogRow {
+	int64_t id, t_ns, run_id;
+	char *text;
+	size_t len;
+} LogRow;
+
+int store_log_read(Store *s, int64_t job_id,
+                   int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
+                   void *arg, char *why, size_t n)
+{
+	LogRow *rows = emalloc(LOG_PAGE * sizeof *rows);
+	int64_t after = 0;
+	int r = 0;
+	for (;;) {
+		bind_i64(s, S_LOG_PAGE, 1, job_id);
+		bind_i64(s, S_LOG_PAGE, 2, after);
+		bind_i64(s, S_LOG_PAGE, 3, LOG_PAGE);
+		int nrow = 0, rc;
+		sqlite3_stmt *st = s->st[S_LOG_PAGE];
+		while ((rc = step(s, S_LOG_PAGE)) == SQLITE_ROW) {
+			LogRow *w = &rows[nrow++];
+			w->id = sqlite3_column_int64(st, 0);
+			w->t_ns = sqlite3_column_int64(st, 1);
+			w->run_id = sqlite3_column_int64(st, 2);
+			const void *b = sqlite3_column_blob(st, 3);
+			w->len = (size_t)sqlite3_column_bytes(st, 3);
+			w->text = estrndup(b ? b : "", w->len);
+		}
+		if (rc != SQLITE_DONE)
+			r = fail(s, why, n, "reading log");
+		for (int i = 0; i < nrow; i++) {
+			if (r == 0)
+				r = fn(arg, rows[i].t_ns, rows[i].run_id, rows[i].text, rows[i].len);
+			free(rows[i].text);
+		}
+		if (r != 0 || nrow < LOG_PAGE)
+			break;
+		after = rows[nrow - 1].id;
+	}
+	free(rows);
+	return r;
+}
+
+int store_log_trim(Store *s, int64_t job_id, size_t keep_lines, char *why, size_t n)
+{
+	bind_i64(s, S_LOG_TRIM, 1, job_id);
+	bind_i64(s, S_LOG_TRIM, 2, keepcount(keep_lines));
+	if (exec1(s, S_LOG_TRIM) != 0)
+		return fail(s, why, n, "trimming log");
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* Small shared helpers: allocation that exits on failure, a growable byte
+ * buffer, and the two clocks (wall and monotonic) kept as distinct types so
+ * they cannot be mixed up. */
+#ifndef JOBD_UTIL_H
+#define JOBD_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- xalloc.c ---- */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* snprintf that always NUL-terminates and never overflows; returns `out`. */
+char *strfmt(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A growable byte buffer; data is always NUL-terminated for convenience. */
+typedef struct Buf {
+	char *data;
+	size_t len, cap;
+} Buf;
+void buf_reserve(Buf *b, size_t extra);
+void buf_add(Buf *b, const void *p, size_t n);
+void buf_addstr(Buf *b, const char *s);
+void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(Buf *b);
+
+/* ---- clock.c ---- */
+/* Wall-clock time: unix nanoseconds. Monotonic time lives in its own struct so
+ * a deadline cannot be compared with a timestamp by accident. */
+typedef struct Mono {
+	int64_t ns;
+} Mono;
+int64_t wall_now_ns(void);
+Mono mono_now(void);
+
+#endif

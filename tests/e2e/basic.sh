@@ -1,0 +1,87 @@
+#!/bin/sh
+# The seed's walkthrough through our own client, plus the name space's rules:
+# clone validation, ctl verbs, schedule and log formats, runs at the scheduled
+# second, no overlap, persistence of started state across a restart.
+. "$(dirname "$0")/lib.sh"
+jobd_start
+
+expect "root-listing" "clone
+jobs" "$JOBCTL" ls-files /
+expect "no-jobs" "" "$JOBCTL" ls-files jobs
+
+check "clone-create" "$JOBCTL" write clone 'hello:* * * * * * *:echo hello world'
+expect "listed" "hello" "$JOBCTL" ls-files jobs
+expect "cmd" "echo hello world" "$JOBCTL" read jobs/hello/cmd
+expect "ctl-stopped" "stopped" "$JOBCTL" read jobs/hello/ctl
+expect "schedule-stopped" "* * * * * * *" "$JOBCTL" read jobs/hello/schedule
+
+# Validation: each bad clone line fails with a message and creates nothing.
+check_fails "dup-name" "$JOBCTL" write clone 'hello:* * * * *:true'
+check_fails "bad-name" "$JOBCTL" write clone 'he-llo:* * * * *:true'
+check_fails "bad-expr" "$JOBCTL" write clone 'x:61 * * * *:true'
+check_fails "missing-field" "$JOBCTL" write clone 'onlyname:* * * * *'
+check_fails "empty-cmd" "$JOBCTL" write clone 'y:* * * * *:'
+"$JOBCTL" write clone 'x:61 * * * *:true' 2>"$T/err"
+check "bad-expr-names-field" grep -q minute "$T/err"
+expect "nothing-created" "hello" "$JOBCTL" ls-files jobs
+
+# Commands may contain colons; a trailing newline (as echo writes) is accepted.
+printf 'colon:0 0 1 1 *:echo a:b:c\n' | "$JOBCTL" write clone
+expect "cmd-with-colons" "echo a:b:c" "$JOBCTL" read jobs/colon/cmd
+
+# ctl verbs: case-insensitive, trailing newline allowed, unknown rejected with the verb list.
+check "start" "$JOBCTL" write jobs/hello/ctl "START
+"
+expect "ctl-started" "started" "$JOBCTL" read jobs/hello/ctl
+"$JOBCTL" write jobs/hello/ctl bogus 2>"$T/err"
+check "bogus-verb-lists-verbs" grep -q "start, stop" "$T/err"
+sched=$("$JOBCTL" read jobs/hello/schedule)
+case $sched in
+"* * * * * * *:"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]\ [0-9][0-9]:[0-9][0-9]:[0-9][0-9]\ [+-][0-9][0-9][0-9][0-9]\ *)
+	ok "schedule-started-format" ;;
+*) nok "schedule-started-format"; echo "#   got: $sched" ;;
+esac
+
+# Runs happen: wait (bounded) for two output lines.
+has_runs() { [ "$("$JOBCTL" log hello | grep -c ':hello world$')" -ge 2 ]; }
+check "runs-happen" wait_for 10 has_runs
+"$JOBCTL" log hello >"$T/log"
+check "log-started-line" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? [+-][0-9]{4} [A-Z0-9+-]+:started$' "$T/log"
+# Each run's time is within the second it was scheduled for (every second).
+check "log-line-format" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}(\.[0-9]+)? [+-][0-9]{4} [A-Z0-9+-]+:hello world$' "$T/log"
+
+check "stop" "$JOBCTL" write jobs/hello/ctl stop
+expect "ctl-stopped-again" "stopped" "$JOBCTL" read jobs/hello/ctl
+check "log-completed" sh -c "\"$JOBCTL\" log hello | tail -1 | grep -q ':completed$'"
+n1=$("$JOBCTL" log hello | grep -c ':hello world$')
+
+# Exit status and signals are recorded.
+"$JOBCTL" write clone 'fails:* * * * * * *:echo out; echo err >&2; exit 3'
+"$JOBCTL" write jobs/fails/ctl start
+has_status() { "$JOBCTL" log fails | grep -q ':exit status 3$'; }
+check "exit-status-logged" wait_for 10 has_status
+check "stderr-captured" sh -c "\"$JOBCTL\" log fails | grep -q ':err$'"
+"$JOBCTL" write jobs/fails/ctl stop
+
+# Overlap: a run still going when the next second comes is skipped, and logged.
+"$JOBCTL" write clone 'slow:* * * * * * *:sleep 2.5; echo done'
+"$JOBCTL" write jobs/slow/ctl start
+has_skip() { "$JOBCTL" log slow | grep -q ':skipped: previous run'; }
+check "overlap-skipped" wait_for 10 has_skip
+"$JOBCTL" write jobs/slow/ctl stop
+
+# Persistence: definitions and started state survive a restart.
+"$JOBCTL" write jobs/colon/ctl start
+jobd_stop
+n2=$(sqlite3 "$T/db/jobd.sqlite" "select count(*) from jobs" 2>/dev/null || echo "?")
+jobd_start
+expect "jobs-survive" "hello
+colon
+fails
+slow" "$JOBCTL" ls-files jobs
+expect "started-survives" "started" "$JOBCTL" read jobs/colon/ctl
+expect "stopped-survives" "stopped" "$JOBCTL" read jobs/hello/ctl
+expect "log-survives" "$n1" sh -c "\"$JOBCTL\" log hello | grep -c ':hello world$'"
+: "$n2"
+jobd_stop
+finish

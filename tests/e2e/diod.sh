@@ -1,0 +1,24 @@
+#!/bin/sh
+# diod's own 9P2000.L clients, diodls and diodcat, against jobd.
+. "$(dirname "$0")/lib.sh"
+PATH=$PATH:/usr/sbin
+command -v diodcat >/dev/null || { nok "diodcat-installed (apt-get install diod)"; finish; }
+jobd_start
+S=127.0.0.1:$JOBD_PORT
+"$JOBCTL" write clone 'hello:0 0 1 1 * 2099:echo hello world'
+"$JOBCTL" write jobs/hello/ctl start
+expect "diodls-root" "clone
+jobs" sh -c "diodls -s $S -a / / | sort"
+expect "diodls-jobs" "hello" diodls -s "$S" -a / /jobs
+expect "diodls-job" "cmd
+ctl
+log
+schedule" sh -c "diodls -s $S -a / /jobs/hello | sort"
+expect "diodcat-cmd" "echo hello world" diodcat -s "$S" -a / /jobs/hello/cmd
+expect "diodcat-ctl" "started" diodcat -s "$S" -a / /jobs/hello/ctl
+check "diodcat-schedule" sh -c "diodcat -s $S -a / /jobs/hello/schedule | grep -q '^0 0 1 1 \* 2099:2099-01-01 00:00:00 '"
+check "diodcat-log" sh -c "diodcat -s $S -a / /jobs/hello/log | grep -q ':started$'"
+check "diodls-long" sh -c "diodls -l -s $S -a / /jobs/hello | grep -q ctl"
+check_fails "diodcat-missing" diodcat -s "$S" -a / /jobs/nosuch/cmd
+jobd_stop
+finish
