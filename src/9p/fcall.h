@@ -191,7 +191,8 @@ size_t p9_unpack_stat(const uint8_t *buf, size_t len, int dialect, P9stat *st);
 size_t p9_unpack_dirent(const uint8_t *buf, size_t len, Qid *qid, uint64_t *offset,
                         uint8_t *type, P9str *name);
 
-/* Makes a P9str from a NUL-terminated C string (borrowing it). */
+/* Makes a P9str from a NUL-terminated C string (borrowing it); NULL gives the
+ * empty string. One longer than 65535 bytes gives a P9str p9_pack refuses. */
 P9str p9_str(const char *s);
 
 /* ---- fcallfmt.c ---- */

@@ -190,7 +190,8 @@ static int take_frames(Conn *c)
 	c->in_take = 0;
 	if (c->closing)
 		return -1;
-	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+	if (off && c->rlen > off)
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
 	return 0;
 }
