@@ -238,14 +238,29 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 	const Field *fd = &fields[f];
 	if (n < 0)
 		return elem_error(el->x, f, el->e, el->len, "malformed element");
+	int hash = -1;
 	for (int i = 0; i < n; i++) {
 		if (t[i].kind != T_SYM)
 			continue;
 		int ch = t[i].val;
 		if (ch == '#' && f != F_DOW)
 			return elem_error(el->x, f, el->e, el->len, "'#' is only allowed in day-of-week");
+		if (ch == '#' && hash < 0)
+			hash = i;
 		if (ch != '*' && ch != '?' && ch != '-' && ch != '/' && ch != '#')
-			return elem_error(el->x, f, el->e, el->len, "unexpected character '%c'", ch);
+			return elem_error(el->x, f, el->e, el->len, "unexpected character '%c'",
+			                  ch < 0x20 || ch >= 0x7f ? '?' : ch);
+	}
+	/* n#k */
+	if (hash >= 0) {
+		if (hash != 1 || (t[0].kind != T_NUM && t[0].kind != T_WORD))
+			return elem_error(el->x, f, el->e, el->len, "'#' needs a single weekday");
+		if (n != 3 || t[2].kind != T_NUM || t[2].len != 1 || t[2].val < 1 || t[2].val > 5)
+			return elem_error(el->x, f, el->e, el->len, "'#' needs a week number from 1 to 5");
+		if (value(el, &t[0], 0, &a) != 0)
+			return -EINVAL;
+		c->dow_nth[a % 7] |= (uint8_t)(1u << t[2].val);
+		return 0;
 	}
 	/* * ? */
 	if (tok_is(t, n, 0, '*') || tok_is(t, n, 0, '?')) {
@@ -292,21 +307,6 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 			return elem_error(el->x, f, el->e, el->len, "'L' and 'LW' stand alone");
 	}
 	if (f == F_DOW) {
-		int hash = -1;
-		for (int i = 0; i < n; i++)
-			if (tok_is(t, n, i, '#') && hash < 0)
-				hash = i;
-		if (hash >= 0) {
-			if (hash != 1 || (t[0].kind != T_NUM && t[0].kind != T_WORD))
-				return elem_error(el->x, f, el->e, el->len, "'#' needs a single weekday");
-			if (n != 3 || t[2].kind != T_NUM || t[2].len != 1 || t[2].val < 1 || t[2].val > 5)
-				return elem_error(el->x, f, el->e, el->len,
-				                  "'#' needs a week number from 1 to 5");
-			if (value(el, &t[0], 0, &a) != 0)
-				return -EINVAL;
-			c->dow_nth[a % 7] |= (uint8_t)(1u << t[2].val);
-			return 0;
-		}
 		/* nL: a number followed by L, or a name with L glued on (FRIL). */
 		if (n == 2 && t[0].kind == T_NUM && word_eq(&t[1], "l")) {
 			if (value(el, &t[0], 0, &a) != 0)
