@@ -1,0 +1,49 @@
+#!/bin/sh
+# The daemon's command line and lifecycle: usage, bad flags, -debug traces,
+# glog files under -log_dir, SIGTERM with a job still running.
+. "$(dirname "$0")/lib.sh"
+
+"$JOBD" -help 2>"$T/usage"; rc=$?
+check "help-exit-0" test "$rc" -eq 0
+for f in fsaddr dbdir debug logtostderr alsologtostderr log_dir stderrthreshold v vmodule log_backtrace_at; do
+	check "help-lists-$f" grep -q -- "-$f=" "$T/usage"
+done
+"$JOBD" -nosuchflag 2>"$T/err"; rc=$?
+check "bad-flag-exit-2" test "$rc" -eq 2
+check "bad-flag-message" grep -q "flag provided but not defined: -nosuchflag" "$T/err"
+"$JOBD" -dbdir "$T/x" -fsaddr 'tcp!127.0.0.1!notaport' -logtostderr 2>"$T/err"; rc=$?
+check "bad-fsaddr-fails" test "$rc" -ne 0
+check "bad-fsaddr-message" grep -q "bad port" "$T/err"
+"$JOBD" -dbdir "$T/y" -fsaddr=unix!"$T/y.sock" -sync=bogus 2>"$T/err"; rc=$?
+check "bad-sync-exit-2" test "$rc" -eq 2
+
+# -debug: one line per request and per reply on stderr.
+jobd_start -debug
+"$JOBCTL" ls-files / >/dev/null
+check "debug-traces-requests" grep -q '^<- [0-9]* Tversion' "$T/jobd.log"
+check "debug-traces-replies" grep -q '^-> [0-9]* Rversion' "$T/jobd.log"
+check "debug-traces-walk" grep -q 'Twalk' "$T/jobd.log"
+
+# SIGTERM while a job runs: the child's group gets SIGTERM, the run is recorded, exit 0.
+"$JOBCTL" write clone 'long:* * * * * * *:echo begin; echo pgid=$$; trap "echo got-term; exit 7" TERM; sleep 30 & wait'
+"$JOBCTL" write jobs/long/ctl start
+began() { "$JOBCTL" log long | grep -q ':begin$'; }
+check "long-job-began" wait_for 10 began
+jobd_stop
+jobd_start
+check "child-got-sigterm" sh -c "\"$JOBCTL\" log long | grep -q ':got-term$'"
+check "run-end-recorded" sh -c "\"$JOBCTL\" log long | grep -q ':exit status 7$'"
+pgid=$("$JOBCTL" log long | sed -n 's/.*:pgid=//p' | head -1)
+check "no-child-left" sh -c "test -n '$pgid' && ! kill -0 -- -$pgid 2>/dev/null"
+jobd_stop
+
+# -log_dir writes glog-style files.
+mkdir -p "$T/logs"
+"$JOBD" -dbdir "$T/db2" -fsaddr "unix!$T/l.sock" -log_dir "$T/logs" -stderrthreshold 2 2>"$T/l.err" &
+pid=$!
+wait_for 10 test -S "$T/l.sock"
+kill -TERM $pid; wait $pid
+check "log-dir-file" sh -c "grep -q 'listening on unix!' \"$T\"/logs/jobd.*.log.INFO.*"
+check "log-dir-link" test -L "$T/logs/jobd.INFO"
+check "stderr-threshold-quiet" sh -c "! grep -q listening \"$T/l.err\""
+finish
