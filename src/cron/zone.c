@@ -466,8 +466,10 @@ static Zone *tzif_parse(Zone *z, const unsigned char *buf, size_t len, const cha
 {
 	Cur c = { buf, buf + len, 0 };
 	Hdr h;
-	if (hdr_read(&c, &h) != 0)
+	if (len < 4 || memcmp(buf, "TZif", 4) != 0)
 		return fail(why, n, "zone '%s': not a TZif file", what);
+	if (hdr_read(&c, &h) != 0)
+		return fail(why, n, "zone '%s': truncated TZif file", what);
 	int wide = 0;
 	if (h.version >= '2') {
 		/* Skip the 32-bit block; the 64-bit one follows with its own header. */

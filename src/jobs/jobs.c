@@ -1,6 +1,8 @@
 /* The job table and the scheduler. Where a job is fired: on_timer -> fire(). */
 #include <errno.h>
 #include <signal.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,9 @@ struct Jobs {
 	FireHeap heap;
 	uv_timer_t timer;
 	uv_timer_t killtimer;
+	int stepfd;                 /* timerfd that reports wall-clock steps (-1 if none) */
+	uv_poll_t steppoll;
+	int64_t skew;               /* wall - monotonic (ns) when last checked */
 	uint32_t dirvers;
 	unsigned running;           /* runs in progress */
 	int shutting;
@@ -35,6 +40,7 @@ typedef struct RunCtx {
 } RunCtx;
 
 static void arm(Jobs *js);
+static void step_watch_init(Jobs *js);
 
 /* ---- table ---- */
 
@@ -123,6 +129,8 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 	uv_timer_init(loop, &js->timer);
 	uv_timer_init(loop, &js->killtimer);
 	js->timer.data = js->killtimer.data = js;
+	js->skew = wall_now_ns() - mono_now().ns;
+	step_watch_init(js);
 	return js;
 }
 
@@ -191,9 +199,12 @@ void jobs_render_schedule(Jobs *js, Job *j, Buf *out)
 
 /* ---- scheduling ---- */
 
-/* Where the next fire of a started job goes: strictly after `after`. */
+/* Where the next fire of a started job goes: strictly after `after`, and
+ * never at or before a time already fired (the clock may have gone back). */
 static void schedule_after(Jobs *js, Job *j, int64_t after)
 {
+	if (after < j->last_sched)
+		after = j->last_sched;
 	heap_remove(&js->heap, j);
 	j->next = cron_next(&j->cron, after, 0, js->zone);
 	if (j->next != CRON_NEVER)
@@ -202,6 +213,88 @@ static void schedule_after(Jobs *js, Job *j, int64_t after)
 }
 
 static void on_timer(uv_timer_t *t);
+
+/* ---- wall-clock steps ----
+ * The wait for the next fire is measured on the monotonic clock, computed
+ * from the wall clock at arming time. When someone steps the wall clock
+ * (NTP step, date -s), a timerfd armed with TFD_TIMER_CANCEL_ON_SET wakes us
+ * at once; and on every wake-up we compare wall minus monotonic with what it
+ * was, which catches steps the timerfd cannot see. What we do per case:
+ *  - no step (|change| <= 1 s, ordinary drift and slewing): nothing.
+ *  - small forward step (<= 3 h, e.g. a suspended VM catching up): fire times
+ *    that were skipped are due now; on_timer fires each job once for them
+ *    (no lost fixed-time run) and continues after the new now.
+ *  - large forward step (> 3 h): skipped times are dropped, not replayed; each
+ *    job is rescheduled after the new now (cron's documented behaviour).
+ *  - backward step: the fire times were computed for a future that is now
+ *    further away, and the times between are coming round again. Each job is
+ *    rescheduled after max(now, its last fired time), so no scheduled instant
+ *    is ever fired twice (the store's (job, time) claim enforces it too). */
+enum { STEP_TOLERANCE_NS = 1000000000, SMALL_FORWARD_S = 3 * 3600 };
+
+static void reschedule_all(Jobs *js, int64_t now)
+{
+	for (size_t i = 0; i < js->nlist; i++)
+		if (js->list[i]->started)
+			schedule_after(js, js->list[i], now);
+}
+
+static void clock_check(Jobs *js)
+{
+	int64_t skew = wall_now_ns() - mono_now().ns;
+	int64_t step = skew - js->skew;
+	js->skew = skew;
+	if (step >= -STEP_TOLERANCE_NS && step <= STEP_TOLERANCE_NS)
+		return;
+	int64_t now = wall_now_ns() / 1000000000;
+	if (step > 0 && step <= (int64_t)SMALL_FORWARD_S * 1000000000) {
+		LOGW("wall clock stepped forward %.3f s; running jobs whose times were skipped once",
+		     (double)step / 1e9);
+		return;   /* the heap already holds the skipped times: on_timer fires them */
+	}
+	if (step > 0)
+		LOGW("wall clock stepped forward %.3f s (more than 3 h); skipped times are not replayed",
+		     (double)step / 1e9);
+	else
+		LOGW("wall clock stepped back %.3f s; no scheduled time will run twice",
+		     (double)-step / 1e9);
+	reschedule_all(js, now);
+}
+
+static void step_rearm(Jobs *js)
+{
+	/* An absolute timer far in the future: it never expires, it only gets
+	 * cancelled when the clock is set. */
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)1 << 40 } };
+	if (timerfd_settime(js->stepfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+		LOGW("timerfd_settime: %s; clock steps are noticed at the next wake-up only",
+		     strerror(errno));
+}
+
+static void on_step(uv_poll_t *p, int status, int events)
+{
+	Jobs *js = p->data;
+	uint64_t n;
+	(void)status; (void)events;
+	if (read(js->stepfd, &n, sizeof n) < 0 && errno != ECANCELED && errno != EAGAIN)
+		LOGW("clock-step timerfd: %s", strerror(errno));
+	step_rearm(js);
+	clock_check(js);
+	arm(js);
+}
+
+static void step_watch_init(Jobs *js)
+{
+	js->stepfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (js->stepfd < 0) {
+		LOGW("timerfd_create: %s; clock steps are noticed at the next wake-up only", strerror(errno));
+		return;
+	}
+	step_rearm(js);
+	uv_poll_init(js->loop, &js->steppoll, js->stepfd);
+	js->steppoll.data = js;
+	uv_poll_start(&js->steppoll, UV_READABLE, on_step);
+}
 
 /* One timer for the earliest fire over all jobs. The delay comes from the
  * wall clock at arming time; if we wake early (timer granularity, or the
@@ -253,6 +346,26 @@ static void run_done(void *arg, int status)
 	}
 }
 
+extern char **environ;
+
+/* The daemon's environment without any JOBD_* variables, plus the three given
+ * (the array is malloc'ed; the strings are borrowed). */
+static char **env_with(char *a, char *b, char *c)
+{
+	size_t n = 0, k = 0;
+	while (environ[n])
+		n++;
+	char **env = xmalloc((n + 4) * sizeof *env);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "JOBD_", 5) != 0)
+			env[k++] = environ[i];
+	env[k++] = a;
+	env[k++] = b;
+	env[k++] = c;
+	env[k] = NULL;
+	return env;
+}
+
 static void fire(Jobs *js, Job *j, int64_t sched)
 {
 	char why[256];
@@ -275,10 +388,18 @@ static void fire(Jobs *js, Job *j, int64_t sched)
 	}
 	RunCtx *ctx = xcalloc(1, sizeof *ctx);
 	*ctx = (RunCtx){ js, j, run_id };
-	RunSpec spec = { .cmd = j->cmd };
+	/* The run learns who and when it is: JOBD_JOB, JOBD_SCHEDULED (unix s), JOBD_RUN. */
+	char e_job[JOB_NAME_MAX + 16], e_sched[48], e_run[48];
+	snprintf(e_job, sizeof e_job, "JOBD_JOB=%s", j->name);
+	snprintf(e_sched, sizeof e_sched, "JOBD_SCHEDULED=%lld", (long long)sched);
+	snprintf(e_run, sizeof e_run, "JOBD_RUN=%lld", (long long)run_id);
+	char **env = env_with(e_job, e_sched, e_run);
+	RunSpec spec = { .cmd = j->cmd, .env = env };
 	RunCallbacks cb = { run_line, run_done };
 	int pid = 0;
-	if (run_spawn(js->loop, &spec, &cb, ctx, &j->run, &pid, why, sizeof why) < 0) {
+	rc = run_spawn(js->loop, &spec, &cb, ctx, &j->run, &pid, why, sizeof why);
+	free(env);
+	if (rc < 0) {
 		job_logf(js, j, run_id, "cannot run: %s", why);
 		store_run_finish(js->store, run_id, RUN_DONE, wall_now_ns(), 127, why, sizeof why);
 		free(ctx);
@@ -295,6 +416,7 @@ static void fire(Jobs *js, Job *j, int64_t sched)
 static void on_timer(uv_timer_t *t)
 {
 	Jobs *js = t->data;
+	clock_check(js);
 	int64_t now_ns = wall_now_ns();
 	int64_t now = now_ns / 1000000000;
 	Job *j;
@@ -443,6 +565,8 @@ void jobs_shutdown(Jobs *js, void (*done)(void *), void *arg)
 {
 	js->shutting = 1;
 	uv_timer_stop(&js->timer);
+	if (js->stepfd >= 0)
+		uv_poll_stop(&js->steppoll);
 	js->done = done;
 	js->done_arg = arg;
 	if (js->running == 0) {
@@ -480,6 +604,11 @@ void jobs_free(Jobs *js)
 	js->hash = NULL;
 	js->heap.v = NULL;
 	js->closing_handles = 2;
+	if (js->stepfd >= 0) {
+		js->closing_handles++;
+		uv_close((uv_handle_t *)&js->steppoll, handle_closed);
+		close(js->stepfd);
+	}
 	uv_close((uv_handle_t *)&js->timer, handle_closed);
 	uv_close((uv_handle_t *)&js->killtimer, handle_closed);
 }

@@ -591,6 +591,10 @@ static const Case dst_cases[] = {
 	/* 2021-04-04 00:00 -03 -> Apr 3 23:00 -04: 23:30 of Apr 3 twice, first only. */
 	{ "America/Santiago", "30 23 * * *", "2021-04-03T12:00:00-03:00",
 	  { "2021-04-03T23:30:00-03:00", "2021-04-04T23:30:00-04:00" } },
+	/* Hourly on the 3rd only: from 23:40 -03 the repeated 23:30 (-04) is still
+	 * ahead, though the next match on the wall clock after 23:40 is May 3. */
+	{ "America/Santiago", "30 * 3 * *", "2021-04-03T23:40:00-03:00",
+	  { "2021-04-03T23:30:00-04:00", "2021-05-03T00:30:00-04:00" } },
 	/* Midnight of Apr 4 is reached once, after the repeated hour. */
 	{ "America/Santiago", "0 0 * * *", "2021-04-03T12:00:00-03:00", { "2021-04-04T00:00:00-04:00" } },
 
