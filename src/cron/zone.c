@@ -22,6 +22,9 @@ enum {
 
 /* Instants whose civil form we compute are clamped to about ±1.1e9 years. */
 #define ZONE_T_LIMIT ((int64_t)1 << 55)
+/* Transition instants beyond ±2^60 are refused (tzdata's earliest is -2^59), so
+ * that arithmetic on them cannot overflow. */
+#define ZONE_AT_LIMIT ((int64_t)1 << 60)
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -493,6 +496,8 @@ static Zone *tzif_parse(Zone *z, const unsigned char *buf, size_t len, const cha
 	z->ti = xcalloc(h.timecnt, sizeof *z->ti);
 	for (uint32_t i = 0; i < h.timecnt; i++) {
 		z->at[i] = wide ? cur_i64(&c) : cur_i32(&c);
+		if (z->at[i] < -ZONE_AT_LIMIT || z->at[i] > ZONE_AT_LIMIT)
+			return fail(why, n, "zone '%s': transition out of range", what);
 		if (i > 0 && z->at[i] <= z->at[i - 1] && !c.bad)
 			return fail(why, n, "zone '%s': transitions out of order", what);
 	}

@@ -20,6 +20,7 @@ struct Jobs {
 	Job **hash;                 /* by name */
 	size_t nhash;
 	FireHeap heap;
+	ZoneCache zones;
 	uv_timer_t timer;
 	uv_timer_t killtimer;
 	int stepfd;                 /* timerfd that reports wall-clock steps (-1 if none) */
@@ -87,10 +88,14 @@ Job *jobs_nth(Jobs *js, size_t i) { return i < js->nlist ? js->list[i] : NULL; }
 size_t jobs_count(Jobs *js) { return js->nlist; }
 uint32_t jobs_dir_version(Jobs *js) { return js->dirvers; }
 const Zone *jobs_zone(Jobs *js) { return js->zone; }
+ZoneCache *jobs_zonecache(Jobs *js) { return &js->zones; }
 
-static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c)
+static const Zone *job_zone(Jobs *js, const Job *j) { return j->zone ? j->zone : js->zone; }
+
+static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, const Zone *z)
 {
 	Job *j = xcalloc(1, sizeof *j);
+	j->zone = z;
 	j->id = sj->id;
 	j->name = xstrdup(sj->name);
 	j->schedule = xstrdup(sj->schedule);
@@ -192,7 +197,7 @@ void jobs_render_schedule(Jobs *js, Job *j, Buf *out)
 		return;
 	}
 	char ts[80];
-	zone_format_go(js->zone, j->next, 0, 0, ts, sizeof ts);
+	zone_format_go(job_zone(js, j), j->next, 0, 0, ts, sizeof ts);
 	buf_add(out, ":", 1);
 	buf_addstr(out, ts);
 }
@@ -206,7 +211,7 @@ static void schedule_after(Jobs *js, Job *j, int64_t after)
 	if (after < j->last_sched)
 		after = j->last_sched;
 	heap_remove(&js->heap, j);
-	j->next = cron_next(&j->cron, after, 0, js->zone);
+	j->next = cron_next(&j->cron, after, 0, job_zone(js, j));
 	if (j->next != CRON_NEVER)
 		heap_push(&js->heap, j);
 	j->vers_sched++;
@@ -444,19 +449,20 @@ static int load_one(void *arg, const StoreJob *sj)
 	LoadCtx *lc = arg;
 	Jobs *js = lc->js;
 	Cron c;
+	const Zone *z = NULL;
 	char why[256];
-	if (cron_parse(sj->schedule, &c, why, sizeof why) < 0) {
+	if (jobs_parse_schedule(js, sj->schedule, &c, &z, why, sizeof why) < 0) {
 		/* Keep it listed (nothing is lost) but never run it. */
 		LOGE("job %s: stored schedule '%s' does not parse (%s); leaving it stopped",
 		     sj->name, sj->schedule, why);
 		memset(&c, 0, sizeof c);
 		StoreJob copy = *sj;
 		copy.started = 0;
-		job_add(js, &copy, &c);
+		job_add(js, &copy, &c, NULL);
 		lc->bad++;
 		return 0;
 	}
-	Job *j = job_add(js, sj, &c);
+	Job *j = job_add(js, sj, &c, z);
 	if (sj->started) {
 		j->started = 1;
 		schedule_after(js, j, wall_now_ns() / 1000000000);
@@ -479,6 +485,7 @@ int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cm
                 Job **out, char *why, size_t n)
 {
 	Cron c;
+	const Zone *z = NULL;
 	char cwhy[256];
 	int rc;
 	if ((rc = job_name_valid(name, strlen(name), why, n)) < 0)
@@ -491,7 +498,7 @@ int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cm
 		strfmt(why, n, "schedule is longer than %d bytes", JOB_SCHEDULE_MAX);
 		return -EINVAL;
 	}
-	if (cron_parse(schedule, &c, cwhy, sizeof cwhy) < 0) {
+	if (jobs_parse_schedule(js, schedule, &c, &z, cwhy, sizeof cwhy) < 0) {
 		strfmt(why, n, "bad schedule '%s': %s", schedule, cwhy);
 		return -EINVAL;
 	}
@@ -507,7 +514,7 @@ int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cm
 	                .created_ns = wall_now_ns() };
 	if ((rc = store_job_create(js->store, &sj, why, n)) < 0)
 		return rc;
-	Job *j = job_add(js, &sj, &c);
+	Job *j = job_add(js, &sj, &c, z);
 	VLOG(1, "job %s created: '%s' '%s'", name, schedule, cmd);
 	if (out)
 		*out = j;
@@ -600,6 +607,7 @@ void jobs_free(Jobs *js)
 	free(js->list);
 	free(js->hash);
 	free(js->heap.v);
+	zonecache_free(&js->zones);
 	js->list = NULL;
 	js->hash = NULL;
 	js->heap.v = NULL;

@@ -20,6 +20,7 @@ typedef struct Job {
 	int64_t id;                 /* store id: unique per incarnation */
 	char *name, *schedule, *cmd;
 	Cron cron;
+	const Zone *zone;           /* the schedule's zone (TZ= prefix), else the daemon's */
 	int started;
 	int64_t next;               /* next fire (unix s), CRON_NEVER if none */
 	int64_t last_sched;
@@ -62,6 +63,12 @@ void jobs_render_schedule(Jobs *js, Job *j, Buf *out);
 void jobs_shutdown(Jobs *js, void (*done)(void *), void *arg);
 /* Frees the table; the memory goes once the loop has run the timers' close callbacks. */
 void jobs_free(Jobs *js);
+
+/* ---- schedule.c ---- */
+/* Parses a job's schedule: an optional "TZ=Area/City " (or "CRON_TZ=") prefix,
+ * then a cron expression. *zone is the named zone (loaded once and kept in
+ * the table's cache) or NULL for the daemon's zone. -EINVAL with why. */
+int jobs_parse_schedule(Jobs *js, const char *spec, Cron *c, const Zone **zone, char *why, size_t n);
 
 /* ---- name.c ---- */
 /* Job names: letters, digits and '_' (the original's rule), 1..JOB_NAME_MAX bytes. */

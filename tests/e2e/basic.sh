@@ -70,6 +70,14 @@ has_skip() { "$JOBCTL" log slow | grep -q ':skipped: previous run'; }
 check "overlap-skipped" wait_for 10 has_skip
 "$JOBCTL" write jobs/slow/ctl stop
 
+# Per-job time zones: a TZ= prefix; the next run is shown in that zone.
+check "tz-create" "$JOBCTL" write clone 'paris:TZ=Europe/Paris 0 9 * * *:true'
+"$JOBCTL" write jobs/paris/ctl start
+check "tz-next-in-zone" sh -c "\"$JOBCTL\" read jobs/paris/schedule | grep -Eq '^TZ=Europe/Paris 0 9 \* \* \*:[0-9-]{10} 09:00:00 \+0[12]00 CES?T$'"
+"$JOBCTL" write clone 'mars:TZ=Mars/Olympus 0 9 * * *:true' 2>"$T/err"
+check "tz-unknown-rejected" grep -q "unknown zone 'Mars/Olympus'" "$T/err"
+"$JOBCTL" write jobs/paris/ctl stop
+
 # Persistence: definitions and started state survive a restart.
 "$JOBCTL" write jobs/colon/ctl start
 jobd_stop
@@ -77,7 +85,8 @@ jobd_start
 expect "jobs-survive" "hello
 colon
 fails
-slow" "$JOBCTL" ls-files jobs
+slow
+paris" "$JOBCTL" ls-files jobs
 expect "started-survives" "started" "$JOBCTL" read jobs/colon/ctl
 expect "stopped-survives" "stopped" "$JOBCTL" read jobs/hello/ctl
 expect "log-survives" "$n1" sh -c "\"$JOBCTL\" log hello | grep -c ':hello world$'"

@@ -1,0 +1,60 @@
+/* A job's schedule as users write it: "[TZ=Zone ]expression". The zone
+ * prefix is the syntax cronie uses (CRON_TZ=) shortened; both are accepted. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs_int.h"
+
+const Zone *zonecache_get(ZoneCache *zc, const char *name, char *why, size_t n)
+{
+	for (size_t i = 0; i < zc->n; i++)
+		if (strcmp(zone_name(zc->v[i]), name) == 0)
+			return zc->v[i];
+	Zone *z = zone_load(name, why, n);
+	if (!z)
+		return NULL;
+	if (zc->n == zc->cap) {
+		zc->cap = zc->cap ? zc->cap * 2 : 8;
+		zc->v = xrealloc(zc->v, zc->cap * sizeof *zc->v);
+	}
+	zc->v[zc->n++] = z;
+	return z;
+}
+
+void zonecache_free(ZoneCache *zc)
+{
+	for (size_t i = 0; i < zc->n; i++)
+		zone_free(zc->v[i]);
+	free(zc->v);
+	zc->v = NULL;
+	zc->n = zc->cap = 0;
+}
+
+int jobs_parse_schedule(Jobs *js, const char *spec, Cron *c, const Zone **zone, char *why, size_t n)
+{
+	const char *p = spec;
+	*zone = NULL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t plen = strncmp(p, "TZ=", 3) == 0 ? 3 : strncmp(p, "CRON_TZ=", 8) == 0 ? 8 : 0;
+	if (plen) {
+		const char *name = p + plen;
+		size_t len = strcspn(name, " \t");
+		char zname[128], zwhy[256];
+		if (len == 0 || len >= sizeof zname || !name[len]) {
+			strfmt(why, n, "time zone: want 'TZ=Area/City expression'");
+			return -EINVAL;
+		}
+		memcpy(zname, name, len);
+		zname[len] = 0;
+		const Zone *z = zonecache_get(jobs_zonecache(js), zname, zwhy, sizeof zwhy);
+		if (!z) {
+			strfmt(why, n, "time zone: unknown zone '%s' (%s)", zname, zwhy);
+			return -EINVAL;
+		}
+		*zone = z;
+		p = name + len;
+	}
+	return cron_parse(p, c, why, n);
+}
