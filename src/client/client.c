@@ -287,7 +287,10 @@ int client_rpc(Client *c, Fcall *t, Fcall *r, uint8_t **rbuf, char *why, size_t 
 		return fail(why, n, rc, "reading reply to %s: %s", tname(t->type),
 		            rc == -ECONNRESET ? "connection closed by server" : strerror(-rc));
 	}
-	if (p9_unpack(buf, size, c->dialect, r) < 0)
+	/* Before a version is agreed the server may answer in plain 9P2000 (an
+	 * Rerror without errno, e.g. a refusal), whatever we proposed. */
+	if (p9_unpack(buf, size, c->dialect, r) < 0 &&
+	    (t->type != Tversion || p9_unpack(buf, size, P9_2000, r) < 0))
 		return broken(c, why, n, "malformed reply (type %u) to %s", buf[4], tname(t->type));
 	if (r->tag != t->tag)
 		return broken(c, why, n, "reply tag %u to %s tag %u", r->tag, tname(t->type), t->tag);

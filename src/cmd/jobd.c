@@ -1,6 +1,8 @@
 /* jobd: flags, wiring, signals. Nothing else lives here. */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,12 +63,13 @@ static void on_signal(uv_signal_t *h, int sig)
 
 int main(int argc, char **argv)
 {
-	FlagList fsaddr = {0};
+	FlagList fsaddr = {0}, allow = {0};
 	const char *dbdir = "/var/lib/jobd", *log_dir = "", *vmodule = "", *bt_at = ":0";
-	const char *sync = "normal";
+	const char *sync = "normal", *tcpuser = "";
 	int debug = 0, logtostderr = 0, alsologtostderr = 0, stderrthreshold = 0, v = 0;
-	int maxmsize = 1 << 20, maxconns = 1024, maxfids = 4096, version = 0;
+	int maxmsize = 1 << 20, maxconns = 1024, maxfids = 4096, version = 0, tcpreadonly = 0;
 	Flag flags[] = {
+		{ "allow", FLAG_LIST, &allow, "networks whose TCP clients are accepted besides loopback (CIDR[,CIDR...]; repeatable)", "\"\"" },
 		{ "alsologtostderr", FLAG_BOOL, &alsologtostderr, "log to standard error as well as files", "false" },
 		{ "dbdir", FLAG_STRING, &dbdir, "Location of the jobd jobs database", "\"/var/lib/jobd\"" },
 		{ "debug", FLAG_BOOL, &debug, "9p debugging to stderr", "false" },
@@ -79,6 +82,8 @@ int main(int argc, char **argv)
 		{ "msize", FLAG_INT, &maxmsize, "largest 9P message size negotiated", "1048576" },
 		{ "stderrthreshold", FLAG_INT, &stderrthreshold, "logs at or above this threshold go to stderr", "0" },
 		{ "sync", FLAG_STRING, &sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
+		{ "tcpreadonly", FLAG_BOOL, &tcpreadonly, "TCP clients may read but not change anything", "false" },
+		{ "tcpuser", FLAG_STRING, &tcpuser, "the user TCP clients act as (default: jobd's own user)", "\"\"" },
 		{ "v", FLAG_INT, &v, "log level for V logs", "0" },
 		{ "version", FLAG_BOOL, &version, "print the version and exit", "false" },
 		{ "vmodule", FLAG_STRING, &vmodule, "comma-separated list of pattern=N settings for file-filtered logging", "" },
@@ -119,6 +124,22 @@ int main(int argc, char **argv)
 	}
 	if (fsaddr.n == 0)
 		fsaddr.v[fsaddr.n++] = "0.0.0.0:5640";
+	Cidr *nets = NULL;
+	size_t nnets = 0;
+	for (int i = 0; i < allow.n; i++)
+		if (cidr_parse_list(allow.v[i], &nets, &nnets, why, sizeof why) < 0) {
+			fprintf(stderr, "jobd: -allow: %s\n", why);
+			return 2;
+		}
+	uint32_t tcp_uid = (uint32_t)getuid();
+	if (*tcpuser) {
+		struct passwd *pw = getpwnam(tcpuser);
+		if (!pw) {
+			fprintf(stderr, "jobd: -tcpuser: no user '%s'\n", tcpuser);
+			return 2;
+		}
+		tcp_uid = (uint32_t)pw->pw_uid;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	Daemon d = { .loop = uv_default_loop() };
@@ -140,6 +161,11 @@ int main(int argc, char **argv)
 		LOGE("cannot load jobs: %s", why);
 		return 1;
 	}
+	jobs_recover(d.jobs, d.store, jc.kill_grace_ms);
+	if (jobs_import_legacy(d.jobs, dbdir, why, sizeof why) < 0) {
+		LOGE("%s", why);
+		return 1;
+	}
 	FsConfig fc = { .max_ctl_write = 16384 };
 	d.fs = fs_new(d.jobs, &fc);
 	SrvOps ops = fs_ops(d.fs);
@@ -150,6 +176,10 @@ int main(int argc, char **argv)
 		.max_conns = (uint32_t)maxconns,
 		.max_wqueue = 4u << 20,
 		.debug = debug,
+		.allow = nets,
+		.nallow = nnets,
+		.tcp_uid = tcp_uid,
+		.tcp_readonly = tcpreadonly,
 	};
 	d.srv = srv_new(d.loop, &sc, &ops);
 	for (int i = 0; i < fsaddr.n; i++) {
@@ -171,6 +201,7 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	fs_free(d.fs);
 	srv_free(d.srv);
+	free(nets);
 	store_close(d.store);
 	zone_free(d.zone);
 	uv_loop_close(d.loop);

@@ -414,7 +414,12 @@ static void fire(Jobs *js, Job *j, int64_t sched)
 	j->run_id = run_id;
 	j->vers_ctl++;
 	js->running++;
-	store_run_start(js->store, run_id, wall_now_ns(), pid, why, sizeof why);
+	/* Who the process is, so that a jobd started after a crash can end what
+	 * is left of this run without mistaking a process that reused the pid. */
+	char proc[STORE_PROC_MAX];
+	if (run_proc_token(pid, proc, sizeof proc) < 0)
+		proc[0] = '\0';
+	store_run_start(js->store, run_id, wall_now_ns(), pid, proc, why, sizeof why);
 	VLOG(2, "job %s: run %lld started, pid %d", j->name, (long long)run_id, pid);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include "srv_int.h"
@@ -84,6 +85,44 @@ static void do_auth(Req *r)
 	req_error(r, ENOENT, "authentication not required");
 }
 
+/* Who a new fid acts as. On a unix socket the kernel tells us the peer's uid
+ * (SO_PEERCRED): that is the identity, whatever the attach claims, unless the
+ * peer is root (a kernel mount made by root attaches once per local user with
+ * n_uname), whose claim is trusted. TCP proves nothing: every TCP client acts
+ * as the one configured user (-tcpuser), optionally read-only. */
+static int identify(Conn *c, Fid *f, char *why, size_t n)
+{
+	const Peer *p = &c->peer;
+	if (!p->is_unix) {
+		f->uid = c->srv->cfg.tcp_uid;
+		f->readonly = c->srv->cfg.tcp_readonly;
+		return 0;
+	}
+	if (!p->has_cred) {
+		strfmt(why, n, "cannot tell who is on the other end of the socket");
+		return -EACCES;
+	}
+	if (p->uid != 0) {
+		f->uid = p->uid;
+		return 0;
+	}
+	if (f->n_uname != P9_NONUNAME) {
+		f->uid = f->n_uname;
+		return 0;
+	}
+	if (!f->uname[0]) {
+		f->uid = 0;
+		return 0;
+	}
+	struct passwd *pw = getpwnam(f->uname);
+	if (!pw) {
+		strfmt(why, n, "unknown user '%s'", f->uname);
+		return -EACCES;
+	}
+	f->uid = (uint32_t)pw->pw_uid;
+	return 0;
+}
+
 static void do_attach(Req *r)
 {
 	const Fcall *t = &r->ifcall;
@@ -102,11 +141,17 @@ static void do_attach(Req *r)
 	memcpy(f->uname, t->uname.s, un);
 	f->uname[un] = 0;
 	f->n_uname = r->conn->dialect == P9_2000 ? P9_NONUNAME : t->n_uname;
+	int rc = identify(r->conn, f, why, sizeof why);
+	if (rc < 0) {
+		fid_destroy(r->conn, f);
+		req_error(r, -rc, why);
+		return;
+	}
 	char aname[256];
 	size_t an = t->aname.n < sizeof aname - 1 ? t->aname.n : sizeof aname - 1;
 	memcpy(aname, t->aname.s, an);
 	aname[an] = 0;
-	int rc = S(r)->ops.attach(f, aname, why, sizeof why);
+	rc = S(r)->ops.attach(f, aname, why, sizeof why);
 	if (rc < 0) {
 		fid_destroy(r->conn, f);
 		req_error(r, -rc, why);
@@ -164,6 +209,8 @@ static void do_walk(Req *r)
 		}
 		memcpy(nf->uname, f->uname, sizeof nf->uname);
 		nf->n_uname = f->n_uname;
+		nf->uid = f->uid;
+		nf->readonly = f->readonly;
 		nf->qid = f->qid;
 		S(r)->ops.clone(f, nf);
 	} else if (t->nwname > 0) {
@@ -707,6 +754,27 @@ static void unsupported(Req *r)
 	req_error(r, is_L(r) ? EOPNOTSUPP : EPERM, "operation not supported by jobd");
 }
 
+/* -tcpreadonly: anything that could change state through a read-only fid is
+ * refused here, once, rather than in every handler. Opens for writing count. */
+static int readonly_refused(Req *r)
+{
+	const Fcall *t = &r->ifcall;
+	uint32_t fid;
+	switch (t->type) {
+	case Twrite: case Tremove: case Twstat: case Tsetattr: case Tcreate: case Tlcreate:
+		fid = t->fid; break;
+	case Topen: if ((t->mode & 3) == OREAD || (t->mode & 3) == OEXEC) return 0; fid = t->fid; break;
+	case Tlopen: if ((t->flags & L_O_ACCMODE) == 0) return 0; fid = t->fid; break;
+	case Tmkdir: case Tunlinkat: fid = t->dfid; break;
+	default: return 0;
+	}
+	Fid *f = fid_lookup(r->conn, fid);
+	if (!f || !f->readonly)
+		return 0;
+	req_error(r, EROFS, "read-only connection (jobd runs with -tcpreadonly)");
+	return 1;
+}
+
 /* The .L messages jobd has no use for get EOPNOTSUPP; Tunlinkat is real. */
 void dispatch(Req *r)
 {
@@ -744,11 +812,18 @@ void dispatch(Req *r)
 			req_error(r, EINVAL, "tag in use");
 			return;
 		}
+	if (c->refused) {
+		req_error(r, EACCES, c->refused);
+		conn_drain_close(c);
+		return;
+	}
 	if (!c->versioned && t->type != Tversion) {
 		req_error(r, EPROTO, "Tversion first");
 		return;
 	}
 	int L = c->dialect == P9_2000L;
+	if (readonly_refused(r))
+		return;
 	switch (t->type) {
 	case Tversion: do_version(r); return;
 	case Tauth: do_auth(r); return;

@@ -71,6 +71,7 @@ static void conn_closed(uv_handle_t *h)
 {
 	Conn *c = h->data;
 	Srv *s = c->srv;
+	free(c->refused);
 	free(c->rbuf);
 	free(c);
 	srv_handle_closed(s);
@@ -140,7 +141,7 @@ static int take_frames(Conn *c);
 
 void conn_maybe_resume(Conn *c)
 {
-	if (c->closing || c->reading || c->srv->shutting)
+	if (c->closing || c->draining || c->reading || c->srv->shutting)
 		return;
 	if (c->wqueued > c->srv->cfg.max_wqueue / 2 || c->nreqs >= c->srv->cfg.max_reqs)
 		return;
@@ -156,13 +157,37 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void shutdown_done(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	Conn *c = req->data;
+	free(req);
+	conn_close(c);
+}
+
+/* Stops reading; closes once every queued reply has been written. */
+void conn_drain_close(Conn *c)
+{
+	if (c->closing || c->draining)
+		return;
+	c->draining = 1;
+	uv_read_stop(&c->u.s);
+	c->reading = 0;
+	uv_shutdown_t *req = xmalloc(sizeof *req);
+	req->data = c;
+	if (uv_shutdown(req, &c->u.s, shutdown_done) < 0) {
+		free(req);
+		conn_close(c);
+	}
+}
+
 /* Takes every whole frame out of the read buffer. Returns -1 if the
  * connection was closed (a frame size we cannot accept). */
 static int take_frames(Conn *c)
 {
 	size_t off = 0;
 	c->in_take = 1;
-	while (!c->closing && c->reading && c->rlen - off >= 4) {
+	while (!c->closing && !c->draining && c->reading && c->rlen - off >= 4) {
 		uint32_t size = get32(c->rbuf + off);
 		uint32_t limit = c->versioned ? c->msize : c->srv->cfg.max_msize;
 		if (size < P9_HDRSZ || size > limit) {
@@ -237,13 +262,40 @@ static void peer_describe(Conn *c, int is_unix, const char *laddr)
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 			uv_ip4_name(sin, host, sizeof host);
 			port = ntohs(sin->sin_port);
+			p->family = AF_INET;
+			memcpy(p->ip, &sin->sin_addr, 4);
 		} else if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 			uv_ip6_name(sin6, host, sizeof host);
 			port = ntohs(sin6->sin6_port);
+			p->family = AF_INET6;
+			memcpy(p->ip, &sin6->sin6_addr, 16);
 		}
+		p->loopback = addr_is_loopback(p->family, p->ip);
 	}
 	snprintf(p->addr, sizeof p->addr, "tcp!%s!%d", host, port);
+}
+
+/* Protected mode: a TCP address proves nothing about who is calling, and
+ * writing to clone runs commands. Loopback is accepted; any other address
+ * must be inside an -allow network. A refused peer still gets an answer (an
+ * error that says how to allow it) to its first message, then is dropped. */
+static void protect(Conn *c)
+{
+	const SrvConfig *cfg = &c->srv->cfg;
+	if (c->peer.loopback || c->peer.family == 0)
+		return;
+	for (size_t i = 0; i < cfg->nallow; i++)
+		if (cidr_match(&cfg->allow[i], c->peer.family, c->peer.ip))
+			return;
+	char host[64] = "?";
+	inet_ntop(c->peer.family, c->peer.ip, host, sizeof host);
+	char msg[256];
+	snprintf(msg, sizeof msg, "jobd: connections from %s are refused (protected mode); "
+	         "start jobd with -allow %s%s to allow them", host, host,
+	         c->peer.family == AF_INET ? "/32" : "/128");
+	c->refused = xstrdup(msg);
+	LOGW("refusing %s: not loopback and not inside an -allow network", c->peer.addr);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -284,6 +336,8 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	VLOG(3, "conn %u from %s", c->id, c->peer.addr);
+	if (!l->is_unix)
+		protect(c);
 	conn_maybe_resume(c);
 }
 
@@ -424,13 +478,6 @@ int srv_listen(Srv *s, const char *addr, char *why, size_t n)
 	return 0;
 }
 
-static void shutdown_done(uv_shutdown_t *req, int status)
-{
-	(void)status;
-	Conn *c = req->data;
-	free(req);
-	conn_close(c);
-}
 
 void srv_shutdown(Srv *s, void (*done)(void *), void *arg)
 {
@@ -445,14 +492,7 @@ void srv_shutdown(Srv *s, void (*done)(void *), void *arg)
 	/* Replies already queued are written before each connection closes. */
 	for (Conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
-		uv_read_stop(&c->u.s);
-		c->reading = 0;
-		uv_shutdown_t *req = xmalloc(sizeof *req);
-		req->data = c;
-		if (uv_shutdown(req, &c->u.s, shutdown_done) < 0) {
-			free(req);
-			conn_close(c);
-		}
+		conn_drain_close(c);
 	}
 	if (s->open_handles == 0 && s->done) {
 		s->done = NULL;

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "9p/fcall.h"
+#include "srv/cidr.h"
 
 typedef struct Srv Srv;
 typedef struct Conn Conn;
@@ -36,6 +37,9 @@ typedef struct Peer {
 	int is_unix;                /* unix socket: cred is from SO_PEERCRED */
 	int has_cred;
 	uint32_t uid, gid, pid;
+	int family;                 /* TCP: AF_INET or AF_INET6 */
+	uint8_t ip[16];
+	int loopback;
 	char addr[136];             /* "tcp!127.0.0.1!4242" or "unix!/path" */
 } Peer;
 
@@ -46,8 +50,10 @@ struct Fid {
 	int omode;                  /* -1 not open, else OREAD/OWRITE/ORDWR */
 	int append;                 /* opened for append */
 	void *aux;                  /* the name space's per-fid state */
-	char uname[64];             /* identity from Tattach */
+	char uname[64];             /* the name Tattach gave */
 	uint32_t n_uname;
+	uint32_t uid;               /* who this fid acts as (see attach in dispatch.c) */
+	int readonly;               /* -tcpreadonly: no writes through this fid */
 	uint64_t diroff, dirindex;  /* 9P2000 directory read continuation */
 	Fid *hnext;                 /* fid table chain */
 };
@@ -100,6 +106,11 @@ typedef struct SrvConfig {
 	uint32_t max_conns;
 	size_t max_wqueue;          /* bytes of replies queued before reading pauses */
 	int debug;                  /* trace every message to stderr */
+	/* Protected mode: TCP peers outside loopback must be inside one of these. */
+	const Cidr *allow;
+	size_t nallow;
+	uint32_t tcp_uid;           /* TCP clients act as this user (-tcpuser) */
+	int tcp_readonly;           /* and may be made read-only (-tcpreadonly) */
 } SrvConfig;
 
 /* ---- srv.c ---- */

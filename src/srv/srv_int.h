@@ -30,7 +30,8 @@ struct Conn {
 	Req *reqs;                  /* outstanding */
 	uint32_t nreqs;
 	size_t wqueued;             /* reply bytes handed to uv_write, not yet written */
-	int reading, closing, in_take;
+	int reading, closing, in_take, draining;
+	char *refused;              /* protected mode: why this peer is refused */
 	Conn *next, *prev;
 };
 
@@ -52,6 +53,7 @@ struct Srv {
 void conn_close(Conn *c);
 void conn_send(Conn *c, const uint8_t *frame, size_t len);
 void conn_maybe_resume(Conn *c);
+void conn_drain_close(Conn *c);
 void srv_handle_closed(Srv *s);
 
 /* fid.c */

@@ -17,7 +17,9 @@ JOBD_PID=
 NFAIL=0
 TESTNAME=$(basename "$0" .sh)
 
+ON_EXIT=           # extra cleanup commands a test adds: ON_EXIT="$ON_EXIT; cmd"
 cleanup() {
+	[ -n "$ON_EXIT" ] && eval "$ON_EXIT" >/dev/null 2>&1
 	if [ -n "$JOBD_PID" ]; then
 		kill "$JOBD_PID" 2>/dev/null
 		wait "$JOBD_PID" 2>/dev/null
