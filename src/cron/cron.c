@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cron/cron.h"
 #include "cron/zoneint.h"
@@ -37,6 +38,8 @@ static const char *const dow_names[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat",
 	"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 };
+
+static uint16_t months_possible(const Cron *c);
 
 /* ---- parsing ---- */
 
@@ -146,6 +149,13 @@ static int name_find(const Tok *t, const char *const *names, int count, int len)
 		if ((int)strlen(names[i]) == len && strncasecmp(t->s, names[i], (size_t)len) == 0)
 			return i % (count / 2);
 	return -1;
+}
+
+/* A day-of-week word that is not a name but ends in L: "L", "FRIL", "5l"'s "l". */
+static int ends_in_l(const Tok *t)
+{
+	return t->kind == T_WORD && (t->s[t->len - 1] | 0x20) == 'l' &&
+	       name_find(t, dow_names, 14, t->len) < 0;
 }
 
 typedef struct Elem {
@@ -302,7 +312,8 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 			return 0;
 		}
 		if (has_w)
-			return elem_error(el->x, f, el->e, el->len, "'W' follows a single day number, as in '15W'");
+			return elem_error(el->x, f, el->e, el->len,
+			                  "'W' follows a single day number, as in '15W'");
 		if (has_l)
 			return elem_error(el->x, f, el->e, el->len, "'L' and 'LW' stand alone");
 	}
@@ -314,8 +325,7 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 			c->dow_last |= (uint8_t)(1u << (a % 7));
 			return 0;
 		}
-		if (n == 1 && t[0].kind == T_WORD && t[0].len > 1 &&
-		    (t[0].s[t[0].len - 1] | 0x20) == 'l' && name_find(&t[0], dow_names, 14, t[0].len) < 0) {
+		if (n == 1 && ends_in_l(&t[0]) && t[0].len > 1) {
 			int i = name_find(&t[0], dow_names, 14, t[0].len - 1);
 			if (i < 0)
 				return elem_error(el->x, f, el->e, el->len, "unknown name '%.*s'",
@@ -324,8 +334,7 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 			return 0;
 		}
 		for (int i = 0; i < n; i++)
-			if (word_eq(&t[i], "l") || (t[i].kind == T_WORD && (t[i].s[t[i].len - 1] | 0x20) == 'l' &&
-			                             name_find(&t[i], dow_names, 14, t[i].len) < 0))
+			if (ends_in_l(&t[i]))
 				return elem_error(el->x, f, el->e, el->len,
 				                  "'L' follows a single weekday, as in '5L'");
 	}
@@ -345,8 +354,8 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 			return elem_error(el->x, f, el->e, el->len, "a range needs an end");
 		if (value(el, &t[i + 1], 1, &b) != 0)
 			return -EINVAL;
-		if (f == F_DOW && a == 0 && b == 7 && t[i + 1].kind == T_WORD)
-			b = 0;                 /* SUN-SUN */
+		if (f == F_DOW && a == 0 && b == 7 && t[0].kind == T_WORD && t[i + 1].kind == T_WORD)
+			b = 0;                 /* SUN-SUN is Sunday; 0-SUN and 0-7 are all week */
 		if (b < a)
 			return elem_error(el->x, f, el->e, el->len, "reversed range %d-%d", a, b);
 		i += 2;
@@ -416,6 +425,8 @@ int cron_parse(const char *spec, Cron *out, char *why, size_t n)
 {
 	Ctx x = { why, n };
 	char buf[48];
+	if (spec == NULL)
+		return error(&x, "expression: empty");
 	const char *p = spec, *end;
 	while (blank(*p))
 		p++;
@@ -471,6 +482,7 @@ int cron_parse(const char *spec, Cron *out, char *why, size_t n)
 		if (parse_field(&x, order[i], fs[i], fl[i], &c) != 0)
 			return -EINVAL;
 	c.hourly = c.hour == 0xffffffu;
+	c.mon_ok = months_possible(&c);
 	*out = c;
 	return 0;
 }
@@ -507,14 +519,13 @@ static int year_next(const Cron *c, int y)
 	return -1;
 }
 
-/* Bits 1..31: the days of month m of year y that match both day fields. */
-static uint32_t month_mask(const Cron *c, int y, int m)
+/* Bits 1..31: the days matching both day fields in a month of nd days whose
+ * 1st is weekday wd1. */
+static uint32_t days_mask(const Cron *c, int nd, int wd1)
 {
-	int nd = civil_month_days(y, m);
 	uint32_t full = (uint32_t)(((uint64_t)1 << (nd + 1)) - 2);
 	if (!c->dom_restricted && !c->dow_restricted)
 		return full;
-	int wd1 = civil_weekday(civil_to_days(y, m, 1));  /* weekday of the 1st */
 	uint32_t dm = 0, wm = 0;
 	if (c->dom_restricted) {
 		dm = c->dom & full;
@@ -554,6 +565,24 @@ static uint32_t month_mask(const Cron *c, int y, int m)
 	return c->dom_restricted ? dm : wm;
 }
 
+/* The matching days of month m of year y. */
+static uint32_t month_mask(const Cron *c, int y, int m)
+{
+	return days_mask(c, civil_month_days(y, m), civil_weekday(civil_to_days(y, m, 1)));
+}
+
+/* The months that match on some day in some year (Feb 30 never does). */
+static uint16_t months_possible(const Cron *c)
+{
+	static const int nd[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	uint16_t ok = 0;
+	for (int m = 1; m <= 12; m++)
+		for (int wd1 = 0; wd1 < 7; wd1++)
+			if (days_mask(c, nd[m], wd1) != 0 || (m == 2 && days_mask(c, 29, wd1) != 0))
+				ok |= (uint16_t)(1u << m);
+	return ok;
+}
+
 int cron_match_civil(const Cron *c, int y, int mon, int d, int h, int m, int s)
 {
 	if (y < CRON_YEAR_MIN || y > CRON_YEAR_MAX || mon < 1 || mon > 12 || d < 1 || d > 31 ||
@@ -579,7 +608,8 @@ static int64_t next_wall(const Cron *c, int64_t lo)
 {
 	if (lo < 0)
 		lo = 0;
-	if (lo >= WALL_END)
+	uint16_t months = c->mon & c->mon_ok;
+	if (lo >= WALL_END || months == 0)
 		return CRON_NEVER;
 	int64_t yy, days = lo / DAY;
 	int rem = (int)(lo % DAY), mo, d;
@@ -596,7 +626,7 @@ static int64_t next_wall(const Cron *c, int64_t lo)
 			mo = d = 1;
 			h = mi = s = 0;
 		}
-		int nmo = bit_next32(c->mon, mo);
+		int nmo = bit_next32(months, mo);
 		if (nmo < 0) {
 			y++;
 			mo = d = 1;
@@ -715,6 +745,7 @@ static int64_t check(const Cron *c, const Zone *z, int64_t first, int64_t x)
 int64_t cron_next(const Cron *c, int64_t after_sec, long after_nsec, const Zone *z)
 {
 	const int64_t t_lo = -3 * DAY, t_hi = WALL_END + 3 * DAY;
+	assert(c != NULL && z != NULL);
 	if (after_sec >= t_hi)
 		return CRON_NEVER;
 	if (after_sec < -((int64_t)1 << 40))

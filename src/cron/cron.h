@@ -39,6 +39,7 @@ typedef struct Cron {
 	uint8_t dom_lw;        /* LW: last weekday (Mon-Fri) of the month */
 	uint8_t dom_restricted, dow_restricted;  /* no list element is * or ? */
 	uint8_t hourly;        /* the hour field admits all 24 hours */
+	uint16_t mon_ok;       /* bit m: month m has a matching day in some year */
 	uint64_t year[3];      /* bit y-1970 over the three words: year y (1970-2099) */
 } Cron;
 
