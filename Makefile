@@ -8,7 +8,7 @@
 
 CC ?= cc
 B ?= build
-PKGS = libuv sqlite3
+PKGS = libuv sqlite3 libmicrohttpd
 OPT ?= -O2
 CFLAGS_BASE = -std=c17 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -Isrc \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
