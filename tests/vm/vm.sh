@@ -12,7 +12,8 @@
 #   --opts O        extra mount options for every mount (e.g. cache=loose,msize=8192)
 #   --mount N:V[:O] mount at /mnt/N with version V (and options O); repeatable,
 #                   replaces the default mount. N is [A-Za-z0-9_]+.
-#   --timeout S     hard limit for the whole boot (default 120, $JOBD_VM_TIMEOUT)
+#   --timeout S     hard limit on boot + script, in seconds (default 120, or
+#                   $JOBD_VM_TIMEOUT); the one-time preparation is not counted
 #   --console       also copy the guest's kernel console to stderr
 #   --prepare       only fill the cache
 #
@@ -42,7 +43,7 @@ MEM=${JOBD_VM_MEM:-256}
 ACCEL=${JOBD_VM_ACCEL:-auto}
 TIMEOUT=${JOBD_VM_TIMEOUT:-120}
 
-port= version=9p2000.L opts= console=0 prepare_only=0 script=
+port='' version=9p2000.L opts='' console=0 prepare_only=0 script=''
 mounts=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -65,7 +66,7 @@ if [ "$prepare_only" = 0 ]; then
 	[ $# -eq 1 ] || usage "exactly one SCRIPT expected"
 	script=$1
 	[ -r "$script" ] || usage "cannot read $script"
-	[[ $port =~ ^[0-9]+$ ]] || usage "--port P is required"
+	[[ $port =~ ^[0-9]+$ ]] || usage "--port P (a number) is required"
 fi
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || usage "bad timeout $TIMEOUT"
 [ ${#mounts[@]} -gt 0 ] || mounts=("9:$version")
@@ -79,7 +80,7 @@ for t in qemu-system-x86_64 cpio flock timeout; do
 	command -v $t >/dev/null || fail "$t is missing (run scripts/deps.sh test)"
 done
 
-build= run= tpid=
+build='' run='' tpid=''
 cleanup() {
 	if [ -n "$tpid" ]; then kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null; fi
 	[ -n "$build" ] && rm -rf "$build"
@@ -119,7 +120,7 @@ for spec in $MOUNT_SPECS; do
 	[ -n "$EXTRA_OPTS" ] && o=$o,$EXTRA_OPTS
 	mkdir -p /mnt/$name
 	mount -t 9p -o "$o" 10.0.2.2 /mnt/$name 2>/tmp/err ||
-		die "mount -o $o at /mnt/$name: $(cat /tmp/err) $(dmesg | grep 9p | tail -n 3)"
+		die "mount -o $o 10.0.2.2 /mnt/$name: $(tr '\n' ' ' </tmp/err)"
 	eval "VM_MNT_$name=/mnt/$name VM_VERSION_$name=$ver; export VM_MNT_$name VM_VERSION_$name"
 	[ -n "$VM_MOUNTS" ] || VM_MNT=/mnt/$name
 	VM_MOUNTS="$VM_MOUNTS${VM_MOUNTS:+ }$name"
@@ -139,10 +140,18 @@ kernel_pkg_from_apt() {
 		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1
 }
 
-apt_dl() { # PKG...: download into the current directory
-	local sandbox=()
-	[ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
-	apt-get -q "${sandbox[@]}" download "$@" >&2
+# fetch PKG: print the path of PKG's .deb, kept in $CACHE/debs so that a new
+# harness revision can be prepared offline too.
+fetch() {
+	local f sandbox=()
+	f=$(ls "$CACHE/debs/$1"_*.deb 2>/dev/null | tail -n 1)
+	if [ -z "$f" ]; then
+		[ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
+		(cd "$build" && apt-get -q "${sandbox[@]}" download "$1" >&2) || return 1
+		mkdir -p "$CACHE/debs" && mv "$build/$1"_*.deb "$CACHE/debs/" || return 1
+		f=$(ls "$CACHE/debs/$1"_*.deb | tail -n 1)
+	fi
+	echo "$f"
 }
 
 # bzImage -> ELF vmlinux, so that qemu can start it through its PVH entry and
@@ -167,13 +176,14 @@ unpack_vmlinux() { # BZIMAGE OUT
 	[ "$(od -An -tx1 -N4 "$2" | tr -d ' ')" = 7f454c46 ]
 }
 
-prepare() { # KPKG DEST   (runs under the cache lock)
-	local kpkg=$1 dest=$2
+prepare() { # KPKG   (runs under the cache lock)
+	local kpkg=$1 dest=$CACHE/$1-$KEY
 	build=$(mktemp -d "$CACHE/.build.XXXXXX") || fail "cannot create a build dir in $CACHE"
 	chmod 755 "$build"
-	say "preparing $dest (downloading $kpkg) ..."
-	(cd "$build" && apt_dl "$kpkg") || return 1
-	dpkg-deb -x "$build"/linux-image-*.deb "$build/k" || fail "cannot unpack $kpkg"
+	say "preparing $dest ..."
+	local deb
+	if ! deb=$(fetch "$kpkg"); then rm -rf "$build"; build=; return 1; fi
+	dpkg-deb -x "$deb" "$build/k" || fail "cannot unpack $deb"
 	local kver mdir
 	kver=$(ls "$build/k/lib/modules")
 	mdir=$build/k/lib/modules/$kver
@@ -184,8 +194,8 @@ prepare() { # KPKG DEST   (runs under the cache lock)
 	# busybox-static is installed by scripts/deps.sh; else fetch it the same way.
 	local bb=/bin/busybox
 	if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
-		(cd "$build" && apt_dl busybox-static) || return 1
-		dpkg-deb -x "$build"/busybox-static_*.deb "$build/bb" || fail "cannot unpack busybox-static"
+		if ! deb=$(fetch busybox-static); then rm -rf "$build"; build=; return 1; fi
+		dpkg-deb -x "$deb" "$build/bb" || fail "cannot unpack $deb"
 		bb=$build/bb/bin/busybox
 	fi
 	cp "$bb" "$root/bin/busybox" || fail "no busybox binary"
@@ -236,36 +246,43 @@ prepare() { # KPKG DEST   (runs under the cache lock)
 	rm -rf "$dest"
 	mv "$build/out" "$dest" || fail "cannot install $dest"
 	rm -rf "$build"; build=
+	# Keep only this kernel's package around.
+	for f in "$CACHE"/debs/linux-image-*.deb; do
+		case ${f##*/} in "$kpkg"_*) ;; *) rm -f "$f" ;; esac
+	done
 	say "ready: kernel $kver; modules: $(cat "$dest/modules")"
 }
 
 ready() { [ -n "$1" ] && [ -s "$CACHE/$1-$KEY/kernel" ] && [ -s "$CACHE/$1-$KEY/base.cpio" ]; }
+
+# choose_kernel: make sure $kpkg is prepared, or pick another that can be.
+choose_kernel() {
+	local old
+	ready "$kpkg" && return 0
+	[ -n "$kpkg" ] && prepare "$kpkg" && return 0
+	[ -z "${JOBD_VM_KERNEL:-}" ] || return 1
+	# Stale or missing apt lists: refresh them once and try again.
+	say "retrying after apt-get update"
+	apt-get -q update >&2
+	kpkg=$(kernel_pkg_from_apt)
+	ready "$kpkg" && return 0
+	[ -n "$kpkg" ] && prepare "$kpkg" && return 0
+	# Offline: what this cache already holds will do.
+	old=$(cd "$CACHE" && ls -d linux-image-*-"$KEY" 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$old" ]; then
+		kpkg=${old%-"$KEY"}; say "using $kpkg, prepared earlier"; return 0
+	fi
+	old=$(cd "$CACHE/debs" 2>/dev/null && ls linux-image-*.deb 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$old" ] && kpkg=${old%%_*} && say "using $kpkg, downloaded earlier" && prepare "$kpkg"
+}
 
 mkdir -p "$CACHE" || fail "cannot create $CACHE"
 kpkg=${JOBD_VM_KERNEL:-$(kernel_pkg_from_apt)}
 if ! ready "$kpkg"; then
 	exec 9>"$CACHE/.lock"
 	flock 9 || fail "cannot lock $CACHE/.lock"
-	if ! ready "$kpkg"; then
-		ok=0
-		[ -n "$kpkg" ] && prepare "$kpkg" "$CACHE/$kpkg-$KEY" && ok=1
-		if [ $ok = 0 ] && [ -z "${JOBD_VM_KERNEL:-}" ]; then
-			# Stale or missing apt lists: refresh once and try again.
-			say "retrying after apt-get update"
-			apt-get -q update >&2
-			kpkg=$(kernel_pkg_from_apt)
-			if ready "$kpkg"; then ok=1
-			elif [ -n "$kpkg" ] && prepare "$kpkg" "$CACHE/$kpkg-$KEY"; then ok=1
-			fi
-		fi
-		if [ $ok = 0 ]; then
-			# Offline: any kernel prepared earlier by this harness will do.
-			old=$(cd "$CACHE" && ls -d linux-image-*-"$KEY" 2>/dev/null | sort -V | tail -n 1)
-			[ -n "$old" ] || fail "cannot prepare a guest kernel (offline? set JOBD_VM_KERNEL?)"
-			kpkg=${old%-"$KEY"}
-			say "using the earlier prepared $kpkg"
-		fi
-	fi
+	rm -rf "$CACHE"/.build.*   # left by a killed preparation: we hold the lock
+	choose_kernel || fail "cannot prepare a guest kernel (offline? set JOBD_VM_KERNEL?)"
 	exec 9>&-
 fi
 img=$CACHE/$kpkg-$KEY
@@ -278,7 +295,7 @@ boot() { # INITRD TIMEOUT ACCEL-ARGS...: runs qemu, leaves ttyS* in $run/s0..s2
 	local initrd=$1 limit=$2
 	shift 2
 	: >"$run/s0"; : >"$run/s1"; : >"$run/s2"
-	timeout -s KILL "$limit" qemu-system-x86_64 -nodefaults -no-user-config \
+	timeout -k 3 "$limit" qemu-system-x86_64 -nodefaults -no-user-config \
 		-display none -monitor none -no-reboot -smp 1 -m "$MEM" "$@" \
 		-kernel "$img/kernel" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 mitigations=off nokaslr tsc=reliable cryptomgr.notests" \
@@ -323,7 +340,7 @@ cp "$script" "$run/job/job/script"
 specs=
 for m in "${mounts[@]}"; do specs="$specs $m"; done
 printf 'VM_PORT=%s\nMOUNT_SPECS="%s"\nEXTRA_OPTS="%s"\n' "$port" "${specs# }" "$opts" >"$run/job/job/conf"
-(cd "$run/job" && find . | cpio -o -H newc -R 0:0 --quiet) >"$run/job.cpio" || fail "cpio failed"
+(cd "$run/job" && find job | cpio -o -H newc -R 0:0 --quiet) >"$run/job.cpio" || fail "cpio failed"
 cat "$img/base.cpio" "$run/job.cpio" >"$run/initrd"
 
 boot "$run/initrd" "$TIMEOUT" "${accel[@]}"
@@ -338,7 +355,7 @@ sed -n 's/^ERROR /guest: /p' "$run/s2" | tr -d '\r' >&2
 rc=$(sed -n 's/^EXIT \([0-9]*\)\r\{0,1\}$/\1/p' "$run/s2" | tail -n 1)
 if [ -z "$rc" ]; then
 	[ "$console" = 1 ] || showlog
-	if [ $qrc = 137 ]; then say "timed out after ${TIMEOUT}s"; exit 124; fi
+	if [ $qrc = 124 ] || [ $qrc = 137 ]; then say "timed out after ${TIMEOUT}s"; exit 124; fi
 	fail "the guest stopped without a status (qemu status $qrc)"
 fi
 [ "$rc" = 125 ] && grep -q '^ERROR' "$run/s2" && [ "$console" = 0 ] && showlog

@@ -1,0 +1,74 @@
+# The seed walkthrough, run by busybox sh inside the vm.sh guest once per
+# mount in $VM_MOUNTS (each mount is jobd through one 9P dialect). Prints one
+# "ok - DIALECT/check" or "not ok - DIALECT/check" line per check (the host
+# test prefixes the test name) and exits with the number of failures.
+fails=0
+ok() { echo "ok - $V/$1"; }
+nok() { echo "not ok - $V/$1"; fails=$((fails + 1)); }
+note() { sed 's/^/#   /'; }
+
+# is NAME WANT FILE: FILE's content is exactly WANT (no trailing newline)
+is() {
+	got=$(cat "$3" 2>&1; echo .)
+	got=${got%.}
+	if [ "$got" = "$2" ]; then ok "$1"; else
+		nok "$1"; printf 'wanted: [%s]\ngot:    [%s]\n' "$2" "$got" | note
+	fi
+}
+# has NAME FILE PATTERN: some line of FILE matches the grep -E PATTERN
+has() {
+	if grep -Eq "$3" "$2" 2>/dev/null; then ok "$1"; else
+		nok "$1"; { echo "no line matching $3 in $2:"; cat "$2"; } 2>&1 | note
+	fi
+}
+# put NAME TEXT FILE: echo -n TEXT > FILE succeeds; bad NAME ...: it fails
+put() {
+	if (echo -n "$2" >"$3") 2>/tmp/err; then ok "$1"; else nok "$1"; note </tmp/err; fi
+}
+bad() {
+	if (echo -n "$2" >"$3") 2>/tmp/err; then nok "$1 (the write succeeded)"; else
+		ok "$1"; note </tmp/err
+	fi
+}
+
+for m in $VM_MOUNTS; do
+	eval "dir=\$VM_MNT_$m V=\$VM_VERSION_$m"
+	j=hello_$m
+	cd "$dir" || { nok "cd $dir"; continue; }
+
+	ls >/tmp/ls 2>&1
+	has root-has-clone /tmp/ls '^clone$'
+	has root-has-jobs /tmp/ls '^jobs$'
+	put clone-create "$j:* * * * * * *:echo hello world" clone
+	ls jobs >/tmp/ls 2>&1
+	has jobs-lists-job /tmp/ls "^$j\$"
+	is cmd "echo hello world" "jobs/$j/cmd"
+	is ctl-stopped stopped "jobs/$j/ctl"
+	put ctl-start start "jobs/$j/ctl"
+	is ctl-started started "jobs/$j/ctl"
+
+	s=$(cat "jobs/$j/schedule" 2>&1)
+	case $s in
+	'* * * * * * *:'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]' '[0-2][0-9]:[0-5][0-9]:[0-6][0-9]' '[+-][0-9][0-9][0-9][0-9]' '?*)
+		ok schedule-next ;;
+	*) nok schedule-next; echo "got: [$s]" | note ;;
+	esac
+
+	n=0
+	while [ $n -lt 30 ] && ! grep -q ':hello world$' "jobs/$j/log" 2>/dev/null; do
+		sleep 0.5; n=$((n + 1))
+	done
+	has log-ran "jobs/$j/log" ':hello world$'
+
+	put ctl-stop "stop
+" "jobs/$j/ctl"
+	is ctl-stopped-again stopped "jobs/$j/ctl"
+	has log-started "jobs/$j/log" ':started$'
+	has log-completed "jobs/$j/log" ':completed$'
+
+	bad clone-bad-expression "${j}_x:99 * * * * * *:echo no" clone
+	if [ -e "jobs/${j}_x" ]; then nok bad-expression-created-nothing; else ok bad-expression-created-nothing; fi
+	bad ctl-bogus-verb bogus "jobs/$j/ctl"
+	is ctl-unchanged stopped "jobs/$j/ctl"
+done
+exit $((fails > 100 ? 100 : fails))
