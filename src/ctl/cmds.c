@@ -1,0 +1,165 @@
+/* jobctl's command table: names, synopses and help texts, and the argument
+ * checks every command shares. The texts here, `jobctl help`, jobctl(1) and
+ * the bash completion name the same commands; tests/e2e/jobctl.sh checks so. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "ctl/ctl.h"
+
+const CtlCmd ctl_cmds[] = {
+	{ "ls", ctl_cmd_ls, "", "list jobs: name, state, next run, last exit",
+	  "One line per job: NAME, STATE (started or stopped), NEXT (the next run, RFC 3339,\n"
+	  "or - when stopped) and LAST (how the last run ended: exit:N, signal:NAME, or -).\n"
+	  "On a terminal the columns are aligned under a header; piped, they are\n"
+	  "tab-separated, one job a line, without the header.\n", 0 },
+	{ "new", ctl_cmd_new, "NAME SCHEDULE COMMAND...", "create a job, stopped",
+	  "Writes NAME:SCHEDULE:COMMAND to /clone. The words of COMMAND are joined with\n"
+	  "spaces and run by /bin/sh -c. Quote SCHEDULE, e.g. '0 9 * * 1-5'; it may start\n"
+	  "with a time zone: 'TZ=Europe/Paris 0 9 * * *'.\n", 0 },
+	{ "start", ctl_cmd_verb, "NAME...", "start scheduling jobs",
+	  "Writes start to each job's ctl. Starting a started job changes nothing.\n", 0 },
+	{ "stop", ctl_cmd_verb, "NAME...", "stop scheduling jobs",
+	  "Writes stop to each job's ctl; a run in progress finishes.\n", 0 },
+	{ "run", ctl_cmd_run, "[-w] NAME", "run a job now, outside its schedule",
+	  "Writes run to the job's ctl; the job's overlap setting decides what happens if\n"
+	  "a run is going. With -w, waits for the run, prints its output as it comes and\n"
+	  "exits 1 unless it ended with exit:0.\n"
+	  "  -w  wait for the run to end\n", 0 },
+	{ "kill", ctl_cmd_kill, "[-s SIGNAL] NAME", "signal a job's current run",
+	  "Without -s: SIGTERM to the run's process group, SIGKILL after the grace period.\n"
+	  "With -s: that signal, once (HUP, SIGUSR1, 9, ...). Fails if no run is going.\n"
+	  "  -s SIGNAL  the signal to send\n", 0 },
+	{ "rm", ctl_cmd_verb, "NAME...", "delete jobs",
+	  "Writes delete to each job's ctl: a running process group is killed, the job's\n"
+	  "runs and log are removed and the name is free at once.\n", 0 },
+	{ "status", ctl_cmd_status, "NAME", "a job's state, next run and last run",
+	  "Piped, prints the job's status file as it is: one line of key=value fields\n"
+	  "(state, next, last_start, last_end, last_status, runs, failures, pid). On a\n"
+	  "terminal, one field a line, with the schedule and the command.\n", 0 },
+	{ "log", ctl_cmd_log, "[-f] [-n N] NAME", "a job's execution history",
+	  "Prints the job's log: <time>:<text> lines, oldest first.\n"
+	  "  -f    follow: print new lines as they come, until interrupted\n"
+	  "  -n N  print only the last N lines first\n", 0 },
+	{ "runs", ctl_cmd_runs, "[-n N] NAME", "a job's recorded runs",
+	  "One line per recorded run, oldest first: RUN (its number), START, DURATION and\n"
+	  "STATUS (exit:N, signal:NAME, or the state of a run that has not ended:\n"
+	  "running, skipped, interrupted; then timed-out, killed or manual if so).\n"
+	  "Aligned under a header on a terminal, tab-separated when piped.\n"
+	  "  -n N  only the last N runs\n", 0 },
+	{ "output", ctl_cmd_output, "[-f] NAME [RUN]", "what a run printed",
+	  "Prints runs/RUN/output: the run's stdout and stderr as <time>:<text> lines.\n"
+	  "RUN defaults to the latest run.\n"
+	  "  -f  follow the run until it ends\n", 0 },
+	{ "edit", ctl_cmd_edit, "NAME", "edit a job's settings with $EDITOR",
+	  "Writes the job's settings (schedule, cmd, timeout, overlap, misfire, dir, env)\n"
+	  "as 'key: value' lines to a temporary file and opens $EDITOR on it (vi if unset).\n"
+	  "When the editor exits 0, the file is read back and what changed is checked\n"
+	  "with jobd's own parsers, then applied: one-line values in a single\n"
+	  "write of 'set KEY VALUE' lines to ctl, which jobd applies in order, stopping at\n"
+	  "the first value it refuses; values of several lines (env) after it, each in\n"
+	  "one write of its file. Nothing changed, nothing written. If the file does not\n"
+	  "check, it is kept and its path printed (on a terminal you may edit it again).\n", 0 },
+	{ "set", ctl_cmd_set, "NAME KEY VALUE...", "change one setting of a job",
+	  "Writes VALUE to the job's setting file KEY: schedule, cmd, timeout, overlap,\n"
+	  "misfire, dir or env. For cmd the words of VALUE are joined with spaces; for env\n"
+	  "each word is one KEY=value line (set NAME env A=1 B=2); an empty VALUE ('')\n"
+	  "clears dir or env.\n", 0 },
+	{ "next", ctl_cmd_next, "[-n N] [-from TIME] [-tz ZONE] EXPR", "when a schedule fires",
+	  "Prints the next N fire times of EXPR (RFC 3339), computed here with jobd's own\n"
+	  "parser and arithmetic; needs no daemon.\n"
+	  "  -n N        how many (default 5)\n"
+	  "  -from TIME  start after this RFC 3339 time (default now)\n"
+	  "  -tz ZONE    evaluate in this IANA zone (default the local zone)\n", 0 },
+	{ "read", ctl_cmd_read, "PATH", "print a file of the name space",
+	  "Prints the file at PATH (relative to the root: jobs/hello/cmd), byte for byte.\n", 1 },
+	{ "write", ctl_cmd_write, "PATH [DATA]", "write to a file of the name space",
+	  "Writes DATA, or standard input when DATA is absent, to PATH in one message, as\n"
+	  "jobd's files want it.\n", 1 },
+	{ "ls-files", ctl_cmd_lsfiles, "[PATH]", "list a directory of the name space",
+	  "Prints the names in the directory PATH (default /), one a line, in jobd's order.\n", 1 },
+	{ "help", ctl_cmd_help, "[COMMAND]", "this text, or a command's",
+	  "jobctl help COMMAND is jobctl COMMAND --help.\n", 2 },
+	{ 0 },
+};
+
+const CtlCmd *ctl_cmd_find(const char *name)
+{
+	for (const CtlCmd *c = ctl_cmds; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+void ctl_help(FILE *f)
+{
+	fputs("usage: jobctl [-a ADDR] COMMAND [ARGS]\n"
+	      "       jobctl COMMAND --help\n"
+	      "       jobctl -version\n"
+	      "\n"
+	      "jobctl drives jobd, cron served as a 9P file system. Everything it does, the\n"
+	      "files of the name space can do (see jobd-namespace(5)).\n", f);
+	static const char *const sections[] = { "Jobs", "Any file of the name space", "Help" };
+	for (int sec = 0; sec < 3; sec++) {
+		fprintf(f, "\n%s:\n", sections[sec]);
+		for (const CtlCmd *c = ctl_cmds; c->name; c++) {
+			if (c->section != sec)
+				continue;
+			char syn[128];
+			strfmt(syn, sizeof syn, "%s %s", c->name, c->args);
+			if (strlen(syn) > 30)
+				fprintf(f, "  %s\n  %-30s  %s\n", syn, "", c->summary);
+			else
+				fprintf(f, "  %-30s  %s\n", syn, c->summary);
+		}
+	}
+	fputs("\nOptions:\n"
+	      "  -a ADDR   jobd's address: host:port, tcp!host!port, unix!/path, or a socket\n"
+	      "            path; default $JOBD_ADDR, then ./.jobd/jobd.sock or\n"
+	      "            /run/jobd/jobd.sock if present, then 127.0.0.1:5640\n"
+	      "  -version  print the version and exit\n"
+	      "\n"
+	      "Exit status: 0 done, 1 refused (jobd's message is printed), 2 usage,\n"
+	      "3 cannot connect.\n", f);
+}
+
+void ctl_help_cmd(const CtlCmd *c, FILE *f)
+{
+	fprintf(f, "usage: jobctl %s%s%s\n\n%s.\n\n%s", c->name, *c->args ? " " : "", c->args,
+	        c->summary, c->help);
+}
+
+int ctl_usage(Ctl *x, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "jobctl %s: ", x->cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: jobctl %s %s (jobctl %s --help for more)\n", x->cmd->name,
+	        x->cmd->args, x->cmd->name);
+	return EX_USAGE;
+}
+
+int ctl_args(Ctl *x, Flag *flags, int argc, char **argv, int min, int max, int *first)
+{
+	Flag none[] = { { 0 } };
+	char why[256];
+	int idx = flags_parse(flags ? flags : none, argc, argv, why, sizeof why);
+	if (idx == -2) {
+		ctl_help_cmd(x->cmd, stdout);
+		return EX_OK;
+	}
+	if (idx < 0)
+		return ctl_usage(x, "%s", why);
+	int n = argc - idx;
+	if (n < min || n > max) {
+		/* Flags stop at the first argument, as in Go: "log NAME -f" is a
+		 * common slip, worth naming. */
+		for (int i = idx; i < argc; i++)
+			if (argv[i][0] == '-' && argv[i][1])
+				return ctl_usage(x, "flags go before the arguments ('%s')", argv[i]);
+		return ctl_usage(x, n < min ? "missing arguments" : "too many arguments");
+	}
+	*first = idx;
+	return -1;
+}

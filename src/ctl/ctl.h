@@ -1,0 +1,155 @@
+/* jobctl's commands and the helpers only jobctl uses; src/cmd/jobctl.c is
+ * just main. Every command is a function of the table in cmds.c; it parses
+ * its own flags, connects on first use (ctl_client) and returns jobctl's exit
+ * status. Messages go to stderr as "jobctl: WHO: text", where WHO is the job
+ * (or the path) and text is what jobd wrote. */
+#ifndef JOBD_CTL_H
+#define JOBD_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client/client.h"
+#include "util/flags.h"
+#include "util/util.h"
+
+/* Exit statuses. EX_REFUSED also covers jobctl's own checks of a value
+ * before it is sent (a bad cron expression in `edit`). */
+enum { EX_OK = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_CONNECT = 3 };
+
+typedef struct CtlCmd CtlCmd;
+
+/* One invocation. */
+typedef struct Ctl {
+	const char *addr;           /* the address to dial */
+	const char *addr_from;      /* where addr came from, for the hint: "-a", "$JOBD_ADDR", ... */
+	Client *c;                  /* NULL until ctl_client connects */
+	const CtlCmd *cmd;          /* the command running */
+	int tty;                    /* standard output is a terminal */
+} Ctl;
+
+struct CtlCmd {
+	const char *name;
+	int (*run)(Ctl *x, int argc, char **argv);   /* argv[0] is the command's name */
+	const char *args;           /* synopsis after the name: "[-f] [-n N] NAME" */
+	const char *summary;        /* one line for `jobctl help` */
+	const char *help;           /* the rest of `jobctl help NAME` */
+	int section;                /* in `jobctl help`: 0 jobs, 1 any file, 2 help */
+};
+
+/* ---- cmds.c ---- */
+extern const CtlCmd ctl_cmds[];                /* ends with a zero entry */
+const CtlCmd *ctl_cmd_find(const char *name);
+/* The overview (`jobctl help`) and one command's help, to f. */
+void ctl_help(FILE *f);
+void ctl_help_cmd(const CtlCmd *cmd, FILE *f);
+/* Parses the running command's flags (flags may be NULL) and checks that
+ * between min and max arguments follow them. Returns -1 to go on, with
+ * *first the index of the first argument, or the exit status to return:
+ * EX_OK after printing the help (-h, -help, --help), EX_USAGE after a usage
+ * message. */
+int ctl_args(Ctl *x, Flag *flags, int argc, char **argv, int min, int max, int *first);
+/* Prints "jobctl CMD: <message>" and the command's synopsis; returns EX_USAGE. */
+int ctl_usage(Ctl *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- conn.c ---- */
+/* The address: -a, else $JOBD_ADDR, else ./.jobd/jobd.sock or
+ * /run/jobd/jobd.sock if either is a socket, else 127.0.0.1:5640. *from says
+ * which, for messages. */
+const char *ctl_default_addr(const char *flag, const char **from);
+/* The connection, dialled, versioned (9P2000.u, whose errors carry jobd's
+ * text) and attached on first use. NULL after printing "cannot connect" and a
+ * hint; the command then returns EX_CONNECT. */
+Client *ctl_client(Ctl *x);
+/* Prints "jobctl: who: why" and returns EX_REFUSED. */
+int ctl_refused(const char *who, const char *why);
+/* The same for a failure on one of job `name`'s files: a -ENOENT from a job
+ * that does not exist becomes "no such job". */
+int ctl_job_refused(Ctl *x, const char *name, int rc, const char *why);
+/* Whether jobs/name exists (1), not (0), or the question failed (-errno). */
+int ctl_job_exists(Ctl *x, const char *name);
+/* "jobs/NAME/FILE" into out (FILE may be NULL: the directory). */
+const char *ctl_job_path(char *out, size_t n, const char *name, const char *file);
+/* Reads path from byte offset off to its end, appending to out. */
+int ctl_read_from(Client *c, const char *path, uint64_t off, Buf *out, char *why, size_t n);
+/* The whole file as a NUL-terminated string (free it), or NULL with rc and why. */
+char *ctl_read(Ctl *x, const char *path, int *rc, char *why, size_t n);
+/* Writes data to path in one message (an empty value is sent as "\n", which
+ * jobd reads as empty: a write of no bytes would not reach it). */
+int ctl_write(Ctl *x, const char *path, const char *data, size_t len, char *why, size_t n);
+/* Names of runs/ of a job, as numbers, ascending. *runs is malloc'ed. */
+int ctl_job_runs(Ctl *x, const char *name, long **runs, size_t *count, char *why, size_t n);
+
+/* ---- table.c ---- */
+/* Rows of text cells, printed aligned under a header on a terminal, or as
+ * tab-separated lines without the header when piped. */
+typedef struct Table {
+	char **cell;                /* nrows * ncols, malloc'ed strings */
+	size_t ncols, nrows, cap;
+} Table;
+void table_init(Table *t, size_t ncols);
+/* Adds a row of exactly t->ncols strings (NULL prints as "-"); the first
+ * row added is the header. */
+void table_row(Table *t, ...);
+void table_print(const Table *t, FILE *f, int aligned);
+void table_free(Table *t);
+/* The value of key in a line of space-separated key=value fields (jobd's
+ * status files), copied into out; 0, or -1 if the key is absent. */
+int kv_get(const char *line, const char *key, char *out, size_t n);
+
+/* ---- edittext.c ---- */
+/* A job's settings as `jobctl edit` shows them: "key: value" lines, a value
+ * of several lines (env, a multi-line cmd) continued on indented lines. */
+enum { SET_SCHEDULE, SET_CMD, SET_TIMEOUT, SET_OVERLAP, SET_MISFIRE, SET_DIR, SET_ENV, SET_N };
+extern const char *const settings_names[SET_N];
+int settings_key(const char *name, size_t len);     /* SET_* or -1 */
+typedef struct Settings {
+	char *v[SET_N];             /* malloc'ed values as the files hold them; NULL = absent */
+} Settings;
+void settings_render(const Settings *s, const char *job, Buf *out);
+/* Parses an edited text into out (all NULL first). -EINVAL with "line N: ..."
+ * in why for a syntax error, an unknown or repeated key. */
+int settings_parse(const char *text, Settings *out, char *why, size_t n);
+/* Checks every value with the daemon's own parsers (the schedule's TZ=
+ * zone excepted: jobd's zone database may differ from this machine's).
+ * -EINVAL with the setting's name and the reason in why. */
+int settings_check(const Settings *s, char *why, size_t n);
+/* Strips a value as read from its file: a started job's ":<next run>" after
+ * the schedule, the newline ending env's lines. */
+void settings_from_file(int key, char *value);
+void settings_free(Settings *s);
+
+/* ---- jobcmds.c ---- */
+int ctl_cmd_ls(Ctl *x, int argc, char **argv);
+int ctl_cmd_new(Ctl *x, int argc, char **argv);
+int ctl_cmd_verb(Ctl *x, int argc, char **argv);     /* start, stop, rm */
+int ctl_cmd_run(Ctl *x, int argc, char **argv);
+int ctl_cmd_kill(Ctl *x, int argc, char **argv);
+int ctl_cmd_status(Ctl *x, int argc, char **argv);
+int ctl_cmd_set(Ctl *x, int argc, char **argv);
+
+/* ---- runs.c ---- */
+int ctl_cmd_log(Ctl *x, int argc, char **argv);
+int ctl_cmd_runs(Ctl *x, int argc, char **argv);
+int ctl_cmd_output(Ctl *x, int argc, char **argv);
+/* How a run ended, from its runs/N/status line: "exit:0", "signal:TERM
+ * timed-out", "running", "skipped"..., then " manual" if asked and so. */
+void run_describe(const char *status, int manual, char *out, size_t n);
+/* Sleeps ms milliseconds, less if SIGINT or SIGTERM ends a follow. */
+void ctl_nap(long ms);
+/* Follows run `run` of job `name`: prints its output as it comes until the
+ * run has ended, then returns its runs/N/status line (free it) or NULL. */
+char *ctl_follow_run(Ctl *x, const char *name, long run, int *rc);
+
+/* ---- edit.c ---- */
+int ctl_cmd_edit(Ctl *x, int argc, char **argv);
+
+/* ---- plumb.c ---- */
+int ctl_cmd_read(Ctl *x, int argc, char **argv);
+int ctl_cmd_write(Ctl *x, int argc, char **argv);
+int ctl_cmd_lsfiles(Ctl *x, int argc, char **argv);
+int ctl_cmd_next(Ctl *x, int argc, char **argv);
+int ctl_cmd_help(Ctl *x, int argc, char **argv);
+
+#endif

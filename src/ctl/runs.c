@@ -1,0 +1,277 @@
+/* History commands: log (and log -f), runs, output (and output -f). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/ctl.h"
+
+enum { POLL_MS = 500 };
+
+static volatile sig_atomic_t stop_asked;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+/* SIGINT and SIGTERM end a follow between two polls. SA_RESTART lets a 9P
+ * exchange in progress finish; the nap between polls ends at once. */
+static void catch_stop(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void ctl_nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	if (!stop_asked)
+		nanosleep(&ts, NULL);
+}
+
+/* Following a file that only grows at its end (a log, a run's output).
+ * jobd has no read that blocks until there is more, so this polls: every
+ * POLL_MS it opens the file again and reads from where it left off. It
+ * reads from the start of the last line it printed and checks that line is
+ * still there: if it is not, older lines were dropped (run retention) and
+ * the file moved under us, so it reads all of it and goes on after the last
+ * occurrence of that line. Only whole lines are printed. */
+typedef struct Follow {
+	const char *path;
+	uint64_t off;               /* bytes consumed: through the end of `last` */
+	Buf last;                   /* the last line printed, with its newline */
+	long tail;                  /* first poll: print only the last `tail` lines; -1 all */
+} Follow;
+
+/* Where the text after the last whole-line occurrence of line starts, or 0. */
+static size_t after_last(const char *s, size_t len, const char *line, size_t llen)
+{
+	for (size_t i = len >= llen ? len - llen + 1 : 0; i-- > 0;)
+		if ((i == 0 || s[i - 1] == '\n') && memcmp(s + i, line, llen) == 0)
+			return i + llen;
+	return 0;
+}
+
+static int follow_poll(Ctl *x, Follow *f, char *why, size_t n)
+{
+	Buf b = {0};
+	uint64_t from = f->off - f->last.len;
+	int rc = ctl_read_from(x->c, f->path, from, &b, why, n);
+	size_t start = 0;
+	if (rc == 0 && f->last.len) {
+		if (b.len >= f->last.len && memcmp(b.data, f->last.data, f->last.len) == 0) {
+			start = f->last.len;
+		} else {
+			b.len = 0;
+			from = 0;
+			rc = ctl_read_from(x->c, f->path, 0, &b, why, n);
+			if (rc == 0)
+				start = after_last(b.data, b.len, f->last.data, f->last.len);
+		}
+	}
+	if (rc < 0) {
+		buf_free(&b);
+		return rc;
+	}
+	size_t end = b.len;
+	while (end > start && b.data[end - 1] != '\n')
+		end--;
+	if (end > start) {
+		size_t p = start;
+		if (f->tail >= 0) {
+			long k = 0;
+			for (p = end - 1; p > start; p--)
+				if (b.data[p - 1] == '\n' && ++k == f->tail)
+					break;
+			if (f->tail == 0)
+				p = end;
+		}
+		fwrite(b.data + p, 1, end - p, stdout);
+		fflush(stdout);
+		size_t ls = end - 1;
+		while (ls > start && b.data[ls - 1] != '\n')
+			ls--;
+		f->last.len = 0;
+		buf_add(&f->last, b.data + ls, end - ls);
+		f->off = from + end;
+	}
+	f->tail = -1;
+	buf_free(&b);
+	return 0;
+}
+
+void run_describe(const char *st, int manual, char *out, size_t n)
+{
+	char state[64] = "", status[128] = "-", flag[8];
+	kv_get(st, "state", state, sizeof state);
+	kv_get(st, "status", status, sizeof status);
+	int ended = !*state || !strcmp(state, "done");
+	strfmt(out, n, "%s", ended || (!strcmp(state, "interrupted") && strcmp(status, "-"))
+	                     ? status : state);
+	if (kv_get(st, "timed_out", flag, sizeof flag) == 0 && !strcmp(flag, "1"))
+		strfmt(out + strlen(out), n - strlen(out), " timed-out");
+	else if (kv_get(st, "killed", flag, sizeof flag) == 0 && !strcmp(flag, "1"))
+		strfmt(out + strlen(out), n - strlen(out), " killed");
+	if (manual && kv_get(st, "manual", flag, sizeof flag) == 0 && !strcmp(flag, "1"))
+		strfmt(out + strlen(out), n - strlen(out), " manual");
+}
+
+int ctl_cmd_log(Ctl *x, int argc, char **argv)
+{
+	int follow = 0, tail = -1;
+	Flag flags[] = {
+		{ "f", FLAG_BOOL, &follow, "follow", "false" },
+		{ "n", FLAG_INT, &tail, "last N lines", "all" },
+		{ 0 },
+	};
+	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
+	if (rc >= 0)
+		return rc;
+	if (tail < -1)
+		return ctl_usage(x, "-n: want a count of lines");
+	const char *name = argv[first];
+	if (!ctl_client(x))
+		return EX_CONNECT;
+	char why[512], path[256];
+	Follow f = { ctl_job_path(path, sizeof path, name, "log"), 0, {0}, tail };
+	if (follow)
+		catch_stop();
+	rc = follow_poll(x, &f, why, sizeof why);
+	while (rc == 0 && follow && !stop_asked) {
+		ctl_nap(POLL_MS);
+		if (!stop_asked)
+			rc = follow_poll(x, &f, why, sizeof why);
+	}
+	buf_free(&f.last);
+	return rc < 0 ? ctl_job_refused(x, name, rc, why) : EX_OK;
+}
+
+char *ctl_follow_run(Ctl *x, const char *name, long run, int *ex)
+{
+	char why[512], out[256], stpath[256], sub[64];
+	Follow f = { ctl_job_path(out, sizeof out, name,
+	                          strfmt(sub, sizeof sub, "runs/%ld/output", run)), 0, {0}, -1 };
+	ctl_job_path(stpath, sizeof stpath, name, strfmt(sub, sizeof sub, "runs/%ld/status", run));
+	catch_stop();
+	char *st = NULL;
+	int rc = 0;
+	for (;;) {
+		/* The status first: output read after it has ended is complete. */
+		free(st);
+		if (!(st = ctl_read(x, stpath, &rc, why, sizeof why)))
+			break;
+		char state[64] = "";
+		kv_get(st, "state", state, sizeof state);
+		if ((rc = follow_poll(x, &f, why, sizeof why)) < 0 || strcmp(state, "running") != 0)
+			break;
+		ctl_nap(POLL_MS);
+		if (stop_asked) {
+			free(st);
+			buf_free(&f.last);
+			*ex = 128 + SIGINT;
+			return NULL;
+		}
+	}
+	buf_free(&f.last);
+	if (rc < 0) {
+		free(st);
+		*ex = ctl_job_refused(x, name, rc, why);
+		return NULL;
+	}
+	*ex = EX_OK;
+	return st;
+}
+
+int ctl_cmd_runs(Ctl *x, int argc, char **argv)
+{
+	int last = -1;
+	Flag flags[] = { { "n", FLAG_INT, &last, "last N runs", "all" }, { 0 } };
+	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
+	if (rc >= 0)
+		return rc;
+	if (last < -1)
+		return ctl_usage(x, "-n: want a count of runs");
+	const char *name = argv[first];
+	if (!ctl_client(x))
+		return EX_CONNECT;
+	char why[512], path[256], sub[64];
+	long *runs;
+	size_t n;
+	if ((rc = ctl_job_runs(x, name, &runs, &n, why, sizeof why)) < 0)
+		return ctl_job_refused(x, name, rc, why);
+	Table t;
+	table_init(&t, 4);
+	table_row(&t, "RUN", "START", "DURATION", "STATUS");
+	size_t from = last >= 0 && (size_t)last < n ? n - (size_t)last : 0;
+	for (size_t i = from; i < n; i++) {
+		char *st = ctl_read(x, ctl_job_path(path, sizeof path, name,
+		                                    strfmt(sub, sizeof sub, "runs/%ld/status", runs[i])),
+		                    &rc, why, sizeof why);
+		if (!st)
+			continue;           /* dropped by retention since the listing */
+		char num[32], start[64] = "-", dur[64] = "-", what[256];
+		kv_get(st, "start", start, sizeof start);
+		kv_get(st, "duration", dur, sizeof dur);
+		run_describe(st, 1, what, sizeof what);
+		table_row(&t, strfmt(num, sizeof num, "%ld", runs[i]), start, dur, what);
+		free(st);
+	}
+	free(runs);
+	table_print(&t, stdout, x->tty);
+	table_free(&t);
+	return EX_OK;
+}
+
+int ctl_cmd_output(Ctl *x, int argc, char **argv)
+{
+	int follow = 0;
+	Flag flags[] = { { "f", FLAG_BOOL, &follow, "follow", "false" }, { 0 } };
+	int first, rc = ctl_args(x, flags, argc, argv, 1, 2, &first);
+	if (rc >= 0)
+		return rc;
+	const char *name = argv[first];
+	long run = 0;
+	if (first + 1 < argc) {
+		char *end;
+		run = strtol(argv[first + 1], &end, 10);
+		if (*end || run <= 0)
+			return ctl_usage(x, "RUN: want a run number, got '%s'", argv[first + 1]);
+	}
+	if (!ctl_client(x))
+		return EX_CONNECT;
+	char why[512], path[256], sub[64];
+	if (!run) {
+		long *runs;
+		size_t n;
+		if ((rc = ctl_job_runs(x, name, &runs, &n, why, sizeof why)) < 0)
+			return ctl_job_refused(x, name, rc, why);
+		run = n ? runs[n - 1] : 0;
+		free(runs);
+		if (!run)
+			return ctl_refused(name, "no runs yet");
+	}
+	if (follow) {
+		char *st = ctl_follow_run(x, name, run, &rc);
+		free(st);
+		return rc;
+	}
+	char *out = ctl_read(x, ctl_job_path(path, sizeof path, name,
+	                                     strfmt(sub, sizeof sub, "runs/%ld/output", run)),
+	                     &rc, why, sizeof why);
+	if (!out) {
+		if (rc == -ENOENT && ctl_job_exists(x, name) == 1)
+			return ctl_refused(name, strfmt(why, sizeof why, "no run %ld", run));
+		return ctl_job_refused(x, name, rc, why);
+	}
+	fputs(out, stdout);
+	free(out);
+	return EX_OK;
+}
