@@ -2,6 +2,9 @@
 #   make          build build/jobd and build/jobctl
 #   make run      install missing packages, build, start jobd on ./.jobd and 127.0.0.1:5640
 #   make test     install missing packages, build, run every test (plain, then ASan+UBSan)
+#   make install  binaries, man pages, systemd unit, bash completion under
+#                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make uninstall
+#   make fuzz     libFuzzer passes over the 9P codec and the cron parser (clang; fuzz/)
 #   make clean
 # Every src/<module>/*.c except src/cmd goes into build/libjobd.a; src/cmd/<prog>.c
 # links against it. tests/unit/t_<name>.c each become build/tests/t_<name>.
@@ -24,7 +27,15 @@ TEST_AUX_OBJ := $(TEST_AUX:%.c=$(B)/obj/%.o)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all deps deps-test run test test-plain test-sanitize san unit clean bench
+# Version stamping: VERSION is the release, REVISION what git says of the tree
+# (a commit, "-dirty" with uncommitted changes), "unknown" outside a git tree.
+# Both are compiled into src/cmd/*.o only; $(B)/revision changes, and those
+# objects are rebuilt, only when one of them does.
+VERSION = 0.1.0
+REVISION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+STAMP = -DJOBD_VERSION='"$(VERSION)"' -DJOBD_REVISION='"$(REVISION)"'
+
+.PHONY: all deps deps-test run test test-plain test-sanitize san unit clean bench install uninstall FORCE
 all: $(B)/jobd $(B)/jobctl
 
 deps:
@@ -34,7 +45,12 @@ deps-test:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(if $(filter $(B)/obj/src/cmd/%,$@),$(STAMP)) -MMD -MP -c $< -o $@
+
+$(B)/revision: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION) $(REVISION)' | cmp -s - $@ || echo '$(VERSION) $(REVISION)' >$@
+$(patsubst src/cmd/%.c,$(B)/obj/src/cmd/%.o,$(wildcard src/cmd/*.c)): $(B)/revision
 
 $(B)/libjobd.a: $(LIB_OBJ)
 	@rm -f $@
@@ -59,6 +75,8 @@ run: deps
 
 # The whole suite, twice: the optimised build, then an ASan+UBSan build in build-san/
 # (tests/run.sh sets the sanitizer options for a directory named build-san).
+# Among the tests, tests/e2e/fuzz.sh builds $(FUZZ_B) and fuzzes each target
+# for 10 s (in the plain run only): the fuzz-quick pass, counted in the summary.
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory san
@@ -77,8 +95,96 @@ san:
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit
 
+# Install paths; DESTDIR stages the whole tree elsewhere (packaging, tests).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALLED = $(SBINDIR)/jobd $(BINDIR)/jobctl $(MANDIR)/man1/jobctl.1 \
+	$(MANDIR)/man5/jobd-namespace.5 $(MANDIR)/man8/jobd.8 $(UNITDIR)/jobd.service \
+	$(BASHCOMPDIR)/jobctl
+
+# The unit names /usr/local/sbin/jobd; it is rewritten for SBINDIR.
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(B)/jobd $(DESTDIR)$(SBINDIR)/jobd
+	install -m 0755 $(B)/jobctl $(DESTDIR)$(BINDIR)/jobctl
+	install -m 0644 doc/man/jobctl.1 $(DESTDIR)$(MANDIR)/man1/jobctl.1
+	install -m 0644 doc/man/jobd-namespace.5 $(DESTDIR)$(MANDIR)/man5/jobd-namespace.5
+	install -m 0644 doc/man/jobd.8 $(DESTDIR)$(MANDIR)/man8/jobd.8
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' contrib/systemd/jobd.service >$(DESTDIR)$(UNITDIR)/jobd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/jobd.service
+	install -m 0644 contrib/bash-completion/jobctl $(DESTDIR)$(BASHCOMPDIR)/jobctl
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+# ---- fuzzing: libFuzzer targets in fuzz/, built with clang into $(FUZZ_B) ----
+# The codec, cron and util sources are compiled again here, with coverage
+# instrumentation (not libjobd.a, which is gcc-built and uninstrumented), into an
+# archive, so each target links only the objects it uses.
+#   make fuzz         each target for FUZZ_SECONDS (60) on a copy of fuzz/corpus/
+#   make fuzz-quick   the same for 10 s each (what `make test` runs, via tests/e2e/fuzz.sh)
+FUZZ_CC ?= clang
+FUZZ_B ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c17 -Wall -Wextra -g -O1 -D_GNU_SOURCE -Isrc $(FUZZ_SAN) \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_SRC := $(wildcard src/9p/*.c src/cron/*.c src/util/*.c)
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
+FUZZ_BIN := $(patsubst fuzz/%.c,$(FUZZ_B)/%,$(wildcard fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-build fuzz-quick
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@env -u JOBD_SANITIZED FUZZ_NOBUILD=1 FUZZ_B=$(FUZZ_B) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		sh tests/e2e/fuzz.sh
+
+fuzz-quick:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+$(FUZZ_B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@[ -f $(FUZZ_B)/.gitignore ] || echo '*' >$(FUZZ_B)/.gitignore
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_B)/libfuzzsrc.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_B)/libfuzzsrc.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -MMD -MP -MT $@ -MF $@.d -o $@ $< \
+		$(FUZZ_B)/libfuzzsrc.a -lm
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BIN:=.d)
+
+# ---- benchmarks (not part of make test): bench/*.c into $(B)/bench/, run by bench/run.sh ----
+#   make bench           every benchmark, about 7 minutes on 2 cores
+#   make bench QUICK=1   every phase shortened, under a minute
+# Results are lines "name value unit [ratio=R vs peer]"; see bench/RESULTS.md.
+BENCH_BIN := $(addprefix $(B)/bench/,p9load echo_server spawn_bench dbtool cron_bench)
+BENCH_AUX_OBJ := $(B)/obj/bench/benchlib.o
+
+.PHONY: bench-build
+$(B)/bench/%: $(B)/obj/bench/%.o $(BENCH_AUX_OBJ) $(B)/libjobd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $^ $(LDLIBS) -lpthread
+
+bench-build: $(B)/jobd $(BENCH_BIN)
+
+bench: bench-build
+	@B=$(B) QUICK=$(QUICK) sh bench/run.sh
+
+-include $(BENCH_BIN:$(B)/bench/%=$(B)/obj/bench/%.d) $(BENCH_AUX_OBJ:.o=.d)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_B)
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_BIN:$(B)/tests/%=$(B)/obj/tests/unit/%.d) \
 	$(TOOL_BIN:$(B)/tools/%=$(B)/obj/tests/tools/%.d)

@@ -20,6 +20,9 @@
 #ifndef JOBD_VERSION
 #define JOBD_VERSION "0.1.0"
 #endif
+#ifndef JOBD_REVISION
+#define JOBD_REVISION "unknown"     /* the Makefile passes git describe's answer */
+#endif
 
 typedef struct Daemon {
 	uv_loop_t *loop;
@@ -101,7 +104,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (version) {
-		printf("jobd %s\n", JOBD_VERSION);
+		printf("jobd %s (revision %s)\n", JOBD_VERSION, JOBD_REVISION);
 		return 0;
 	}
 	int syncmode;
@@ -151,19 +154,33 @@ int main(int argc, char **argv)
 	int interrupted = 0;
 	if (store_open(dbdir, syncmode, &d.store, &interrupted, why, sizeof why) < 0) {
 		LOGE("cannot open the jobs database: %s", why);
+		zone_free(d.zone);
+		free(nets);
+		log_fini();
 		return 1;
 	}
 	if (interrupted)
 		LOGW("%d runs were in progress when jobd last stopped; marked interrupted", interrupted);
 	JobsConfig jc = { .kill_grace_ms = 5000 };
 	d.jobs = jobs_new(d.loop, d.store, d.zone, &jc);
-	if (jobs_load(d.jobs, why, sizeof why) < 0) {
+	int rc = jobs_load(d.jobs, why, sizeof why);
+	if (rc < 0)
 		LOGE("cannot load jobs: %s", why);
-		return 1;
+	if (rc >= 0) {
+		/* Runs a crash cut off, then the original jobd's jobs.db if there is one. */
+		jobs_recover(d.jobs, d.store, jc.kill_grace_ms);
+		if ((rc = jobs_import_legacy(d.jobs, dbdir, why, sizeof why)) < 0)
+			LOGE("%s", why);
 	}
-	jobs_recover(d.jobs, d.store, jc.kill_grace_ms);
-	if (jobs_import_legacy(d.jobs, dbdir, why, sizeof why) < 0) {
-		LOGE("%s", why);
+	if (rc < 0) {
+		/* Refusing to start: release everything, so leak checkers see a clean exit. */
+		jobs_free(d.jobs);
+		uv_run(d.loop, UV_RUN_DEFAULT);
+		store_close(d.store);
+		zone_free(d.zone);
+		free(nets);
+		uv_loop_close(d.loop);
+		log_fini();
 		return 1;
 	}
 	FsConfig fc = { .max_ctl_write = 16384 };

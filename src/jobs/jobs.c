@@ -530,13 +530,14 @@ int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 {
 	if (j->started)
 		return 0;
-	int rc = store_job_set_started(js->store, j->id, 1, why, n);
+	/* The state and its log line in one transaction: a crash leaves both or neither. */
+	int rc = store_job_set_started_log(js->store, j->id, 1, wall_now_ns(), "started", 7, why, n);
 	if (rc < 0)
 		return rc;
 	j->started = 1;
 	j->vers_ctl++;
+	j->vers_log++;
 	j->mtime = wall_now_ns() / 1000000000;
-	job_logf(js, j, 0, "started");
 	schedule_after(js, j, wall_now_ns() / 1000000000);
 	arm(js);
 	VLOG(1, "job %s started", j->name);
@@ -547,16 +548,17 @@ int jobs_stop(Jobs *js, Job *j, char *why, size_t n)
 {
 	if (!j->started)
 		return 0;
-	int rc = store_job_set_started(js->store, j->id, 0, why, n);
+	int rc = store_job_set_started_log(js->store, j->id, 0, wall_now_ns(), "completed", 9, why,
+	                                   n);
 	if (rc < 0)
 		return rc;
 	j->started = 0;
 	j->vers_ctl++;
 	j->vers_sched++;
+	j->vers_log++;
 	j->mtime = wall_now_ns() / 1000000000;
 	heap_remove(&js->heap, j);
 	j->next = CRON_NEVER;
-	job_logf(js, j, 0, "completed");
 	arm(js);
 	VLOG(1, "job %s stopped", j->name);
 	return 0;

@@ -70,6 +70,23 @@ void jobs_free(Jobs *js);
  * the table's cache) or NULL for the daemon's zone. -EINVAL with why. */
 int jobs_parse_schedule(Jobs *js, const char *spec, Cron *c, const Zone **zone, char *why, size_t n);
 
+/* ---- recover.c ---- */
+/* For each run a dead jobd left in progress (store_runs_interrupted): ends
+ * what is left of its process session (SIGTERM, SIGKILL after grace_ms;
+ * blocks at most that long), then settles it with "interrupted: ..." in its
+ * job's log. Call after jobs_load, before serving. Returns the number of
+ * such runs. */
+int jobs_recover(Jobs *js, Store *store, int64_t grace_ms);
+
+/* ---- import.c ---- */
+/* Imports the original jobd's dbdir/jobs.db (`name:cronexpr:cmd` lines) once:
+ * each line becomes a stopped job through jobs_create; a line that fails is
+ * logged with its number and skipped; then the file is renamed
+ * jobs.db.imported-<UTC time> beside the database and kept. Returns the
+ * number of jobs created (0 if there is no jobs.db), or -errno and why if the
+ * file cannot be read. */
+int jobs_import_legacy(Jobs *js, const char *dbdir, char *why, size_t n);
+
 /* ---- name.c ---- */
 /* Job names: letters, digits and '_' (the original's rule), 1..JOB_NAME_MAX bytes. */
 int job_name_valid(const char *name, size_t len, char *why, size_t n);

@@ -37,4 +37,16 @@ int run_kill(Run *r, int sig);
  * and is reaped silently. */
 void run_detach(Run *r);
 
+/* ---- proc.c ---- */
+/* Names the process pid as it is now ("<boot id>/<start time in ticks>"), so
+ * that run_signal_left can later tell it from a process that reused the pid.
+ * 0, or -errno (-ENOENT: no such process). */
+int run_proc_token(int pid, char *buf, size_t n);
+/* What is left of a run a dead jobd started as pid, with the token taken at
+ * spawn: sends sig (0 only counts) to every live process still in the run's
+ * session, unless the pid now names another process or the machine has
+ * rebooted since. Returns how many were signalled (0 if none, or if they are
+ * not the run's), or -errno. */
+int run_signal_left(int pid, const char *token, int sig);
+
 #endif

@@ -32,11 +32,14 @@ enum { RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_
 
 /* ---- store_sqlite.c ---- */
 
-/* Opens (creating if needed, mode 0700) the directory `dir` and the database
- * `dir/jobd.sqlite`, takes an exclusive lock on `dir/jobd.lock` (-EBUSY if
- * another jobd holds it), applies forward schema migrations, refuses a newer
- * schema (-EPROTO), and marks runs left claimed/running by a dead daemon as
- * interrupted (their count in *interrupted if not NULL). */
+/* Opens (creating if needed: missing parents 0755, dir itself 0700) the
+ * directory `dir` and the database `dir/jobd.sqlite`, takes an exclusive lock
+ * on `dir/jobd.lock` (-EBUSY if another jobd holds it), checks the file
+ * (PRAGMA quick_check: a corrupt file is refused, -EIO, and left untouched),
+ * refuses a newer schema (-EPROTO, untouched), applies forward schema
+ * migrations, and marks runs left claimed/running by a dead daemon as
+ * interrupted (their count in *interrupted if not NULL; the runs themselves
+ * through store_runs_interrupted). */
 int store_open(const char *dir, int sync, Store **out, int *interrupted, char *why, size_t n);
 void store_close(Store *s);
 
@@ -48,6 +51,10 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 /* Inserts a job; fills j->id. -EEXIST (and why) if the name is taken. */
 int store_job_create(Store *s, StoreJob *j, char *why, size_t n);
 int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n);
+/* The same, and appends text to the job's log (at t_ns, attributed to the
+ * job), in one transaction: a crash leaves both or neither. */
+int store_job_set_started_log(Store *s, int64_t id, int started, int64_t t_ns, const char *text,
+                              size_t len, char *why, size_t n);
 /* Deletes the job, its runs and its log lines. */
 int store_job_delete(Store *s, int64_t id, char *why, size_t n);
 
@@ -57,8 +64,12 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n);
  * an unscheduled (manual) run, which is never a duplicate. */
 int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
                      char *why, size_t n);
-/* Records that the run's process started (time in ns, pid). */
-int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, char *why, size_t n);
+/* Records that the run's process started: time in ns, pid, and proc, the
+ * runner's token for that process (run_proc_token; "" if unknown, at most
+ * STORE_PROC_MAX - 1 bytes) with which a later jobd can tell whether what it
+ * finds under that pid is still the run. */
+int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, const char *proc,
+                    char *why, size_t n);
 /* Records the run's end: status >= 0 an exit code, < 0 the negated signal
  * number; state is RUN_DONE or RUN_SKIPPED. */
 int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int status,
@@ -83,6 +94,8 @@ int store_job_update(Store *s, int64_t id, const char *schedule, const char *cmd
 /* Deletes the job's oldest log lines so that at most keep_lines remain. */
 int store_log_trim(Store *s, int64_t job_id, size_t keep_lines, char *why, size_t n);
 
+enum { STORE_PROC_MAX = 96 };
+
 /* A run row, as handed to store_runs_read's callback. */
 typedef struct StoreRun {
 	int64_t id;
@@ -93,12 +106,27 @@ typedef struct StoreRun {
 	int64_t end_ns;        /* 0 until store_run_finish */
 	int pid;
 	int status;            /* meaningful in RUN_DONE: exit code, or -signal */
+	char proc[STORE_PROC_MAX];  /* store_run_start's token, "" if none */
 } StoreRun;
 
 /* Calls fn for each run of the job, oldest first; stops early if fn returns
  * non-zero (that value is returned). */
 int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRun *r),
                     void *arg, char *why, size_t n);
+/* Calls fn, oldest first, for each run that store_open found claimed or
+ * running (left by a daemon that died) and marked interrupted, and for each
+ * run marked so earlier but never settled (that daemon died too), as it was
+ * before the marking (RUN_CLAIMED, RUN_RUNNING, or RUN_INTERRUPTED; start_ns
+ * is non-zero if its process was started); stops early if fn returns non-zero
+ * (that value is returned). */
+int store_runs_interrupted(Store *s, int (*fn)(void *arg, const StoreRun *r), void *arg);
+/* Settles an interrupted run, in one transaction: appends text as a line of
+ * its job's log, attributed to the run, and sets its end to t_ns (and its
+ * state to RUN_INTERRUPTED, if store_open could not: a full disk). Until
+ * then the run is handed out by store_runs_interrupted at every open.
+ * -ENOENT if it is not an unsettled interrupted run. */
+int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, const char *text, size_t len,
+                     char *why, size_t n);
 /* Deletes the job's oldest finished (done, skipped, interrupted) runs so that
  * at most keep_runs finished runs remain; claimed and running runs are kept. */
 int store_runs_trim(Store *s, int64_t job_id, size_t keep_runs, char *why, size_t n);

@@ -67,6 +67,10 @@ static const char *const migrations[] = {
 	"\n  text BLOB NOT NULL);"
 	"CREATE INDEX log_job ON log(job_id, id);"
 	"PRAGMA application_id = 1785684580;",   /* JOBD_APPID */
+	/* 2: runs.proc, who the run's process was (the runner's token: boot and
+	 * start time), so that the next jobd can end the process group a dead
+	 * one left behind without mistaking a process that reused the pid. */
+	"ALTER TABLE runs ADD COLUMN proc TEXT NOT NULL DEFAULT ''",
 };
 enum { SCHEMA_VERSION = (int)nelem(migrations) };
 
@@ -75,7 +79,7 @@ enum {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_UPDATE, S_JOB_DELETE,
 	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUN_FINISH, S_RUNS_PAGE, S_RUNS_TRIM,
-	S_LOG_APPEND, S_LOG_PAGE, S_LOG_TRIM,
+	S_LOG_APPEND, S_LOG_PAGE, S_LOG_TRIM, S_RUN_SETTLE,
 	NSTMT
 };
 static const char *const stmtsql[NSTMT] = {
@@ -92,9 +96,9 @@ static const char *const stmtsql[NSTMT] = {
 	[S_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
 	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual) VALUES(?1, ?2, ?3, ?2 = 0)",
 	[S_JOB_ADVANCE] = "UPDATE jobs SET last_sched = max(last_sched, ?2) WHERE id = ?1",
-	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4 WHERE id = ?1",
+	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
 	[S_RUN_FINISH] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4 WHERE id = ?1",
-	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status"
+	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc"
 		" FROM runs WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
 	[S_RUNS_TRIM] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
@@ -105,6 +109,10 @@ static const char *const stmtsql[NSTMT] = {
 		" WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[S_LOG_TRIM] = "DELETE FROM log WHERE job_id = ?1 AND id <="
 		" (SELECT id FROM log WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	/* 3: RUN_INTERRUPTED; end_ns 0 until the interruption is settled. A run
+	 * still claimed (0) or running (1) is one store_open could not mark. */
+	[S_RUN_SETTLE] = "UPDATE runs SET state = 3, end_ns = ?2 WHERE id = ?1"
+		" AND (state IN (0, 1) OR (state = 3 AND end_ns = 0))",
 };
 
 /* Run states are values in the file: they never change meaning. */
@@ -122,6 +130,8 @@ struct Store {
 	int rc;                     /* extended result code of the last failure */
 	int sys;                    /* and the OS errno behind it, if any */
 	char err[256];              /* its sqlite3_errmsg, copied before the reset */
+	StoreRun *intr;             /* runs found claimed or running at open */
+	size_t nintr;
 };
 
 /* ---- memory and messages ---- */
@@ -215,6 +225,8 @@ static int fail(Store *s, char *why, size_t n, const char *ctx)
 {
 	const char *hint = sqlhint(s->rc);
 	int c = s->rc & 0xff;
+	if (c == SQLITE_IOERR && s->sys == ENOSPC)
+		hint = "disk full";
 	if (c == SQLITE_CORRUPT || c == SQLITE_NOTADB)
 		say(why, n, "%s: %s (%s): %s; stop jobd and restore the file from a backup",
 		    ctx, hint, s->err, s->path);
@@ -378,10 +390,22 @@ static int openfail(Store *s, char *why, size_t n, const char *ctx)
 	if (c == SQLITE_NOTADB || c == SQLITE_CORRUPT) {
 		say(why, n, "%s is %s (%s); jobd will not start over it: move it (and any "
 		    "jobd.sqlite-wal, jobd.sqlite-shm beside it) aside, or restore it from a "
-		    "backup", s->path,
+		    "backup%s", s->path,
 		    c == SQLITE_NOTADB ? "not a SQLite database" : "a corrupt SQLite database",
-		    s->err);
+		    s->err, c == SQLITE_CORRUPT ? " (`sqlite3 jobd.sqlite .recover` may salvage "
+		    "what is left)" : "");
 		return -EIO;
+	}
+	if (c == SQLITE_CANTOPEN) {
+		say(why, n, "cannot open %s: %s; check that it is a readable and writable file "
+		    "for this user, or move it aside", s->path,
+		    s->sys > 0 ? strerror(s->sys) : s->err);
+		return s->sys > 0 ? -s->sys : -EIO;
+	}
+	if (c == SQLITE_IOERR && s->sys > 0) {
+		say(why, n, "I/O error on %s while %s: %s (%s)", s->path, ctx, strerror(s->sys),
+		    s->err);
+		return -s->sys;
 	}
 	char *full = strfmt("%s: %s", s->path, ctx);
 	int r = fail(s, why, n, full);
@@ -389,43 +413,94 @@ static int openfail(Store *s, char *why, size_t n, const char *ctx)
 	return r;
 }
 
-/* Creates dir (mode 0700) if missing, checks that it is a writable directory. */
-static int makedir(const char *dir, char *why, size_t n)
+/* Makes one directory; 0 if it was made, 1 if a directory was there already,
+ * or -errno with why. */
+static int mkdir1(const char *path, mode_t mode, const char *dir, char *why, size_t n)
 {
 	struct stat sb;
-	if (mkdir(dir, 0700) == 0) {
-		if (chmod(dir, 0700) < 0) {        /* exactly 0700, whatever the umask */
+	if (mkdir(path, mode) == 0)
+		return 0;
+	int e = errno;
+	if (e == EEXIST) {
+		if (stat(path, &sb) < 0) {
+			e = errno;
+			say(why, n, "%s: %s", path, strerror(e));
+			return -e;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			if (strcmp(path, dir) == 0)
+				say(why, n, "%s exists and is not a directory", dir);
+			else
+				say(why, n, "cannot create %s: %s is not a directory", dir, path);
+			return -ENOTDIR;
+		}
+		return 1;
+	}
+	if (e == ENOTDIR)
+		say(why, n, "cannot create %s: a component of its parent is not a directory", dir);
+	else if (e == EROFS)
+		say(why, n, "cannot create %s: read-only file system", path);
+	else
+		say(why, n, "cannot create %s: %s: %s", dir, path, strerror(e));
+	return -e;
+}
+
+/* fsync of the directory holding path, so that path's entry survives a
+ * power loss. */
+static void syncparent(const char *path)
+{
+	char *d = strfmt("%s", path);
+	char *slash = strrchr(d, '/');
+	const char *parent = d;
+	if (slash == NULL)
+		parent = ".";
+	else if (slash == d)
+		parent = "/";
+	else
+		*slash = '\0';
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(d);
+}
+
+/* Creates dir if missing, as `mkdir -p` would (as the original jobd did):
+ * missing parents get mode 0755, dir itself exactly 0700 whatever the umask.
+ * Then checks that dir is a writable directory. With sync FULL, the parent of
+ * each directory made is synced. */
+static int makedir(const char *dir, int sync, char *why, size_t n)
+{
+	size_t len = strlen(dir);
+	char *p = strfmt("%s", dir);
+	while (len > 1 && p[len - 1] == '/')
+		p[--len] = '\0';
+	int r = 0;
+	/* Parents, from the top: each prefix ending before a '/'. */
+	for (size_t i = 1; i < len && r >= 0; i++) {
+		if (p[i] != '/' || p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		r = mkdir1(p, 0755, dir, why, n);
+		if (r == 0 && sync == STORE_SYNC_FULL)
+			syncparent(p);
+		p[i] = '/';
+	}
+	if (r >= 0)
+		r = mkdir1(p, 0700, dir, why, n);
+	if (r == 0) {
+		if (chmod(p, 0700) < 0) {        /* exactly 0700, whatever the umask */
 			int e = errno;
 			say(why, n, "cannot set the mode of %s to 0700: %s", dir, strerror(e));
-			return -e;
-		}
-	} else {
-		int e = errno;
-		switch (e) {
-		case EEXIST:
-			if (stat(dir, &sb) < 0) {
-				e = errno;
-				say(why, n, "%s: %s", dir, strerror(e));
-				return -e;
-			}
-			if (!S_ISDIR(sb.st_mode)) {
-				say(why, n, "%s exists and is not a directory", dir);
-				return -ENOTDIR;
-			}
-			break;
-		case ENOENT:
-			say(why, n, "cannot create %s: its parent directory does not exist "
-			    "(create it first)", dir);
-			return -e;
-		case ENOTDIR:
-			say(why, n, "cannot create %s: a component of its parent is not a directory",
-			    dir);
-			return -e;
-		default:
-			say(why, n, "cannot create %s: %s", dir, strerror(e));
-			return -e;
+			r = -e;
+		} else if (sync == STORE_SYNC_FULL) {
+			syncparent(p);
 		}
 	}
+	free(p);
+	if (r < 0)
+		return r;
 	if (access(dir, W_OK | X_OK) < 0) {
 		int e = errno;
 		say(why, n, "%s is not writable by this user: %s", dir, strerror(e));
@@ -448,7 +523,14 @@ static int takelock(Store *s, char *why, size_t n)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK) {
-			say(why, n, "another jobd is using %s (lock held on %s)", s->dir, lock);
+			/* The holder writes its pid just after locking; say it if it is there. */
+			char buf[32] = "", who[48] = "";
+			ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+			long pid = k > 0 ? strtol(buf, NULL, 10) : 0;
+			if (pid > 0)
+				snprintf(who, sizeof who, " (pid %ld)", pid);
+			say(why, n, "another jobd%s is using %s (lock held on %s); stop it first, "
+			    "or give this one another -dbdir", who, s->dir, lock);
 			e = EBUSY;
 		} else {
 			say(why, n, "cannot lock %s: %s", lock, strerror(e));
@@ -493,6 +575,28 @@ static int checkfile(Store *s, int64_t *version, char *why, size_t n)
 		say(why, n, "%s is not a jobd database (it has tables but no jobd schema); "
 		    "move it aside or use another directory", s->path);
 		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Reads every page (PRAGMA quick_check: b-tree structure, no index
+ * cross-check; linear in the file's size) before anything writes, so that a
+ * damaged file is refused at start, untouched, rather than found half-way
+ * through serving. */
+static int checkpages(Store *s, char *why, size_t n)
+{
+	char res[400];
+	if (querytext(s, "PRAGMA quick_check(1)", res, sizeof res) != SQLITE_OK)
+		return openfail(s, why, n, "checking the file");
+	if (strcmp(res, "ok") != 0) {
+		for (char *p = res; *p; p++)   /* one line in the log */
+			if (*p == '\n')
+				*p = ' ';
+		say(why, n, "%s is a corrupt SQLite database (quick_check: %s); jobd will not "
+		    "start over it: move it (and any jobd.sqlite-wal, jobd.sqlite-shm beside it) "
+		    "aside, or restore it from a backup (`sqlite3 jobd.sqlite .recover` may "
+		    "salvage what is left)", s->path, res);
+		return -EIO;
 	}
 	return 0;
 }
@@ -560,6 +664,63 @@ static int prepare(Store *s, char *why, size_t n)
 	return 0;
 }
 
+/* Keeps the runs a dead daemon left claimed or running, and those marked
+ * interrupted at an earlier open but not settled since (that jobd died too),
+ * as they are, for store_runs_interrupted. We hold the lock: nobody else
+ * changes them. */
+static int collect_interrupted(Store *s, char *why, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT id, job_id, sched, state, start_ns, end_ns,"
+	                            " pid, status, proc FROM runs WHERE state IN (0, 1)"
+	                            " OR (state = 3 AND end_ns = 0) ORDER BY id",
+	                            -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		record(s, rc);
+		return openfail(s, why, n, "reading unfinished runs");
+	}
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->nintr == cap) {
+			cap = cap ? cap * 2 : 16;
+			StoreRun *v = realloc(s->intr, cap * sizeof *v);
+			if (v == NULL) {
+				fprintf(stderr, "jobd: store: out of memory\n");
+				exit(1);
+			}
+			s->intr = v;
+		}
+		StoreRun *w = &s->intr[s->nintr++];
+		memset(w, 0, sizeof *w);
+		w->id = sqlite3_column_int64(st, 0);
+		w->job_id = sqlite3_column_int64(st, 1);
+		w->sched = sqlite3_column_int64(st, 2);
+		w->state = sqlite3_column_int(st, 3);
+		w->start_ns = sqlite3_column_int64(st, 4);
+		w->end_ns = sqlite3_column_int64(st, 5);
+		w->pid = sqlite3_column_int(st, 6);
+		w->status = sqlite3_column_int(st, 7);
+		const unsigned char *t = sqlite3_column_text(st, 8);
+		snprintf(w->proc, sizeof w->proc, "%s", t ? (const char *)t : "");
+	}
+	if (rc != SQLITE_DONE)
+		record(s, rc);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return openfail(s, why, n, "reading unfinished runs");
+	return 0;
+}
+
+int store_runs_interrupted(Store *s, int (*fn)(void *arg, const StoreRun *r), void *arg)
+{
+	for (size_t i = 0; i < s->nintr; i++) {
+		int r = fn(arg, &s->intr[i]);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
 int store_open(const char *dir, int sync, Store **out, int *interrupted, char *why, size_t n)
 {
 	*out = NULL;
@@ -573,7 +734,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 		say(why, n, "bad sync setting %d", sync);
 		return -EINVAL;
 	}
-	int r = makedir(dir, why, n);
+	int r = makedir(dir, sync, why, n);
 	if (r < 0)
 		return r;
 
@@ -596,7 +757,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 			exit(1);
 		}
 		record(s, rc);
-		r = fail(s, why, n, s->path);
+		r = openfail(s, why, n, "opening");
 		goto bad;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -607,21 +768,28 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 		goto bad;
 	}
 
-	if ((r = checkfile(s, &version, why, n)) < 0 || (r = setup(s, sync, why, n)) < 0 ||
-	    (r = migrate(s, version, why, n)) < 0 || (r = prepare(s, why, n)) < 0)
+	if ((r = checkfile(s, &version, why, n)) < 0 || (r = checkpages(s, why, n)) < 0 ||
+	    (r = setup(s, sync, why, n)) < 0 || (r = migrate(s, version, why, n)) < 0 ||
+	    (r = prepare(s, why, n)) < 0 || (r = collect_interrupted(s, why, n)) < 0)
 		goto bad;
 
-	/* Runs a dead daemon left claimed or running have no process any more. */
+	/* Runs a dead daemon left claimed or running have no process any more.
+	 * On a full disk they cannot be marked now; store_run_settle marks them
+	 * later, and a jobd that can read its data still starts and serves. */
 	sql = strfmt("UPDATE runs SET state = %d WHERE state IN (%d, %d)",
 	             RUN_INTERRUPTED, RUN_CLAIMED, RUN_RUNNING);
 	rc = execsql(s, sql);
 	free(sql);
-	if (rc != SQLITE_OK) {
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_FULL &&
+	    !((rc & 0xff) == SQLITE_IOERR && s->sys == ENOSPC)) {
 		r = openfail(s, why, n, "marking interrupted runs");
 		goto bad;
 	}
-	if (interrupted != NULL)
-		*interrupted = sqlite3_changes(s->db);
+	if (interrupted != NULL) {
+		*interrupted = 0;
+		for (size_t i = 0; i < s->nintr; i++)
+			*interrupted += s->intr[i].state != RUN_INTERRUPTED;
+	}
 	*out = s;
 	return 0;
 
@@ -646,6 +814,7 @@ void store_close(Store *s)
 	}
 	if (s->lockfd >= 0)
 		close(s->lockfd);         /* releases the flock */
+	free(s->intr);
 	free(s->dir);
 	free(s->path);
 	free(s);
@@ -770,6 +939,34 @@ int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n
 	                started ? "starting job" : "stopping job", why, n);
 }
 
+int store_job_set_started_log(Store *s, int64_t id, int started, int64_t t_ns, const char *text,
+                              size_t len, char *why, size_t n)
+{
+	const char *ctx = started ? "starting job" : "stopping job";
+	if (len > INT32_MAX) {
+		say(why, n, "%s: log line too long (%zu bytes)", ctx, len);
+		return -E2BIG;
+	}
+	if (begin(s) != 0)
+		return fail(s, why, n, ctx);
+	bind_i64(s, S_JOB_STARTED, 1, id);
+	bind_i64(s, S_JOB_STARTED, 2, started != 0);
+	int r = changed1(s, exec1(s, S_JOB_STARTED), "job", id, ctx, why, n);
+	if (r < 0) {
+		rollback(s);
+		return r;
+	}
+	bind_i64(s, S_LOG_APPEND, 1, id);
+	bind_i64(s, S_LOG_APPEND, 2, 0);
+	bind_i64(s, S_LOG_APPEND, 3, t_ns);
+	sqlite3_bind_blob(s->st[S_LOG_APPEND], 4, len > 0 ? text : "", (int)len, SQLITE_STATIC);
+	if (exec1(s, S_LOG_APPEND) != 0 || commit(s) != 0) {
+		rollback(s);
+		return fail(s, why, n, ctx);
+	}
+	return 0;
+}
+
 int store_job_update(Store *s, int64_t id, const char *schedule, const char *cmd,
                      char *why, size_t n)
 {
@@ -835,13 +1032,54 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
 	return 0;
 }
 
-int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, char *why, size_t n)
+int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, const char *proc,
+                    char *why, size_t n)
 {
+	if (proc != NULL && strlen(proc) >= STORE_PROC_MAX) {
+		say(why, n, "recording run start: process token longer than %d bytes",
+		    STORE_PROC_MAX - 1);
+		return -EINVAL;
+	}
 	bind_i64(s, S_RUN_START, 1, run_id);
 	bind_i64(s, S_RUN_START, 2, RUN_RUNNING);
 	bind_i64(s, S_RUN_START, 3, start_ns);
 	bind_i64(s, S_RUN_START, 4, pid);
+	bind_text(s, S_RUN_START, 5, proc != NULL ? proc : "");
 	return changed1(s, exec1(s, S_RUN_START), "run", run_id, "recording run start", why, n);
+}
+
+int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, const char *text, size_t len,
+                     char *why, size_t n)
+{
+	if (len > INT32_MAX) {
+		say(why, n, "settling run: line too long (%zu bytes)", len);
+		return -E2BIG;
+	}
+	int rc = begin(s);
+	if (rc != 0)
+		return fail(s, why, n, "settling run: beginning transaction");
+	bind_i64(s, S_LOG_APPEND, 1, r->job_id);
+	bind_i64(s, S_LOG_APPEND, 2, r->id);
+	bind_i64(s, S_LOG_APPEND, 3, t_ns);
+	sqlite3_bind_blob(s->st[S_LOG_APPEND], 4, len > 0 ? text : "", (int)len, SQLITE_STATIC);
+	if ((rc = exec1(s, S_LOG_APPEND)) != 0) {
+		rollback(s);
+		return fail(s, why, n, "settling run: appending log line");
+	}
+	bind_i64(s, S_RUN_SETTLE, 1, r->id);
+	bind_i64(s, S_RUN_SETTLE, 2, t_ns > 0 ? t_ns : 1);
+	if ((rc = exec1(s, S_RUN_SETTLE)) != 0) {
+		rollback(s);
+		return fail(s, why, n, "settling run");
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		rollback(s);
+		say(why, n, "settling run: no unsettled interrupted run with id %" PRId64, r->id);
+		return -ENOENT;
+	}
+	if ((rc = commit(s)) != 0)
+		return fail(s, why, n, "settling run: committing");
+	return 0;
 }
 
 int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int status,
@@ -880,6 +1118,12 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
 			w->end_ns = sqlite3_column_int64(st, 5);
 			w->pid = sqlite3_column_int(st, 6);
 			w->status = sqlite3_column_int(st, 7);
+			size_t len;
+			const char *t = col_text(s, S_RUNS_PAGE, 8, &len);
+			if (len >= sizeof w->proc)
+				len = sizeof w->proc - 1;
+			memcpy(w->proc, t, len);
+			w->proc[len] = '\0';
 		}
 		if (rc != SQLITE_DONE)
 			r = fail(s, why, n, "reading runs");

@@ -332,6 +332,18 @@ static void test_started_persists(void)
 	s = open_ok(dir, NULL);
 	js = load(s);
 	CHECK(js.n == 1 && js.j[0].started == 0);
+
+	/* With its log line, in one transaction. */
+	CHECK(store_job_set_started_log(s, a, 1, 42, "started", 7, why, sizeof why) == 0);
+	CHECK(store_job_set_started_log(s, 999, 1, 43, "started", 7, why, sizeof why) == -ENOENT);
+	store_close(s);
+	s = open_ok(dir, NULL);
+	js = load(s);
+	CHECK(js.n == 1 && js.j[0].started == 1);
+	Lines *ls = readlog(s, a, 0, 0);
+	CHECK(ls->n == 1 && ls->t[0] == 42 && ls->run[0] == 0 && ls->len[0] == 7 &&
+	      memcmp(ls->text[0], "started", 7) == 0);
+	lines_free(ls);
 	store_close(s);
 }
 
@@ -392,20 +404,25 @@ static void test_run_lifecycle(void)
 	CHECK(store_fire_claim(s, a, 120, &r2, why, sizeof why) == 0);
 	CHECK(store_fire_claim(s, a, 180, &r3, why, sizeof why) == 0);
 	CHECK(store_fire_claim(s, a, 240, &r4, why, sizeof why) == 0);
-	CHECK(store_run_start(s, r1, 1000, 4242, why, sizeof why) == 0);
+	CHECK(store_run_start(s, r1, 1000, 4242, "boot/1", why, sizeof why) == 0);
 	CHECK(store_run_finish(s, r1, RUN_DONE, 2000, -9, why, sizeof why) == 0);
-	CHECK(store_run_start(s, r2, 3000, 4343, why, sizeof why) == 0);
+	CHECK(store_run_start(s, r2, 3000, 4343, "boot/77", why, sizeof why) == 0);
 	CHECK(store_run_finish(s, r4, RUN_SKIPPED, 5000, 0, why, sizeof why) == 0);
 	CHECK(store_run_finish(s, r3, RUN_RUNNING, 1, 0, why, sizeof why) == -EINVAL);
-	CHECK(store_run_start(s, 999, 1, 1, why, sizeof why) == -ENOENT);
+	CHECK(store_run_start(s, 999, 1, 1, NULL, why, sizeof why) == -ENOENT);
+	char longtok[STORE_PROC_MAX + 1];
+	memset(longtok, 'x', STORE_PROC_MAX);
+	longtok[STORE_PROC_MAX] = '\0';
+	CHECK(store_run_start(s, r3, 1, 1, longtok, why, sizeof why) == -EINVAL);
 	CHECK(store_run_finish(s, 999, RUN_DONE, 1, 0, why, sizeof why) == -ENOENT);
 	Runs rs = runs(s, a);
 	CHECK(rs.n == 4);
 	if (rs.n == 4) {
 		CHECK(rs.r[0].state == RUN_DONE && rs.r[0].start_ns == 1000 &&
-		      rs.r[0].end_ns == 2000 && rs.r[0].pid == 4242 && rs.r[0].status == -9);
+		      rs.r[0].end_ns == 2000 && rs.r[0].pid == 4242 && rs.r[0].status == -9 &&
+		      strcmp(rs.r[0].proc, "boot/1") == 0);
 		CHECK(rs.r[1].state == RUN_RUNNING && rs.r[1].pid == 4343 && rs.r[1].end_ns == 0);
-		CHECK(rs.r[2].state == RUN_CLAIMED);
+		CHECK(rs.r[2].state == RUN_CLAIMED && rs.r[2].proc[0] == '\0');
 		CHECK(rs.r[3].state == RUN_SKIPPED);
 	}
 	store_close(s);
@@ -416,6 +433,16 @@ static void test_run_lifecycle(void)
 	if (s == NULL)
 		return;
 	CHECKF(intr == 2, "interrupted %d", intr);
+	/* ... and hands them out as they were, for the clean-up of their processes. */
+	Runs left = { 0 };
+	CHECK(store_runs_interrupted(s, collect_run, &left) == 0);
+	CHECKF(left.n == 2, "left %d", left.n);
+	if (left.n == 2) {
+		CHECK(left.r[0].id == r2 && left.r[0].state == RUN_RUNNING &&
+		      left.r[0].pid == 4343 && left.r[0].start_ns == 3000 &&
+		      strcmp(left.r[0].proc, "boot/77") == 0);
+		CHECK(left.r[1].id == r3 && left.r[1].state == RUN_CLAIMED && left.r[1].pid == 0);
+	}
 	rs = runs(s, a);
 	if (rs.n == 4) {
 		CHECK(rs.r[0].state == RUN_DONE);
@@ -424,8 +451,29 @@ static void test_run_lifecycle(void)
 		CHECK(rs.r[3].state == RUN_SKIPPED);
 	}
 	store_close(s);
+	/* Not settled: the next open hands them out again (not counted as newly
+	 * interrupted); settled ones are done with. */
 	s = open_ok(dir, &intr);
 	CHECK(intr == 0);
+	left.n = 0;
+	CHECK(store_runs_interrupted(s, collect_run, &left) == 0 && left.n == 2);
+	if (left.n == 2) {
+		CHECK(left.r[0].state == RUN_INTERRUPTED && left.r[0].start_ns == 3000);
+		CHECK(store_run_settle(s, &left.r[0], 7000, "gone", 4, why, sizeof why) == 0);
+		CHECK(store_run_settle(s, &left.r[0], 7000, "gone", 4, why, sizeof why) == -ENOENT);
+		Lines *ls = readlog(s, a, 0, 0);
+		CHECK(ls->n == 1 && ls->len[0] == 4 && memcmp(ls->text[0], "gone", 4) == 0 &&
+		      ls->run[0] == r2);
+		lines_free(ls);
+	}
+	store_close(s);
+	s = open_ok(dir, &intr);
+	CHECK(intr == 0);
+	left.n = 0;
+	CHECK(store_runs_interrupted(s, collect_run, &left) == 0 && left.n == 1);
+	CHECK(left.n == 1 && left.r[0].id == r3);
+	rs = runs(s, a);
+	CHECK(rs.n == 4 && rs.r[1].end_ns == 7000 && rs.r[1].state == RUN_INTERRUPTED);
 
 	/* Trimming keeps the newest finished runs and every live one. */
 	int64_t r5;
@@ -525,7 +573,7 @@ static void test_delete_cascades(void)
 	CHECK(ls->n == 0);
 	lines_free(ls);
 	CHECK(runs(s, a).n == 0);
-	CHECK(store_run_start(s, r, 1, 1, why, sizeof why) == -ENOENT);
+	CHECK(store_run_start(s, r, 1, 1, "", why, sizeof why) == -ENOENT);
 	ls = readlog(s, b, 0, 0);
 	CHECK(ls->n == 1);
 	lines_free(ls);
@@ -548,7 +596,9 @@ static void test_lock(void)
 	int r = store_open(dir, STORE_SYNC_NORMAL, &t, NULL, why, sizeof why);
 	CHECKF(r == -EBUSY && t == NULL, "second open: %d", r);
 	char want[256];
-	snprintf(want, sizeof want, "another jobd is using %s (lock held on %s/jobd.lock)", dir, dir);
+	snprintf(want, sizeof want, "another jobd (pid %ld) is using %s (lock held on "
+	         "%s/jobd.lock); stop it first, or give this one another -dbdir",
+	         (long)getpid(), dir, dir);
 	CHECKF(strcmp(why, want) == 0, "why: %s", why);
 	store_close(s);
 	s = open_ok(dir, NULL);
@@ -614,7 +664,7 @@ static void test_newer_schema(void)
 		return;
 	}
 	CHECK(memcmp(orig + 68, "jobd", 4) == 0);          /* application_id */
-	CHECK(memcmp(orig + 60, "\0\0\0\1", 4) == 0);      /* user_version 1 */
+	CHECK(memcmp(orig + 60, "\0\0\0\2", 4) == 0);      /* user_version 2 */
 	poke32(db, 60, 7);
 	/* An mtime in the past, so that any write would show. */
 	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
@@ -627,7 +677,7 @@ static void test_newer_schema(void)
 	why[0] = '\0';
 	int r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
 	CHECKF(r == -EPROTO && s == NULL, "open: %d", r);
-	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (1); "
+	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (2); "
 	                   "upgrade jobd") == 0, "why: %s", why);
 	size_t len2;
 	char *after = slurp(db, &len2);
@@ -639,7 +689,7 @@ static void test_newer_schema(void)
 	free(after);
 
 	/* Put the version back: the refusal left no lock behind and nothing broken. */
-	poke32(db, 60, 1);
+	poke32(db, 60, 2);
 	s = open_ok(dir, NULL);
 	CHECK(load(s).n == 1);
 	store_close(s);
@@ -738,11 +788,20 @@ static void test_dir_errors(void)
 	r = store_open(file, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
 	CHECKF(r == -ENOTDIR && strstr(why, "not a directory") != NULL, "r=%d %s", r, why);
 
-	/* The parent does not exist: not created, and said so. */
-	snprintf(dir, sizeof dir, "%s/missing/store", root);
-	r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
-	CHECKF(r == -ENOENT && strstr(why, "parent directory does not exist") != NULL,
-	       "r=%d %s", r, why);
+	/* Missing parents are created (0755), as the original jobd did, and the
+	 * directory itself 0700. */
+	snprintf(dir, sizeof dir, "%s/missing/more/store/", root);
+	mode_t old = umask(0);
+	r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
+	umask(old);
+	CHECKF(r == 0 && s != NULL, "r=%d %s", r, why);
+	store_close(s);
+	s = NULL;
+	struct stat sb;
+	snprintf(dir, sizeof dir, "%s/missing/more", root);
+	CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 07777) == 0755);
+	snprintf(dir, sizeof dir, "%s/missing/more/store", root);
+	CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 07777) == 0700);
 
 	CHECK(store_open("", STORE_SYNC_NORMAL, &s, NULL, why, sizeof why) == -EINVAL);
 	CHECK(store_open(newpath(), 5, &s, NULL, why, sizeof why) == -EINVAL);
