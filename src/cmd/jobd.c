@@ -11,6 +11,7 @@
 #include "cron/cron.h"
 #include "fs/fs.h"
 #include "jobs/jobs.h"
+#include "metrics/metrics.h"
 #include "srv/srv.h"
 #include "store/store.h"
 #include "util/flags.h"
@@ -31,15 +32,73 @@ typedef struct Daemon {
 	Jobs *jobs;
 	Fs *fs;
 	Srv *srv;
+	Metrics *metrics;
 	uv_signal_t sigterm, sigint;
 	int stopping;
+	int64_t started_ns;
 } Daemon;
+
+/* /stats: "key value" lines. */
+static void render_stats(void *arg, Buf *out)
+{
+	Daemon *d = arg;
+	JobsStats st;
+	jobs_stats(d->jobs, &st);
+	buf_printf(out, "uptime_seconds %lld\n", (long long)((wall_now_ns() - d->started_ns) / 1000000000));
+	buf_printf(out, "jobs %llu\njobs_started %llu\nruns_running %llu\n",
+	           (unsigned long long)st.jobs, (unsigned long long)st.started,
+	           (unsigned long long)st.running);
+	buf_printf(out, "runs_started %llu\nruns_failed %llu\n", (unsigned long long)st.runs_started,
+	           (unsigned long long)st.runs_failed);
+	buf_printf(out, "connections %u\nmessages %llu\n", srv_connections(d->srv),
+	           (unsigned long long)srv_messages(d->srv));
+}
+
+static void metric(Buf *out, const char *name, const char *type, const char *help, double v)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+/* The Prometheus text exposition format (version 0.0.4). */
+static void render_metrics(void *arg, Buf *out)
+{
+	Daemon *d = arg;
+	JobsStats st;
+	jobs_stats(d->jobs, &st);
+	metric(out, "jobd_uptime_seconds", "gauge", "Seconds since jobd started.",
+	       (double)(wall_now_ns() - d->started_ns) / 1e9);
+	metric(out, "jobd_jobs", "gauge", "Jobs defined.", (double)st.jobs);
+	metric(out, "jobd_jobs_started", "gauge", "Jobs started (scheduled).", (double)st.started);
+	metric(out, "jobd_runs_running", "gauge", "Runs in progress.", (double)st.running);
+	metric(out, "jobd_runs_started_total", "counter", "Runs started since jobd started.",
+	       (double)st.runs_started);
+	metric(out, "jobd_runs_failed_total", "counter",
+	       "Runs that ended with a non-zero status or a signal, or could not start.",
+	       (double)st.runs_failed);
+	metric(out, "jobd_connections", "gauge", "9P connections open.", (double)srv_connections(d->srv));
+	metric(out, "jobd_messages_total", "counter", "9P requests served.", (double)srv_messages(d->srv));
+	buf_printf(out, "# HELP jobd_run_duration_seconds How long runs took.\n"
+	           "# TYPE jobd_run_duration_seconds histogram\n");
+	uint64_t acc = 0;
+	for (int i = 0; i < 11; i++) {
+		acc += st.duration_buckets[i];
+		buf_printf(out, "jobd_run_duration_seconds_bucket{le=\"%g\"} %llu\n", jobs_duration_bounds[i],
+		           (unsigned long long)acc);
+	}
+	acc += st.duration_buckets[11];
+	buf_printf(out, "jobd_run_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)acc);
+	buf_printf(out, "jobd_run_duration_seconds_sum %.17g\njobd_run_duration_seconds_count %llu\n",
+	           st.duration_sum, (unsigned long long)st.duration_count);
+}
 
 static void closed_signal(uv_handle_t *h) { (void)h; }
 
 static void jobs_stopped(void *arg)
 {
 	Daemon *d = arg;
+	if (d->metrics)
+		metrics_stop(d->metrics);
+	d->metrics = NULL;
 	uv_close((uv_handle_t *)&d->sigterm, closed_signal);
 	uv_close((uv_handle_t *)&d->sigint, closed_signal);
 	LOGI("every run recorded; exiting");
@@ -68,7 +127,8 @@ int main(int argc, char **argv)
 {
 	FlagList fsaddr = {0}, allow = {0};
 	const char *dbdir = "/var/lib/jobd", *log_dir = "", *vmodule = "", *bt_at = ":0";
-	const char *sync = "normal", *tcpuser = "";
+	const char *sync = "normal", *tcpuser = "", *metrics = "", *killgrace = "5s";
+	int keep_runs = 100, keep_bytes = 16 << 20, max_output = 1 << 20;
 	int debug = 0, logtostderr = 0, alsologtostderr = 0, stderrthreshold = 0, v = 0;
 	int maxmsize = 1 << 20, maxconns = 1024, maxfids = 4096, version = 0, tcpreadonly = 0;
 	Flag flags[] = {
@@ -77,11 +137,16 @@ int main(int argc, char **argv)
 		{ "dbdir", FLAG_STRING, &dbdir, "Location of the jobd jobs database", "\"/var/lib/jobd\"" },
 		{ "debug", FLAG_BOOL, &debug, "9p debugging to stderr", "false" },
 		{ "fsaddr", FLAG_LIST, &fsaddr, "Address where job file service listens for connections (host:port, tcp!host!port or unix!/path; repeatable)", "\"0.0.0.0:5640\"" },
+		{ "keep_bytes", FLAG_INT, &keep_bytes, "bytes of run output kept per job (oldest runs go first)", "16777216" },
+		{ "keep_runs", FLAG_INT, &keep_runs, "runs kept per job (oldest go first)", "100" },
+		{ "killgrace", FLAG_STRING, &killgrace, "how long a run has between SIGTERM and SIGKILL (kill, timeout, delete, shutdown)", "5s" },
 		{ "log_backtrace_at", FLAG_STRING, &bt_at, "when logging hits line file:N, emit a stack trace", ":0" },
 		{ "log_dir", FLAG_STRING, &log_dir, "If non-empty, write log files in this directory", "\"\"" },
 		{ "logtostderr", FLAG_BOOL, &logtostderr, "log to standard error instead of files", "false" },
+		{ "max_output", FLAG_INT, &max_output, "bytes of output stored per run (more is counted, not kept)", "1048576" },
 		{ "maxconns", FLAG_INT, &maxconns, "most concurrent 9P connections", "1024" },
 		{ "maxfids", FLAG_INT, &maxfids, "most fids per connection", "4096" },
+		{ "metrics", FLAG_STRING, &metrics, "serve Prometheus metrics over HTTP at host:port (e.g. 127.0.0.1:9640); off when empty", "\"\"" },
 		{ "msize", FLAG_INT, &maxmsize, "largest 9P message size negotiated", "1048576" },
 		{ "stderrthreshold", FLAG_INT, &stderrthreshold, "logs at or above this threshold go to stderr", "0" },
 		{ "sync", FLAG_STRING, &sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
@@ -120,6 +185,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobd: -msize must be >= 4096, -maxconns and -maxfids >= 1\n");
 		return 2;
 	}
+	if (keep_runs < 1 || keep_bytes < 0 || max_output < 0) {
+		fprintf(stderr, "jobd: -keep_runs must be >= 1, -keep_bytes and -max_output >= 0\n");
+		return 2;
+	}
+	int64_t grace_ms;
+	if (duration_parse(killgrace, &grace_ms, why, sizeof why) < 0) {
+		fprintf(stderr, "jobd: -killgrace: %s\n", why);
+		return 2;
+	}
 	LogConfig lc = { logtostderr, alsologtostderr, log_dir, stderrthreshold, v, vmodule, bt_at };
 	if (log_init(&lc, "jobd", why, sizeof why) < 0) {
 		fprintf(stderr, "jobd: %s\n", why);
@@ -145,7 +219,7 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	Daemon d = { .loop = uv_default_loop() };
+	Daemon d = { .loop = uv_default_loop(), .started_ns = wall_now_ns() };
 	d.zone = zone_load(NULL, why, sizeof why);
 	if (!d.zone) {
 		fprintf(stderr, "jobd: local time zone: %s\n", why);
@@ -161,7 +235,12 @@ int main(int argc, char **argv)
 	}
 	if (interrupted)
 		LOGW("%d runs were in progress when jobd last stopped; marked interrupted", interrupted);
-	JobsConfig jc = { .kill_grace_ms = 5000 };
+	JobsConfig jc = {
+		.kill_grace_ms = grace_ms,
+		.max_output = max_output,
+		.keep_runs = keep_runs,
+		.keep_bytes = keep_bytes,
+	};
 	d.jobs = jobs_new(d.loop, d.store, d.zone, &jc);
 	int rc = jobs_load(d.jobs, why, sizeof why);
 	if (rc < 0)
@@ -183,7 +262,7 @@ int main(int argc, char **argv)
 		log_fini();
 		return 1;
 	}
-	FsConfig fc = { .max_ctl_write = 16384 };
+	FsConfig fc = { .max_ctl_write = 16384, .stats = render_stats, .stats_arg = &d };
 	d.fs = fs_new(d.jobs, &fc);
 	SrvOps ops = fs_ops(d.fs);
 	SrvConfig sc = {
@@ -204,6 +283,10 @@ int main(int argc, char **argv)
 			LOGE("%s", why);
 			return 1;
 		}
+	}
+	if (*metrics && metrics_start(d.loop, metrics, render_metrics, &d, &d.metrics, why, sizeof why) < 0) {
+		LOGE("%s", why);
+		return 1;
 	}
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);

@@ -1,20 +1,27 @@
-/* The name space. Files are described by one table (dirtab) and read and
- * written with a switch on the kind encoded in the qid path:
- *     path = job id << 8 | kind
- * Job ids are never reused, so a deleted and re-created job is a new file. */
+/* The name space. Files are described by tables (roottab, jobtab, runtab) and
+ * read and written with a switch on the kind encoded in the qid path:
+ *     path = id << 8 | kind
+ * where id is the job's store id for job files and the run's store id for
+ * run files. Neither is ever reused, so a deleted and re-created job (or a
+ * trimmed run) never shares a qid with its successor. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <pwd.h>
-#include <grp.h>
 
 #include "fs.h"
 #include "util/log.h"
 #include "util/util.h"
 
-enum Kind { K_ROOT = 1, K_CLONE, K_JOBS, K_JOBDIR, K_CTL, K_CMD, K_SCHEDULE, K_LOG };
+enum Kind {
+	K_ROOT = 1, K_CLONE, K_STATS, K_JOBS,
+	K_JOBDIR, K_CTL, K_STATUS, K_LOG, K_SCHEDULE, K_CMD, K_TIMEOUT, K_OVERLAP, K_MISFIRE,
+	K_DIR, K_ENV, K_RUNS,
+	K_RUNDIR, K_RUNSTATUS, K_RUNOUTPUT,
+};
 
 typedef struct Tab {
 	const char *name;
@@ -24,15 +31,31 @@ typedef struct Tab {
 
 static const Tab roottab[] = {
 	{ "clone", K_CLONE, 0666 },
-	{ "jobs", K_JOBS, DMDIR | 0555 },
+	{ "jobs", K_JOBS, DMDIR | 0777 },
+	{ "stats", K_STATS, 0444 },
 };
+/* A job's directory. Settings files carry their setting's name. */
 static const Tab jobtab[] = {
 	{ "ctl", K_CTL, 0666 },
-	{ "cmd", K_CMD, 0444 },
-	{ "schedule", K_SCHEDULE, 0444 },
+	{ "status", K_STATUS, 0444 },
 	{ "log", K_LOG, 0444 },
+	{ "schedule", K_SCHEDULE, 0666 },
+	{ "cmd", K_CMD, 0666 },
+	{ "timeout", K_TIMEOUT, 0666 },
+	{ "overlap", K_OVERLAP, 0666 },
+	{ "misfire", K_MISFIRE, 0666 },
+	{ "dir", K_DIR, 0666 },
+	{ "env", K_ENV, 0666 },
+	{ "runs", K_RUNS, DMDIR | 0555 },
+};
+static const Tab runtab[] = {
+	{ "status", K_RUNSTATUS, 0444 },
+	{ "output", K_RUNOUTPUT, 0444 },
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static int is_setting(enum Kind k) { return k >= K_SCHEDULE && k <= K_ENV; }
+static int is_run_kind(enum Kind k) { return k >= K_RUNDIR; }
 
 struct Fs {
 	Jobs *js;
@@ -45,16 +68,27 @@ struct Fs {
 /* Per-fid state. */
 typedef struct Faux {
 	enum Kind kind;
-	int64_t job_id;             /* 0 for files outside /jobs/NAME */
+	int64_t job_id;             /* 0 outside /jobs/NAME */
 	char *job_name;             /* to find the job again (ids are checked) */
+	int64_t run_seq, run_id;    /* inside runs/N */
 	Buf snap;                   /* content snapshot taken at open */
-	int snapped;
 	char *created;              /* clone: name of the job this fid created */
+	int64_t *seqs;              /* runs/: the listing taken at open */
+	size_t nseqs;
 } Faux;
 
 static Fs *FS(Fid *f) { return srv_ops_aux(conn_srv(f->conn)); }
 
-static uint64_t qpath(int64_t id, enum Kind k) { return (uint64_t)id << 8 | (uint64_t)k; }
+static const Tab *find_tab(enum Kind k)
+{
+	for (size_t i = 0; i < NELEM(roottab); i++)
+		if (roottab[i].kind == k) return &roottab[i];
+	for (size_t i = 0; i < NELEM(jobtab); i++)
+		if (jobtab[i].kind == k) return &jobtab[i];
+	for (size_t i = 0; i < NELEM(runtab); i++)
+		if (runtab[i].kind == k) return &runtab[i];
+	return NULL;
+}
 
 static Job *faux_job(Fs *fs, Faux *a)
 {
@@ -64,22 +98,29 @@ static Job *faux_job(Fs *fs, Faux *a)
 	return j && j->id == a->job_id ? j : NULL;
 }
 
-static Qid mkqid(Fs *fs, enum Kind k, Job *j)
+static Qid mkqid(Fs *fs, enum Kind k, Job *j, int64_t run_id)
 {
-	Qid q = { .type = QTFILE, .path = qpath(j ? j->id : 0, k) };
+	int64_t id = is_run_kind(k) ? run_id : j ? j->id : 0;
+	Qid q = { .type = QTFILE, .path = (uint64_t)id << 8 | (uint64_t)k };
+	const Tab *t = find_tab(k);
+	if (k == K_ROOT || k == K_JOBDIR || k == K_RUNDIR || (t && (t->perm & DMDIR)))
+		q.type = QTDIR;
 	switch (k) {
-	case K_ROOT: q.type = QTDIR; break;
-	case K_JOBS: q.type = QTDIR; q.vers = jobs_dir_version(fs->js); break;
-	case K_JOBDIR: q.type = QTDIR; break;
+	case K_JOBS: q.vers = jobs_dir_version(fs->js); break;
 	case K_CTL: q.vers = j->vers_ctl; break;
 	case K_SCHEDULE: q.vers = j->vers_sched; break;
 	case K_LOG: q.vers = j->vers_log; break;
-	default: break;
+	case K_STATUS: q.vers = j->vers_ctl + j->vers_runs + j->vers_sched; break;
+	case K_RUNS: case K_RUNSTATUS: case K_RUNOUTPUT: q.vers = j ? j->vers_runs : 0; break;
+	default:
+		if (is_setting(k))
+			q.vers = j->vers_settings;
+		break;
 	}
 	return q;
 }
 
-static void set_place(Fid *f, enum Kind k, Job *j)
+static void set_place(Fid *f, enum Kind k, Job *j, int64_t run_seq, int64_t run_id)
 {
 	Faux *a = f->aux;
 	a->kind = k;
@@ -92,63 +133,81 @@ static void set_place(Fid *f, enum Kind k, Job *j)
 		a->job_name = NULL;
 		a->job_id = 0;
 	}
-	f->qid = mkqid(FS(f), k, j);
+	a->run_seq = run_seq;
+	a->run_id = run_id;
+	f->qid = mkqid(FS(f), k, j, run_id);
 }
 
 /* ---- rendering ---- */
 
-static void render(Fs *fs, enum Kind k, Job *j, Buf *out)
+static int render(Fs *fs, Faux *a, Job *j, Buf *out, char *why, size_t n)
 {
-	switch (k) {
-	case K_CTL: buf_addstr(out, j->started ? "started" : "stopped"); break;
-	case K_CMD: buf_addstr(out, j->cmd); break;
-	case K_SCHEDULE: jobs_render_schedule(fs->js, j, out); break;
-	case K_LOG: {
-		char why[256];
-		if (jobs_render_log(fs->js, j, out, why, sizeof why) < 0)
-			LOGE("job %s: cannot read log: %s", j->name, why);
-		break;
-	}
-	default: break;
+	const Tab *t = find_tab(a->kind);
+	RunInfo ri;
+	int rc;
+	switch (a->kind) {
+	case K_STATS:
+		if (fs->cfg.stats)
+			fs->cfg.stats(fs->cfg.stats_arg, out);
+		return 0;
+	case K_CTL: buf_addstr(out, j->started ? "started" : "stopped"); return 0;
+	case K_STATUS: jobs_render_status(fs->js, j, out); return 0;
+	case K_LOG: return jobs_render_log(fs->js, j, out, why, n);
+	case K_RUNSTATUS:
+	case K_RUNOUTPUT:
+		if ((rc = jobs_run_get(fs->js, j, a->run_seq, &ri, why, n)) < 0)
+			return rc;
+		if (a->kind == K_RUNSTATUS)
+			jobs_render_run_status(fs->js, j, &ri, out);
+		else
+			rc = jobs_render_run_output(fs->js, j, &ri, out, why, n);
+		return rc;
+	default:
+		if (is_setting(a->kind))
+			jobs_render_setting(fs->js, j, t->name, out);
+		return 0;
 	}
 }
 
+/* True lengths for the small files; log and output would mean reading them
+ * all, so they report 0 (readers read to end of file). */
 static uint64_t file_length(Fs *fs, enum Kind k, Job *j)
 {
+	if (!j || k == K_LOG || k == K_RUNOUTPUT || k == K_RUNSTATUS || k == K_STATS || k == K_CLONE)
+		return 0;
 	Buf b = {0};
-	uint64_t n = 0;
-	/* The log's length would mean reading it all; report 0 (cat reads to EOF). */
-	if (k == K_CTL || k == K_CMD || k == K_SCHEDULE) {
-		render(fs, k, j, &b);
-		n = b.len;
-	}
+	Faux tmp = { .kind = k };
+	char why[64];
+	render(fs, &tmp, j, &b, why, sizeof why);
+	uint64_t n = b.len;
 	buf_free(&b);
 	return n;
 }
 
-static void describe(Fs *fs, enum Kind k, Job *j, const char *name, uint32_t perm, Dirinfo *d)
+static void describe(Fs *fs, enum Kind k, Job *j, int64_t run_id, const char *name,
+                     uint32_t perm, Dirinfo *d)
 {
 	memset(d, 0, sizeof *d);
-	d->qid = mkqid(fs, k, j);
+	d->qid = mkqid(fs, k, j, run_id);
 	d->mode = perm;
 	d->name = name;
-	d->uid = d->gid = d->muid = fs->uid;
+	d->uid = d->muid = fs->uid;
 	d->gid = fs->gid;
 	d->n_uid = fs->n_uid;
 	d->n_gid = fs->n_gid;
 	d->atime = d->mtime = d->ctime = j ? j->mtime : fs->start;
 	if (!(perm & DMDIR))
-		d->length = j ? file_length(fs, k, j) : 0;
+		d->length = file_length(fs, k, j);
 }
 
-/* ---- ops ---- */
+/* ---- walking ---- */
 
-/* There is one tree; the aname is ignored (diod's tools send "ctl" by default). */
 static int fs_attach(Fid *f, const char *aname, char *why, size_t n)
 {
+	/* There is one tree; the aname is ignored (diod's tools send "ctl" by default). */
 	(void)aname; (void)why; (void)n;
 	f->aux = xcalloc(1, sizeof(Faux));
-	set_place(f, K_ROOT, NULL);
+	set_place(f, K_ROOT, NULL, 0, 0);
 	return 0;
 }
 
@@ -157,39 +216,59 @@ static int name_is(const char *s, size_t len, const char *lit)
 	return strlen(lit) == len && memcmp(s, lit, len) == 0;
 }
 
+static int walk_tab(Fid *f, const Tab *tab, size_t count, const char *name, size_t len, Job *j,
+                    int64_t seq, int64_t run_id)
+{
+	for (size_t i = 0; i < count; i++)
+		if (name_is(name, len, tab[i].name)) {
+			set_place(f, tab[i].kind, j, seq, run_id);
+			return 0;
+		}
+	return -ENOENT;
+}
+
 static int fs_walk1(Fid *f, const char *name, size_t len, char *why, size_t n)
 {
 	Fs *fs = FS(f);
 	Faux *a = f->aux;
 	Job *j = faux_job(fs, a);
-	(void)why; (void)n;
 	int dotdot = name_is(name, len, "..");
+	if (a->job_id && !j)
+		return -ENOENT;         /* the job was deleted under us */
 	switch (a->kind) {
 	case K_ROOT:
-		if (dotdot) { set_place(f, K_ROOT, NULL); return 0; }
-		for (size_t i = 0; i < NELEM(roottab); i++)
-			if (name_is(name, len, roottab[i].name)) {
-				set_place(f, roottab[i].kind, NULL);
-				return 0;
-			}
-		return -ENOENT;
+		if (dotdot) { set_place(f, K_ROOT, NULL, 0, 0); return 0; }
+		return walk_tab(f, roottab, NELEM(roottab), name, len, NULL, 0, 0);
 	case K_JOBS:
-		if (dotdot) { set_place(f, K_ROOT, NULL); return 0; }
+		if (dotdot) { set_place(f, K_ROOT, NULL, 0, 0); return 0; }
 		j = jobs_lookup(fs->js, name, len);
 		if (!j)
 			return -ENOENT;
-		set_place(f, K_JOBDIR, j);
+		set_place(f, K_JOBDIR, j, 0, 0);
 		return 0;
 	case K_JOBDIR:
-		if (!j)
-			return -ENOENT;     /* the job was deleted under us */
-		if (dotdot) { set_place(f, K_JOBS, NULL); return 0; }
-		for (size_t i = 0; i < NELEM(jobtab); i++)
-			if (name_is(name, len, jobtab[i].name)) {
-				set_place(f, jobtab[i].kind, j);
-				return 0;
-			}
-		return -ENOENT;
+		if (dotdot) { set_place(f, K_JOBS, NULL, 0, 0); return 0; }
+		return walk_tab(f, jobtab, NELEM(jobtab), name, len, j, 0, 0);
+	case K_RUNS: {
+		if (dotdot) { set_place(f, K_JOBDIR, j, 0, 0); return 0; }
+		char num[24];
+		if (len == 0 || len >= sizeof num)
+			return -ENOENT;
+		memcpy(num, name, len);
+		num[len] = 0;
+		char *end;
+		long long seq = strtoll(num, &end, 10);
+		if (*end || seq <= 0 || num[0] == '0')
+			return -ENOENT;
+		RunInfo ri;
+		if (jobs_run_get(fs->js, j, seq, &ri, why, n) < 0)
+			return -ENOENT;
+		set_place(f, K_RUNDIR, j, seq, ri.run_id);
+		return 0;
+	}
+	case K_RUNDIR:
+		if (dotdot) { set_place(f, K_RUNS, j, 0, 0); return 0; }
+		return walk_tab(f, runtab, NELEM(runtab), name, len, j, a->run_seq, a->run_id);
 	default:
 		return -ENOTDIR;
 	}
@@ -201,6 +280,8 @@ static void fs_clone(Fid *f, Fid *nf)
 	b->kind = a->kind;
 	b->job_id = a->job_id;
 	b->job_name = a->job_name ? xstrdup(a->job_name) : NULL;
+	b->run_seq = a->run_seq;
+	b->run_id = a->run_id;
 	nf->aux = b;
 }
 
@@ -211,19 +292,13 @@ static void fs_destroyfid(Fid *f)
 		return;
 	free(a->job_name);
 	free(a->created);
+	free(a->seqs);
 	buf_free(&a->snap);
 	free(a);
 	f->aux = NULL;
 }
 
-static const Tab *find_tab(enum Kind k)
-{
-	for (size_t i = 0; i < NELEM(roottab); i++)
-		if (roottab[i].kind == k) return &roottab[i];
-	for (size_t i = 0; i < NELEM(jobtab); i++)
-		if (jobtab[i].kind == k) return &jobtab[i];
-	return NULL;
-}
+/* ---- open, read ---- */
 
 static int fs_open(Fid *f, int omode, char *why, size_t n)
 {
@@ -236,29 +311,41 @@ static int fs_open(Fid *f, int omode, char *why, size_t n)
 	}
 	int writing = (omode & 3) == OWRITE || (omode & 3) == ORDWR;
 	const Tab *t = find_tab(a->kind);
-	if (writing && (!t || !(t->perm & 0222))) {
+	if (writing && (!t || !(t->perm & 0222) || (t->perm & DMDIR))) {
 		strfmt(why, n, "%s is read-only", t ? t->name : "directory");
 		return -EACCES;
 	}
+	if (a->kind == K_RUNS) {
+		RunInfo *v;
+		size_t count;
+		int rc = jobs_runs(fs->js, j, &v, &count, why, n);
+		if (rc < 0)
+			return rc;
+		free(a->seqs);
+		a->seqs = xmalloc((count ? count : 1) * sizeof *a->seqs);
+		for (size_t i = 0; i < count; i++)
+			a->seqs[i] = v[i].seq;
+		a->nseqs = count;
+		free(v);
+		return 0;
+	}
+	if (a->kind == K_CLONE || (t && (t->perm & DMDIR)) || a->kind == K_ROOT ||
+	    a->kind == K_JOBDIR || a->kind == K_RUNDIR)
+		return 0;
 	/* Snapshot now so every Tread of this open sees one consistent content. */
 	buf_free(&a->snap);
-	if (j)
-		render(fs, a->kind, j, &a->snap);
-	a->snapped = 1;
-	return 0;
+	return render(fs, a, j, &a->snap, why, n);
 }
 
 static void fs_read(Req *r)
 {
 	Faux *a = r->fid->aux;
-	Fs *fs = FS(r->fid);
 	if (a->kind == K_CLONE) {
 		/* After a successful write, the clone fid reads back the new job's name. */
 		const char *s = a->created ? a->created : "";
 		srv_read_reply(r, s, strlen(s));
 		return;
 	}
-	(void)fs;
 	srv_read_reply(r, a->snap.data ? a->snap.data : "", a->snap.len);
 }
 
@@ -271,28 +358,47 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 	case K_ROOT:
 		if (index >= NELEM(roottab))
 			return 0;
-		describe(fs, roottab[index].kind, NULL, roottab[index].name, roottab[index].perm, d);
+		describe(fs, roottab[index].kind, NULL, 0, roottab[index].name, roottab[index].perm, d);
 		return 1;
 	case K_JOBS: {
 		Job *jj = jobs_nth(fs->js, index);
 		if (!jj)
 			return 0;
-		describe(fs, K_JOBDIR, jj, jj->name, DMDIR | 0555, d);
+		describe(fs, K_JOBDIR, jj, 0, jj->name, DMDIR | 0777, d);
 		return 1;
 	}
 	case K_JOBDIR:
 		if (!j || index >= NELEM(jobtab))
 			return 0;
-		describe(fs, jobtab[index].kind, j, jobtab[index].name, jobtab[index].perm, d);
+		describe(fs, jobtab[index].kind, j, 0, jobtab[index].name, jobtab[index].perm, d);
+		return 1;
+	case K_RUNS: {
+		static char names[32][24];   /* one loop thread; each name is encoded before reuse */
+		if (!j || index >= a->nseqs)
+			return 0;
+		char *name = names[index % 32];
+		snprintf(name, sizeof names[0], "%lld", (long long)a->seqs[index]);
+		RunInfo ri;
+		char why[64];
+		int64_t run_id = jobs_run_get(fs->js, j, a->seqs[index], &ri, why, sizeof why) == 0 ? ri.run_id : 0;
+		describe(fs, K_RUNDIR, j, run_id, name, DMDIR | 0555, d);
+		return 1;
+	}
+	case K_RUNDIR:
+		if (!j || index >= NELEM(runtab))
+			return 0;
+		describe(fs, runtab[index].kind, j, a->run_id, runtab[index].name, runtab[index].perm, d);
 		return 1;
 	default:
 		return 0;
 	}
 }
 
+/* ---- writes ---- */
+
 /* Copies a write into a NUL-terminated string, dropping one trailing newline
  * (echo adds it). Refuses NUL bytes and oversized writes. */
-static int take_line(Fs *fs, const uint8_t *data, uint32_t count, char **out, char *why, size_t n)
+static int take_text(Fs *fs, const uint8_t *data, uint32_t count, char **out, char *why, size_t n)
 {
 	if (count > fs->cfg.max_ctl_write) {
 		strfmt(why, n, "write of %u bytes is larger than the %zu-byte limit", count,
@@ -312,39 +418,33 @@ static int take_line(Fs *fs, const uint8_t *data, uint32_t count, char **out, ch
 	return 0;
 }
 
-static int write_clone(Fs *fs, Faux *a, const uint8_t *data, uint32_t count, char *why, size_t n)
+static int write_clone(Fs *fs, Faux *a, char *line, char *why, size_t n)
 {
-	char *line;
-	int rc = take_line(fs, data, count, &line, why, n);
-	if (rc < 0)
-		return rc;
 	/* name:cronexpr:cmd, split at the first two colons. */
 	char *c1 = strchr(line, ':');
 	char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (!c2) {
 		strfmt(why, n, "want name:cronexpr:command, got '%.80s'", line);
-		free(line);
 		return -EINVAL;
 	}
 	*c1 = *c2 = 0;
 	Job *j;
-	rc = jobs_create(fs->js, line, c1 + 1, c2 + 1, &j, why, n);
+	int rc = jobs_create(fs->js, line, c1 + 1, c2 + 1, &j, why, n);
 	if (rc == 0) {
 		free(a->created);
 		a->created = xstrdup(j->name);
 	}
-	free(line);
 	return rc;
 }
 
-static int write_ctl(Fs *fs, Job *j, const uint8_t *data, uint32_t count, char *why, size_t n)
+static const char verbs[] = "verbs: start, stop, run, kill, delete, set";
+
+/* One verb per line, applied in order; the first failure is reported. A
+ * delete ends the write (there is no job left to apply the rest to). */
+static int write_ctl(Fs *fs, Job *j, char *text, char *why, size_t n)
 {
-	char *text, *save = NULL;
-	int rc = take_line(fs, data, count, &text, why, n);
-	if (rc < 0)
-		return rc;
-	/* One verb per line, applied in order; the first failure is reported. */
-	int nverbs = 0;
+	char *save = NULL;
+	int rc = 0, nverbs = 0;
 	for (char *v = strtok_r(text, "\n", &save); v && rc == 0; v = strtok_r(NULL, "\n", &save)) {
 		size_t len = strlen(v);
 		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r'))
@@ -354,20 +454,46 @@ static int write_ctl(Fs *fs, Job *j, const uint8_t *data, uint32_t count, char *
 		if (!*v)
 			continue;
 		nverbs++;
-		if (strcasecmp(v, "start") == 0)
+		char *arg = v + strcspn(v, " \t");
+		if (*arg) {
+			*arg++ = 0;
+			arg += strspn(arg, " \t");
+		}
+		if (strcasecmp(v, "start") == 0 && !*arg)
 			rc = jobs_start(fs->js, j, why, n);
-		else if (strcasecmp(v, "stop") == 0)
+		else if (strcasecmp(v, "stop") == 0 && !*arg)
 			rc = jobs_stop(fs->js, j, why, n);
-		else {
-			strfmt(why, n, "unknown ctl verb '%.40s' (verbs: start, stop)", v);
+		else if (strcasecmp(v, "run") == 0 && !*arg)
+			rc = jobs_run_now(fs->js, j, why, n);
+		else if (strcasecmp(v, "kill") == 0) {
+			int sig = 0;
+			if (*arg)
+				rc = signal_parse(arg, &sig, why, n);
+			if (rc == 0)
+				rc = jobs_kill(fs->js, j, sig, why, n);
+		} else if (strcasecmp(v, "delete") == 0 && !*arg) {
+			return jobs_delete(fs->js, j, why, n);
+		} else if (strcasecmp(v, "set") == 0 && *arg) {
+			char *key = arg, *val = arg + strcspn(arg, " \t");
+			if (*val) {
+				*val++ = 0;
+				val += strspn(val, " \t");
+			}
+			if (!jobs_is_setting(key)) {
+				strfmt(why, n, "set: no setting '%.40s' (schedule, cmd, timeout, overlap, misfire, dir, env)", key);
+				rc = -EINVAL;
+			} else {
+				rc = jobs_set(fs->js, j, key, val, why, n);
+			}
+		} else {
+			strfmt(why, n, "unknown ctl verb '%.40s' (%s)", v, verbs);
 			rc = -EINVAL;
 		}
 	}
 	if (rc == 0 && nverbs == 0) {
-		strfmt(why, n, "empty ctl write (verbs: start, stop)");
+		strfmt(why, n, "empty ctl write (%s)", verbs);
 		rc = -EINVAL;
 	}
-	free(text);
 	return rc;
 }
 
@@ -377,23 +503,27 @@ static int fs_write(Fid *f, uint64_t offset, const uint8_t *data, uint32_t count
 	Fs *fs = FS(f);
 	Faux *a = f->aux;
 	Job *j = faux_job(fs, a);
-	int rc;
+	char *text;
 	(void)offset;   /* control files: every write is one whole message */
-	switch (a->kind) {
-	case K_CLONE:
-		rc = write_clone(fs, a, data, count, why, n);
-		break;
-	case K_CTL:
-		if (!j) {
-			strfmt(why, n, "job no longer exists");
-			return -ENOENT;
-		}
-		rc = write_ctl(fs, j, data, count, why, n);
-		break;
-	default:
+	if (a->job_id && !j) {
+		strfmt(why, n, "job no longer exists");
+		return -ENOENT;
+	}
+	const Tab *t = find_tab(a->kind);
+	if (!t || !(t->perm & 0222) || (t->perm & DMDIR)) {
 		strfmt(why, n, "file is read-only");
 		return -EACCES;
 	}
+	int rc = take_text(fs, data, count, &text, why, n);
+	if (rc < 0)
+		return rc;
+	if (a->kind == K_CLONE)
+		rc = write_clone(fs, a, text, why, n);
+	else if (a->kind == K_CTL)
+		rc = write_ctl(fs, j, text, why, n);
+	else
+		rc = jobs_set(fs->js, j, t->name, text, why, n);
+	free(text);
 	if (rc == 0)
 		*written = count;
 	return rc;
@@ -406,12 +536,17 @@ static int fs_stat(Fid *f, Dirinfo *d)
 	Job *j = faux_job(fs, a);
 	if (a->job_id && !j)
 		return -ENOENT;
+	static char runname[24];
 	switch (a->kind) {
-	case K_ROOT: describe(fs, K_ROOT, NULL, "/", DMDIR | 0555, d); return 0;
-	case K_JOBDIR: describe(fs, K_JOBDIR, j, j->name, DMDIR | 0555, d); return 0;
+	case K_ROOT: describe(fs, K_ROOT, NULL, 0, "/", DMDIR | 0555, d); return 0;
+	case K_JOBDIR: describe(fs, K_JOBDIR, j, 0, j->name, DMDIR | 0777, d); return 0;
+	case K_RUNDIR:
+		snprintf(runname, sizeof runname, "%lld", (long long)a->run_seq);
+		describe(fs, K_RUNDIR, j, a->run_id, runname, DMDIR | 0555, d);
+		return 0;
 	default: {
 		const Tab *t = find_tab(a->kind);
-		describe(fs, a->kind, j, t->name, t->perm, d);
+		describe(fs, a->kind, j, a->run_id, t->name, t->perm, d);
 		return 0;
 	}
 	}
@@ -421,18 +556,53 @@ static int fs_truncate(Fid *f, char *why, size_t n)
 {
 	Faux *a = f->aux;
 	const Tab *t = find_tab(a->kind);
-	/* Writable control files accept truncation as a no-op: echo > ctl does it. */
+	/* Writable files accept truncation as a no-op: echo > ctl does it. */
 	if (t && (t->perm & 0222) && !(t->perm & DMDIR))
 		return 0;
 	strfmt(why, n, "file is read-only");
 	return -EACCES;
 }
 
+/* mkdir jobs/NAME: an empty job. Files cannot be created. */
+static int fs_create(Fid *f, const char *name, uint32_t perm, int omode, char *why, size_t n)
+{
+	Fs *fs = FS(f);
+	Faux *a = f->aux;
+	(void)omode;
+	if (a->kind != K_JOBS || !(perm & DMDIR)) {
+		strfmt(why, n, a->kind == K_JOBS ? "only directories (jobs) can be made here; or write to clone"
+		                                 : "cannot create files here");
+		return -EPERM;
+	}
+	Job *j;
+	int rc = jobs_create_empty(fs->js, name, &j, why, n);
+	if (rc < 0)
+		return rc;
+	set_place(f, K_JOBDIR, j, 0, 0);
+	return 0;
+}
+
+/* Removing a job's directory deletes the job. Files inside it (and run
+ * records) are generated: removing them is accepted and does nothing, so that
+ * rm -r, which empties a directory before removing it, works. */
 static int fs_remove(Fid *f, char *why, size_t n)
 {
-	(void)f;
-	strfmt(why, n, "removing is not supported yet; stop the job instead");
-	return -EPERM;
+	Fs *fs = FS(f);
+	Faux *a = f->aux;
+	Job *j = faux_job(fs, a);
+	if (a->job_id && !j) {
+		strfmt(why, n, "job no longer exists");
+		return -ENOENT;
+	}
+	switch (a->kind) {
+	case K_ROOT: case K_CLONE: case K_JOBS: case K_STATS:
+		strfmt(why, n, "cannot remove that");
+		return -EPERM;
+	case K_JOBDIR:
+		return jobs_delete(fs->js, j, why, n);
+	default:
+		return 0;
+	}
 }
 
 static void fs_flush(Req *r)
@@ -464,6 +634,7 @@ SrvOps fs_ops(Fs *fs)
 		.walk1 = fs_walk1,
 		.clone = fs_clone,
 		.open = fs_open,
+		.create = fs_create,
 		.read = fs_read,
 		.dirent = fs_dirent,
 		.write = fs_write,

@@ -1,13 +1,5 @@
 /* jobd's name space: the only module that knows both 9P and jobs.
- *
- *   /clone                 write "name:cronexpr:cmd" to create a job
- *   /jobs/                 one directory per job
- *   /jobs/NAME/ctl         write start|stop; read: started|stopped
- *   /jobs/NAME/cmd         the command
- *   /jobs/NAME/schedule    the expression, plus ":<next run>" while started
- *   /jobs/NAME/log         "<time>:<text>" lines
- *
- * doc/namespace.md is the contract. */
+ * doc/namespace.md is the contract; fs.c's tables show it on one screen. */
 #ifndef JOBD_FS_H
 #define JOBD_FS_H
 
@@ -17,7 +9,10 @@
 typedef struct Fs Fs;
 
 typedef struct FsConfig {
-	size_t max_ctl_write;       /* bytes accepted by one write to clone or ctl */
+	size_t max_ctl_write;       /* bytes accepted by one write to a control or setting file */
+	/* Renders /stats ("key value" lines). */
+	void (*stats)(void *arg, Buf *out);
+	void *stats_arg;
 } FsConfig;
 
 /* ---- fs.c ---- */

@@ -1,8 +1,8 @@
-/* The job table and the scheduler. Where a job is fired: on_timer -> fire(). */
+/* The job table and each job's lifecycle and settings. Where a job is fired:
+ * sched.c on_timer -> runs.c runs_fire(). */
 #include <errno.h>
 #include <signal.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,40 +10,9 @@
 #include "jobs_int.h"
 #include "util/log.h"
 
-struct Jobs {
-	uv_loop_t *loop;
-	Store *store;
-	Zone *zone;
-	JobsConfig cfg;
-	Job **list;                 /* creation order, for directory listings */
-	size_t nlist, caplist;
-	Job **hash;                 /* by name */
-	size_t nhash;
-	FireHeap heap;
-	ZoneCache zones;
-	uv_timer_t timer;
-	uv_timer_t killtimer;
-	int stepfd;                 /* timerfd that reports wall-clock steps (-1 if none) */
-	uv_poll_t steppoll;
-	int64_t skew;               /* wall - monotonic (ns) when last checked */
-	uint32_t dirvers;
-	unsigned running;           /* runs in progress */
-	int shutting;
-	void (*done)(void *);
-	void *done_arg;
-	int closing_handles;
-};
+const double jobs_duration_bounds[11] = { 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600 };
 
-typedef struct RunCtx {
-	Jobs *js;
-	Job *job;
-	int64_t run_id;
-} RunCtx;
-
-static void arm(Jobs *js);
-static void step_watch_init(Jobs *js);
-
-/* ---- table ---- */
+/* ---- the table ---- */
 
 static uint64_t hash_name(const char *s, size_t n)
 {
@@ -74,6 +43,16 @@ static void hash_insert(Jobs *js, Job *j)
 	js->hash[b] = j;
 }
 
+static void hash_remove(Jobs *js, Job *j)
+{
+	Job **p = &js->hash[hash_name(j->name, strlen(j->name)) & (js->nhash - 1)];
+	for (; *p; p = &(*p)->hnext)
+		if (*p == j) {
+			*p = j->hnext;
+			return;
+		}
+}
+
 Job *jobs_lookup(Jobs *js, const char *name, size_t len)
 {
 	if (!js->nhash)
@@ -90,20 +69,29 @@ uint32_t jobs_dir_version(Jobs *js) { return js->dirvers; }
 const Zone *jobs_zone(Jobs *js) { return js->zone; }
 ZoneCache *jobs_zonecache(Jobs *js) { return &js->zones; }
 
-static const Zone *job_zone(Jobs *js, const Job *j) { return j->zone ? j->zone : js->zone; }
-
-static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, const Zone *z)
+static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, const Zone *z)
 {
 	Job *j = xcalloc(1, sizeof *j);
-	j->zone = z;
 	j->id = sj->id;
 	j->name = xstrdup(sj->name);
 	j->schedule = xstrdup(sj->schedule);
 	j->cmd = xstrdup(sj->cmd);
 	j->cron = *c;
+	j->has_cron = has_cron;
+	j->zone = z;
 	j->next = CRON_NEVER;
 	j->last_sched = sj->last_sched;
 	j->heapi = SIZE_MAX;
+	j->timeout_ms = sj->timeout_ms;
+	j->overlap = sj->overlap;
+	j->misfire = sj->misfire;
+	j->dir = xstrdup(sj->dir ? sj->dir : "");
+	j->env = xstrdup(sj->env ? sj->env : "");
+	j->runs_total = sj->runs_total;
+	j->failures_total = sj->failures_total;
+	j->last_start_ns = sj->last_start_ns;
+	j->last_end_ns = sj->last_end_ns;
+	j->last_status = sj->last_status;
 	j->ctime = j->mtime = sj->created_ns / 1000000000;
 	if (js->nlist == js->caplist) {
 		js->caplist = js->caplist ? js->caplist * 2 : 256;
@@ -121,6 +109,8 @@ static void job_free(Job *j)
 	free(j->name);
 	free(j->schedule);
 	free(j->cmd);
+	free(j->dir);
+	free(j->env);
 	free(j);
 }
 
@@ -131,17 +121,13 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 	js->store = store;
 	js->zone = zone;
 	js->cfg = *cfg;
-	uv_timer_init(loop, &js->timer);
-	uv_timer_init(loop, &js->killtimer);
-	js->timer.data = js->killtimer.data = js;
-	js->skew = wall_now_ns() - mono_now().ns;
-	step_watch_init(js);
+	sched_init(js);
 	return js;
 }
 
-/* ---- log ---- */
+/* ---- the log ---- */
 
-static void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
+void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
 {
 	char why[256];
 	if (store_log_append(js->store, j->id, run_id, wall_now_ns(), text, len, why, sizeof why) < 0)
@@ -149,9 +135,7 @@ static void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t l
 	j->vers_log++;
 }
 
-static void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
+void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -163,290 +147,32 @@ static void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
 	job_log(js, j, run_id, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-typedef struct LogRender {
-	Jobs *js;
-	Buf *out;
-} LogRender;
+/* ---- the row ---- */
 
-static int render_line(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len)
+static StoreJob row_of(const Job *j)
 {
-	LogRender *lr = arg;
-	char ts[80];
-	(void)run_id;
-	zone_format_go(lr->js->zone, t_ns / 1000000000, (long)(t_ns % 1000000000), 1, ts, sizeof ts);
-	buf_addstr(lr->out, ts);
-	buf_add(lr->out, ":", 1);
-	buf_add(lr->out, text, len);
-	buf_add(lr->out, "\n", 1);
-	return 0;
+	return (StoreJob){
+		.id = j->id, .name = j->name, .schedule = j->schedule, .cmd = j->cmd,
+		.started = j->started, .last_sched = j->last_sched,
+		.timeout_ms = j->timeout_ms, .overlap = j->overlap, .misfire = j->misfire,
+		.dir = j->dir, .env = j->env,
+		.runs_total = j->runs_total, .failures_total = j->failures_total,
+		.last_start_ns = j->last_start_ns, .last_end_ns = j->last_end_ns,
+		.last_status = j->last_status,
+	};
 }
 
-int jobs_render_log(Jobs *js, Job *j, Buf *out, char *why, size_t n)
+int job_save(Jobs *js, Job *j, char *why, size_t n)
 {
-	LogRender lr = { js, out };
-	return store_log_read(js->store, j->id, render_line, &lr, why, n);
+	StoreJob row = row_of(j);
+	return store_job_save(js->store, &row, why, n);
 }
 
-void jobs_render_schedule(Jobs *js, Job *j, Buf *out)
-{
-	buf_addstr(out, j->schedule);
-	if (!j->started)
-		return;
-	if (j->next == CRON_NEVER) {
-		buf_addstr(out, ":never");
-		return;
-	}
-	char ts[80];
-	zone_format_go(job_zone(js, j), j->next, 0, 0, ts, sizeof ts);
-	buf_add(out, ":", 1);
-	buf_addstr(out, ts);
-}
-
-/* ---- scheduling ---- */
-
-/* Where the next fire of a started job goes: strictly after `after`, and
- * never at or before a time already fired (the clock may have gone back). */
-static void schedule_after(Jobs *js, Job *j, int64_t after)
-{
-	if (after < j->last_sched)
-		after = j->last_sched;
-	heap_remove(&js->heap, j);
-	j->next = cron_next(&j->cron, after, 0, job_zone(js, j));
-	if (j->next != CRON_NEVER)
-		heap_push(&js->heap, j);
-	j->vers_sched++;
-}
-
-static void on_timer(uv_timer_t *t);
-
-/* ---- wall-clock steps ----
- * The wait for the next fire is measured on the monotonic clock, computed
- * from the wall clock at arming time. When someone steps the wall clock
- * (NTP step, date -s), a timerfd armed with TFD_TIMER_CANCEL_ON_SET wakes us
- * at once; and on every wake-up we compare wall minus monotonic with what it
- * was, which catches steps the timerfd cannot see. What we do per case:
- *  - no step (|change| <= 1 s, ordinary drift and slewing): nothing.
- *  - small forward step (<= 3 h, e.g. a suspended VM catching up): fire times
- *    that were skipped are due now; on_timer fires each job once for them
- *    (no lost fixed-time run) and continues after the new now.
- *  - large forward step (> 3 h): skipped times are dropped, not replayed; each
- *    job is rescheduled after the new now (cron's documented behaviour).
- *  - backward step: the fire times were computed for a future that is now
- *    further away, and the times between are coming round again. Each job is
- *    rescheduled after max(now, its last fired time), so no scheduled instant
- *    is ever fired twice (the store's (job, time) claim enforces it too). */
-enum { STEP_TOLERANCE_NS = 1000000000, SMALL_FORWARD_S = 3 * 3600 };
-
-static void reschedule_all(Jobs *js, int64_t now)
-{
-	for (size_t i = 0; i < js->nlist; i++)
-		if (js->list[i]->started)
-			schedule_after(js, js->list[i], now);
-}
-
-static void clock_check(Jobs *js)
-{
-	int64_t skew = wall_now_ns() - mono_now().ns;
-	int64_t step = skew - js->skew;
-	js->skew = skew;
-	if (step >= -STEP_TOLERANCE_NS && step <= STEP_TOLERANCE_NS)
-		return;
-	int64_t now = wall_now_ns() / 1000000000;
-	if (step > 0 && step <= (int64_t)SMALL_FORWARD_S * 1000000000) {
-		LOGW("wall clock stepped forward %.3f s; running jobs whose times were skipped once",
-		     (double)step / 1e9);
-		return;   /* the heap already holds the skipped times: on_timer fires them */
-	}
-	if (step > 0)
-		LOGW("wall clock stepped forward %.3f s (more than 3 h); skipped times are not replayed",
-		     (double)step / 1e9);
-	else
-		LOGW("wall clock stepped back %.3f s; no scheduled time will run twice",
-		     (double)-step / 1e9);
-	reschedule_all(js, now);
-}
-
-static void step_rearm(Jobs *js)
-{
-	/* An absolute timer far in the future: it never expires, it only gets
-	 * cancelled when the clock is set. */
-	struct itimerspec its = { .it_value = { .tv_sec = (time_t)1 << 40 } };
-	if (timerfd_settime(js->stepfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
-		LOGW("timerfd_settime: %s; clock steps are noticed at the next wake-up only",
-		     strerror(errno));
-}
-
-static void on_step(uv_poll_t *p, int status, int events)
-{
-	Jobs *js = p->data;
-	uint64_t n;
-	(void)status; (void)events;
-	if (read(js->stepfd, &n, sizeof n) < 0 && errno != ECANCELED && errno != EAGAIN)
-		LOGW("clock-step timerfd: %s", strerror(errno));
-	step_rearm(js);
-	clock_check(js);
-	arm(js);
-}
-
-static void step_watch_init(Jobs *js)
-{
-	js->stepfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (js->stepfd < 0) {
-		LOGW("timerfd_create: %s; clock steps are noticed at the next wake-up only", strerror(errno));
-		return;
-	}
-	step_rearm(js);
-	uv_poll_init(js->loop, &js->steppoll, js->stepfd);
-	js->steppoll.data = js;
-	uv_poll_start(&js->steppoll, UV_READABLE, on_step);
-}
-
-/* One timer for the earliest fire over all jobs. The delay comes from the
- * wall clock at arming time; if we wake early (timer granularity, or the
- * clock was stepped back) on_timer simply re-arms. */
-static void arm(Jobs *js)
-{
-	Job *top = heap_top(&js->heap);
-	if (!top || js->shutting) {
-		uv_timer_stop(&js->timer);
-		return;
-	}
-	int64_t now = wall_now_ns();
-	int64_t due = top->next * 1000000000;
-	uint64_t ms = due <= now ? 0 : (uint64_t)((due - now + 999999) / 1000000);
-	uv_timer_start(&js->timer, on_timer, ms, 0);
-}
-
-static void run_line(void *arg, const char *text, size_t len)
-{
-	RunCtx *rc = arg;
-	job_log(rc->js, rc->job, rc->run_id, text, len);
-}
-
-static void run_done(void *arg, int status)
-{
-	RunCtx *rc = arg;
-	Jobs *js = rc->js;
-	Job *j = rc->job;
-	char why[256];
-	if (status > 0)
-		job_logf(js, j, rc->run_id, "exit status %d", status);
-	else if (status < 0)
-		job_logf(js, j, rc->run_id, "signal: %s", strsignal(-status));
-	if (store_run_finish(js->store, rc->run_id, RUN_DONE, wall_now_ns(), status, why, sizeof why) < 0)
-		LOGE("job %s: cannot record end of run %lld: %s", j->name, (long long)rc->run_id, why);
-	VLOG(2, "job %s: run %lld (pid %d) ended with status %d", j->name, (long long)rc->run_id,
-	     j->run_pid, status);
-	j->run = NULL;
-	j->run_pid = 0;
-	j->run_id = 0;
-	j->vers_ctl++;
-	free(rc);
-	js->running--;
-	if (js->shutting && js->running == 0 && js->done) {
-		uv_timer_stop(&js->killtimer);
-		void (*done)(void *) = js->done;
-		js->done = NULL;
-		done(js->done_arg);
-	}
-}
-
-extern char **environ;
-
-/* The daemon's environment without any JOBD_* variables, plus the three given
- * (the array is malloc'ed; the strings are borrowed). */
-static char **env_with(char *a, char *b, char *c)
-{
-	size_t n = 0, k = 0;
-	while (environ[n])
-		n++;
-	char **env = xmalloc((n + 4) * sizeof *env);
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "JOBD_", 5) != 0)
-			env[k++] = environ[i];
-	env[k++] = a;
-	env[k++] = b;
-	env[k++] = c;
-	env[k] = NULL;
-	return env;
-}
-
-static void fire(Jobs *js, Job *j, int64_t sched)
-{
-	char why[256];
-	int64_t run_id;
-	int rc = store_fire_claim(js->store, j->id, sched, &run_id, why, sizeof why);
-	if (rc == -EALREADY) {
-		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
-		return;
-	}
-	if (rc < 0) {
-		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)sched, why);
-		return;
-	}
-	j->last_sched = sched;
-	if (j->run) {
-		/* overlap=skip: never run a job alongside itself. */
-		job_logf(js, j, run_id, "skipped: previous run (pid %d) still running", j->run_pid);
-		store_run_finish(js->store, run_id, RUN_SKIPPED, wall_now_ns(), 0, why, sizeof why);
-		return;
-	}
-	RunCtx *ctx = xcalloc(1, sizeof *ctx);
-	*ctx = (RunCtx){ js, j, run_id };
-	/* The run learns who and when it is: JOBD_JOB, JOBD_SCHEDULED (unix s), JOBD_RUN. */
-	char e_job[JOB_NAME_MAX + 16], e_sched[48], e_run[48];
-	snprintf(e_job, sizeof e_job, "JOBD_JOB=%s", j->name);
-	snprintf(e_sched, sizeof e_sched, "JOBD_SCHEDULED=%lld", (long long)sched);
-	snprintf(e_run, sizeof e_run, "JOBD_RUN=%lld", (long long)run_id);
-	char **env = env_with(e_job, e_sched, e_run);
-	RunSpec spec = { .cmd = j->cmd, .env = env };
-	RunCallbacks cb = { run_line, run_done };
-	int pid = 0;
-	rc = run_spawn(js->loop, &spec, &cb, ctx, &j->run, &pid, why, sizeof why);
-	free(env);
-	if (rc < 0) {
-		job_logf(js, j, run_id, "cannot run: %s", why);
-		store_run_finish(js->store, run_id, RUN_DONE, wall_now_ns(), 127, why, sizeof why);
-		free(ctx);
-		return;
-	}
-	j->run_pid = pid;
-	j->run_id = run_id;
-	j->vers_ctl++;
-	js->running++;
-	/* Who the process is, so that a jobd started after a crash can end what
-	 * is left of this run without mistaking a process that reused the pid. */
-	char proc[STORE_PROC_MAX];
-	if (run_proc_token(pid, proc, sizeof proc) < 0)
-		proc[0] = '\0';
-	store_run_start(js->store, run_id, wall_now_ns(), pid, proc, why, sizeof why);
-	VLOG(2, "job %s: run %lld started, pid %d", j->name, (long long)run_id, pid);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	Jobs *js = t->data;
-	clock_check(js);
-	int64_t now_ns = wall_now_ns();
-	int64_t now = now_ns / 1000000000;
-	Job *j;
-	while ((j = heap_top(&js->heap)) && j->next <= now) {
-		int64_t sched = j->next;
-		fire(js, j, sched);
-		/* Fire each scheduled second once. If we are late (the loop was
-		 * blocked or the clock jumped forward), run at most one missed time:
-		 * resume from one second before now rather than replaying a backlog. */
-		int64_t after = sched > now - 1 ? sched : now - 1;
-		schedule_after(js, j, after);
-	}
-	arm(js);
-}
-
-/* ---- lifecycle ---- */
+/* ---- loading ---- */
 
 typedef struct LoadCtx {
 	Jobs *js;
-	int bad;
+	int64_t now;
 } LoadCtx;
 
 static int load_one(void *arg, const StoreJob *sj)
@@ -454,59 +180,71 @@ static int load_one(void *arg, const StoreJob *sj)
 	LoadCtx *lc = arg;
 	Jobs *js = lc->js;
 	Cron c;
+	memset(&c, 0, sizeof c);
 	const Zone *z = NULL;
 	char why[256];
-	if (jobs_parse_schedule(js, sj->schedule, &c, &z, why, sizeof why) < 0) {
-		/* Keep it listed (nothing is lost) but never run it. */
-		LOGE("job %s: stored schedule '%s' does not parse (%s); leaving it stopped",
-		     sj->name, sj->schedule, why);
-		memset(&c, 0, sizeof c);
-		StoreJob copy = *sj;
-		copy.started = 0;
-		job_add(js, &copy, &c, NULL);
-		lc->bad++;
-		return 0;
+	int has_cron = 0;
+	if (*sj->schedule) {
+		if (jobs_parse_schedule(js, sj->schedule, &c, &z, why, sizeof why) < 0) {
+			/* Keep it listed (nothing is lost) but never run it. */
+			LOGE("job %s: stored schedule '%s' does not parse (%s); leaving it stopped",
+			     sj->name, sj->schedule, why);
+			StoreJob copy = *sj;
+			copy.started = 0;
+			job_add(js, &copy, &c, 0, NULL);
+			return 0;
+		}
+		has_cron = 1;
 	}
-	Job *j = job_add(js, sj, &c, z);
-	if (sj->started) {
+	Job *j = job_add(js, sj, &c, has_cron, z);
+	if (sj->started && has_cron) {
 		j->started = 1;
-		schedule_after(js, j, wall_now_ns() / 1000000000);
+		sched_resume(js, j, lc->now);
 	}
 	return 0;
 }
 
 int jobs_load(Jobs *js, char *why, size_t n)
 {
-	LoadCtx lc = { js, 0 };
+	LoadCtx lc = { js, wall_now_ns() / 1000000000 };
 	int rc = store_jobs_load(js->store, load_one, &lc, why, n);
 	if (rc < 0)
 		return rc;
-	LOGI("loaded %zu jobs (%zu started)", js->nlist, js->heap.n);
-	arm(js);
+	LOGI("loaded %zu jobs (%zu scheduled)", js->nlist, js->heap.n);
+	sched_arm(js);
 	return 0;
 }
 
-int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cmd,
-                Job **out, char *why, size_t n)
+/* ---- creating ---- */
+
+static int check_new_name(Jobs *js, const char *name, char *why, size_t n)
 {
-	Cron c;
-	const Zone *z = NULL;
-	char cwhy[256];
-	int rc;
-	if ((rc = job_name_valid(name, strlen(name), why, n)) < 0)
+	int rc = job_name_valid(name, strlen(name), why, n);
+	if (rc < 0)
 		return rc;
 	if (jobs_lookup(js, name, strlen(name))) {
 		strfmt(why, n, "job '%s' already exists", name);
 		return -EEXIST;
 	}
+	return 0;
+}
+
+static int check_schedule(Jobs *js, const char *schedule, Cron *c, const Zone **z, char *why, size_t n)
+{
+	char cwhy[256];
 	if (strlen(schedule) > JOB_SCHEDULE_MAX) {
 		strfmt(why, n, "schedule is longer than %d bytes", JOB_SCHEDULE_MAX);
 		return -EINVAL;
 	}
-	if (jobs_parse_schedule(js, schedule, &c, &z, cwhy, sizeof cwhy) < 0) {
+	if (jobs_parse_schedule(js, schedule, c, z, cwhy, sizeof cwhy) < 0) {
 		strfmt(why, n, "bad schedule '%s': %s", schedule, cwhy);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int check_cmd(const char *cmd, char *why, size_t n)
+{
 	if (!*cmd) {
 		strfmt(why, n, "command is empty");
 		return -EINVAL;
@@ -515,21 +253,61 @@ int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cm
 		strfmt(why, n, "command is longer than %d bytes", JOB_CMD_MAX);
 		return -EINVAL;
 	}
-	StoreJob sj = { .name = name, .schedule = schedule, .cmd = cmd,
-	                .created_ns = wall_now_ns() };
-	if ((rc = store_job_create(js->store, &sj, why, n)) < 0)
+	return 0;
+}
+
+static int create(Jobs *js, const char *name, const char *schedule, const char *cmd,
+                  const Cron *c, int has_cron, const Zone *z, Job **out, char *why, size_t n)
+{
+	StoreJob sj = { .name = name, .schedule = schedule, .cmd = cmd, .created_ns = wall_now_ns(),
+	                .dir = "", .env = "" };
+	int rc = store_job_create(js->store, &sj, why, n);
+	if (rc < 0)
 		return rc;
-	Job *j = job_add(js, &sj, &c, z);
+	Job *j = job_add(js, &sj, c, has_cron, z);
 	VLOG(1, "job %s created: '%s' '%s'", name, schedule, cmd);
 	if (out)
 		*out = j;
 	return 0;
 }
 
+int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cmd,
+                Job **out, char *why, size_t n)
+{
+	Cron c;
+	const Zone *z = NULL;
+	int rc;
+	if ((rc = check_new_name(js, name, why, n)) < 0 ||
+	    (rc = check_schedule(js, schedule, &c, &z, why, n)) < 0 ||
+	    (rc = check_cmd(cmd, why, n)) < 0)
+		return rc;
+	return create(js, name, schedule, cmd, &c, 1, z, out, why, n);
+}
+
+int jobs_create_empty(Jobs *js, const char *name, Job **out, char *why, size_t n)
+{
+	Cron c;
+	memset(&c, 0, sizeof c);
+	int rc = check_new_name(js, name, why, n);
+	if (rc < 0)
+		return rc;
+	return create(js, name, "", "", &c, 0, NULL, out, why, n);
+}
+
+/* ---- lifecycle ---- */
+
 int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 {
 	if (j->started)
 		return 0;
+	if (!j->has_cron) {
+		strfmt(why, n, "job %s has no schedule: write one to its schedule file", j->name);
+		return -EINVAL;
+	}
+	if (!*j->cmd) {
+		strfmt(why, n, "job %s has no command: write one to its cmd file", j->name);
+		return -EINVAL;
+	}
 	/* The state and its log line in one transaction: a crash leaves both or neither. */
 	int rc = store_job_set_started_log(js->store, j->id, 1, wall_now_ns(), "started", 7, why, n);
 	if (rc < 0)
@@ -538,8 +316,8 @@ int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 	j->vers_ctl++;
 	j->vers_log++;
 	j->mtime = wall_now_ns() / 1000000000;
-	schedule_after(js, j, wall_now_ns() / 1000000000);
-	arm(js);
+	sched_after(js, j, wall_now_ns() / 1000000000);
+	sched_arm(js);
 	VLOG(1, "job %s started", j->name);
 	return 0;
 }
@@ -548,8 +326,7 @@ int jobs_stop(Jobs *js, Job *j, char *why, size_t n)
 {
 	if (!j->started)
 		return 0;
-	int rc = store_job_set_started_log(js->store, j->id, 0, wall_now_ns(), "completed", 9, why,
-	                                   n);
+	int rc = store_job_set_started_log(js->store, j->id, 0, wall_now_ns(), "completed", 9, why, n);
 	if (rc < 0)
 		return rc;
 	j->started = 0;
@@ -559,58 +336,166 @@ int jobs_stop(Jobs *js, Job *j, char *why, size_t n)
 	j->mtime = wall_now_ns() / 1000000000;
 	heap_remove(&js->heap, j);
 	j->next = CRON_NEVER;
-	arm(js);
+	sched_arm(js);
 	VLOG(1, "job %s stopped", j->name);
 	return 0;
 }
 
-static void on_kill_timer(uv_timer_t *t)
+int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
 {
-	Jobs *js = t->data;
+	int rc = store_job_delete(js->store, j->id, why, n);
+	if (rc < 0)
+		return rc;
+	VLOG(1, "job %s deleted", j->name);
+	runs_orphan_all(js, j);
+	heap_remove(&js->heap, j);
+	hash_remove(js, j);
+	memmove(&js->list[j->listi], &js->list[j->listi + 1],
+	        (js->nlist - j->listi - 1) * sizeof *js->list);
+	js->nlist--;
+	for (size_t i = j->listi; i < js->nlist; i++)
+		js->list[i]->listi = i;
+	js->dirvers++;
+	job_free(j);
+	sched_arm(js);
+	return 0;
+}
+
+/* ---- settings ---- */
+
+static const char *const setting_names[] = {
+	"schedule", "cmd", "timeout", "overlap", "misfire", "dir", "env",
+};
+
+int jobs_is_setting(const char *key)
+{
+	for (size_t i = 0; i < sizeof setting_names / sizeof setting_names[0]; i++)
+		if (strcmp(key, setting_names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Validates value, then stores the whole row, then changes the job: a value
+ * the store could not keep changes nothing. */
+int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, size_t n)
+{
+	Job next = *j;                  /* the job as it would be */
+	char *owned = NULL;
+	int rc = 0, resched = 0;
+	Cron c;
+	const Zone *z = j->zone;
+	if (strcmp(key, "schedule") == 0) {
+		if ((rc = check_schedule(js, value, &c, &z, why, n)) < 0)
+			return rc;
+		next.schedule = (char *)value;
+		resched = 1;
+	} else if (strcmp(key, "cmd") == 0) {
+		if ((rc = check_cmd(value, why, n)) < 0)
+			return rc;
+		next.cmd = (char *)value;
+	} else if (strcmp(key, "timeout") == 0) {
+		if ((rc = duration_parse(value, &next.timeout_ms, why, n)) < 0)
+			return rc;
+	} else if (strcmp(key, "overlap") == 0) {
+		if ((rc = overlap_parse(value, &next.overlap, why, n)) < 0)
+			return rc;
+	} else if (strcmp(key, "misfire") == 0) {
+		if ((rc = misfire_parse(value, &next.misfire, why, n)) < 0)
+			return rc;
+	} else if (strcmp(key, "dir") == 0) {
+		if ((rc = dir_valid(value, why, n)) < 0)
+			return rc;
+		next.dir = (char *)value;
+	} else if (strcmp(key, "env") == 0) {
+		if ((rc = env_parse(value, &owned, why, n)) < 0)
+			return rc;
+		next.env = owned;
+	} else {
+		strfmt(why, n, "no setting '%.40s' (settings: schedule, cmd, timeout, overlap, misfire, dir, env)", key);
+		return -EINVAL;
+	}
+	if ((rc = job_save(js, &next, why, n)) < 0) {
+		free(owned);
+		return rc;
+	}
+	if (next.schedule != j->schedule) {
+		free(j->schedule);
+		j->schedule = xstrdup(value);
+		j->cron = c;
+		j->zone = z;
+		j->has_cron = 1;
+	}
+	if (next.cmd != j->cmd) {
+		free(j->cmd);
+		j->cmd = xstrdup(value);
+	}
+	if (next.dir != j->dir) {
+		free(j->dir);
+		j->dir = xstrdup(value);
+	}
+	if (owned) {
+		free(j->env);
+		j->env = owned;
+	}
+	j->timeout_ms = next.timeout_ms;
+	j->overlap = next.overlap;
+	j->misfire = next.misfire;
+	j->vers_settings++;
+	j->vers_sched++;
+	j->mtime = wall_now_ns() / 1000000000;
+	if (resched && j->started) {
+		sched_after(js, j, wall_now_ns() / 1000000000);
+		sched_arm(js);
+	}
+	VLOG(1, "job %s: %s set", j->name, key);
+	return 0;
+}
+
+/* ---- stats ---- */
+
+void jobs_stats(Jobs *js, JobsStats *st)
+{
+	*st = js->stats;
+	st->jobs = js->nlist;
+	st->started = 0;
+	/* O(n), but only when someone reads /stats or /metrics. */
 	for (size_t i = 0; i < js->nlist; i++)
-		if (js->list[i]->run) {
-			LOGW("job %s: run (pid %d) outlived the %lld ms grace period; killing it",
-			     js->list[i]->name, js->list[i]->run_pid, (long long)js->cfg.kill_grace_ms);
-			run_kill(js->list[i]->run, SIGKILL);
-		}
+		st->started += js->list[i]->started != 0;
+	st->running = js->running;
+}
+
+/* ---- shutdown ---- */
+
+void jobs_maybe_done(Jobs *js)
+{
+	if (js->shutting && js->running == 0 && js->done) {
+		void (*done)(void *) = js->done;
+		js->done = NULL;
+		done(js->done_arg);
+	}
 }
 
 void jobs_shutdown(Jobs *js, void (*done)(void *), void *arg)
 {
 	js->shutting = 1;
-	uv_timer_stop(&js->timer);
-	if (js->stepfd >= 0)
-		uv_poll_stop(&js->steppoll);
 	js->done = done;
 	js->done_arg = arg;
-	if (js->running == 0) {
-		js->done = NULL;
-		done(arg);
-		return;
-	}
+	sched_fini(js);
 	/* Running children are asked to stop (SIGTERM to the group), then killed
 	 * after the grace period; each run's end is recorded before we exit. */
-	for (size_t i = 0; i < js->nlist; i++)
-		if (js->list[i]->run)
-			run_kill(js->list[i]->run, SIGTERM);
-	uv_timer_start(&js->killtimer, on_kill_timer, (uint64_t)js->cfg.kill_grace_ms, 0);
+	runs_kill_all(js, 0);
+	jobs_maybe_done(js);
 }
 
-/* The table is freed once libuv has released both timers. */
-static void handle_closed(uv_handle_t *h)
-{
-	Jobs *js = h->data;
-	if (--js->closing_handles == 0)
-		free(js);
-}
-
+/* The table is freed once libuv has released its handles. */
 void jobs_free(Jobs *js)
 {
-	for (size_t i = 0; i < js->nlist; i++) {
-		if (js->list[i]->run)
-			run_detach(js->list[i]->run);
-		job_free(js->list[i]);
+	if (!js->shutting) {            /* refusing to start: nothing ran the shutdown */
+		js->shutting = 1;
+		sched_fini(js);
 	}
+	for (size_t i = 0; i < js->nlist; i++)
+		job_free(js->list[i]);
 	free(js->list);
 	free(js->hash);
 	free(js->heap.v);
@@ -618,12 +503,8 @@ void jobs_free(Jobs *js)
 	js->list = NULL;
 	js->hash = NULL;
 	js->heap.v = NULL;
-	js->closing_handles = 2;
-	if (js->stepfd >= 0) {
-		js->closing_handles++;
-		uv_close((uv_handle_t *)&js->steppoll, handle_closed);
-		close(js->stepfd);
-	}
-	uv_close((uv_handle_t *)&js->timer, handle_closed);
-	uv_close((uv_handle_t *)&js->killtimer, handle_closed);
+	js->nlist = 0;
+	js->freed = 1;
+	if (js->closing_handles == 0)
+		free(js);
 }

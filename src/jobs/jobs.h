@@ -1,7 +1,13 @@
-/* The job table and its policy: create, start, stop; a heap of next fire
- * times with one timer armed for the earliest; fire -> claim -> spawn ->
- * record. Uses cron (arithmetic), run (children) and store (rows); knows
- * nothing of 9P. */
+/* The job table and its policy: create, edit, start, stop, delete; a heap of
+ * next fire times with one timer armed for the earliest; fire -> claim ->
+ * spawn -> record, under each job's overlap, timeout and misfire settings.
+ * Uses cron (arithmetic), run (children) and store (rows); knows nothing of 9P.
+ *
+ *   jobs.c     the table and each job's lifecycle and settings
+ *   sched.c    the fire heap's timer, wall-clock steps, misfires at start-up
+ *   runs.c     a fire: claim, overlap policy, spawn, output, timeout, kill, end
+ *   render.c   the text of log, schedule, status and run files
+ */
 #ifndef JOBD_JOBS_H
 #define JOBD_JOBS_H
 
@@ -10,59 +16,130 @@
 #include <uv.h>
 
 #include "cron/cron.h"
+#include "jobs/settings.h"
 #include "run/run.h"
 #include "store/store.h"
 #include "util/util.h"
 
 typedef struct Jobs Jobs;
+typedef struct JobRun JobRun;
+
+enum { JOB_NAME_MAX = 128, JOB_CMD_MAX = 8192, JOB_SCHEDULE_MAX = 512, JOB_QUEUE_MAX = 16 };
+
+/* A fire waiting for its turn (overlap=queue or replace). */
+typedef struct QueuedFire {
+	int64_t run_id, seq, sched;
+	int manual;
+} QueuedFire;
 
 typedef struct Job {
 	int64_t id;                 /* store id: unique per incarnation */
 	char *name, *schedule, *cmd;
 	Cron cron;
-	const Zone *zone;           /* the schedule's zone (TZ= prefix), else the daemon's */
+	int has_cron;               /* 0 for an empty job (mkdir) until a schedule is written */
+	const Zone *zone;           /* the schedule's zone (TZ= prefix), else NULL: the daemon's */
 	int started;
 	int64_t next;               /* next fire (unix s), CRON_NEVER if none */
-	int64_t last_sched;
+	int64_t last_sched;         /* last scheduled time claimed */
 	size_t heapi;               /* index in the fire heap, or SIZE_MAX */
 	size_t listi;               /* index in creation order */
-	Run *run;                   /* current run, or NULL */
-	int run_pid;
-	int64_t run_id;
-	uint32_t vers_ctl, vers_sched, vers_log;  /* qid versions of the job's files */
+	/* settings */
+	int64_t timeout_ms;
+	int overlap, misfire;
+	char *dir, *env;            /* "" when unset; env is KEY=value lines */
+	/* runs in progress and waiting */
+	JobRun *runs;
+	unsigned nrunning;
+	QueuedFire queue[JOB_QUEUE_MAX];
+	unsigned nqueue;
+	/* history since creation */
+	int64_t runs_total, failures_total;
+	int64_t last_start_ns, last_end_ns;
+	int last_status;            /* exit code, -signal; valid when last_end_ns != 0 */
+	/* qid versions of the job's files */
+	uint32_t vers_ctl, vers_sched, vers_log, vers_settings, vers_runs;
 	int64_t ctime, mtime;       /* unix s: created, last changed */
 	struct Job *hnext;          /* name hash chain */
 } Job;
 
-enum { JOB_NAME_MAX = 128, JOB_CMD_MAX = 8192, JOB_SCHEDULE_MAX = 512 };
+/* What a run looks like from outside, live or recorded. */
+typedef struct RunInfo {
+	int64_t run_id, seq, sched;
+	int state;                  /* RUN_* from store.h */
+	int64_t start_ns, end_ns;
+	int status, pid, manual;
+	int flags;                  /* RUNF_* from store.h */
+	int64_t out_bytes;
+} RunInfo;
 
 typedef struct JobsConfig {
-	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL at shutdown */
+	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL for kill, timeouts, delete, shutdown */
+	int64_t max_output;         /* bytes of output stored per run */
+	int64_t keep_runs;          /* runs kept per job */
+	int64_t keep_bytes;         /* output bytes kept per job */
 } JobsConfig;
+
+typedef struct JobsStats {
+	uint64_t jobs, started, running;
+	uint64_t runs_started, runs_failed;
+	uint64_t duration_buckets[12];  /* run durations: <= 0.01,0.05,0.1,0.5,1,5,10,30,60,300,3600 s, +Inf */
+	double duration_sum;
+	uint64_t duration_count;
+} JobsStats;
+extern const double jobs_duration_bounds[11];
 
 /* ---- jobs.c ---- */
 Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg);
-/* Loads every job from the store and schedules the started ones. */
+/* Loads every job from the store, applies misfire policies to started jobs
+ * and schedules them. */
 int jobs_load(Jobs *js, char *why, size_t n);
 /* Validates and creates a stopped job. -EEXIST, -EINVAL with why. */
 int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cmd,
                 Job **out, char *why, size_t n);
+/* An empty stopped job (mkdir): it cannot start until it has a schedule and a command. */
+int jobs_create_empty(Jobs *js, const char *name, Job **out, char *why, size_t n);
 int jobs_start(Jobs *js, Job *j, char *why, size_t n);
 int jobs_stop(Jobs *js, Job *j, char *why, size_t n);
+/* Kills its runs, forgets it, removes its rows. j is freed. */
+int jobs_delete(Jobs *js, Job *j, char *why, size_t n);
+/* Sets one setting by file name: schedule, cmd, timeout, overlap, misfire, dir, env. */
+int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, size_t n);
+/* Is key the name of a setting? */
+int jobs_is_setting(const char *key);
 Job *jobs_lookup(Jobs *js, const char *name, size_t len);
 Job *jobs_nth(Jobs *js, size_t i);   /* creation order; NULL past the end */
 size_t jobs_count(Jobs *js);
 uint32_t jobs_dir_version(Jobs *js);
 const Zone *jobs_zone(Jobs *js);
-/* Renders the job's log ("<time>:<text>\n" lines) into out. */
-int jobs_render_log(Jobs *js, Job *j, Buf *out, char *why, size_t n);
-/* Renders the schedule file: the expression, plus ":<next run>" while started. */
-void jobs_render_schedule(Jobs *js, Job *j, Buf *out);
+void jobs_stats(Jobs *js, JobsStats *st);
 /* Stops scheduling, SIGTERMs running children, SIGKILLs them after the grace
  * period, and calls done(arg) once every run is recorded. */
 void jobs_shutdown(Jobs *js, void (*done)(void *), void *arg);
-/* Frees the table; the memory goes once the loop has run the timers' close callbacks. */
+/* Frees the table; the memory goes once the loop has run the handles' close callbacks. */
 void jobs_free(Jobs *js);
+
+/* ---- runs.c ---- */
+/* Runs the job now, outside its schedule (the "run" verb). */
+int jobs_run_now(Jobs *js, Job *j, char *why, size_t n);
+/* The "kill" verb: sig 0 = SIGTERM to each run's group, SIGKILL after the
+ * grace period; otherwise that signal once. -ESRCH if nothing runs. */
+int jobs_kill(Jobs *js, Job *j, int sig, char *why, size_t n);
+/* Every recorded run of the job, oldest first, live ones as they are now. */
+int jobs_runs(Jobs *js, Job *j, RunInfo **v, size_t *count, char *why, size_t n);
+/* One run by its sequence number: 0, or -ENOENT. */
+int jobs_run_get(Jobs *js, Job *j, int64_t seq, RunInfo *out, char *why, size_t n);
+
+/* ---- render.c ---- */
+/* The job's log ("<time>:<text>\n" lines). */
+int jobs_render_log(Jobs *js, Job *j, Buf *out, char *why, size_t n);
+/* The schedule file: the expression, plus ":<next run>" while started. */
+void jobs_render_schedule(Jobs *js, Job *j, Buf *out);
+/* The value of a setting file (schedule renders as above). */
+void jobs_render_setting(Jobs *js, Job *j, const char *key, Buf *out);
+/* The status line. */
+void jobs_render_status(Jobs *js, Job *j, Buf *out);
+void jobs_render_run_status(Jobs *js, Job *j, const RunInfo *r, Buf *out);
+int jobs_render_run_output(Jobs *js, Job *j, const RunInfo *r, Buf *out, char *why, size_t n);
 
 /* ---- schedule.c ---- */
 /* Parses a job's schedule: an optional "TZ=Area/City " (or "CRON_TZ=") prefix,

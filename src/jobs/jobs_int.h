@@ -1,4 +1,4 @@
-/* Internals of the jobs module. */
+/* Internals of the jobs module, shared by its files. */
 #ifndef JOBD_JOBS_INT_H
 #define JOBD_JOBS_INT_H
 
@@ -15,14 +15,83 @@ typedef struct ZoneCache {
 	size_t n, cap;
 } ZoneCache;
 
-/* schedule.c */
-const Zone *zonecache_get(ZoneCache *zc, const char *name, char *why, size_t n);
-void zonecache_free(ZoneCache *zc);
-ZoneCache *jobs_zonecache(Jobs *js);
+struct Jobs {
+	uv_loop_t *loop;
+	Store *store;
+	Zone *zone;
+	JobsConfig cfg;
+	Job **list;                 /* creation order, for directory listings */
+	size_t nlist, caplist;
+	Job **hash;                 /* by name */
+	size_t nhash;
+	FireHeap heap;
+	ZoneCache zones;
+	uv_timer_t timer;           /* armed for the earliest fire */
+	int stepfd;                 /* timerfd that reports wall-clock steps (-1 if none) */
+	uv_poll_t steppoll;
+	int64_t skew;               /* wall - monotonic (ns) when last checked */
+	uint32_t dirvers;
+	unsigned running;           /* runs in progress, all jobs */
+	JobRun *orphans;            /* runs of deleted jobs, still ending */
+	JobsStats stats;
+	int shutting;
+	void (*done)(void *);
+	void *done_arg;
+	int closing_handles;        /* sched's handles still closing */
+	int freed;                  /* jobs_free was called: free at the last close */
+};
+
+/* A run in progress. */
+struct JobRun {
+	Jobs *js;
+	Job *job;                   /* NULL once the job is deleted */
+	char *name;                 /* the job's name, for messages after deletion */
+	int64_t run_id, seq, sched;
+	int manual;
+	Run *run;
+	int pid;
+	int64_t start_ns;
+	uv_timer_t timer;           /* the timeout, then the kill grace period */
+	int grace;                  /* the timer is counting the grace period */
+	int timed_out, killed;
+	int64_t out_bytes, dropped;
+	JobRun *next;               /* the job's (or the orphans') runs in progress */
+};
 
 /* heap.c */
 void heap_push(FireHeap *h, Job *j);
 void heap_remove(FireHeap *h, Job *j);
 Job *heap_top(const FireHeap *h);
+
+/* schedule.c */
+const Zone *zonecache_get(ZoneCache *zc, const char *name, char *why, size_t n);
+void zonecache_free(ZoneCache *zc);
+ZoneCache *jobs_zonecache(Jobs *js);
+
+/* sched.c */
+void sched_init(Jobs *js);
+void sched_fini(Jobs *js);              /* starts closing its handles (counted in closing_handles) */
+void sched_arm(Jobs *js);
+/* Reschedules a started job strictly after `after` (never at or before its last fire). */
+void sched_after(Jobs *js, Job *j, int64_t after);
+/* Applies the job's misfire policy for times missed before now, then schedules it. */
+void sched_resume(Jobs *js, Job *j, int64_t now);
+const Zone *job_zone(Jobs *js, const Job *j);
+
+/* runs.c */
+/* A scheduled (sched > 0) or manual (sched == 0) fire. */
+void runs_fire(Jobs *js, Job *j, int64_t sched);
+/* Kills (SIGTERM, then SIGKILL after the grace period) and forgets the job's runs. */
+void runs_orphan_all(Jobs *js, Job *j);
+void runs_kill_all(Jobs *js, int sig);
+void runs_close(JobRun *r);             /* handle cleanup at the end of a run */
+
+/* jobs.c */
+void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len);
+void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void jobs_maybe_done(Jobs *js);
+/* Writes the job's settings and history row. */
+int job_save(Jobs *js, Job *j, char *why, size_t n);
 
 #endif

@@ -25,6 +25,15 @@ typedef struct StoreJob {
 	int started;           /* 1 started, 0 stopped */
 	int64_t created_ns;    /* unix time in nanoseconds */
 	int64_t last_sched;    /* last scheduled fire claimed (unix seconds), 0 if none */
+	/* settings (schema 3) */
+	int64_t timeout_ms;    /* 0 = none */
+	int overlap, misfire;  /* OVERLAP_*, MISFIRE_* of jobs/settings.h, stored as numbers */
+	const char *dir;       /* "" = default */
+	const char *env;       /* KEY=value lines */
+	/* history since creation (schema 3) */
+	int64_t runs_total, failures_total;
+	int64_t last_start_ns, last_end_ns;
+	int last_status;       /* exit code or -signal of the last run to end */
 } StoreJob;
 
 /* Run states as stored. */
@@ -62,8 +71,33 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n);
  * RUN_CLAIMED and advances the job's last_sched. -EALREADY if that fire was
  * claimed before (the unique key is (job id, scheduled time)). sched == 0 means
  * an unscheduled (manual) run, which is never a duplicate. */
-int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
+int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
                      char *why, size_t n);
+/* Writes a job's schedule, command, settings and history (by j->id). */
+int store_job_save(Store *s, const StoreJob *j, char *why, size_t n);
+
+/* Run flags as stored. */
+enum { RUNF_TIMEDOUT = 1, RUNF_KILLED = 2, RUNF_TRUNCATED = 4 };
+
+typedef struct StoreRunEnd {
+	int64_t run_id;
+	int state;             /* RUN_DONE or RUN_SKIPPED */
+	int64_t end_ns;
+	int status;            /* exit code, or -signal */
+	int flags;             /* RUNF_* */
+	int64_t out_bytes;     /* output stored */
+} StoreRunEnd;
+/* Records a run's end with its flags and output size. */
+int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n);
+/* Retention: keeps the newest keep_runs finished runs of the job and, of
+ * those, as many as fit in keep_bytes of stored output; their output goes
+ * with them; the job's own log lines are kept to 4 * keep_runs. */
+int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
+                      char *why, size_t n);
+/* Calls fn for each output line of one run, in order. */
+int store_run_output_read(Store *s, int64_t run_id,
+                          int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
+                          void *arg, char *why, size_t n);
 /* Records that the run's process started: time in ns, pid, and proc, the
  * runner's token for that process (run_proc_token; "" if unknown, at most
  * STORE_PROC_MAX - 1 bytes) with which a later jobd can tell whether what it
@@ -107,6 +141,9 @@ typedef struct StoreRun {
 	int pid;
 	int status;            /* meaningful in RUN_DONE: exit code, or -signal */
 	char proc[STORE_PROC_MAX];  /* store_run_start's token, "" if none */
+	int64_t seq;           /* the run's number within its job (schema 3) */
+	int manual, flags;     /* RUNF_* */
+	int64_t out_bytes;
 } StoreRun;
 
 /* Calls fn for each run of the job, oldest first; stops early if fn returns

@@ -71,6 +71,36 @@ static const char *const migrations[] = {
 	 * start time), so that the next jobd can end the process group a dead
 	 * one left behind without mistaking a process that reused the pid. */
 	"ALTER TABLE runs ADD COLUMN proc TEXT NOT NULL DEFAULT ''",
+	/* 3: run controls. Each job's settings and its history since creation
+	 * (the runs table is trimmed, the counts are not); each run's sequence
+	 * number within its job, flags (timed out, killed, truncated) and stored
+	 * output size; an index to read one run's output. */
+	"ALTER TABLE jobs ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN overlap INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN misfire INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN dir TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE jobs ADD COLUMN env TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE jobs ADD COLUMN run_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN runs_total INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN failures_total INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN last_start_ns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN last_end_ns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN last_status INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN out_bytes INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE runs SET seq = (SELECT count(*) FROM runs r2"
+	" WHERE r2.job_id = runs.job_id AND r2.id <= runs.id);"
+	"UPDATE jobs SET"
+	" run_seq = (SELECT coalesce(max(seq), 0) FROM runs WHERE runs.job_id = jobs.id),"
+	" runs_total = (SELECT count(*) FROM runs WHERE runs.job_id = jobs.id AND state = 2),"
+	" failures_total = (SELECT count(*) FROM runs"
+	" WHERE runs.job_id = jobs.id AND state = 2 AND status != 0),"
+	" last_start_ns = (SELECT coalesce(max(start_ns), 0) FROM runs WHERE runs.job_id = jobs.id),"
+	" last_end_ns = (SELECT coalesce(max(end_ns), 0) FROM runs WHERE runs.job_id = jobs.id),"
+	" last_status = coalesce((SELECT status FROM runs WHERE runs.job_id = jobs.id AND state = 2"
+	" ORDER BY id DESC LIMIT 1), 0);"
+	"CREATE INDEX log_run ON log(run_id) WHERE run_id != 0;",
 };
 enum { SCHEMA_VERSION = (int)nelem(migrations) };
 
@@ -80,13 +110,17 @@ enum {
 	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_UPDATE, S_JOB_DELETE,
 	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUN_FINISH, S_RUNS_PAGE, S_RUNS_TRIM,
 	S_LOG_APPEND, S_LOG_PAGE, S_LOG_TRIM, S_RUN_SETTLE,
+	S_JOB_SAVE, S_JOB_SEQ, S_RUN_END, S_OUTPUT_PAGE, S_RUNS_TRIM_BYTES, S_LOG_ORPHANS,
+	S_LOG_TRIM_JOB,
 	NSTMT
 };
 static const char *const stmtsql[NSTMT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_JOBS_PAGE] = "SELECT id, name, schedule, cmd, started, created_ns, last_sched"
+	[S_JOBS_PAGE] = "SELECT id, name, schedule, cmd, started, created_ns, last_sched,"
+		" timeout_ms, overlap, misfire, dir, env, runs_total, failures_total,"
+		" last_start_ns, last_end_ns, last_status"
 		" FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[S_JOB_INSERT] = "INSERT INTO jobs(name, schedule, cmd, started, created_ns, last_sched)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
@@ -94,11 +128,12 @@ static const char *const stmtsql[NSTMT] = {
 	[S_JOB_UPDATE] = "UPDATE jobs SET schedule = coalesce(?2, schedule),"
 		" cmd = coalesce(?3, cmd) WHERE id = ?1",
 	[S_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual) VALUES(?1, ?2, ?3, ?2 = 0)",
+	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual, seq) VALUES(?1, ?2, ?3, ?2 = 0, ?4)",
 	[S_JOB_ADVANCE] = "UPDATE jobs SET last_sched = max(last_sched, ?2) WHERE id = ?1",
 	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
 	[S_RUN_FINISH] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4 WHERE id = ?1",
-	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc"
+	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
+		" seq, manual, flags, out_bytes"
 		" FROM runs WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
 	[S_RUNS_TRIM] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
@@ -111,6 +146,25 @@ static const char *const stmtsql[NSTMT] = {
 		" (SELECT id FROM log WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
 	/* 3: RUN_INTERRUPTED; end_ns 0 until the interruption is settled. A run
 	 * still claimed (0) or running (1) is one store_open could not mark. */
+	[S_JOB_SAVE] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
+		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
+		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13 WHERE id = ?1",
+	[S_JOB_SEQ] = "UPDATE jobs SET run_seq = run_seq + 1 WHERE id = ?1 RETURNING run_seq",
+	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5,"
+		" out_bytes = ?6 WHERE id = ?1",
+	[S_OUTPUT_PAGE] = "SELECT id, t_ns, run_id, text FROM log"
+		" WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	/* The oldest finished runs beyond a byte budget of stored output, newest kept first. */
+	[S_RUNS_TRIM_BYTES] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
+		" (SELECT id FROM (SELECT id, sum(out_bytes) OVER (ORDER BY id DESC) AS acc"
+		" FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4)) WHERE acc > ?2"
+		" ORDER BY id DESC LIMIT 1)",
+	/* Output lines whose run was trimmed. */
+	[S_LOG_ORPHANS] = "DELETE FROM log WHERE job_id = ?1 AND run_id != 0 AND run_id NOT IN"
+		" (SELECT id FROM runs WHERE job_id = ?1)",
+	/* The job's own lines (started, completed, ...): the newest ?2 are kept. */
+	[S_LOG_TRIM_JOB] = "DELETE FROM log WHERE job_id = ?1 AND run_id = 0 AND id <="
+		" (SELECT id FROM log WHERE job_id = ?1 AND run_id = 0 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
 	[S_RUN_SETTLE] = "UPDATE runs SET state = 3, end_ns = ?2 WHERE id = ?1"
 		" AND (state IN (0, 1) OR (state = 3 AND end_ns = 0))",
 };
@@ -847,7 +901,7 @@ int store_set_size_limit(Store *s, int64_t max_bytes, char *why, size_t n)
 
 typedef struct JobRow {
 	StoreJob j;
-	char *name, *schedule, *cmd;
+	char *name, *schedule, *cmd, *dir, *env;
 } JobRow;
 
 int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg,
@@ -874,6 +928,20 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 			w->j.started = sqlite3_column_int(s->st[S_JOBS_PAGE], 4) != 0;
 			w->j.created_ns = sqlite3_column_int64(s->st[S_JOBS_PAGE], 5);
 			w->j.last_sched = sqlite3_column_int64(s->st[S_JOBS_PAGE], 6);
+			w->j.timeout_ms = sqlite3_column_int64(s->st[S_JOBS_PAGE], 7);
+			w->j.overlap = sqlite3_column_int(s->st[S_JOBS_PAGE], 8);
+			w->j.misfire = sqlite3_column_int(s->st[S_JOBS_PAGE], 9);
+			t = col_text(s, S_JOBS_PAGE, 10, &len);
+			w->dir = estrndup(t, len);
+			t = col_text(s, S_JOBS_PAGE, 11, &len);
+			w->env = estrndup(t, len);
+			w->j.runs_total = sqlite3_column_int64(s->st[S_JOBS_PAGE], 12);
+			w->j.failures_total = sqlite3_column_int64(s->st[S_JOBS_PAGE], 13);
+			w->j.last_start_ns = sqlite3_column_int64(s->st[S_JOBS_PAGE], 14);
+			w->j.last_end_ns = sqlite3_column_int64(s->st[S_JOBS_PAGE], 15);
+			w->j.last_status = sqlite3_column_int(s->st[S_JOBS_PAGE], 16);
+			w->j.dir = w->dir;
+			w->j.env = w->env;
 			w->j.name = w->name;
 			w->j.schedule = w->schedule;
 			w->j.cmd = w->cmd;
@@ -886,6 +954,8 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 			free(rows[i].name);
 			free(rows[i].schedule);
 			free(rows[i].cmd);
+			free(rows[i].dir);
+			free(rows[i].env);
 		}
 		if (r != 0 || nrow < JOBS_PAGE)
 			break;
@@ -988,7 +1058,7 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n)
 /* Exactly once: the partial unique index runs_fire on (job_id, sched) refuses
  * a second claim of the same scheduled fire, whoever makes it. The run and the
  * job's last_sched change in one transaction. */
-int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
+int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
                      char *why, size_t n)
 {
 	if (sched < 0) {
@@ -998,9 +1068,24 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
 	int rc = begin(s);
 	if (rc != 0)
 		return fail(s, why, n, "claiming fire: beginning transaction");
+	/* The run's number within its job comes from the job row, in the same
+	 * transaction: a refused claim rolls it back too. */
+	bind_i64(s, S_JOB_SEQ, 1, job_id);
+	rc = step(s, S_JOB_SEQ);
+	if (rc != SQLITE_ROW) {
+		rollback(s);
+		if (rc == SQLITE_DONE) {
+			say(why, n, "claiming fire: no job with id %" PRId64, job_id);
+			return -ENOENT;
+		}
+		return fail(s, why, n, "claiming fire: numbering the run");
+	}
+	int64_t number = sqlite3_column_int64(s->st[S_JOB_SEQ], 0);
+	idle(s, S_JOB_SEQ);
 	bind_i64(s, S_RUN_CLAIM, 1, job_id);
 	bind_i64(s, S_RUN_CLAIM, 2, sched);
 	bind_i64(s, S_RUN_CLAIM, 3, RUN_CLAIMED);
+	bind_i64(s, S_RUN_CLAIM, 4, number);
 	rc = exec1(s, S_RUN_CLAIM);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		rollback(s);
@@ -1029,6 +1114,67 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id,
 		return fail(s, why, n, "claiming fire: committing");
 	if (run_id != NULL)
 		*run_id = id;
+	if (seq != NULL)
+		*seq = number;
+	return 0;
+}
+
+int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
+{
+	bind_i64(s, S_JOB_SAVE, 1, j->id);
+	bind_text(s, S_JOB_SAVE, 2, j->schedule);
+	bind_text(s, S_JOB_SAVE, 3, j->cmd);
+	bind_i64(s, S_JOB_SAVE, 4, j->timeout_ms);
+	bind_i64(s, S_JOB_SAVE, 5, j->overlap);
+	bind_i64(s, S_JOB_SAVE, 6, j->misfire);
+	bind_text(s, S_JOB_SAVE, 7, j->dir ? j->dir : "");
+	bind_text(s, S_JOB_SAVE, 8, j->env ? j->env : "");
+	bind_i64(s, S_JOB_SAVE, 9, j->runs_total);
+	bind_i64(s, S_JOB_SAVE, 10, j->failures_total);
+	bind_i64(s, S_JOB_SAVE, 11, j->last_start_ns);
+	bind_i64(s, S_JOB_SAVE, 12, j->last_end_ns);
+	bind_i64(s, S_JOB_SAVE, 13, j->last_status);
+	return changed1(s, exec1(s, S_JOB_SAVE), "job", j->id, "saving job", why, n);
+}
+
+int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n)
+{
+	if (e->state != RUN_DONE && e->state != RUN_SKIPPED) {
+		say(why, n, "recording run end: bad final state %d", e->state);
+		return -EINVAL;
+	}
+	bind_i64(s, S_RUN_END, 1, e->run_id);
+	bind_i64(s, S_RUN_END, 2, e->state);
+	bind_i64(s, S_RUN_END, 3, e->end_ns);
+	bind_i64(s, S_RUN_END, 4, e->status);
+	bind_i64(s, S_RUN_END, 5, e->flags);
+	bind_i64(s, S_RUN_END, 6, e->out_bytes);
+	return changed1(s, exec1(s, S_RUN_END), "run", e->run_id, "recording run end", why, n);
+}
+
+int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
+                      char *why, size_t n)
+{
+	int rc;
+	bind_i64(s, S_RUNS_TRIM, 1, job_id);
+	bind_i64(s, S_RUNS_TRIM, 2, keep_runs);
+	if ((rc = exec1(s, S_RUNS_TRIM)) != 0)
+		return fail(s, why, n, "trimming runs");
+	int gone = sqlite3_changes(s->db);
+	bind_i64(s, S_RUNS_TRIM_BYTES, 1, job_id);
+	bind_i64(s, S_RUNS_TRIM_BYTES, 2, keep_bytes);
+	if ((rc = exec1(s, S_RUNS_TRIM_BYTES)) != 0)
+		return fail(s, why, n, "trimming runs by size");
+	gone += sqlite3_changes(s->db);
+	if (gone == 0)
+		return 0;           /* nothing left without its run: skip the scans below */
+	bind_i64(s, S_LOG_ORPHANS, 1, job_id);
+	if ((rc = exec1(s, S_LOG_ORPHANS)) != 0)
+		return fail(s, why, n, "trimming output of trimmed runs");
+	bind_i64(s, S_LOG_TRIM_JOB, 1, job_id);
+	bind_i64(s, S_LOG_TRIM_JOB, 2, keep_runs * 4);
+	if ((rc = exec1(s, S_LOG_TRIM_JOB)) != 0)
+		return fail(s, why, n, "trimming the job's log");
 	return 0;
 }
 
@@ -1124,6 +1270,10 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
 				len = sizeof w->proc - 1;
 			memcpy(w->proc, t, len);
 			w->proc[len] = '\0';
+			w->seq = sqlite3_column_int64(st, 9);
+			w->manual = sqlite3_column_int(st, 10);
+			w->flags = sqlite3_column_int(st, 11);
+			w->out_bytes = sqlite3_column_int64(st, 12);
 		}
 		if (rc != SQLITE_DONE)
 			r = fail(s, why, n, "reading runs");
@@ -1181,20 +1331,21 @@ typedef struct LogRow {
 	size_t len;
 } LogRow;
 
-int store_log_read(Store *s, int64_t job_id,
-                   int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
-                   void *arg, char *why, size_t n)
+/* Log lines selected by statement k (S_LOG_PAGE by job, S_OUTPUT_PAGE by run). */
+static int read_lines(Store *s, int k, int64_t key,
+                      int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
+                      void *arg, char *why, size_t n)
 {
 	LogRow *rows = emalloc(LOG_PAGE * sizeof *rows);
 	int64_t after = 0;
 	int r = 0;
 	for (;;) {
-		bind_i64(s, S_LOG_PAGE, 1, job_id);
-		bind_i64(s, S_LOG_PAGE, 2, after);
-		bind_i64(s, S_LOG_PAGE, 3, LOG_PAGE);
+		bind_i64(s, k, 1, key);
+		bind_i64(s, k, 2, after);
+		bind_i64(s, k, 3, LOG_PAGE);
 		int nrow = 0, rc;
-		sqlite3_stmt *st = s->st[S_LOG_PAGE];
-		while ((rc = step(s, S_LOG_PAGE)) == SQLITE_ROW) {
+		sqlite3_stmt *st = s->st[k];
+		while ((rc = step(s, k)) == SQLITE_ROW) {
 			LogRow *w = &rows[nrow++];
 			w->id = sqlite3_column_int64(st, 0);
 			w->t_ns = sqlite3_column_int64(st, 1);
@@ -1216,6 +1367,20 @@ int store_log_read(Store *s, int64_t job_id,
 	}
 	free(rows);
 	return r;
+}
+
+int store_log_read(Store *s, int64_t job_id,
+                   int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
+                   void *arg, char *why, size_t n)
+{
+	return read_lines(s, S_LOG_PAGE, job_id, fn, arg, why, n);
+}
+
+int store_run_output_read(Store *s, int64_t run_id,
+                          int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
+                          void *arg, char *why, size_t n)
+{
+	return read_lines(s, S_OUTPUT_PAGE, run_id, fn, arg, why, n);
 }
 
 int store_log_trim(Store *s, int64_t job_id, size_t keep_lines, char *why, size_t n)

@@ -6,7 +6,8 @@
 jobd_start
 
 expect "root-listing" "clone
-jobs" "$JOBCTL" ls-files /
+jobs
+stats" "$JOBCTL" ls-files /
 expect "no-jobs" "" "$JOBCTL" ls-files jobs
 
 check "clone-create" "$JOBCTL" write clone 'hello:* * * * * * *:echo hello world'

@@ -8,12 +8,20 @@ S=127.0.0.1:$JOBD_PORT
 "$JOBCTL" write clone 'hello:0 0 1 1 * 2099:echo hello world'
 "$JOBCTL" write jobs/hello/ctl start
 expect "diodls-root" "clone
-jobs" sh -c "diodls -s $S -a / / | sort"
+jobs
+stats" sh -c "diodls -s $S -a / / | sort"
 expect "diodls-jobs" "hello" diodls -s "$S" -a / /jobs
 expect "diodls-job" "cmd
 ctl
+dir
+env
 log
-schedule" sh -c "diodls -s $S -a / /jobs/hello | sort"
+misfire
+overlap
+runs
+schedule
+status
+timeout" sh -c "diodls -s $S -a / /jobs/hello | sort"
 expect "diodcat-cmd" "echo hello world" diodcat -s "$S" -a / /jobs/hello/cmd
 expect "diodcat-ctl" "started" diodcat -s "$S" -a / /jobs/hello/ctl
 check "diodcat-schedule" sh -c "diodcat -s $S -a / /jobs/hello/schedule | grep -q '^0 0 1 1 \* 2099:2099-01-01 00:00:00 '"

@@ -356,20 +356,20 @@ static void test_fire_claim(void)
 	int64_t a = mkjob(s, "a", "* * * * *", "a");
 	int64_t b = mkjob(s, "b", "* * * * *", "b");
 	int64_t r1 = 0, r2 = 0, r3 = 0;
-	CHECK(store_fire_claim(s, a, 1700000060, &r1, why, sizeof why) == 0 && r1 > 0);
-	int r = store_fire_claim(s, a, 1700000060, &r2, why, sizeof why);
+	CHECK(store_fire_claim(s, a, 1700000060, &r1, NULL, why, sizeof why) == 0 && r1 > 0);
+	int r = store_fire_claim(s, a, 1700000060, &r2, NULL, why, sizeof why);
 	CHECKF(r == -EALREADY, "repeat claim: %d %s", r, why);
 	CHECK(r2 == 0);
 	/* The same time on another job is another fire. */
-	CHECK(store_fire_claim(s, b, 1700000060, &r2, why, sizeof why) == 0 && r2 > r1);
+	CHECK(store_fire_claim(s, b, 1700000060, &r2, NULL, why, sizeof why) == 0 && r2 > r1);
 	/* An older fire not claimed before is fine, and does not move last_sched back. */
-	CHECK(store_fire_claim(s, a, 1700000000, &r3, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 1700000000, &r3, NULL, why, sizeof why) == 0);
 	/* Manual runs (sched 0) never collide. */
 	int64_t m1 = 0, m2 = 0;
-	CHECK(store_fire_claim(s, a, 0, &m1, why, sizeof why) == 0);
-	CHECK(store_fire_claim(s, a, 0, &m2, why, sizeof why) == 0 && m2 > m1);
-	CHECK(store_fire_claim(s, 999, 1700000060, &r3, why, sizeof why) == -ENOENT);
-	CHECK(store_fire_claim(s, a, -5, &r3, why, sizeof why) == -EINVAL);
+	CHECK(store_fire_claim(s, a, 0, &m1, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 0, &m2, NULL, why, sizeof why) == 0 && m2 > m1);
+	CHECK(store_fire_claim(s, 999, 1700000060, &r3, NULL, why, sizeof why) == -ENOENT);
+	CHECK(store_fire_claim(s, a, -5, &r3, NULL, why, sizeof why) == -EINVAL);
 	Jobs js = load(s);
 	CHECK(js.n == 2 && js.j[0].last_sched == 1700000060 && js.j[1].last_sched == 1700000060);
 	Runs rs = runs(s, a);
@@ -385,8 +385,8 @@ static void test_fire_claim(void)
 	s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
-	CHECK(store_fire_claim(s, a, 1700000060, NULL, why, sizeof why) == -EALREADY);
-	CHECK(store_fire_claim(s, a, 1700000120, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 1700000060, NULL, NULL, why, sizeof why) == -EALREADY);
+	CHECK(store_fire_claim(s, a, 1700000120, NULL, NULL, why, sizeof why) == 0);
 	js = load(s);
 	CHECK(js.n == 2 && js.j[0].last_sched == 1700000120);
 	store_close(s);
@@ -400,10 +400,10 @@ static void test_run_lifecycle(void)
 		return;
 	int64_t a = mkjob(s, "a", "* * * * *", "a");
 	int64_t r1, r2, r3, r4;
-	CHECK(store_fire_claim(s, a, 60, &r1, why, sizeof why) == 0);
-	CHECK(store_fire_claim(s, a, 120, &r2, why, sizeof why) == 0);
-	CHECK(store_fire_claim(s, a, 180, &r3, why, sizeof why) == 0);
-	CHECK(store_fire_claim(s, a, 240, &r4, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 60, &r1, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 120, &r2, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 180, &r3, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 240, &r4, NULL, why, sizeof why) == 0);
 	CHECK(store_run_start(s, r1, 1000, 4242, "boot/1", why, sizeof why) == 0);
 	CHECK(store_run_finish(s, r1, RUN_DONE, 2000, -9, why, sizeof why) == 0);
 	CHECK(store_run_start(s, r2, 3000, 4343, "boot/77", why, sizeof why) == 0);
@@ -477,7 +477,7 @@ static void test_run_lifecycle(void)
 
 	/* Trimming keeps the newest finished runs and every live one. */
 	int64_t r5;
-	CHECK(store_fire_claim(s, a, 300, &r5, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 300, &r5, NULL, why, sizeof why) == 0);
 	CHECK(store_runs_trim(s, a, 1, why, sizeof why) == 0);
 	rs = runs(s, a);
 	CHECKF(rs.n == 2, "after trim %d", rs.n);
@@ -563,8 +563,8 @@ static void test_delete_cascades(void)
 	int64_t a = mkjob(s, "a", "@daily", "a");
 	int64_t b = mkjob(s, "b", "@daily", "b");
 	int64_t r;
-	CHECK(store_fire_claim(s, a, 86400, &r, why, sizeof why) == 0);
-	CHECK(store_fire_claim(s, b, 86400, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a, 86400, &r, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, b, 86400, NULL, NULL, why, sizeof why) == 0);
 	CHECK(store_log_append(s, a, r, 5, "out", 3, why, sizeof why) == 0);
 	CHECK(store_log_append(s, b, 0, 5, "keep", 4, why, sizeof why) == 0);
 	CHECK(store_job_delete(s, a, why, sizeof why) == 0);
@@ -581,7 +581,7 @@ static void test_delete_cascades(void)
 	/* The name is free again; the new job is a new incarnation with no history. */
 	int64_t a2 = mkjob(s, "a", "@daily", "a");
 	CHECK(a2 > b);
-	CHECK(store_fire_claim(s, a2, 86400, NULL, why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, a2, 86400, NULL, NULL, why, sizeof why) == 0);
 	store_close(s);
 }
 
@@ -832,7 +832,7 @@ static void test_crash_durability(void)
 		if (store_open(dir, STORE_SYNC_NORMAL, &s, NULL, w, sizeof w) != 0 ||
 		    store_job_create(s, &j, w, sizeof w) != 0 ||
 		    store_job_set_started(s, j.id, 1, w, sizeof w) != 0 ||
-		    store_fire_claim(s, j.id, 600, &r, w, sizeof w) != 0 ||
+		    store_fire_claim(s, j.id, 600, &r, NULL, w, sizeof w) != 0 ||
 		    store_log_append(s, j.id, r, 1, "last words", 10, w, sizeof w) != 0)
 			_exit(1);
 		_exit(0);
@@ -849,7 +849,7 @@ static void test_crash_durability(void)
 	Lines *ls = readlog(s, js.j[0].id, 0, 0);
 	CHECK(ls->n == 1 && ls->len[0] == 10 && memcmp(ls->text[0], "last words", 10) == 0);
 	lines_free(ls);
-	CHECK(store_fire_claim(s, js.j[0].id, 600, NULL, why, sizeof why) == -EALREADY);
+	CHECK(store_fire_claim(s, js.j[0].id, 600, NULL, NULL, why, sizeof why) == -EALREADY);
 	store_close(s);
 }
 
@@ -869,7 +869,7 @@ static void test_disk_full(void)
 		r = store_log_append(s, a, 0, i, line, sizeof line, why, sizeof why);
 	CHECKF(r == -ENOSPC, "after %d lines: %d %s", i, r, why);
 	CHECKF(strstr(why, "disk full") != NULL, "why: %s", why);
-	r = store_fire_claim(s, a, 60, NULL, why, sizeof why);
+	r = store_fire_claim(s, a, 60, NULL, NULL, why, sizeof why);
 	CHECKF(r == 0 || r == -ENOSPC, "claim when full: %d %s", r, why);
 	/* Room again: trimming frees pages. */
 	CHECK(store_log_trim(s, a, 0, why, sizeof why) == 0);

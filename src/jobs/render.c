@@ -1,0 +1,164 @@
+/* The text of the generated files: log, schedule, settings, status, runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs_int.h"
+
+typedef struct LogRender {
+	Jobs *js;
+	Buf *out;
+} LogRender;
+
+static int render_line(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len)
+{
+	LogRender *lr = arg;
+	char ts[80];
+	(void)run_id;
+	zone_format_go(lr->js->zone, t_ns / 1000000000, (long)(t_ns % 1000000000), 1, ts, sizeof ts);
+	buf_addstr(lr->out, ts);
+	buf_add(lr->out, ":", 1);
+	buf_add(lr->out, text, len);
+	buf_add(lr->out, "\n", 1);
+	return 0;
+}
+
+int jobs_render_log(Jobs *js, Job *j, Buf *out, char *why, size_t n)
+{
+	LogRender lr = { js, out };
+	return store_log_read(js->store, j->id, render_line, &lr, why, n);
+}
+
+int jobs_render_run_output(Jobs *js, Job *j, const RunInfo *r, Buf *out, char *why, size_t n)
+{
+	LogRender lr = { js, out };
+	(void)j;
+	return store_run_output_read(js->store, r->run_id, render_line, &lr, why, n);
+}
+
+void jobs_render_schedule(Jobs *js, Job *j, Buf *out)
+{
+	buf_addstr(out, j->schedule);
+	if (!j->started)
+		return;
+	if (j->next == CRON_NEVER) {
+		buf_addstr(out, ":never");
+		return;
+	}
+	char ts[80];
+	zone_format_go(job_zone(js, j), j->next, 0, 0, ts, sizeof ts);
+	buf_add(out, ":", 1);
+	buf_addstr(out, ts);
+}
+
+void jobs_render_setting(Jobs *js, Job *j, const char *key, Buf *out)
+{
+	char d[32];
+	if (strcmp(key, "schedule") == 0)
+		jobs_render_schedule(js, j, out);
+	else if (strcmp(key, "cmd") == 0)
+		buf_addstr(out, j->cmd);
+	else if (strcmp(key, "timeout") == 0) {
+		duration_format(j->timeout_ms, d, sizeof d);
+		buf_addstr(out, d);
+	} else if (strcmp(key, "overlap") == 0)
+		buf_addstr(out, overlap_name(j->overlap));
+	else if (strcmp(key, "misfire") == 0)
+		buf_addstr(out, misfire_name(j->misfire));
+	else if (strcmp(key, "dir") == 0)
+		buf_addstr(out, j->dir);
+	else if (strcmp(key, "env") == 0)
+		buf_addstr(out, j->env);
+}
+
+/* RFC 3339 of unix seconds in zone z, or "-" for 0. */
+static void add_time(Buf *out, const Zone *z, int64_t sec)
+{
+	char ts[64];
+	if (sec <= 0 || sec == CRON_NEVER) {
+		buf_addstr(out, "-");
+		return;
+	}
+	zone_format_rfc3339(z, sec, ts, sizeof ts);
+	buf_addstr(out, ts);
+}
+
+static void add_status(Buf *out, int status)
+{
+	if (status >= 0)
+		buf_printf(out, "exit:%d", status);
+	else
+		buf_printf(out, "signal:%s", signal_name(-status));
+}
+
+void jobs_render_status(Jobs *js, Job *j, Buf *out)
+{
+	buf_printf(out, "state=%s next=", j->started ? "started" : "stopped");
+	add_time(out, job_zone(js, j), j->started ? j->next : 0);
+	buf_addstr(out, " last_start=");
+	add_time(out, js->zone, j->last_start_ns / 1000000000);
+	buf_addstr(out, " last_end=");
+	add_time(out, js->zone, j->last_end_ns / 1000000000);
+	buf_addstr(out, " last_status=");
+	if (j->last_end_ns)
+		add_status(out, j->last_status);
+	else
+		buf_addstr(out, "-");
+	buf_printf(out, " runs=%lld failures=%lld pid=", (long long)j->runs_total,
+	           (long long)j->failures_total);
+	if (j->runs)
+		buf_printf(out, "%d", j->runs->pid);
+	else
+		buf_addstr(out, "-");
+	buf_addstr(out, "\n");
+}
+
+static const char *state_name(int s)
+{
+	switch (s) {
+	case RUN_CLAIMED: return "waiting";
+	case RUN_RUNNING: return "running";
+	case RUN_DONE: return "done";
+	case RUN_INTERRUPTED: return "interrupted";
+	case RUN_SKIPPED: return "skipped";
+	default: return "?";
+	}
+}
+
+void jobs_render_run_status(Jobs *js, Job *j, const RunInfo *r, Buf *out)
+{
+	const Zone *z = js->zone;
+	(void)j;
+	buf_printf(out, "run=%lld sched=", (long long)r->seq);
+	add_time(out, z, r->sched);
+	buf_addstr(out, " start=");
+	add_time(out, z, r->start_ns / 1000000000);
+	buf_addstr(out, " end=");
+	add_time(out, z, r->end_ns / 1000000000);
+	buf_addstr(out, " duration=");
+	if (r->start_ns && r->end_ns)
+		buf_printf(out, "%.3fs", (double)(r->end_ns - r->start_ns) / 1e9);
+	else if (r->start_ns && r->state == RUN_RUNNING)
+		buf_printf(out, "%.3fs", (double)(wall_now_ns() - r->start_ns) / 1e9);
+	else
+		buf_addstr(out, "-");
+	buf_printf(out, " state=%s status=", state_name(r->state));
+	if (r->state == RUN_DONE)
+		add_status(out, r->status);
+	else
+		buf_addstr(out, "-");
+	buf_printf(out, " manual=%d timed_out=%d killed=%d pid=", r->manual,
+	           (r->flags & RUNF_TIMEDOUT) != 0, (r->flags & RUNF_KILLED) != 0);
+	if (r->pid)
+		buf_printf(out, "%d", r->pid);
+	else
+		buf_addstr(out, "-");
+	buf_printf(out, " output_bytes=%lld output_cap=%lld truncated=%d lateness=",
+	           (long long)r->out_bytes, (long long)js->cfg.max_output,
+	           (r->flags & RUNF_TRUNCATED) != 0);
+	if (r->sched && r->start_ns)
+		buf_printf(out, "%.4fs", (double)(r->start_ns - r->sched * 1000000000) / 1e9);
+	else
+		buf_addstr(out, "-");
+	buf_addstr(out, "\n");
+}

@@ -1,0 +1,458 @@
+/* A fire, from claim to record: the overlap policy, the child, its output,
+ * its timeout, kill, and its end. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs_int.h"
+#include "util/log.h"
+
+extern char **environ;
+
+static void run_end_record(JobRun *r, int status);
+
+/* ---- the child's environment ---- */
+
+/* jobd's environment without JOBD_* and without the job's own keys, then the
+ * job's env lines, then JOBD_JOB, JOBD_SCHEDULED, JOBD_RUN. The array is
+ * malloc'ed; its strings borrow from environ, the job's env copy in *hold,
+ * and the three buffers. */
+static char **child_env(const Job *j, char *hold, char *a, char *b, char *c)
+{
+	size_t n = 0, lines = 0, k = 0;
+	while (environ[n])
+		n++;
+	for (const char *p = hold; *p; p++)
+		lines += *p == '\n';
+	char **env = xmalloc((n + lines + 4) * sizeof *env);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], "JOBD_", 5) == 0)
+			continue;
+		size_t klen = strcspn(environ[i], "=");
+		int overridden = 0;
+		for (const char *p = j->env; *p && !overridden; p = strchr(p, '\n') + 1)
+			overridden = strncmp(p, environ[i], klen) == 0 && p[klen] == '=';
+		if (!overridden)
+			env[k++] = environ[i];
+	}
+	for (char *p = hold, *e; *p; p = e + 1) {
+		e = strchr(p, '\n');
+		*e = 0;
+		env[k++] = p;
+	}
+	env[k++] = a;
+	env[k++] = b;
+	env[k++] = c;
+	env[k] = NULL;
+	return env;
+}
+
+/* ---- output ---- */
+
+static void on_line(void *arg, const char *text, size_t len)
+{
+	JobRun *r = arg;
+	if (!r->job)
+		return;                 /* deleted: nowhere to put it */
+	int64_t cap = r->js->cfg.max_output;
+	if (r->out_bytes + (int64_t)len + 1 > cap) {
+		/* Past the cap lines are counted, not kept: memory and disk stay bounded. */
+		r->dropped += (int64_t)len + 1;
+		return;
+	}
+	r->out_bytes += (int64_t)len + 1;
+	job_log(r->js, r->job, r->run_id, text, len);
+	r->job->vers_runs++;
+}
+
+/* ---- timers: timeout, then the grace period before SIGKILL ---- */
+
+static void on_run_timer(uv_timer_t *t)
+{
+	JobRun *r = t->data;
+	if (r->grace) {
+		LOGW("job %s: run %lld (pid %d) outlived the %lld ms grace period; SIGKILL", r->name,
+		     (long long)r->seq, r->pid, (long long)r->js->cfg.kill_grace_ms);
+		run_kill(r->run, SIGKILL);
+		return;
+	}
+	/* The timeout. */
+	r->timed_out = 1;
+	if (r->job) {
+		char d[32];
+		duration_format(r->job->timeout_ms, d, sizeof d);
+		job_logf(r->js, r->job, r->run_id, "timed out after %s", d);
+	}
+	run_kill(r->run, SIGTERM);
+	r->grace = 1;
+	uv_timer_start(&r->timer, on_run_timer, (uint64_t)r->js->cfg.kill_grace_ms, 0);
+}
+
+/* SIGTERM now, SIGKILL after the grace period unless it has ended by then. */
+static void terminate(JobRun *r)
+{
+	run_kill(r->run, SIGTERM);
+	if (!r->grace) {
+		r->grace = 1;
+		uv_timer_start(&r->timer, on_run_timer, (uint64_t)r->js->cfg.kill_grace_ms, 0);
+	}
+}
+
+/* ---- start and end ---- */
+
+static void unlink_run(JobRun *r)
+{
+	JobRun **p = r->job ? &r->job->runs : &r->js->orphans;
+	for (; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	if (r->job)
+		r->job->nrunning--;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	JobRun *r = h->data;
+	free(r->name);
+	free(r);
+}
+
+static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
+
+static void start_queued(Jobs *js, Job *j)
+{
+	while (j->nqueue && j->nrunning == 0) {
+		QueuedFire q = j->queue[0];
+		memmove(&j->queue[0], &j->queue[1], (j->nqueue - 1) * sizeof j->queue[0]);
+		j->nqueue--;
+		spawn(js, j, q.run_id, q.seq, q.sched, q.manual);
+	}
+}
+
+static void on_done(void *arg, int status)
+{
+	JobRun *r = arg;
+	Jobs *js = r->js;
+	Job *j = r->job;
+	uv_timer_stop(&r->timer);
+	run_end_record(r, status);
+	unlink_run(r);
+	js->running--;
+	uv_close((uv_handle_t *)&r->timer, timer_closed);
+	if (j) {
+		j->vers_ctl++;
+		j->vers_runs++;
+		if (!js->shutting)
+			start_queued(js, j);
+	}
+	jobs_maybe_done(js);
+}
+
+static void run_end_record(JobRun *r, int status)
+{
+	Jobs *js = r->js;
+	Job *j = r->job;
+	char why[256];
+	int64_t end = wall_now_ns();
+	double secs = (double)(end - r->start_ns) / 1e9;
+	js->stats.duration_count++;
+	js->stats.duration_sum += secs;
+	size_t b = 0;
+	while (b < 11 && secs > jobs_duration_bounds[b])
+		b++;
+	js->stats.duration_buckets[b]++;
+	if (status != 0)
+		js->stats.runs_failed++;
+	VLOG(2, "job %s: run %lld (pid %d) ended with status %d", r->name, (long long)r->seq, r->pid, status);
+	if (!j)
+		return;                 /* deleted: its rows are gone */
+	if (r->dropped)
+		job_logf(js, j, r->run_id, "output truncated: %lld bytes dropped (cap %lld bytes)",
+		         (long long)r->dropped, (long long)js->cfg.max_output);
+	if (status > 0)
+		job_logf(js, j, r->run_id, "exit status %d", status);
+	else if (status < 0)
+		job_logf(js, j, r->run_id, "signal: %s", signal_name(-status));
+	StoreRunEnd e = {
+		.run_id = r->run_id, .state = RUN_DONE, .end_ns = end, .status = status,
+		.flags = (r->timed_out ? RUNF_TIMEDOUT : 0) | (r->killed ? RUNF_KILLED : 0) |
+		         (r->dropped ? RUNF_TRUNCATED : 0),
+		.out_bytes = r->out_bytes,
+	};
+	if (store_run_end(js->store, &e, why, sizeof why) < 0)
+		LOGE("job %s: cannot record end of run %lld: %s", j->name, (long long)r->seq, why);
+	j->runs_total++;
+	j->failures_total += status != 0;
+	j->last_end_ns = end;
+	j->last_status = status;
+	if (job_save(js, j, why, sizeof why) < 0)
+		LOGE("job %s: cannot record its history: %s", j->name, why);
+	if (store_runs_retain(js->store, j->id, js->cfg.keep_runs, js->cfg.keep_bytes, why, sizeof why) < 0)
+		LOGE("job %s: cannot trim old runs: %s", j->name, why);
+}
+
+/* A run that never started: skipped (overlap) or impossible (spawn failed). */
+static void end_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int status)
+{
+	char why[256];
+	StoreRunEnd e = { .run_id = run_id, .state = state, .end_ns = wall_now_ns(), .status = status };
+	if (store_run_end(js->store, &e, why, sizeof why) < 0)
+		LOGE("job %s: cannot record run: %s", j->name, why);
+	j->vers_runs++;
+}
+
+static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual)
+{
+	char why[256];
+	JobRun *r = xcalloc(1, sizeof *r);
+	r->js = js;
+	r->job = j;
+	r->name = xstrdup(j->name);
+	r->run_id = run_id;
+	r->seq = seq;
+	r->sched = sched;
+	r->manual = manual;
+	uv_timer_init(js->loop, &r->timer);
+	r->timer.data = r;
+
+	/* The run learns who and when it is: JOBD_JOB, JOBD_SCHEDULED (unix s), JOBD_RUN. */
+	char e_job[JOB_NAME_MAX + 16], e_sched[48], e_run[48];
+	snprintf(e_job, sizeof e_job, "JOBD_JOB=%s", j->name);
+	snprintf(e_sched, sizeof e_sched, "JOBD_SCHEDULED=%lld", (long long)sched);
+	snprintf(e_run, sizeof e_run, "JOBD_RUN=%lld", (long long)seq);
+	char *hold = xstrdup(j->env);
+	char **env = child_env(j, hold, e_job, e_sched, e_run);
+	RunSpec spec = { .cmd = j->cmd, .env = env, .dir = *j->dir ? j->dir : "/" };
+	RunCallbacks cb = { on_line, on_done };
+	int rc = run_spawn(js->loop, &spec, &cb, r, &r->run, &r->pid, why, sizeof why);
+	r->start_ns = wall_now_ns();
+	free(env);
+	free(hold);
+	if (rc < 0) {
+		job_logf(js, j, run_id, "cannot run: %s", why);
+		end_unstarted(js, j, run_id, RUN_DONE, 127);
+		j->runs_total++;
+		j->failures_total++;
+		js->stats.runs_failed++;
+		uv_close((uv_handle_t *)&r->timer, timer_closed);
+		return;
+	}
+	r->next = j->runs;
+	j->runs = r;
+	j->nrunning++;
+	js->running++;
+	js->stats.runs_started++;
+	j->last_start_ns = r->start_ns;
+	j->vers_ctl++;
+	j->vers_runs++;
+	if (j->timeout_ms > 0)
+		uv_timer_start(&r->timer, on_run_timer, (uint64_t)j->timeout_ms, 0);
+	/* Who the process is, so that a jobd started after a crash can end what
+	 * is left of this run without mistaking a process that reused the pid. */
+	char proc[STORE_PROC_MAX];
+	if (run_proc_token(r->pid, proc, sizeof proc) < 0)
+		proc[0] = '\0';
+	if (store_run_start(js->store, run_id, r->start_ns, r->pid, proc, why, sizeof why) < 0)
+		LOGE("job %s: cannot record start of run %lld: %s", j->name, (long long)seq, why);
+	VLOG(2, "job %s: run %lld started, pid %d", j->name, (long long)seq, r->pid);
+}
+
+void runs_fire(Jobs *js, Job *j, int64_t sched)
+{
+	char why[256];
+	int64_t run_id, seq;
+	int manual = sched == 0;
+	int rc = store_fire_claim(js->store, j->id, sched, &run_id, &seq, why, sizeof why);
+	if (rc == -EALREADY) {
+		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
+		return;
+	}
+	if (rc < 0) {
+		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)sched, why);
+		return;
+	}
+	if (sched > j->last_sched)
+		j->last_sched = sched;
+	j->vers_runs++;
+	if (j->nrunning == 0 && j->nqueue == 0) {
+		spawn(js, j, run_id, seq, sched, manual);
+		return;
+	}
+	switch (j->overlap) {
+	case OVERLAP_ALLOW:
+		spawn(js, j, run_id, seq, sched, manual);
+		return;
+	case OVERLAP_REPLACE:
+		for (JobRun *r = j->runs; r; r = r->next) {
+			r->killed = 1;
+			terminate(r);
+		}
+		job_logf(js, j, run_id, "replacing the run in progress (pid %d)", j->runs ? j->runs->pid : 0);
+		/* Only the newest waits: what it replaces is older. */
+		for (unsigned i = 0; i < j->nqueue; i++)
+			end_unstarted(js, j, j->queue[i].run_id, RUN_SKIPPED, 0);
+		j->nqueue = 0;
+		/* wait for the old run to end, as a queued fire */
+		__attribute__((fallthrough));
+	case OVERLAP_QUEUE:
+		if (j->nqueue < JOB_QUEUE_MAX) {
+			j->queue[j->nqueue++] = (QueuedFire){ run_id, seq, sched, manual };
+			if (j->overlap == OVERLAP_QUEUE)
+				job_logf(js, j, run_id, "queued: previous run (pid %d) still running",
+				         j->runs ? j->runs->pid : 0);
+			start_queued(js, j);
+			return;
+		}
+		job_logf(js, j, run_id, "skipped: %d runs already waiting", JOB_QUEUE_MAX);
+		end_unstarted(js, j, run_id, RUN_SKIPPED, 0);
+		return;
+	default:
+		/* overlap=skip, the original's behaviour: never run a job alongside itself. */
+		job_logf(js, j, run_id, "skipped: previous run (pid %d) still running",
+		         j->runs ? j->runs->pid : 0);
+		end_unstarted(js, j, run_id, RUN_SKIPPED, 0);
+		return;
+	}
+}
+
+int jobs_run_now(Jobs *js, Job *j, char *why, size_t n)
+{
+	if (!*j->cmd) {
+		strfmt(why, n, "job %s has no command: write one to its cmd file", j->name);
+		return -EINVAL;
+	}
+	if (js->shutting) {
+		strfmt(why, n, "jobd is shutting down");
+		return -ESHUTDOWN;
+	}
+	runs_fire(js, j, 0);
+	return 0;
+}
+
+int jobs_kill(Jobs *js, Job *j, int sig, char *why, size_t n)
+{
+	(void)js;
+	if (!j->runs) {
+		strfmt(why, n, "job %s has no run in progress", j->name);
+		return -ESRCH;
+	}
+	for (JobRun *r = j->runs; r; r = r->next) {
+		if (sig == 0) {
+			r->killed = 1;
+			job_logf(js, j, r->run_id, "killed on request (SIGTERM, then SIGKILL after %lld ms)",
+			         (long long)js->cfg.kill_grace_ms);
+			terminate(r);
+		} else {
+			run_kill(r->run, sig);
+		}
+	}
+	return 0;
+}
+
+void runs_orphan_all(Jobs *js, Job *j)
+{
+	JobRun *r = j->runs;
+	while (r) {
+		JobRun *next = r->next;
+		r->job = NULL;
+		r->killed = 1;
+		terminate(r);
+		r->next = js->orphans;
+		js->orphans = r;
+		r = next;
+	}
+	j->runs = NULL;
+	j->nrunning = 0;
+	j->nqueue = 0;
+}
+
+void runs_kill_all(Jobs *js, int sig)
+{
+	for (size_t i = 0; i < js->nlist; i++) {
+		Job *j = js->list[i];
+		for (JobRun *r = j->runs; r; r = r->next)
+			sig ? (void)run_kill(r->run, sig) : terminate(r);
+		for (unsigned q = 0; q < j->nqueue; q++)
+			end_unstarted(js, j, j->queue[q].run_id, RUN_SKIPPED, 0);
+		j->nqueue = 0;
+	}
+}
+
+/* ---- looking at runs ---- */
+
+static RunInfo live_info(const JobRun *r)
+{
+	return (RunInfo){
+		.run_id = r->run_id, .seq = r->seq, .sched = r->sched, .state = RUN_RUNNING,
+		.start_ns = r->start_ns, .pid = r->pid, .manual = r->manual,
+		.flags = (r->timed_out ? RUNF_TIMEDOUT : 0) | (r->killed ? RUNF_KILLED : 0) |
+		         (r->dropped ? RUNF_TRUNCATED : 0),
+		.out_bytes = r->out_bytes,
+	};
+}
+
+typedef struct Collect {
+	Job *j;
+	RunInfo *v;
+	size_t n, cap;
+} Collect;
+
+static int collect(void *arg, const StoreRun *sr)
+{
+	Collect *c = arg;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->v = xrealloc(c->v, c->cap * sizeof *c->v);
+	}
+	RunInfo ri = {
+		.run_id = sr->id, .seq = sr->seq, .sched = sr->sched, .state = sr->state,
+		.start_ns = sr->start_ns, .end_ns = sr->end_ns, .status = sr->status, .pid = sr->pid,
+		.manual = sr->manual, .flags = sr->flags, .out_bytes = sr->out_bytes,
+	};
+	for (JobRun *r = c->j->runs; r; r = r->next)
+		if (r->run_id == sr->id)
+			ri = live_info(r);
+	c->v[c->n++] = ri;
+	return 0;
+}
+
+int jobs_runs(Jobs *js, Job *j, RunInfo **v, size_t *count, char *why, size_t n)
+{
+	Collect c = { j, NULL, 0, 0 };
+	int rc = store_runs_read(js->store, j->id, collect, &c, why, n);
+	if (rc < 0) {
+		free(c.v);
+		return rc;
+	}
+	*v = c.v;
+	*count = c.n;
+	return 0;
+}
+
+int jobs_run_get(Jobs *js, Job *j, int64_t seq, RunInfo *out, char *why, size_t n)
+{
+	for (JobRun *r = j->runs; r; r = r->next)
+		if (r->seq == seq) {
+			*out = live_info(r);
+			return 0;
+		}
+	RunInfo *v;
+	size_t count;
+	int rc = jobs_runs(js, j, &v, &count, why, n);
+	if (rc < 0)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; i < count; i++)
+		if (v[i].seq == seq) {
+			*out = v[i];
+			rc = 0;
+		}
+	free(v);
+	if (rc < 0)
+		strfmt(why, n, "job %s has no run %lld", j->name, (long long)seq);
+	return rc;
+}
