@@ -1,5 +1,7 @@
 /* jobd: flags, wiring, signals. Nothing else lives here. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -123,8 +125,29 @@ static void on_signal(uv_signal_t *h, int sig)
 	srv_shutdown(d->srv, srv_stopped, d);
 }
 
+/* Descriptors jobd inherited from whoever started it would otherwise pass on
+ * to every job; mark them close-on-exec (everything jobd opens itself is). */
+static void cloexec_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		if (fd > 2 && fd != self) {
+			int fl = fcntl(fd, F_GETFD);
+			if (fl >= 0)
+				fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+		}
+	}
+	closedir(d);
+}
+
 int main(int argc, char **argv)
 {
+	cloexec_inherited();
 	FlagList fsaddr = {0}, allow = {0};
 	const char *dbdir = "/var/lib/jobd", *log_dir = "", *vmodule = "", *bt_at = ":0";
 	const char *sync = "normal", *tcpuser = "", *metrics = "", *killgrace = "5s";
