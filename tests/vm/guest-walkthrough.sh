@@ -70,5 +70,41 @@ for m in $VM_MOUNTS; do
 	if [ -e "jobs/${j}_x" ]; then nok bad-expression-created-nothing; else ok bad-expression-created-nothing; fi
 	bad ctl-bogus-verb bogus "jobs/$j/ctl"
 	is ctl-unchanged stopped "jobs/$j/ctl"
+
+	# Run controls through ordinary file operations.
+	# The scheduled runs so far are recorded too; the manual one comes last.
+	before=$(ls "jobs/$j/runs" 2>/dev/null | wc -l)
+	put run-verb "run
+" "jobs/$j/ctl"
+	n=0
+	while [ $n -lt 30 ]; do
+		last=$(ls "jobs/$j/runs" 2>/dev/null | sort -n | tail -1)
+		[ "$(ls "jobs/$j/runs" | wc -l)" -gt "$before" ] &&
+			grep -q 'state=done' "jobs/$j/runs/$last/status" 2>/dev/null && break
+		sleep 0.5; n=$((n + 1))
+	done
+	has run-status "jobs/$j/runs/$last/status" "^run=$last .*state=done status=exit:0 manual=1 "
+	has run-output "jobs/$j/runs/$last/output" ':hello world$'
+	has job-status "jobs/$j/status" '^state=stopped .*last_status=exit:0 runs=[0-9]+ failures=0 '
+	put timeout-set "5s
+" "jobs/$j/timeout"
+	is timeout-read 5s "jobs/$j/timeout"
+	bad timeout-bad soon "jobs/$j/timeout"
+	is timeout-unchanged 5s "jobs/$j/timeout"
+	put cmd-edit "echo edited" "jobs/$j/cmd"
+	is cmd-edited "echo edited" "jobs/$j/cmd"
+	# mkdir makes an empty job; it cannot start without a schedule.
+	if mkdir "jobs/${j}_new" 2>/tmp/err; then ok mkdir-job; else nok mkdir-job; note </tmp/err; fi
+	is mkdir-job-stopped stopped "jobs/${j}_new/ctl"
+	bad mkdir-job-cannot-start start "jobs/${j}_new/ctl"
+	put mkdir-job-schedule "@daily" "jobs/${j}_new/schedule"
+	put mkdir-job-cmd "true" "jobs/${j}_new/cmd"
+	put mkdir-job-start start "jobs/${j}_new/ctl"
+	if rmdir "jobs/${j}_new" 2>/tmp/err; then ok rmdir-job; else nok rmdir-job; note </tmp/err; fi
+	# rm -r empties the directory first (removing generated files is a no-op), then deletes.
+	if rm -r "jobs/$j" 2>/tmp/err; then ok rm-r-job; else nok rm-r-job; note </tmp/err; fi
+	ls jobs >/tmp/ls 2>&1
+	if grep -q "^$j" /tmp/ls; then nok jobs-gone; cat /tmp/ls | note; else ok jobs-gone; fi
+	put name-reusable "$j:@daily:true" clone
 done
 exit $((fails > 100 ? 100 : fails))
