@@ -11,7 +11,8 @@
  *
  * DIR is the test's own directory (the database goes in DIR/db, jobd's
  * stderr in DIR/jobd.log). Prints "ok - durable/crash-..." lines. The
- * operations are a table, ops[]: an edit or a delete is one more entry. */
+ * operations are a table, ops[]: create, start, stop, edit (cmd, schedule),
+ * delete. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -387,12 +388,72 @@ static void apply_stop(Model *m, const Req *q)
 	}
 }
 
+/* Edits keep a fast job fast (its schedule and command class are what make
+ * runs happen at the kill); slow jobs get another of the slow values. */
+static int is_fast(const char *name) { return (unsigned)atoi(name + 1) < FAST; }
+
+static void pick_edit_cmd(Model *m, Req *q)
+{
+	pick_name_existing(m, q);
+	if (is_fast(q->name))
+		snprintf(q->cmd, sizeof q->cmd, "%s", fast_cmds[atoi(q->name + 1)]);
+	else
+		snprintf(q->cmd, sizeof q->cmd, "%s", slow_cmds[rnd(5)]);
+}
+
+static void pick_edit_sched(Model *m, Req *q)
+{
+	pick_name_existing(m, q);
+	snprintf(q->sched, sizeof q->sched, "%s", is_fast(q->name) ? "* * * * * * *" : slow_scheds[rnd(5)]);
+}
+
+static int send_edit_cmd(Client *c, const Req *q, char *why, size_t n)
+{
+	char path[64];
+	snprintf(path, sizeof path, "jobs/%s/cmd", q->name);
+	return write9(c, path, q->cmd, why, n);
+}
+
+static int send_edit_sched(Client *c, const Req *q, char *why, size_t n)
+{
+	char path[64], line[80];
+	snprintf(path, sizeof path, "jobs/%s/schedule", q->name);
+	snprintf(line, sizeof line, "%s%s", q->sched, rnd(2) ? "\n" : "");
+	return write9(c, path, line, why, n);
+}
+
+static void apply_edit_cmd(Model *m, const Req *q)
+{
+	snprintf(find(m, q->name)->cmd, sizeof m->j[0].cmd, "%s", q->cmd);
+}
+
+static void apply_edit_sched(Model *m, const Req *q)
+{
+	snprintf(find(m, q->name)->sched, sizeof m->j[0].sched, "%s", q->sched);
+}
+
+static int send_delete(Client *c, const Req *q, char *why, size_t n)
+{
+	return send_ctl(c, q, rnd(2) ? "delete" : "DELETE\n", why, n);
+}
+
+/* A deleted job is gone for good: later jobs move up in creation order. */
+static void apply_delete(Model *m, const Req *q)
+{
+	MJob *j = find(m, q->name);
+	int i = (int)(j - m->j);
+	memmove(&m->j[i], &m->j[i + 1], (size_t)(m->n - i - 1) * sizeof m->j[0]);
+	m->n--;
+}
+
 static const Op ops[] = {
 	{ "create", 6, pick_create, send_create, valid_create, apply_create },
 	{ "create-bad", 1, pick_create_bad, send_create, valid_create, apply_create },
 	{ "start", 5, pick_name_existing, send_start, valid_exists, apply_start },
 	{ "stop", 4, pick_name_existing, send_stop, valid_exists, apply_stop },
-	/* edit, delete: add here */
+	{ "edit-cmd", 2, pick_edit_cmd, send_edit_cmd, valid_exists, apply_edit_cmd },
+	{ "edit-schedule", 2, pick_edit_sched, send_edit_sched, valid_exists, apply_edit_sched },
+	{ "delete", 2, pick_name_existing, send_delete, valid_exists, apply_delete },
 };
 
 static const Op *pick_op(void)
