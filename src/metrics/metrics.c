@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -144,7 +145,12 @@ int metrics_start(uv_loop_t *loop, const char *addr, MetricsRender render, void 
 	uv_timer_init(loop, &m->timer);
 	m->poll.data = m->timer.data = m;
 	uv_poll_start(&m->poll, UV_READABLE, on_poll);
-	LOGI("metrics on http://%s/metrics", addr);
+	/* Port 0 asks the kernel for one: say which (tests rely on it). */
+	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
+	char host[64];
+	size_t hl = (size_t)(strrchr(addr, ':') - addr);
+	snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : sizeof host - 1), addr);
+	LOGI("metrics on http://%s:%u/metrics", host, pi ? (unsigned)pi->port : 0u);
 	*out = m;
 	return 0;
 }
