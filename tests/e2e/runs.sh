@@ -184,5 +184,15 @@ sleep 3   # jobd is down for a few scheduled seconds: those are the misfires
 jobd_start -killgrace 1s
 check "misfire-once-logged" sh -c "\"$J\" log mf | grep -q 'misfire: running once'"
 "$J" write jobs/mf/ctl stop
+# misfire=all replays each missed second (with overlap=allow they all run).
+"$J" write jobs/mf/misfire all
+"$J" write jobs/mf/overlap allow
+"$J" write jobs/mf/ctl start
+wait_for 10 sh -c "[ \$(\"$J\" ls-files jobs/mf/runs | wc -l) -ge 3 ]"
+jobd_stop
+sleep 3
+jobd_start -killgrace 1s
+check "misfire-all-logged" sh -c "\"$J\" log mf | grep -Eq 'misfire: replayed [2-9] missed times'"
+"$J" write jobs/mf/ctl stop
 jobd_stop
 finish

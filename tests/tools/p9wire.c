@@ -218,6 +218,35 @@ int main(int argc, char **argv)
 			free(st);
 		result(rc < 0 && !exists, "2MiB-write-to-clone", NULL);
 	}
+	/* The fid that wrote clone reads back the name of the job it created. */
+	{
+		uint32_t fid, iounit;
+		rc = client_open_fid(c, "clone", ORDWR, 0, &fid, &iounit, why, sizeof why);
+		const char *line = "readback:0 0 1 1 * 2099:true\n";
+		if (rc == 0) {
+			memset(&t, 0, sizeof t);
+			t.type = Twrite; t.fid = fid; t.count = (uint32_t)strlen(line);
+			t.data = (const uint8_t *)line;
+			rc = client_rpc(c, &t, &r, &rb, why, sizeof why);
+			free(rb);
+		}
+		int ok = 0;
+		if (rc == 0) {
+			memset(&t, 0, sizeof t);
+			t.type = Tread; t.fid = fid; t.count = 100;
+			rc = client_rpc(c, &t, &r, &rb, why, sizeof why);
+			ok = rc == 0 && r.count == 8 && memcmp(r.data, "readback", 8) == 0;
+			free(rb);
+			client_clunk(c, fid);
+		}
+		result(ok, "clone-reads-back-name", rc ? why : NULL);
+		char *del;
+		size_t dl;
+		if (client_read_file(c, "jobs/readback/ctl", &del, &dl, why, sizeof why) == 0) {
+			free(del);
+			client_write_file(c, "jobs/readback/ctl", "delete", 6, why, sizeof why);
+		}
+	}
 	client_free(c);
 
 	/* Version negotiation: an unknown version gets "unknown". */
