@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -35,7 +36,7 @@ typedef struct Daemon {
 	Fs *fs;
 	Srv *srv;
 	Metrics *metrics;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	int stopping;
 	int64_t started_ns;
 } Daemon;
@@ -103,6 +104,7 @@ static void jobs_stopped(void *arg)
 	d->metrics = NULL;
 	uv_close((uv_handle_t *)&d->sigterm, closed_signal);
 	uv_close((uv_handle_t *)&d->sigint, closed_signal);
+	uv_close((uv_handle_t *)&d->sighup, closed_signal);
 	LOGI("every run recorded; exiting");
 }
 
@@ -123,6 +125,18 @@ static void on_signal(uv_signal_t *h, int sig)
 	d->stopping = 1;
 	LOGI("%s: shutting down", strsignal(sig));
 	srv_shutdown(d->srv, srv_stopped, d);
+}
+
+/* SIGHUP: read the -allowusers and -denyusers files again. */
+static void on_sighup(uv_signal_t *h, int sig)
+{
+	Daemon *d = h->data;
+	char why[512];
+	(void)sig;
+	if (fs_reload_users(d->fs, why, sizeof why) < 0)
+		LOGE("SIGHUP: %s; the user lists in force stay", why);
+	else
+		LOGI("SIGHUP: user lists read again");
 }
 
 /* Descriptors jobd inherited from whoever started it would otherwise pass on
@@ -151,14 +165,18 @@ int main(int argc, char **argv)
 	FlagList fsaddr = {0}, allow = {0};
 	const char *dbdir = "/var/lib/jobd", *log_dir = "", *vmodule = "", *bt_at = ":0";
 	const char *sync = "normal", *tcpuser = "", *metrics = "", *killgrace = "5s";
+	const char *allowusers = "", *denyusers = "", *sockmode = "0666", *sockgroup = "";
 	int keep_runs = 100, keep_bytes = 16 << 20, max_output = 1 << 20;
 	int debug = 0, logtostderr = 0, alsologtostderr = 0, stderrthreshold = 0, v = 0;
 	int maxmsize = 1 << 20, maxconns = 1024, maxfids = 4096, version = 0, tcpreadonly = 0;
+	int maxreqs = 256, maxjobs = 1000, maxwrite = 16384, maxcmd = JOB_CMD_MAX, private = 0;
 	Flag flags[] = {
 		{ "allow", FLAG_LIST, &allow, "networks whose TCP clients are accepted besides loopback (CIDR[,CIDR...]; repeatable)", "\"\"" },
+		{ "allowusers", FLAG_STRING, &allowusers, "file of user names (one a line): only they (and root) may create and change jobs", "\"\"" },
 		{ "alsologtostderr", FLAG_BOOL, &alsologtostderr, "log to standard error as well as files", "false" },
 		{ "dbdir", FLAG_STRING, &dbdir, "Location of the jobd jobs database", "\"/var/lib/jobd\"" },
 		{ "debug", FLAG_BOOL, &debug, "9p debugging to stderr", "false" },
+		{ "denyusers", FLAG_STRING, &denyusers, "file of user names (one a line) who may not create or change jobs", "\"\"" },
 		{ "fsaddr", FLAG_LIST, &fsaddr, "Address where job file service listens for connections (host:port, tcp!host!port or unix!/path; repeatable)", "\"0.0.0.0:5640\"" },
 		{ "keep_bytes", FLAG_INT, &keep_bytes, "bytes of run output kept per job (oldest runs go first)", "16777216" },
 		{ "keep_runs", FLAG_INT, &keep_runs, "runs kept per job (oldest go first)", "100" },
@@ -167,10 +185,17 @@ int main(int argc, char **argv)
 		{ "log_dir", FLAG_STRING, &log_dir, "If non-empty, write log files in this directory", "\"\"" },
 		{ "logtostderr", FLAG_BOOL, &logtostderr, "log to standard error instead of files", "false" },
 		{ "max_output", FLAG_INT, &max_output, "bytes of output stored per run (more is counted, not kept)", "1048576" },
+		{ "maxcmd", FLAG_INT, &maxcmd, "longest command of a job, in bytes", "8192" },
 		{ "maxconns", FLAG_INT, &maxconns, "most concurrent 9P connections", "1024" },
 		{ "maxfids", FLAG_INT, &maxfids, "most fids per connection", "4096" },
+		{ "maxjobs", FLAG_INT, &maxjobs, "most jobs one owner may have", "1000" },
+		{ "maxreqs", FLAG_INT, &maxreqs, "most requests outstanding per connection (more wait unread)", "256" },
+		{ "maxwrite", FLAG_INT, &maxwrite, "largest write to clone, ctl or a setting file, in bytes", "16384" },
 		{ "metrics", FLAG_STRING, &metrics, "serve Prometheus metrics over HTTP at host:port (e.g. 127.0.0.1:9640); off when empty", "\"\"" },
 		{ "msize", FLAG_INT, &maxmsize, "largest 9P message size negotiated", "1048576" },
+		{ "private", FLAG_BOOL, &private, "users see only their own jobs (root sees all)", "false" },
+		{ "sockgroup", FLAG_STRING, &sockgroup, "group of the unix sockets (with -sockmode 0660: only its members connect)", "\"\"" },
+		{ "sockmode", FLAG_STRING, &sockmode, "permission bits of the unix sockets (octal)", "0666" },
 		{ "stderrthreshold", FLAG_INT, &stderrthreshold, "logs at or above this threshold go to stderr", "0" },
 		{ "sync", FLAG_STRING, &sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
 		{ "tcpreadonly", FLAG_BOOL, &tcpreadonly, "TCP clients may read but not change anything", "false" },
@@ -204,9 +229,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobd: -sync: want normal or full, got '%s'\n", sync);
 		return 2;
 	}
-	if (maxmsize < 4096 || maxconns < 1 || maxfids < 1) {
-		fprintf(stderr, "jobd: -msize must be >= 4096, -maxconns and -maxfids >= 1\n");
+	if (maxmsize < 4096 || maxconns < 1 || maxfids < 1 || maxreqs < 1 || maxjobs < 1 ||
+	    maxwrite < 256 || maxcmd < 1) {
+		fprintf(stderr, "jobd: -msize must be >= 4096, -maxwrite >= 256, -maxconns, -maxfids, "
+		        "-maxreqs, -maxjobs and -maxcmd >= 1\n");
 		return 2;
+	}
+	char *end;
+	long smode = strtol(sockmode, &end, 8);
+	if (!*sockmode || *end || smode <= 0 || smode > 0777) {
+		fprintf(stderr, "jobd: -sockmode: want octal permission bits such as 0660, got '%s'\n",
+		        sockmode);
+		return 2;
+	}
+	int64_t sgid = -1;
+	if (*sockgroup) {
+		struct group *gr = getgrnam(sockgroup);
+		if (!gr) {
+			fprintf(stderr, "jobd: -sockgroup: no group '%s'\n", sockgroup);
+			return 2;
+		}
+		sgid = gr->gr_gid;
 	}
 	if (keep_runs < 1 || keep_bytes < 0 || max_output < 0) {
 		fprintf(stderr, "jobd: -keep_runs must be >= 1, -keep_bytes and -max_output >= 0\n");
@@ -231,7 +274,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "jobd: -allow: %s\n", why);
 			return 2;
 		}
-	uint32_t tcp_uid = (uint32_t)getuid();
+	uint32_t tcp_uid = (uint32_t)geteuid();
 	if (*tcpuser) {
 		struct passwd *pw = getpwnam(tcpuser);
 		if (!pw) {
@@ -263,6 +306,10 @@ int main(int argc, char **argv)
 		.max_output = max_output,
 		.keep_runs = keep_runs,
 		.keep_bytes = keep_bytes,
+		.max_cmd = (size_t)maxcmd,
+		.max_per_owner = (size_t)maxjobs,
+		.daemon_uid = (uint32_t)geteuid(),
+		.run_as_owner = geteuid() == 0,
 	};
 	d.jobs = jobs_new(d.loop, d.store, d.zone, &jc);
 	int rc = jobs_load(d.jobs, why, sizeof why);
@@ -285,13 +332,28 @@ int main(int argc, char **argv)
 		log_fini();
 		return 1;
 	}
-	FsConfig fc = { .max_ctl_write = 16384, .stats = render_stats, .stats_arg = &d };
-	d.fs = fs_new(d.jobs, &fc);
+	FsConfig fc = {
+		.max_ctl_write = (size_t)maxwrite, .stats = render_stats, .stats_arg = &d,
+		.daemon_uid = (uint32_t)geteuid(), .private_jobs = private,
+		.allow_file = allowusers, .deny_file = denyusers,
+	};
+	d.fs = fs_new(d.jobs, &fc, why, sizeof why);
+	if (!d.fs) {
+		LOGE("%s", why);
+		jobs_free(d.jobs);
+		uv_run(d.loop, UV_RUN_DEFAULT);
+		store_close(d.store);
+		zone_free(d.zone);
+		free(nets);
+		uv_loop_close(d.loop);
+		log_fini();
+		return 1;
+	}
 	SrvOps ops = fs_ops(d.fs);
 	SrvConfig sc = {
 		.max_msize = (uint32_t)maxmsize,
 		.max_fids = (uint32_t)maxfids,
-		.max_reqs = 256,
+		.max_reqs = (uint32_t)maxreqs,
 		.max_conns = (uint32_t)maxconns,
 		.max_wqueue = 4u << 20,
 		.debug = debug,
@@ -299,6 +361,8 @@ int main(int argc, char **argv)
 		.nallow = nnets,
 		.tcp_uid = tcp_uid,
 		.tcp_readonly = tcpreadonly,
+		.sock_mode = (uint32_t)smode,
+		.sock_gid = sgid,
 	};
 	d.srv = srv_new(d.loop, &sc, &ops);
 	for (int i = 0; i < fsaddr.n; i++) {
@@ -313,9 +377,11 @@ int main(int argc, char **argv)
 	}
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
-	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_init(d.loop, &d.sighup);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 

@@ -3,9 +3,18 @@
  *     path = id << 8 | kind
  * where id is the job's store id for job files and the run's store id for
  * run files. Neither is ever reused, so a deleted and re-created job (or a
- * trimmed run) never shares a qid with its successor. */
+ * trimmed run) never shares a qid with its successor.
+ *
+ * Permissions (doc/security.md): a job's owner and root may change it (open
+ * for writing, write, remove); anyone else may read it, or, with -private,
+ * not see it at all (walks say ENOENT, listings leave it out). Creating a job
+ * (clone, mkdir) and changing one's own also pass may_write_jobs: when jobd
+ * is not root only its own user (and root) may, and -allowusers/-denyusers
+ * apply. A job's files show its owner's name and ids. */
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <stdio.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +66,29 @@ static const Tab runtab[] = {
 static int is_setting(enum Kind k) { return k >= K_SCHEDULE && k <= K_ENV; }
 static int is_run_kind(enum Kind k) { return k >= K_RUNDIR; }
 
+/* A user list of -allowusers or -denyusers. */
+typedef struct Users {
+	char *file;                 /* NULL: no list */
+	char **names;
+	size_t n;
+} Users;
+
+/* Owner names and groups, looked up at most every OWNER_TTL seconds. */
+typedef struct Owner {
+	uint32_t uid, gid;
+	int64_t at;                 /* monotonic s when looked up; 0 = empty slot */
+	char name[64], group[64];
+} Owner;
+enum { OWNER_SLOTS = 64, OWNER_TTL = 30 };
+
 struct Fs {
 	Jobs *js;
 	FsConfig cfg;
 	int64_t start;              /* times of the synthetic directories */
 	char uid[64], gid[64];
 	uint32_t n_uid, n_gid;
+	Users allow, deny;
+	Owner owners[OWNER_SLOTS];
 };
 
 /* Per-fid state. */
@@ -78,6 +104,137 @@ typedef struct Faux {
 } Faux;
 
 static Fs *FS(Fid *f) { return srv_ops_aux(conn_srv(f->conn)); }
+
+/* ---- who is who ---- */
+
+/* The owner's user and group names and gid (the user's number if it has no
+ * passwd entry, with gid 65534). The pointer is good until the next call. */
+static const Owner *owner_of(Fs *fs, uint32_t uid)
+{
+	Owner *o = &fs->owners[uid % OWNER_SLOTS];
+	int64_t now = mono_now().ns / 1000000000 + 1;
+	if (o->at && o->uid == uid && now - o->at < OWNER_TTL)
+		return o;
+	o->uid = uid;
+	o->at = now;
+	struct passwd *pw = getpwuid((uid_t)uid);
+	if (pw) {
+		strfmt(o->name, sizeof o->name, "%s", pw->pw_name);
+		o->gid = (uint32_t)pw->pw_gid;
+	} else {
+		strfmt(o->name, sizeof o->name, "%u", uid);
+		o->gid = 65534;
+	}
+	struct group *gr = getgrgid((gid_t)o->gid);
+	if (gr)
+		strfmt(o->group, sizeof o->group, "%s", gr->gr_name);
+	else
+		strfmt(o->group, sizeof o->group, "%u", o->gid);
+	return o;
+}
+
+/* "alice (uid 1001)" for messages. */
+static const char *who(Fs *fs, uint32_t uid, char *buf, size_t n)
+{
+	return strfmt(buf, n, "%s (uid %u)", owner_of(fs, uid)->name, uid);
+}
+
+static void users_free(Users *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		free(u->names[i]);
+	free(u->names);
+	free(u->file);
+	memset(u, 0, sizeof *u);
+}
+
+/* One user name a line; blank lines and lines starting with '#' are skipped. */
+static int users_load(const char *file, Users *u, char *why, size_t n)
+{
+	memset(u, 0, sizeof *u);
+	if (!file || !*file)
+		return 0;
+	FILE *fp = fopen(file, "re");
+	if (!fp) {
+		int e = errno;
+		strfmt(why, n, "cannot read %s: %s", file, strerror(e));
+		return -e;
+	}
+	u->file = xstrdup(file);
+	char line[512];
+	while (fgets(line, sizeof line, fp)) {
+		char *p = line, *e;
+		while (isspace((unsigned char)*p))
+			p++;
+		for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]); e--)
+			;
+		*e = 0;
+		if (!*p || *p == '#')
+			continue;
+		u->names = xrealloc(u->names, (u->n + 1) * sizeof *u->names);
+		u->names[u->n++] = xstrdup(p);
+	}
+	fclose(fp);
+	return 0;
+}
+
+static int users_has(const Users *u, const char *name)
+{
+	for (size_t i = 0; name && i < u->n; i++)
+		if (strcmp(u->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* May f create jobs, or change the ones it owns? Root always may. */
+static int may_write_jobs(Fs *fs, Fid *f, char *why, size_t n)
+{
+	char a[96], b[96];
+	if (f->uid == 0)
+		return 0;
+	if (fs->cfg.daemon_uid != 0 && f->uid != fs->cfg.daemon_uid) {
+		strfmt(why, n, "%s may not create or change jobs: jobd runs as %s, not as root, "
+		       "so only that user and root may", who(fs, f->uid, a, sizeof a),
+		       who(fs, fs->cfg.daemon_uid, b, sizeof b));
+		return -EPERM;
+	}
+	struct passwd *pw = NULL;
+	if (fs->allow.file || fs->deny.file)
+		pw = getpwuid((uid_t)f->uid);
+	const char *name = pw ? pw->pw_name : NULL;
+	if (fs->allow.file && !users_has(&fs->allow, name)) {
+		strfmt(why, n, "%s may not create or change jobs: not listed in %s (-allowusers)",
+		       who(fs, f->uid, a, sizeof a), fs->allow.file);
+		return -EPERM;
+	}
+	if (fs->deny.file && users_has(&fs->deny, name)) {
+		strfmt(why, n, "%s may not create or change jobs: listed in %s (-denyusers)",
+		       who(fs, f->uid, a, sizeof a), fs->deny.file);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* May f change j (control, edit, delete)? Its owner and root may. */
+static int may_control(Fs *fs, Fid *f, Job *j, char *why, size_t n)
+{
+	char a[96], b[96];
+	if (f->uid == 0)
+		return 0;
+	if (f->uid != j->owner) {
+		strfmt(why, n, "job %s belongs to %s: only its owner and root may change it "
+		       "(you are %s)", j->name, who(fs, j->owner, a, sizeof a),
+		       who(fs, f->uid, b, sizeof b));
+		return -EACCES;
+	}
+	return may_write_jobs(fs, f, why, n);
+}
+
+/* Does f see j at all? Everyone does, except with -private. */
+static int may_see(Fs *fs, Fid *f, const Job *j)
+{
+	return !fs->cfg.private_jobs || f->uid == 0 || f->uid == j->owner;
+}
 
 static const Tab *find_tab(enum Kind k)
 {
@@ -184,17 +341,31 @@ static uint64_t file_length(Fs *fs, enum Kind k, Job *j)
 	return n;
 }
 
+/* A job's files belong to its owner: writable ones are the owner's to write
+ * (0644; a kernel mount checks these bits too), and with -private nobody
+ * else may even read them. Files outside jobs are jobd's. */
 static void describe(Fs *fs, enum Kind k, Job *j, int64_t run_id, const char *name,
                      uint32_t perm, Dirinfo *d)
 {
 	memset(d, 0, sizeof *d);
 	d->qid = mkqid(fs, k, j, run_id);
-	d->mode = perm;
 	d->name = name;
-	d->uid = d->muid = fs->uid;
-	d->gid = fs->gid;
-	d->n_uid = fs->n_uid;
-	d->n_gid = fs->n_gid;
+	if (j) {
+		const Owner *o = owner_of(fs, j->owner);
+		perm &= ~(uint32_t)022;
+		if (fs->cfg.private_jobs)
+			perm &= ~(uint32_t)077;
+		d->uid = d->muid = o->name;
+		d->gid = o->group;
+		d->n_uid = j->owner;
+		d->n_gid = o->gid;
+	} else {
+		d->uid = d->muid = fs->uid;
+		d->gid = fs->gid;
+		d->n_uid = fs->n_uid;
+		d->n_gid = fs->n_gid;
+	}
+	d->mode = perm;
 	d->atime = d->mtime = d->ctime = j ? j->mtime : fs->start;
 	if (!(perm & DMDIR))
 		d->length = file_length(fs, k, j);
@@ -242,7 +413,7 @@ static int fs_walk1(Fid *f, const char *name, size_t len, char *why, size_t n)
 	case K_JOBS:
 		if (dotdot) { set_place(f, K_ROOT, NULL, 0, 0); return 0; }
 		j = jobs_lookup(fs->js, name, len);
-		if (!j)
+		if (!j || !may_see(fs, f, j))
 			return -ENOENT;
 		set_place(f, K_JOBDIR, j, 0, 0);
 		return 0;
@@ -315,10 +486,15 @@ static int fs_open(Fid *f, int omode, char *why, size_t n)
 		strfmt(why, n, "%s is read-only", t ? t->name : "directory");
 		return -EACCES;
 	}
+	int rc;
+	if (writing && j && (rc = may_control(fs, f, j, why, n)) < 0)
+		return rc;
+	if (writing && a->kind == K_CLONE && (rc = may_write_jobs(fs, f, why, n)) < 0)
+		return rc;
 	if (a->kind == K_RUNS) {
 		RunInfo *v;
 		size_t count;
-		int rc = jobs_runs(fs->js, j, &v, &count, why, n);
+		rc = jobs_runs(fs->js, j, &v, &count, why, n);
 		if (rc < 0)
 			return rc;
 		free(a->seqs);
@@ -364,6 +540,8 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 		Job *jj = jobs_nth(fs->js, index);
 		if (!jj)
 			return 0;
+		if (!may_see(fs, f, jj))
+			return -1;
 		describe(fs, K_JOBDIR, jj, 0, jj->name, DMDIR | 0777, d);
 		return 1;
 	}
@@ -401,7 +579,7 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 static int take_text(Fs *fs, const uint8_t *data, uint32_t count, char **out, char *why, size_t n)
 {
 	if (count > fs->cfg.max_ctl_write) {
-		strfmt(why, n, "write of %u bytes is larger than the %zu-byte limit", count,
+		strfmt(why, n, "write of %u bytes is larger than the %zu-byte limit (-maxwrite)", count,
 		       fs->cfg.max_ctl_write);
 		return -EFBIG;
 	}
@@ -418,7 +596,7 @@ static int take_text(Fs *fs, const uint8_t *data, uint32_t count, char **out, ch
 	return 0;
 }
 
-static int write_clone(Fs *fs, Faux *a, char *line, char *why, size_t n)
+static int write_clone(Fs *fs, Fid *f, Faux *a, char *line, char *why, size_t n)
 {
 	/* name:cronexpr:cmd, split at the first two colons. */
 	char *c1 = strchr(line, ':');
@@ -429,7 +607,7 @@ static int write_clone(Fs *fs, Faux *a, char *line, char *why, size_t n)
 	}
 	*c1 = *c2 = 0;
 	Job *j;
-	int rc = jobs_create(fs->js, line, c1 + 1, c2 + 1, &j, why, n);
+	int rc = jobs_create(fs->js, f->uid, line, c1 + 1, c2 + 1, &j, why, n);
 	if (rc == 0) {
 		free(a->created);
 		a->created = xstrdup(j->name);
@@ -514,11 +692,13 @@ static int fs_write(Fid *f, uint64_t offset, const uint8_t *data, uint32_t count
 		strfmt(why, n, "file is read-only");
 		return -EACCES;
 	}
-	int rc = take_text(fs, data, count, &text, why, n);
+	int rc = a->kind == K_CLONE ? may_write_jobs(fs, f, why, n) : may_control(fs, f, j, why, n);
 	if (rc < 0)
 		return rc;
+	if ((rc = take_text(fs, data, count, &text, why, n)) < 0)
+		return rc;
 	if (a->kind == K_CLONE)
-		rc = write_clone(fs, a, text, why, n);
+		rc = write_clone(fs, f, a, text, why, n);
 	else if (a->kind == K_CTL)
 		rc = write_ctl(fs, j, text, why, n);
 	else
@@ -554,11 +734,13 @@ static int fs_stat(Fid *f, Dirinfo *d)
 
 static int fs_truncate(Fid *f, char *why, size_t n)
 {
+	Fs *fs = FS(f);
 	Faux *a = f->aux;
+	Job *j = faux_job(fs, a);
 	const Tab *t = find_tab(a->kind);
 	/* Writable files accept truncation as a no-op: echo > ctl does it. */
 	if (t && (t->perm & 0222) && !(t->perm & DMDIR))
-		return 0;
+		return j ? may_control(fs, f, j, why, n) : 0;
 	strfmt(why, n, "file is read-only");
 	return -EACCES;
 }
@@ -575,8 +757,8 @@ static int fs_create(Fid *f, const char *name, uint32_t perm, int omode, char *w
 		return -EPERM;
 	}
 	Job *j;
-	int rc = jobs_create_empty(fs->js, name, &j, why, n);
-	if (rc < 0)
+	int rc = may_write_jobs(fs, f, why, n);
+	if (rc < 0 || (rc = jobs_create_empty(fs->js, f->uid, name, &j, why, n)) < 0)
 		return rc;
 	set_place(f, K_JOBDIR, j, 0, 0);
 	return 0;
@@ -594,14 +776,18 @@ static int fs_remove(Fid *f, char *why, size_t n)
 		strfmt(why, n, "job no longer exists");
 		return -ENOENT;
 	}
+	int rc;
 	switch (a->kind) {
 	case K_ROOT: case K_CLONE: case K_JOBS: case K_STATS:
 		strfmt(why, n, "cannot remove that");
 		return -EPERM;
 	case K_JOBDIR:
+		if ((rc = may_control(fs, f, j, why, n)) < 0)
+			return rc;
 		return jobs_delete(fs->js, j, why, n);
 	default:
-		return 0;
+		/* Generated files: nothing to remove, but only for those who may delete the job. */
+		return j ? may_control(fs, f, j, why, n) : 0;
 	}
 }
 
@@ -611,11 +797,32 @@ static void fs_flush(Req *r)
 	req_error(r, EINTR, "interrupted");
 }
 
-Fs *fs_new(Jobs *js, const FsConfig *cfg)
+int fs_reload_users(Fs *fs, char *why, size_t n)
+{
+	Users allow, deny;
+	int rc = users_load(fs->cfg.allow_file, &allow, why, n);
+	if (rc < 0)
+		return rc;
+	if ((rc = users_load(fs->cfg.deny_file, &deny, why, n)) < 0) {
+		users_free(&allow);
+		return rc;
+	}
+	users_free(&fs->allow);
+	users_free(&fs->deny);
+	fs->allow = allow;
+	fs->deny = deny;
+	return 0;
+}
+
+Fs *fs_new(Jobs *js, const FsConfig *cfg, char *why, size_t n)
 {
 	Fs *fs = xcalloc(1, sizeof *fs);
 	fs->js = js;
 	fs->cfg = *cfg;
+	if (fs_reload_users(fs, why, n) < 0) {
+		free(fs);
+		return NULL;
+	}
 	fs->start = wall_now_ns() / 1000000000;
 	fs->n_uid = (uint32_t)getuid();
 	fs->n_gid = (uint32_t)getgid();
@@ -648,5 +855,9 @@ SrvOps fs_ops(Fs *fs)
 
 void fs_free(Fs *fs)
 {
+	if (!fs)
+		return;
+	users_free(&fs->allow);
+	users_free(&fs->deny);
 	free(fs);
 }

@@ -1,5 +1,7 @@
 /* jobd's name space: the only module that knows both 9P and jobs.
- * doc/namespace.md is the contract; fs.c's tables show it on one screen. */
+ * doc/namespace.md is the contract; fs.c's tables show it on one screen.
+ * Who may do what (doc/security.md) is decided here too: the fid knows who
+ * is asking (srv resolved it at Tattach), the job knows its owner. */
 #ifndef JOBD_FS_H
 #define JOBD_FS_H
 
@@ -13,10 +15,20 @@ typedef struct FsConfig {
 	/* Renders /stats ("key value" lines). */
 	void (*stats)(void *arg, Buf *out);
 	void *stats_arg;
+	uint32_t daemon_uid;        /* who jobd runs as; unless root, only it and root create jobs */
+	int private_jobs;           /* -private: others' jobs are not visible at all */
+	/* -allowusers, -denyusers: files of user names, one a line ("" = none):
+	 * only listed users (allow) / no listed user (deny) may create or change
+	 * jobs; root always may. */
+	const char *allow_file, *deny_file;
 } FsConfig;
 
 /* ---- fs.c ---- */
-Fs *fs_new(Jobs *js, const FsConfig *cfg);
+/* NULL, with why, if an -allowusers or -denyusers file cannot be read. */
+Fs *fs_new(Jobs *js, const FsConfig *cfg, char *why, size_t n);
+/* Reads the -allowusers and -denyusers files again (SIGHUP); on failure the
+ * lists in force stay, and -errno and why say what is wrong. */
+int fs_reload_users(Fs *fs, char *why, size_t n);
 /* The operations to hand to srv_new (aux = the Fs). */
 SrvOps fs_ops(Fs *fs);
 void fs_free(Fs *fs);

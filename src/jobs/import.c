@@ -1,8 +1,9 @@
 /* The original jobd's jobs.db: a text file in -dbdir to which its clone file
  * appended each accepted write plus a newline, `name:cronexpr:cmd`. It kept
  * no state, so it loaded every job stopped. Imported once, at start: each
- * line goes through jobs_create (the same checks as a clone write), then the
- * file is renamed aside and kept as a backup.
+ * line goes through jobs_create (the same checks as a clone write) and the
+ * job is owned by the user jobd runs as; then the file is renamed aside and
+ * kept as a backup.
  *
  * Crash safety: the rename is the commit. A crash before it means the next
  * start reads the file again; a job that already exists with the same
@@ -35,7 +36,7 @@ static int import_line(Jobs *js, const char *path, long lineno, char *line)
 	Job *old = jobs_lookup(js, name, strlen(name));
 	if (old != NULL && strcmp(old->schedule, sched) == 0 && strcmp(old->cmd, cmd) == 0)
 		return 0;
-	int rc = jobs_create(js, name, sched, cmd, NULL, why, sizeof why);
+	int rc = jobs_create(js, js->cfg.daemon_uid, name, sched, cmd, NULL, why, sizeof why);
 	if (rc < 0) {
 		LOGE("%s:%ld: %s; line skipped", path, lineno, why);
 		return -1;

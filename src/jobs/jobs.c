@@ -65,6 +65,14 @@ Job *jobs_lookup(Jobs *js, const char *name, size_t len)
 
 Job *jobs_nth(Jobs *js, size_t i) { return i < js->nlist ? js->list[i] : NULL; }
 size_t jobs_count(Jobs *js) { return js->nlist; }
+
+size_t jobs_owned(Jobs *js, uint32_t uid)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < js->nlist; i++)
+		k += js->list[i]->owner == uid;
+	return k;
+}
 uint32_t jobs_dir_version(Jobs *js) { return js->dirvers; }
 const Zone *jobs_zone(Jobs *js) { return js->zone; }
 ZoneCache *jobs_zonecache(Jobs *js) { return &js->zones; }
@@ -93,6 +101,9 @@ static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, c
 	j->last_end_ns = sj->last_end_ns;
 	j->last_status = sj->last_status;
 	j->ctime = j->mtime = sj->created_ns / 1000000000;
+	/* Jobs from before owners were recorded (-1) belong to jobd's user. */
+	j->owner = sj->owner_uid < 0 || sj->owner_uid > UINT32_MAX ? js->cfg.daemon_uid
+	                                                           : (uint32_t)sj->owner_uid;
 	if (js->nlist == js->caplist) {
 		js->caplist = js->caplist ? js->caplist * 2 : 256;
 		js->list = xrealloc(js->list, js->caplist * sizeof *js->list);
@@ -121,6 +132,10 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 	js->store = store;
 	js->zone = zone;
 	js->cfg = *cfg;
+	if (js->cfg.max_cmd == 0)
+		js->cfg.max_cmd = JOB_CMD_MAX;
+	if (js->cfg.max_per_owner == 0)
+		js->cfg.max_per_owner = SIZE_MAX;
 	sched_init(js);
 	return js;
 }
@@ -158,7 +173,7 @@ static StoreJob row_of(const Job *j)
 		.dir = j->dir, .env = j->env,
 		.runs_total = j->runs_total, .failures_total = j->failures_total,
 		.last_start_ns = j->last_start_ns, .last_end_ns = j->last_end_ns,
-		.last_status = j->last_status,
+		.last_status = j->last_status, .owner_uid = j->owner,
 	};
 }
 
@@ -243,55 +258,70 @@ static int check_schedule(Jobs *js, const char *schedule, Cron *c, const Zone **
 	return 0;
 }
 
-static int check_cmd(const char *cmd, char *why, size_t n)
+static int check_cmd(Jobs *js, const char *cmd, char *why, size_t n)
 {
 	if (!*cmd) {
 		strfmt(why, n, "command is empty");
 		return -EINVAL;
 	}
-	if (strlen(cmd) > JOB_CMD_MAX) {
-		strfmt(why, n, "command is longer than %d bytes", JOB_CMD_MAX);
+	size_t len = strlen(cmd);
+	if (len > js->cfg.max_cmd) {
+		strfmt(why, n, "command of %zu bytes is longer than the %zu-byte limit (-maxcmd)",
+		       len, js->cfg.max_cmd);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int create(Jobs *js, const char *name, const char *schedule, const char *cmd,
-                  const Cron *c, int has_cron, const Zone *z, Job **out, char *why, size_t n)
+static int check_quota(Jobs *js, uint32_t owner, char *why, size_t n)
+{
+	if (jobs_owned(js, owner) >= js->cfg.max_per_owner) {
+		strfmt(why, n, "uid %u already owns %zu jobs, the limit (-maxjobs); delete some first",
+		       owner, js->cfg.max_per_owner);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+static int create(Jobs *js, uint32_t owner, const char *name, const char *schedule,
+                  const char *cmd, const Cron *c, int has_cron, const Zone *z, Job **out,
+                  char *why, size_t n)
 {
 	StoreJob sj = { .name = name, .schedule = schedule, .cmd = cmd, .created_ns = wall_now_ns(),
-	                .dir = "", .env = "" };
+	                .dir = "", .env = "", .owner_uid = owner };
 	int rc = store_job_create(js->store, &sj, why, n);
 	if (rc < 0)
 		return rc;
 	Job *j = job_add(js, &sj, c, has_cron, z);
-	VLOG(1, "job %s created: '%s' '%s'", name, schedule, cmd);
+	VLOG(1, "job %s created by uid %u: '%s' '%s'", name, owner, schedule, cmd);
 	if (out)
 		*out = j;
 	return 0;
 }
 
-int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cmd,
-                Job **out, char *why, size_t n)
+int jobs_create(Jobs *js, uint32_t owner, const char *name, const char *schedule,
+                const char *cmd, Job **out, char *why, size_t n)
 {
 	Cron c;
 	const Zone *z = NULL;
 	int rc;
 	if ((rc = check_new_name(js, name, why, n)) < 0 ||
 	    (rc = check_schedule(js, schedule, &c, &z, why, n)) < 0 ||
-	    (rc = check_cmd(cmd, why, n)) < 0)
+	    (rc = check_cmd(js, cmd, why, n)) < 0 ||
+	    (rc = check_quota(js, owner, why, n)) < 0)
 		return rc;
-	return create(js, name, schedule, cmd, &c, 1, z, out, why, n);
+	return create(js, owner, name, schedule, cmd, &c, 1, z, out, why, n);
 }
 
-int jobs_create_empty(Jobs *js, const char *name, Job **out, char *why, size_t n)
+int jobs_create_empty(Jobs *js, uint32_t owner, const char *name, Job **out, char *why,
+                      size_t n)
 {
 	Cron c;
 	memset(&c, 0, sizeof c);
-	int rc = check_new_name(js, name, why, n);
-	if (rc < 0)
+	int rc;
+	if ((rc = check_new_name(js, name, why, n)) < 0 || (rc = check_quota(js, owner, why, n)) < 0)
 		return rc;
-	return create(js, name, "", "", &c, 0, NULL, out, why, n);
+	return create(js, owner, name, "", "", &c, 0, NULL, out, why, n);
 }
 
 /* ---- lifecycle ---- */
@@ -390,7 +420,7 @@ int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, si
 		next.schedule = (char *)value;
 		resched = 1;
 	} else if (strcmp(key, "cmd") == 0) {
-		if ((rc = check_cmd(value, why, n)) < 0)
+		if ((rc = check_cmd(js, value, why, n)) < 0)
 			return rc;
 		next.cmd = (char *)value;
 	} else if (strcmp(key, "timeout") == 0) {

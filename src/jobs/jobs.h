@@ -24,7 +24,7 @@
 typedef struct Jobs Jobs;
 typedef struct JobRun JobRun;
 
-enum { JOB_NAME_MAX = 128, JOB_CMD_MAX = 8192, JOB_SCHEDULE_MAX = 512, JOB_QUEUE_MAX = 16 };
+enum { JOB_NAME_MAX = 128, JOB_CMD_MAX = 8192 /* -maxcmd's default */, JOB_SCHEDULE_MAX = 512, JOB_QUEUE_MAX = 16 };
 
 /* A fire waiting for its turn (overlap=queue or replace). */
 typedef struct QueuedFire {
@@ -59,6 +59,7 @@ typedef struct Job {
 	/* qid versions of the job's files */
 	uint32_t vers_ctl, vers_sched, vers_log, vers_settings, vers_runs;
 	int64_t ctime, mtime;       /* unix s: created, last changed */
+	uint32_t owner;             /* uid of whoever created it; never changes */
 	struct Job *hnext;          /* name hash chain */
 } Job;
 
@@ -77,6 +78,13 @@ typedef struct JobsConfig {
 	int64_t max_output;         /* bytes of output stored per run */
 	int64_t keep_runs;          /* runs kept per job */
 	int64_t keep_bytes;         /* output bytes kept per job */
+	size_t max_cmd;             /* bytes in a command (-maxcmd); 0 = JOB_CMD_MAX */
+	size_t max_per_owner;       /* jobs one owner may have (-maxjobs); 0 = no limit */
+	uint32_t daemon_uid;        /* who jobd runs as: owner of jobs made before owners existed */
+	/* jobd is root: each run takes its owner's uid, gid, groups, HOME, USER,
+	 * LOGNAME and SHELL (and HOME as its directory unless the job sets one);
+	 * otherwise every run is jobd's user, with jobd's environment, in "/". */
+	int run_as_owner;
 } JobsConfig;
 
 typedef struct JobsStats {
@@ -93,11 +101,13 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 /* Loads every job from the store, applies misfire policies to started jobs
  * and schedules them. */
 int jobs_load(Jobs *js, char *why, size_t n);
-/* Validates and creates a stopped job. -EEXIST, -EINVAL with why. */
-int jobs_create(Jobs *js, const char *name, const char *schedule, const char *cmd,
-                Job **out, char *why, size_t n);
+/* Validates and creates a stopped job owned by uid owner. -EEXIST, -EINVAL,
+ * -EDQUOT (the owner has max_per_owner jobs) with why. */
+int jobs_create(Jobs *js, uint32_t owner, const char *name, const char *schedule,
+                const char *cmd, Job **out, char *why, size_t n);
 /* An empty stopped job (mkdir): it cannot start until it has a schedule and a command. */
-int jobs_create_empty(Jobs *js, const char *name, Job **out, char *why, size_t n);
+int jobs_create_empty(Jobs *js, uint32_t owner, const char *name, Job **out, char *why,
+                      size_t n);
 int jobs_start(Jobs *js, Job *j, char *why, size_t n);
 int jobs_stop(Jobs *js, Job *j, char *why, size_t n);
 /* Kills its runs, forgets it, removes its rows. j is freed. */
@@ -109,6 +119,8 @@ int jobs_is_setting(const char *key);
 Job *jobs_lookup(Jobs *js, const char *name, size_t len);
 Job *jobs_nth(Jobs *js, size_t i);   /* creation order; NULL past the end */
 size_t jobs_count(Jobs *js);
+/* How many jobs uid owns. */
+size_t jobs_owned(Jobs *js, uint32_t uid);
 uint32_t jobs_dir_version(Jobs *js);
 const Zone *jobs_zone(Jobs *js);
 void jobs_stats(Jobs *js, JobsStats *st);

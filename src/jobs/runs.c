@@ -1,6 +1,7 @@
 /* A fire, from claim to record: the overlap policy, the child, its output,
  * its timeout, kill, and its end. */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,41 +16,46 @@ static void run_end_record(JobRun *r, int status);
 
 /* ---- the child's environment ---- */
 
-/* jobd's environment without JOBD_* and without the job's own keys, then the
- * job's env lines, then JOBD_JOB, JOBD_SCHEDULED, JOBD_RUN. The array is
- * malloc'ed; its strings borrow from environ, the job's env copy in *hold,
- * and the three buffers. */
-static char **child_env(const Job *j, char *hold, char *a, char *b, char *c)
+/* A run's environment, first come first kept: JOBD_JOB, JOBD_SCHEDULED,
+ * JOBD_RUN; the job's env lines; for a run as its owner, the owner's HOME,
+ * USER, LOGNAME and SHELL from the passwd database; then jobd's own
+ * environment (without JOBD_*). The strings are borrowed: from environ, the
+ * job's env copy in hold, the owner's in own, and the caller's buffers. */
+typedef struct Env {
+	char **v;
+	size_t n, cap;
+} Env;
+
+static void env_add(Env *e, char *kv)
 {
-	size_t n = 0, lines = 0, k = 0;
-	while (environ[n])
-		n++;
-	for (const char *p = hold; *p; p++)
-		lines += *p == '\n';
-	char **env = xmalloc((n + lines + 4) * sizeof *env);
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ[i], "JOBD_", 5) == 0)
-			continue;
-		size_t klen = strcspn(environ[i], "=");
-		int overridden = 0;
-		for (const char *p = j->env; *p && !overridden; p = strchr(p, '\n') + 1)
-			overridden = strncmp(p, environ[i], klen) == 0 && p[klen] == '=';
-		if (!overridden)
-			env[k++] = environ[i];
+	size_t klen = strcspn(kv, "=");
+	for (size_t i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], kv, klen) == 0 && e->v[i][klen] == '=')
+			return;         /* set already, by something that comes first */
+	if (e->n + 1 >= e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->v = xrealloc(e->v, e->cap * sizeof *e->v);
 	}
-	for (char *p = hold, *e; *p; p = e + 1) {
-		e = strchr(p, '\n');
-		*e = 0;
-		env[k++] = p;
-	}
-	env[k++] = a;
-	env[k++] = b;
-	env[k++] = c;
-	env[k] = NULL;
-	return env;
+	e->v[e->n++] = kv;
+	e->v[e->n] = NULL;
 }
 
-/* ---- output ---- */
+/* KEY=value lines, each ending in a newline (env_parse's canonical text);
+ * the newlines become NULs. */
+static void env_add_lines(Env *e, char *lines)
+{
+	for (char *p = lines; *p;) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		env_add(e, p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
+/* ---- output ---- *//* ---- output ---- */
 
 static void on_line(void *arg, const char *text, size_t len)
 {
@@ -224,14 +230,54 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	snprintf(e_job, sizeof e_job, "JOBD_JOB=%s", j->name);
 	snprintf(e_sched, sizeof e_sched, "JOBD_SCHEDULED=%lld", (long long)sched);
 	snprintf(e_run, sizeof e_run, "JOBD_RUN=%lld", (long long)seq);
+	Env env = {0};
+	env_add(&env, e_job);
+	env_add(&env, e_sched);
+	env_add(&env, e_run);
 	char *hold = xstrdup(j->env);
-	char **env = child_env(j, hold, e_job, e_sched, e_run);
-	RunSpec spec = { .cmd = j->cmd, .env = env, .dir = *j->dir ? j->dir : "/" };
+	env_add_lines(&env, hold);
+	RunSpec spec = { .cmd = j->cmd, .dir = *j->dir ? j->dir : "/" };
+	char *own = NULL, *user = NULL, *home = NULL;
+	int rc = 0;
+	if (js->cfg.run_as_owner) {
+		/* As root, a run is its owner: uid, gid, groups, HOME, USER, LOGNAME,
+		 * SHELL, and HOME as its directory unless the job names one. */
+		struct passwd *pw = getpwuid((uid_t)j->owner);
+		if (!pw) {
+			strfmt(why, sizeof why, "owner uid %u no longer exists", j->owner);
+			rc = -ESRCH;
+		} else {
+			home = xstrdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
+			user = xstrdup(pw->pw_name);
+			const char *shell = pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
+			size_t len = strlen(home) + strlen(shell) + 2 * strlen(user) + 64;
+			own = xmalloc(len);
+			snprintf(own, len, "HOME=%s\nUSER=%s\nLOGNAME=%s\nSHELL=%s\n", home, user, user,
+			         shell);
+			spec.user = user;
+			spec.uid = (uint32_t)pw->pw_uid;
+			spec.gid = (uint32_t)pw->pw_gid;
+			if (!*j->dir) {
+				/* A HOME that cannot be entered (never created) gives "/". */
+				spec.dir = home;
+				spec.dir_optional = 1;
+			}
+			env_add_lines(&env, own);
+		}
+	}
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "JOBD_", 5) != 0)
+			env_add(&env, *e);
+	spec.env = env.v;
 	RunCallbacks cb = { on_line, on_done };
-	int rc = run_spawn(js->loop, &spec, &cb, r, &r->run, &r->pid, why, sizeof why);
+	if (rc == 0)
+		rc = run_spawn(js->loop, &spec, &cb, r, &r->run, &r->pid, why, sizeof why);
 	r->start_ns = wall_now_ns();
-	free(env);
+	free(env.v);
 	free(hold);
+	free(own);
+	free(user);
+	free(home);
 	if (rc < 0) {
 		job_logf(js, j, run_id, "cannot run: %s", why);
 		end_unstarted(js, j, run_id, RUN_DONE, 127);

@@ -1,28 +1,54 @@
-/* Spawning and output capture. stdout and stderr share one pipe so lines
- * interleave as the child wrote them. A run is finished only when the child
- * has exited AND the pipe reached EOF, so no output line is ever recorded
- * after the exit status. UV_PROCESS_DETACHED makes the child a session (and
- * process group) leader, so kill(-pid) reaches everything it started. */
+/* Spawning, output capture and reaping. stdout and stderr share one pipe so
+ * lines interleave as the child wrote them. A run is finished only when the
+ * child has exited AND the pipe reached EOF, so no output line is ever
+ * recorded after the exit status. The child calls setsid: it leads a session
+ * and process group of its own, so kill(-pid) reaches everything it started.
+ *
+ * jobd forks and execs itself rather than use uv_spawn: a run as its owner
+ * needs the owner's supplementary groups (what initgroups sets), and libuv
+ * drops them all (setgroups(0, NULL)). Between fork and exec the child calls
+ * only async-signal-safe functions; everything it needs (argv, envp, the group
+ * list) is prepared before the fork, and what goes wrong before exec is
+ * reported through a close-on-exec pipe, so the spawn fails synchronously
+ * with the reason, as uv_spawn's would.
+ *
+ * Children are reaped by one SIGCHLD watcher for the process (signals are
+ * process-wide), each live run by its own pid: never waitpid(-1), so children
+ * that are not runs are left to whoever made them. The watcher exists only
+ * while runs are alive, so an idle loop has no handle of ours. */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "run.h"
 #include "util/util.h"
 
+extern char **environ;
+
 struct Run {
-	uv_process_t proc;
 	uv_pipe_t out;
 	RunCallbacks cb;
 	void *arg;
 	int pid;
 	int exited, eof, status;
-	int closing;                /* handles still open */
+	int closing;                /* the pipe handle is closing */
+	struct Run *next;           /* the reaper's list of runs not yet reaped */
 	char line[RUN_MAXLINE];
 	size_t linelen;
 };
+
+/* The SIGCHLD watcher and the runs whose children have not been reaped. */
+typedef struct Reaper {
+	uv_signal_t sig;
+	Run *live;
+} Reaper;
+static Reaper *reaper;      /* SIGCHLD is one per process; jobd has one loop */
 
 static void emit(Run *r, const char *p, size_t n)
 {
@@ -32,14 +58,12 @@ static void emit(Run *r, const char *p, size_t n)
 
 static void handle_closed(uv_handle_t *h)
 {
-	Run *r = h->data;
-	if (--r->closing == 0)
-		free(r);
+	free(h->data);
 }
 
 static void maybe_done(Run *r)
 {
-	if (!r->exited || !r->eof)
+	if (!r->exited || !r->eof || r->closing)
 		return;
 	if (r->linelen) {
 		emit(r, r->line, r->linelen);
@@ -47,17 +71,51 @@ static void maybe_done(Run *r)
 	}
 	if (r->cb.done)
 		r->cb.done(r->arg, r->status);
-	r->closing = 2;
-	uv_close((uv_handle_t *)&r->proc, handle_closed);
+	r->closing = 1;
 	uv_close((uv_handle_t *)&r->out, handle_closed);
 }
 
-static void on_exit_cb(uv_process_t *p, int64_t exit_status, int term_signal)
+static void reaper_closed(uv_handle_t *h)
 {
-	Run *r = p->data;
-	r->exited = 1;
-	r->status = term_signal ? -term_signal : (int)exit_status;
-	maybe_done(r);
+	free(h->data);
+}
+
+static void reaper_maybe_close(void)
+{
+	if (reaper && !reaper->live) {
+		uv_close((uv_handle_t *)&reaper->sig, reaper_closed);
+		reaper = NULL;
+	}
+}
+
+static void on_sigchld(uv_signal_t *h, int signum)
+{
+	Reaper *rp = h->data;
+	(void)signum;
+	for (Run **p = &rp->live; *p;) {
+		Run *r = *p;
+		int st = 0;
+		pid_t w;
+		do
+			w = waitpid(r->pid, &st, WNOHANG);
+		while (w < 0 && errno == EINTR);
+		if (w == 0 || (w < 0 && errno != ECHILD)) {
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
+		r->exited = 1;
+		if (w < 0)
+			r->status = 127;        /* reaped by someone else: the status is lost */
+		else if (WIFSIGNALED(st))
+			r->status = -WTERMSIG(st);
+		else
+			r->status = WEXITSTATUS(st);
+		/* done may spawn: a new run goes to the head of the list, before *p or at it. */
+		maybe_done(r);
+	}
+	if (rp == reaper)
+		reaper_maybe_close();
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -101,52 +159,186 @@ static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 }
 
+/* ---- the child, between fork and exec ---- */
+
+enum Stage { ST_SETSID, ST_STDIO, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_CHDIR, ST_EXEC };
+
+/* Reports what failed and why to the parent, and exits. */
+static _Noreturn void child_fail(int errfd, int stage)
+{
+	int msg[2] = { stage, errno };
+	ssize_t w = write(errfd, msg, sizeof msg);
+	(void)w;
+	_exit(127);
+}
+
+/* Async-signal-safe calls only: the parent may have had other threads. */
+static _Noreturn void child(const RunSpec *spec, int outfd, int nullfd, int errfd,
+                            const gid_t *groups, size_t ngroups, char **argv, char **envp)
+{
+	/* Handlers first (jobd's would write to jobd's own signal pipe), then the
+	 * mask the parent blocked for the fork. Ignored signals are reset too. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaction(s, &sa, NULL);   /* fails for glibc's internal signals: fine */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setsid() < 0)
+		child_fail(errfd, ST_SETSID);
+	/* The sources are all above 2 (see lift), so no dup2 clobbers another. */
+	if (dup2(nullfd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
+		child_fail(errfd, ST_STDIO);
+	if (spec->user) {
+		if (setgroups(ngroups, groups) < 0)
+			child_fail(errfd, ST_SETGROUPS);
+		if (setgid((gid_t)spec->gid) < 0)
+			child_fail(errfd, ST_SETGID);
+		if (setuid((uid_t)spec->uid) < 0)
+			child_fail(errfd, ST_SETUID);
+	}
+	if (spec->dir && chdir(spec->dir) < 0 && (!spec->dir_optional || chdir("/") < 0))
+		child_fail(errfd, ST_CHDIR);
+	execve("/bin/sh", argv, envp);
+	child_fail(errfd, ST_EXEC);
+}
+
+/* Moves *fd above 2 (keeping close-on-exec) so the child's dup2 onto 0, 1
+ * and 2 cannot overwrite it. Only when jobd was started with those closed. */
+static int lift(int *fd)
+{
+	if (*fd > 2)
+		return 0;
+	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return -errno;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+/* The groups initgroups(user, gid) would set, as a malloc'ed list. */
+static int user_groups(const char *user, uint32_t gid, gid_t **out, size_t *count,
+                       char *why, size_t n)
+{
+	int ng = 32;
+	gid_t *g = xmalloc((size_t)ng * sizeof *g);
+	for (int tries = 0; getgrouplist(user, (gid_t)gid, g, &ng) < 0; tries++) {
+		if (tries > 8 || ng <= 0 || ng > 65536) {
+			free(g);
+			strfmt(why, n, "cannot list the groups of user %s", user);
+			return -EINVAL;
+		}
+		g = xrealloc(g, (size_t)ng * sizeof *g);
+	}
+	*out = g;
+	*count = (size_t)ng;
+	return 0;
+}
+
+static void closefd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
               Run **out, int *pid, char *why, size_t n)
 {
-	uv_file fds[2];
-	int rc = uv_pipe(fds, 0, 0);   /* both ends close-on-exec */
-	if (rc < 0) {
-		strfmt(why, n, "pipe: %s", uv_strerror(rc));
+	static const char *const stages[] = {
+		[ST_SETSID] = "setsid", [ST_STDIO] = "redirecting stdin, stdout and stderr",
+		[ST_SETGROUPS] = "setgroups", [ST_SETGID] = "setgid", [ST_SETUID] = "setuid",
+		[ST_CHDIR] = "chdir", [ST_EXEC] = "exec /bin/sh",
+	};
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, nullfd = -1, rc;
+	gid_t *groups = NULL;
+	size_t ngroups = 0;
+	if (spec->user && (rc = user_groups(spec->user, spec->gid, &groups, &ngroups, why, n)) < 0)
 		return rc;
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		strfmt(why, n, "pipe: %s", strerror(-rc));
+		goto fail;
 	}
+	if ((rc = lift(&outp[1])) < 0 || (rc = lift(&nullfd)) < 0 || (rc = lift(&errp[1])) < 0) {
+		strfmt(why, n, "dup: %s", strerror(-rc));
+		goto fail;
+	}
+	char *argv[] = { "/bin/sh", "-c", (char *)spec->cmd, NULL };
+	char **envp = spec->env ? spec->env : environ;
+
+	/* The watcher is in place before the child can exit. */
+	if (!reaper) {
+		reaper = xcalloc(1, sizeof *reaper);
+		uv_signal_init(loop, &reaper->sig);
+		reaper->sig.data = reaper;
+		uv_signal_start(&reaper->sig, on_sigchld, SIGCHLD);
+	}
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t child_pid = fork();
+	if (child_pid == 0)
+		child(spec, outp[1], nullfd, errp[1], groups, ngroups, argv, envp);
+	int fork_errno = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	closefd(&outp[1]);
+	closefd(&nullfd);
+	closefd(&errp[1]);
+	if (child_pid < 0) {
+		rc = -fork_errno;
+		strfmt(why, n, "fork: %s", strerror(fork_errno));
+		goto fail;
+	}
+	/* The child execs (the pipe closes: EOF) or says what failed. */
+	int msg[2];
+	ssize_t got;
+	do
+		got = read(errp[0], msg, sizeof msg);
+	while (got < 0 && errno == EINTR);
+	closefd(&errp[0]);
+	if (got == (ssize_t)sizeof msg) {
+		int st;
+		while (waitpid(child_pid, &st, 0) < 0 && errno == EINTR)
+			;
+		int stage = msg[0] >= 0 && msg[0] <= ST_EXEC ? msg[0] : ST_EXEC;
+		rc = msg[1] > 0 ? -msg[1] : -EIO;
+		if (stage == ST_CHDIR)
+			strfmt(why, n, "chdir %s: %s", spec->dir, strerror(-rc));
+		else
+			strfmt(why, n, "%s: %s", stages[stage], strerror(-rc));
+		goto fail;
+	}
+	free(groups);
 	Run *r = xcalloc(1, sizeof *r);
 	r->cb = *cb;
 	r->arg = arg;
-	char *args[] = { "/bin/sh", "-c", (char *)spec->cmd, NULL };
-	uv_stdio_container_t stdio[3] = {
-		{ .flags = UV_IGNORE },                          /* /dev/null */
-		{ .flags = UV_INHERIT_FD, .data.fd = fds[1] },
-		{ .flags = UV_INHERIT_FD, .data.fd = fds[1] },
-	};
-	uv_process_options_t o = {
-		.exit_cb = on_exit_cb,
-		.file = "/bin/sh",
-		.args = args,
-		.env = spec->env,
-		.cwd = spec->dir,
-		.flags = UV_PROCESS_DETACHED,
-		.stdio_count = 3,
-		.stdio = stdio,
-	};
-	rc = uv_spawn(loop, &r->proc, &o);
-	close(fds[1]);
-	r->proc.data = r;
-	if (rc < 0) {
-		close(fds[0]);
-		strfmt(why, n, "cannot run /bin/sh: %s", uv_strerror(rc));
-		r->closing = 1;
-		uv_close((uv_handle_t *)&r->proc, handle_closed);
-		return rc;
-	}
+	r->pid = child_pid;
+	r->next = reaper->live;
+	reaper->live = r;
 	uv_pipe_init(loop, &r->out, 0);
 	r->out.data = r;
-	uv_pipe_open(&r->out, fds[0]);
+	uv_pipe_open(&r->out, outp[0]);
 	uv_read_start((uv_stream_t *)&r->out, alloc_cb, on_out);
-	r->pid = r->proc.pid;
 	*pid = r->pid;
 	*out = r;
 	return 0;
+
+fail:
+	closefd(&outp[0]);
+	closefd(&outp[1]);
+	closefd(&errp[0]);
+	closefd(&errp[1]);
+	closefd(&nullfd);
+	free(groups);
+	reaper_maybe_close();
+	return rc;
 }
 
 int run_kill(Run *r, int sig)

@@ -23,12 +23,18 @@ enum { RUN_MAXLINE = 4096 };
 typedef struct RunSpec {
 	const char *cmd;
 	const char *dir;            /* working directory, NULL = inherit */
+	int dir_optional;           /* if dir cannot be entered, use "/" (a HOME that is missing) */
 	char **env;                 /* NULL = inherit */
+	/* Run as this user (jobd is root): the supplementary groups initgroups(3)
+	 * would give user with gid, then gid, then uid. NULL: stay as jobd is. */
+	const char *user;
+	uint32_t uid, gid;
 } RunSpec;
 
 /* ---- run.c ---- */
-/* Starts spec->cmd under /bin/sh -c with stdin from /dev/null. Returns 0 and
- * the pid, or -errno with why. */
+/* Starts spec->cmd under /bin/sh -c with stdin from /dev/null, in a session of
+ * its own, as spec->user if set. Returns 0 and the pid, or -errno with why
+ * (what failed, in the child before exec too: "chdir /x: No such file or directory"). */
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
               Run **out, int *pid, char *why, size_t n);
 /* Sends sig to the run's whole process group. */

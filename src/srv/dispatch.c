@@ -34,6 +34,19 @@ static Fid *need_fid(Req *r, uint32_t fid)
 	return f;
 }
 
+/* fid_new said no: the fid is taken, or the connection has -maxfids. */
+static void fid_refused(Req *r, uint32_t fid, const char *inuse)
+{
+	char why[128];
+	if (fid == P9_NOFID || fid_lookup(r->conn, fid)) {
+		req_error(r, EBADF, fid == P9_NOFID ? "NOFID is not a fid" : inuse);
+		return;
+	}
+	strfmt(why, sizeof why, "too many fids on this connection (the limit is %u, -maxfids); "
+	       "clunk some", S(r)->cfg.max_fids);
+	req_error(r, EMFILE, why);
+}
+
 /* ---- session ---- */
 
 static void do_version(Req *r)
@@ -133,8 +146,7 @@ static void do_attach(Req *r)
 	}
 	Fid *f = fid_new(r->conn, t->fid);
 	if (!f) {
-		req_error(r, fid_lookup(r->conn, t->fid) ? EBADF : EMFILE,
-		          fid_lookup(r->conn, t->fid) ? "fid in use" : "too many fids");
+		fid_refused(r, t->fid, "fid in use");
 		return;
 	}
 	size_t un = t->uname.n < sizeof f->uname - 1 ? t->uname.n : sizeof f->uname - 1;
@@ -203,8 +215,7 @@ static void do_walk(Req *r)
 	if (t->newfid != t->fid) {
 		nf = fid_new(r->conn, t->newfid);
 		if (!nf) {
-			req_error(r, fid_lookup(r->conn, t->newfid) ? EBADF : EMFILE,
-			          fid_lookup(r->conn, t->newfid) ? "newfid in use" : "too many fids");
+			fid_refused(r, t->newfid, "newfid in use");
 			return;
 		}
 		memcpy(nf->uname, f->uname, sizeof nf->uname);
@@ -433,7 +444,14 @@ static void read_dir_stats(Req *r, Fid *f)
 	uint8_t *out = xmalloc(count ? count : 1);
 	size_t used = 0;
 	Dirinfo d;
-	while (S(r)->ops.dirent(f, f->dirindex, &d) > 0) {
+	for (;;) {
+		int rc = S(r)->ops.dirent(f, f->dirindex, &d);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			f->dirindex++;
+			continue;
+		}
 		P9stat st = {0};
 		st.qid = d.qid;
 		st.mode = d.mode;
@@ -506,8 +524,11 @@ static void do_readdir(Req *r)
 			name = p9_str(i == 0 ? "." : "..");
 			(void)tmp;
 		} else {
-			if (S(r)->ops.dirent(f, i - 2, &d) <= 0)
+			int rc = S(r)->ops.dirent(f, i - 2, &d);
+			if (rc == 0)
 				break;
+			if (rc < 0)
+				continue;
 			name = p9_str(d.name);
 		}
 		uint8_t dt = (d.qid.type & QTDIR) ? 4 /* DT_DIR */ : 8 /* DT_REG */;

@@ -77,12 +77,25 @@ static void conn_closed(uv_handle_t *h)
 	srv_handle_closed(s);
 }
 
+static void refused_timer_closed(uv_handle_t *h)
+{
+	Srv *s = h->data;
+	free(h);
+	srv_handle_closed(s);
+}
+
 void conn_close(Conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = 1;
 	VLOG(3, "conn %u (%s) closed", c->id, c->peer.addr);
+	if (c->refused_timer) {
+		uv_timer_stop(c->refused_timer);
+		c->refused_timer->data = c->srv;
+		uv_close((uv_handle_t *)c->refused_timer, refused_timer_closed);
+		c->refused_timer = NULL;
+	}
 	uv_read_stop(&c->u.s);
 	req_cancel_all(c);
 	fid_destroy_all(c);
@@ -298,6 +311,25 @@ static void protect(Conn *c)
 	LOGW("refusing %s: not loopback and not inside an -allow network", c->peer.addr);
 }
 
+static void on_refused_silent(uv_timer_t *t)
+{
+	Conn *c = t->data;
+	VLOG(3, "conn %u (%s): refused and silent for %d ms; closing", c->id, c->peer.addr,
+	     REFUSED_HOLD_MS);
+	conn_close(c);
+}
+
+/* A refused peer is told why in its first reply; one that never asks is
+ * dropped after a while, so refused connections cannot pile up. */
+static void hold_refused(Conn *c)
+{
+	c->refused_timer = xmalloc(sizeof *c->refused_timer);
+	uv_timer_init(c->srv->loop, c->refused_timer);
+	c->refused_timer->data = c;
+	c->srv->open_handles++;
+	uv_timer_start(c->refused_timer, on_refused_silent, REFUSED_HOLD_MS, 0);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	Listener *l = server->data;
@@ -330,14 +362,24 @@ static void on_connection(uv_stream_t *server, int status)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
-	if (s->nconns > s->cfg.max_conns) {
-		LOGW("refusing %s: %u connections is the limit (-maxconns)", c->peer.addr, s->cfg.max_conns);
+	if (s->nconns > s->cfg.max_conns + REFUSED_EXTRA) {
+		LOGW("refusing %s: %u connections is the limit (-maxconns); closed", c->peer.addr,
+		     s->cfg.max_conns);
 		conn_close(c);
 		return;
 	}
 	VLOG(3, "conn %u from %s", c->id, c->peer.addr);
-	if (!l->is_unix)
+	if (s->nconns > s->cfg.max_conns) {
+		char msg[160];
+		LOGW("refusing %s: %u connections is the limit (-maxconns)", c->peer.addr, s->cfg.max_conns);
+		snprintf(msg, sizeof msg, "jobd: too many connections (the limit is %u, -maxconns); "
+		         "try again later", s->cfg.max_conns);
+		c->refused = xstrdup(msg);
+	} else if (!l->is_unix) {
 		protect(c);
+	}
+	if (c->refused)
+		hold_refused(c);
 	conn_maybe_resume(c);
 }
 
@@ -432,8 +474,13 @@ int srv_listen(Srv *s, const char *addr, char *why, size_t n)
 			unlink(host);
 		rc = uv_pipe_bind(&l->u.pipe, host);
 		if (rc == 0) {
+			/* Identity comes from SO_PEERCRED, not the mode: by default every
+			 * local user may connect (and is who the kernel says). */
 			l->unlink_path = xstrdup(host);
-			chmod(host, 0666);   /* identity comes from SO_PEERCRED, not the mode */
+			if (s->cfg.sock_gid >= 0 && chown(host, (uid_t)-1, (gid_t)s->cfg.sock_gid) < 0)
+				rc = -errno;
+			else if (chmod(host, s->cfg.sock_mode ? s->cfg.sock_mode : 0666) < 0)
+				rc = -errno;
 		}
 		snprintf(l->addr, sizeof l->addr, "unix!%s", host);
 	} else {

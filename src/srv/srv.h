@@ -85,7 +85,8 @@ typedef struct SrvOps {
 	int (*create)(Fid *f, const char *name, uint32_t perm, int omode, char *why, size_t n);
 	/* Answer r (now with srv_read_reply, or later after req_park). */
 	void (*read)(Req *r);
-	/* Directory entry `index` of f: 1 and *d filled, 0 past the end. */
+	/* Directory entry `index` of f: 1 and *d filled, 0 past the end, -1 no
+	 * entry at this index for this fid (hidden from it): the next index follows. */
 	int (*dirent)(Fid *f, uint64_t index, Dirinfo *d);
 	int (*write)(Fid *f, uint64_t offset, const uint8_t *data, uint32_t count,
 	             uint32_t *written, char *why, size_t n);
@@ -111,6 +112,8 @@ typedef struct SrvConfig {
 	size_t nallow;
 	uint32_t tcp_uid;           /* TCP clients act as this user (-tcpuser) */
 	int tcp_readonly;           /* and may be made read-only (-tcpreadonly) */
+	uint32_t sock_mode;         /* unix sockets' permission bits (-sockmode; 0 = 0666) */
+	int64_t sock_gid;           /* and group (-sockgroup; -1 = jobd's) */
 } SrvConfig;
 
 /* ---- srv.c ---- */

@@ -5,6 +5,10 @@
 #include "srv.h"
 
 enum { FIDHASH = 64 };
+/* Refused connections are held (to answer their first message with the
+ * reason) for at most REFUSED_HOLD_MS, and at most REFUSED_EXTRA of them
+ * beyond -maxconns; past that they are closed at once, without a word. */
+enum { REFUSED_HOLD_MS = 10000, REFUSED_EXTRA = 64 };
 
 typedef struct Listener {
 	union { uv_tcp_t tcp; uv_pipe_t pipe; uv_handle_t h; uv_stream_t s; } u;
@@ -31,7 +35,8 @@ struct Conn {
 	uint32_t nreqs;
 	size_t wqueued;             /* reply bytes handed to uv_write, not yet written */
 	int reading, closing, in_take, draining;
-	char *refused;              /* protected mode: why this peer is refused */
+	char *refused;              /* protected mode, -maxconns: why this peer is refused */
+	uv_timer_t *refused_timer;  /* closes a refused connection that says nothing */
 	Conn *next, *prev;
 };
 

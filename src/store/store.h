@@ -34,6 +34,9 @@ typedef struct StoreJob {
 	int64_t runs_total, failures_total;
 	int64_t last_start_ns, last_end_ns;
 	int last_status;       /* exit code or -signal of the last run to end */
+	/* the uid of whoever created it (schema 4); -1 for jobs made before
+	 * owners were recorded. Set at creation, never changed. */
+	int64_t owner_uid;
 } StoreJob;
 
 /* Run states as stored. */

@@ -101,6 +101,9 @@ static const char *const migrations[] = {
 	" last_status = coalesce((SELECT status FROM runs WHERE runs.job_id = jobs.id AND state = 2"
 	" ORDER BY id DESC LIMIT 1), 0);"
 	"CREATE INDEX log_run ON log(run_id) WHERE run_id != 0;",
+	/* 4: each job's owner, the uid of whoever created it. Jobs made before
+	 * ownership existed get -1: they belong to the user jobd runs as. */
+	"ALTER TABLE jobs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1",
 };
 enum { SCHEMA_VERSION = (int)nelem(migrations) };
 
@@ -120,10 +123,10 @@ static const char *const stmtsql[NSTMT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_JOBS_PAGE] = "SELECT id, name, schedule, cmd, started, created_ns, last_sched,"
 		" timeout_ms, overlap, misfire, dir, env, runs_total, failures_total,"
-		" last_start_ns, last_end_ns, last_status"
+		" last_start_ns, last_end_ns, last_status, owner_uid"
 		" FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-	[S_JOB_INSERT] = "INSERT INTO jobs(name, schedule, cmd, started, created_ns, last_sched)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_JOB_INSERT] = "INSERT INTO jobs(name, schedule, cmd, started, created_ns, last_sched,"
+		" owner_uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_JOB_STARTED] = "UPDATE jobs SET started = ?2 WHERE id = ?1",
 	[S_JOB_UPDATE] = "UPDATE jobs SET schedule = coalesce(?2, schedule),"
 		" cmd = coalesce(?3, cmd) WHERE id = ?1",
@@ -940,6 +943,7 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 			w->j.last_start_ns = sqlite3_column_int64(s->st[S_JOBS_PAGE], 14);
 			w->j.last_end_ns = sqlite3_column_int64(s->st[S_JOBS_PAGE], 15);
 			w->j.last_status = sqlite3_column_int(s->st[S_JOBS_PAGE], 16);
+			w->j.owner_uid = sqlite3_column_int64(s->st[S_JOBS_PAGE], 17);
 			w->j.dir = w->dir;
 			w->j.env = w->env;
 			w->j.name = w->name;
@@ -977,6 +981,7 @@ int store_job_create(Store *s, StoreJob *j, char *why, size_t n)
 	bind_i64(s, S_JOB_INSERT, 4, j->started != 0);
 	bind_i64(s, S_JOB_INSERT, 5, j->created_ns);
 	bind_i64(s, S_JOB_INSERT, 6, j->last_sched);
+	bind_i64(s, S_JOB_INSERT, 7, j->owner_uid);
 	int rc = exec1(s, S_JOB_INSERT);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		say(why, n, "a job named '%s' already exists", j->name);

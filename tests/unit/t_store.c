@@ -664,7 +664,7 @@ static void test_newer_schema(void)
 		return;
 	}
 	CHECK(memcmp(orig + 68, "jobd", 4) == 0);          /* application_id */
-	CHECK(memcmp(orig + 60, "\0\0\0\3", 4) == 0);      /* user_version 3 */
+	CHECK(memcmp(orig + 60, "\0\0\0\4", 4) == 0);      /* user_version 4 */
 	poke32(db, 60, 7);
 	/* An mtime in the past, so that any write would show. */
 	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
@@ -677,7 +677,7 @@ static void test_newer_schema(void)
 	why[0] = '\0';
 	int r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
 	CHECKF(r == -EPROTO && s == NULL, "open: %d", r);
-	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (3); "
+	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (4); "
 	                   "upgrade jobd") == 0, "why: %s", why);
 	size_t len2;
 	char *after = slurp(db, &len2);
@@ -689,7 +689,7 @@ static void test_newer_schema(void)
 	free(after);
 
 	/* Put the version back: the refusal left no lock behind and nothing broken. */
-	poke32(db, 60, 3);
+	poke32(db, 60, 4);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
