@@ -159,6 +159,20 @@ static void cloexec_inherited(void)
 	closedir(d);
 }
 
+/* Refusing to start after the jobs were loaded: release everything, so leak
+ * checkers see a clean exit, and exit 1. */
+static int refuse_start(Daemon *d, Cidr *nets)
+{
+	jobs_free(d->jobs);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	store_close(d->store);
+	zone_free(d->zone);
+	free(nets);
+	uv_loop_close(d->loop);
+	log_fini();
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	cloexec_inherited();
@@ -321,17 +335,8 @@ int main(int argc, char **argv)
 		if ((rc = jobs_import_legacy(d.jobs, dbdir, why, sizeof why)) < 0)
 			LOGE("%s", why);
 	}
-	if (rc < 0) {
-		/* Refusing to start: release everything, so leak checkers see a clean exit. */
-		jobs_free(d.jobs);
-		uv_run(d.loop, UV_RUN_DEFAULT);
-		store_close(d.store);
-		zone_free(d.zone);
-		free(nets);
-		uv_loop_close(d.loop);
-		log_fini();
-		return 1;
-	}
+	if (rc < 0)
+		return refuse_start(&d, nets);
 	FsConfig fc = {
 		.max_ctl_write = (size_t)maxwrite, .stats = render_stats, .stats_arg = &d,
 		.daemon_uid = (uint32_t)geteuid(), .private_jobs = private,
@@ -340,14 +345,7 @@ int main(int argc, char **argv)
 	d.fs = fs_new(d.jobs, &fc, why, sizeof why);
 	if (!d.fs) {
 		LOGE("%s", why);
-		jobs_free(d.jobs);
-		uv_run(d.loop, UV_RUN_DEFAULT);
-		store_close(d.store);
-		zone_free(d.zone);
-		free(nets);
-		uv_loop_close(d.loop);
-		log_fini();
-		return 1;
+		return refuse_start(&d, nets);
 	}
 	SrvOps ops = fs_ops(d.fs);
 	SrvConfig sc = {

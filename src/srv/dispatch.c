@@ -430,6 +430,8 @@ static uint32_t clamp_count(Req *r, uint32_t count)
 
 /* 9P2000 / .u directory read: a byte stream of whole stat records. The offset
  * must be 0 (rewind) or where the previous read ended. */
+static void fill_stat(const Dirinfo *d, P9stat *st);
+
 static void read_dir_stats(Req *r, Fid *f)
 {
 	Fcall *t = &r->ifcall;
@@ -452,20 +454,8 @@ static void read_dir_stats(Req *r, Fid *f)
 			f->dirindex++;
 			continue;
 		}
-		P9stat st = {0};
-		st.qid = d.qid;
-		st.mode = d.mode;
-		st.atime = (uint32_t)d.atime;
-		st.mtime = (uint32_t)d.mtime;
-		st.length = (d.qid.type & QTDIR) ? 0 : d.length;
-		st.name = p9_str(d.name);
-		st.uid = p9_str(d.uid);
-		st.gid = p9_str(d.gid);
-		st.muid = p9_str(d.muid);
-		st.extension = p9_str("");
-		st.n_uid = d.n_uid;
-		st.n_gid = d.n_gid;
-		st.n_muid = d.n_uid;
+		P9stat st;
+		fill_stat(&d, &st);
 		size_t n = p9_pack_stat(out + used, count - used, r->conn->dialect, &st);
 		if (n == 0)
 			break;
@@ -630,7 +620,8 @@ static void do_unlinkat(Req *r)
 
 /* ---- attributes ---- */
 
-static void fill_stat(Req *r, const Dirinfo *d, P9stat *st)
+/* A stat record (9P2000, .u) from the name space's description of a file. */
+static void fill_stat(const Dirinfo *d, P9stat *st)
 {
 	memset(st, 0, sizeof *st);
 	st->qid = d->qid;
@@ -646,7 +637,6 @@ static void fill_stat(Req *r, const Dirinfo *d, P9stat *st)
 	st->n_uid = d->n_uid;
 	st->n_gid = d->n_gid;
 	st->n_muid = d->n_uid;
-	(void)r;
 }
 
 static void do_stat(Req *r)
@@ -660,7 +650,7 @@ static void do_stat(Req *r)
 		req_error(r, -rc, NULL);
 		return;
 	}
-	fill_stat(r, &d, &r->ofcall.stat);
+	fill_stat(&d, &r->ofcall.stat);
 	req_respond(r);
 }
 
@@ -692,12 +682,23 @@ static void do_getattr(Req *r)
 	req_respond(r);
 }
 
+/* A length change: only to 0 (the kernel's way of saying O_TRUNC), and only
+ * where the name space accepts it. Replies with the error and returns 1 if refused. */
+static int truncate_refused(Req *r, Fid *f, uint64_t size)
+{
+	char why[256] = "";
+	int rc = size != 0 ? -EINVAL :
+	         S(r)->ops.truncate ? S(r)->ops.truncate(f, why, sizeof why) : -EPERM;
+	if (rc < 0)
+		req_error(r, -rc, why);
+	return rc < 0;
+}
+
 /* Truncation to 0 is how the kernel says O_TRUNC; time updates (touch) are
  * accepted and ignored since times are the name space's to keep; anything
  * else (mode, owner, other sizes) is refused. */
 static void do_setattr(Req *r)
 {
-	char why[256] = "";
 	Fid *f = need_fid(r, r->ifcall.fid);
 	if (!f)
 		return;
@@ -708,20 +709,13 @@ static void do_setattr(Req *r)
 		req_error(r, EPERM, "only truncation to 0 can be set");
 		return;
 	}
-	if (sa->valid & P9_SETATTR_SIZE) {
-		int rc = sa->size != 0 ? -EINVAL :
-		         S(r)->ops.truncate ? S(r)->ops.truncate(f, why, sizeof why) : -EPERM;
-		if (rc < 0) {
-			req_error(r, -rc, why);
-			return;
-		}
-	}
+	if ((sa->valid & P9_SETATTR_SIZE) && truncate_refused(r, f, sa->size))
+		return;
 	req_respond(r);
 }
 
 static void do_wstat(Req *r)
 {
-	char why[256] = "";
 	Fid *f = need_fid(r, r->ifcall.fid);
 	if (!f)
 		return;
@@ -734,14 +728,8 @@ static void do_wstat(Req *r)
 		req_error(r, EPERM, "only truncation to 0 can be set");
 		return;
 	}
-	if (st->length != ~0ull) {
-		int rc = st->length != 0 ? -EINVAL :
-		         S(r)->ops.truncate ? S(r)->ops.truncate(f, why, sizeof why) : -EPERM;
-		if (rc < 0) {
-			req_error(r, -rc, why);
-			return;
-		}
-	}
+	if (st->length != ~0ull && truncate_refused(r, f, st->length))
+		return;
 	req_respond(r);
 }
 
