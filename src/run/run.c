@@ -9,8 +9,11 @@
  * drops them all (setgroups(0, NULL)). Between fork and exec the child calls
  * only async-signal-safe functions; everything it needs (argv, envp, the group
  * list) is prepared before the fork, and what goes wrong before exec is
- * reported through a close-on-exec pipe, so the spawn fails synchronously
- * with the reason, as uv_spawn's would.
+ * reported through a close-on-exec pipe. That pipe is read by the loop like
+ * the output, not waited for: waiting for the child's exec would block every
+ * other client and fire for milliseconds per run. A failure arrives as the
+ * run's first line ("cannot run: chdir /x: No such file or directory") and
+ * the child's exit status 127.
  *
  * Children are reaped by one SIGCHLD watcher for the process (signals are
  * process-wide), each live run by its own pid: never waitpid(-1), so children
@@ -33,11 +36,15 @@ extern char **environ;
 
 struct Run {
 	uv_pipe_t out;
+	uv_pipe_t err;              /* the child's report of a failure before exec */
 	RunCallbacks cb;
 	void *arg;
 	int pid;
-	int exited, eof, status;
-	int closing;                /* the pipe handle is closing */
+	int exited, eof, errdone, status;
+	int closing;                /* handles still closing */
+	int errmsg[2];              /* stage, errno */
+	size_t errlen;
+	char *dir;                  /* for the chdir failure message */
 	struct Run *next;           /* the reaper's list of runs not yet reaped */
 	char line[RUN_MAXLINE];
 	size_t linelen;
@@ -58,12 +65,16 @@ static void emit(Run *r, const char *p, size_t n)
 
 static void handle_closed(uv_handle_t *h)
 {
-	free(h->data);
+	Run *r = h->data;
+	if (--r->closing == 0) {
+		free(r->dir);
+		free(r);
+	}
 }
 
 static void maybe_done(Run *r)
 {
-	if (!r->exited || !r->eof || r->closing)
+	if (!r->exited || !r->eof || !r->errdone || r->closing)
 		return;
 	if (r->linelen) {
 		emit(r, r->line, r->linelen);
@@ -71,8 +82,9 @@ static void maybe_done(Run *r)
 	}
 	if (r->cb.done)
 		r->cb.done(r->arg, r->status);
-	r->closing = 1;
+	r->closing = 2;
 	uv_close((uv_handle_t *)&r->out, handle_closed);
+	uv_close((uv_handle_t *)&r->err, handle_closed);
 }
 
 static void reaper_closed(uv_handle_t *h)
@@ -240,6 +252,45 @@ static int user_groups(const char *user, uint32_t gid, gid_t **out, size_t *coun
 	return 0;
 }
 
+static const char *const stages[] = {
+	[ST_SETSID] = "setsid", [ST_STDIO] = "redirecting stdin, stdout and stderr",
+	[ST_SETGROUPS] = "setgroups", [ST_SETGID] = "setgid", [ST_SETUID] = "setuid",
+	[ST_CHDIR] = "chdir", [ST_EXEC] = "exec /bin/sh",
+};
+
+static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	Run *r = h->data;
+	(void)suggested;
+	*buf = uv_buf_init((char *)r->errmsg + r->errlen, (unsigned)(sizeof r->errmsg - r->errlen));
+}
+
+/* EOF on the error pipe: the child exec'ed (or died). A whole message first:
+ * it failed before exec, and says where. */
+static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	Run *r = s->data;
+	(void)buf;
+	if (nread > 0) {
+		r->errlen += (size_t)nread;
+		if (r->errlen < sizeof r->errmsg)
+			return;
+	}
+	uv_read_stop(s);
+	if (r->errlen == sizeof r->errmsg) {
+		int stage = r->errmsg[0] >= 0 && r->errmsg[0] <= ST_EXEC ? r->errmsg[0] : ST_EXEC;
+		int e = r->errmsg[1] > 0 ? r->errmsg[1] : EIO;
+		char line[512];
+		if (stage == ST_CHDIR)
+			strfmt(line, sizeof line, "cannot run: chdir %s: %s", r->dir ? r->dir : "?", strerror(e));
+		else
+			strfmt(line, sizeof line, "cannot run: %s: %s", stages[stage], strerror(e));
+		emit(r, line, strlen(line));
+	}
+	r->errdone = 1;
+	maybe_done(r);
+}
+
 static void closefd(int *fd)
 {
 	if (*fd >= 0)
@@ -250,11 +301,6 @@ static void closefd(int *fd)
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
               Run **out, int *pid, char *why, size_t n)
 {
-	static const char *const stages[] = {
-		[ST_SETSID] = "setsid", [ST_STDIO] = "redirecting stdin, stdout and stderr",
-		[ST_SETGROUPS] = "setgroups", [ST_SETGID] = "setgid", [ST_SETUID] = "setuid",
-		[ST_CHDIR] = "chdir", [ST_EXEC] = "exec /bin/sh",
-	};
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, nullfd = -1, rc;
 	gid_t *groups = NULL;
 	size_t ngroups = 0;
@@ -296,36 +342,23 @@ int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void
 		strfmt(why, n, "fork: %s", strerror(fork_errno));
 		goto fail;
 	}
-	/* The child execs (the pipe closes: EOF) or says what failed. */
-	int msg[2];
-	ssize_t got;
-	do
-		got = read(errp[0], msg, sizeof msg);
-	while (got < 0 && errno == EINTR);
-	closefd(&errp[0]);
-	if (got == (ssize_t)sizeof msg) {
-		int st;
-		while (waitpid(child_pid, &st, 0) < 0 && errno == EINTR)
-			;
-		int stage = msg[0] >= 0 && msg[0] <= ST_EXEC ? msg[0] : ST_EXEC;
-		rc = msg[1] > 0 ? -msg[1] : -EIO;
-		if (stage == ST_CHDIR)
-			strfmt(why, n, "chdir %s: %s", spec->dir, strerror(-rc));
-		else
-			strfmt(why, n, "%s: %s", stages[stage], strerror(-rc));
-		goto fail;
-	}
 	free(groups);
 	Run *r = xcalloc(1, sizeof *r);
 	r->cb = *cb;
 	r->arg = arg;
 	r->pid = child_pid;
+	r->dir = spec->dir ? xstrdup(spec->dir) : NULL;
 	r->next = reaper->live;
 	reaper->live = r;
 	uv_pipe_init(loop, &r->out, 0);
 	r->out.data = r;
 	uv_pipe_open(&r->out, outp[0]);
 	uv_read_start((uv_stream_t *)&r->out, alloc_cb, on_out);
+	/* The child execs (the pipe closes: EOF) or says what failed, later. */
+	uv_pipe_init(loop, &r->err, 0);
+	r->err.data = r;
+	uv_pipe_open(&r->err, errp[0]);
+	uv_read_start((uv_stream_t *)&r->err, err_alloc, on_err);
 	*pid = r->pid;
 	*out = r;
 	return 0;

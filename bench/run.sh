@@ -1,0 +1,504 @@
+#!/bin/sh
+# bench/run.sh: jobd's benchmarks (`make bench`; `make bench QUICK=1` for a
+# pass under a minute). Every server runs on loopback, on an ephemeral port,
+# out of one temporary directory; every process started here is ended on exit.
+#
+# Output: one line per figure, "name value unit [ratio=R vs PEER ...]", where
+# PEER is measured in the same run (these machines are noisy: ratios measured
+# side by side hold, absolute times do not) or is a stated limit. Lines
+# starting with '#' are commentary. The figures also go to $B/bench/results.txt.
+#
+# Environment: B (build directory, default build), QUICK (non-empty: short
+# phases), BENCH_ONLY (space-separated phase names to run: rt create scale
+# fire spawn cron; default all).
+set -u
+B=${B:-build}
+QUICK=${QUICK:-}
+BB=$B/bench
+JOBD=$B/jobd
+OUT=$B/bench/results.txt
+ONLY=${BENCH_ONLY:-rt create scale fire spawn cron}
+
+if [ -n "$QUICK" ]; then
+	RT_SECS=1; RT_ROUNDS=1; LOG_LINES=5000; READ_SECS=1; RT_WARM=0.2
+	CREATES=1000; CREATE_MAX=10
+	SCALE_SIZES="10000 100000"; STARTED_JOBS=10000; IDLE_SECS=5
+	FIRE_JOBS=; FIRE_SECS=3
+	SPAWN_SECS=1; CRON_MS=10
+else
+	RT_SECS=3; RT_ROUNDS=3; LOG_LINES=50000; READ_SECS=5; RT_WARM=0.3
+	CREATES=10000; CREATE_MAX=90
+	SCALE_SIZES="10000 100000 1000000"; STARTED_JOBS=100000; IDLE_SECS=60
+	FIRE_JOBS=1000; FIRE_SECS=30
+	SPAWN_SECS=5; CRON_MS=100
+fi
+
+T=$(mktemp -d /tmp/jobd-bench.XXXXXX)
+# A private copy of the binaries: the build directory is shared, and a
+# rebuild in the middle of a run must not mix two versions of jobd.
+mkdir -p "$T/bin"
+cp "$JOBD" "$BB/p9load" "$BB/echo_server" "$BB/spawn_bench" "$BB/dbtool" "$BB/cron_bench" "$T/bin/" ||
+	{ echo "bench: build first (make bench-build)" >&2; rm -rf "$T"; exit 1; }
+JOBD=$T/bin/jobd
+BB=$T/bin
+JOBD_PIDS=        # jobd processes (each the child of a "p9load startup" helper)
+HELPER_PIDS=      # helpers, diod, echo_server
+
+# stop_pid PID [SECONDS]: ends a process we started: TERM, then KILL after
+# SECONDS (10). jobd answers TERM once its loop turns, which a batch of
+# spawns can delay.
+stop_pid() {
+	local i=0
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || return 0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt $((${2:-10} * 10)) ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL "$1" 2>/dev/null
+	return 0
+}
+cleanup() {
+	for p in $JOBD_PIDS; do stop_pid "$p"; done
+	for p in $HELPER_PIDS; do stop_pid "$p"; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+: >"$OUT"
+
+# ---- output ----
+
+say() { printf '%s\n' "$*" | tee -a "$OUT"; }
+hdr() { say ""; say "# ---- $* ----"; }
+# fig NAME VALUE UNIT [RATIO...]: one figure line; also kept for the summary.
+fig() {
+	local _n=$1 _v=$2 _u=$3; shift 3
+	printf '%-34s %12s %-9s %s\n' "$_n" "$_v" "$_u" "$*" | sed 's/ *$//' | tee -a "$OUT"
+	echo "$_n $_v" >>"$T/figs"
+}
+# kv KEY "k=v k=v ...": the value of KEY.
+kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
+# calc EXPR: awk arithmetic, printed with the given format (default %.2f).
+calc() {
+	case $1 in *n/a*) echo n/a; return;; esac
+	awk "BEGIN { printf \"${2:-%.2f}\", ($1) }" 2>/dev/null || echo n/a
+}
+# ratio A B: A/B to two decimals, "n/a" when B is zero or missing.
+ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || a == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+getfig() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$T/figs" 2>/dev/null; }
+# sleep_until UNIXSECONDS (at most 10 minutes)
+sleep_until() {
+	local d=$(($1 - $(date +%s)))
+	[ "$d" -gt 600 ] && d=600
+	[ "$d" -gt 0 ] && sleep "$d"
+	return 0
+}
+want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
+
+# ---- servers ----
+
+# start_jobd DBDIR [FLAGS...]: starts jobd through "p9load startup" (which
+# times process start to first Rversion and stays its parent). Sets JPID,
+# JTCP, JSOCK, STARTUP_MS.
+start_jobd() {
+	local db=$1 line i=0; shift
+	JSOCK=$T/jobd.sock
+	: >"$T/jobd.log"
+	: >"$T/startup.out"
+	"$BB/p9load" startup -sock "$JSOCK" -log "$T/jobd.log" -timeout 120 -- \
+		"$JOBD" -dbdir "$db" -fsaddr "tcp!127.0.0.1!0" -fsaddr "unix!$JSOCK" -logtostderr "$@" \
+		>"$T/startup.out" 2>>"$T/jobd.log" &
+	SPID=$!
+	HELPER_PIDS="$HELPER_PIDS $SPID"
+	while ! grep -q startup_ms "$T/startup.out" && kill -0 "$SPID" 2>/dev/null && [ $i -lt 2400 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	line=$(cat "$T/startup.out")
+	JPID=$(kv pid "$line")
+	STARTUP_MS=$(kv startup_ms "$line")
+	if [ -z "$JPID" ]; then
+		say "# jobd did not start:"; sed 's/^/#   /' "$T/jobd.log" | tail -5 | tee -a "$OUT"
+		return 1
+	fi
+	JOBD_PIDS="$JOBD_PIDS $JPID"
+	JPORT=$(sed -n 's/.*listening on tcp!127\.0\.0\.1!\([0-9]*\).*/\1/p' "$T/jobd.log" | head -1)
+	JTCP="tcp!127.0.0.1!$JPORT"
+	return 0
+}
+
+# stop_jobd: SIGTERM, and wait (bounded) until it has exited.
+stop_jobd() {
+	stop_pid "$JPID" 60
+	wait "$SPID" 2>/dev/null
+	JPID=
+}
+
+# A TCP port diod (pid $1) listens on, once it does.
+listen_port() {
+	local i=0 p
+	while [ $i -lt 100 ]; do
+		p=$(ss -ltnpH 2>/dev/null | grep "pid=$1," | awk '{ print $4 }' | sed 's/.*://' | head -1)
+		[ -n "$p" ] && { echo "$p"; return 0; }
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
+# ---- the machine ----
+
+say "# jobd benchmarks $(date -u '+%Y-%m-%d %H:%M UTC')${QUICK:+ (QUICK)}"
+say "# machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(free -g | awk '/^Mem:/ { print $2 " GiB RAM" }'), $(uname -sr)"
+say "# jobd $("$JOBD" -version 2>/dev/null | sed 's/^jobd //'), libuv $(pkg-config --modversion libuv 2>/dev/null), SQLite $(pkg-config --modversion sqlite3 2>/dev/null), diod $(dpkg-query -W -f '${Version}' diod 2>/dev/null || echo none)"
+say "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves absolute figures; side-by-side ratios less)"
+say "# temporary files in $T ($(df -T "$T" | awk 'NR == 2 { print $2 }'))"
+
+# ---- 1. 9P round trips ----
+
+phase_rt() {
+	hdr "1. 9P round trips: walk+open+read+clunk of jobs/bench0/cmd (4 round trips = 1 op), ${RT_ROUNDS}x${RT_SECS}s per point, servers interleaved"
+	db=$T/rt.db
+	"$BB/dbtool" jobs "$db" -n 1 -prefix bench -cmd 'echo hello world' >/dev/null &&
+	"$BB/dbtool" jobs "$db" -n 1 -prefix big >/dev/null &&
+	"$BB/dbtool" log "$db" -job big0 -n "$LOG_LINES" -len 200 >/dev/null || { say "# n/a: cannot prepare the database"; return; }
+	start_jobd "$db" || return
+	exp=$T/export
+	mkdir -p "$exp/jobs/bench0" "$exp/jobs/big0"
+	printf 'echo hello world' >"$exp/jobs/bench0/cmd"
+	DPID= DADDR=
+	if command -v diod >/dev/null; then
+		diod -f -n -S -U root -l 127.0.0.1:0 -e "$exp" >"$T/diod.log" 2>&1 &
+		DPID=$!
+		HELPER_PIDS="$HELPER_PIDS $DPID"
+		dport=$(listen_port "$DPID") && DADDR="tcp!127.0.0.1!$dport"
+	fi
+	[ -n "$DADDR" ] || say "# diod is not installed or did not start: no diod figures (apt-get install diod)"
+	"$BB/echo_server" -filesize 16 >"$T/echo.out" 2>&1 &
+	EPID=$!
+	HELPER_PIDS="$HELPER_PIDS $EPID"
+	i=0
+	while ! grep -q listening "$T/echo.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	EADDR=$(sed -n 's/^listening on //p' "$T/echo.out")
+
+	: >"$T/rt.raw"
+	for c in 1 4 16; do
+		r=0
+		while [ $r -lt "$RT_ROUNDS" ]; do
+			for s in echo jobd diod; do
+				case $s in
+				echo) a=$EADDR; an=; p=$EPID;;
+				jobd) a=$JTCP; an=; p=$JPID;;
+				diod) a=$DADDR; an=$exp; p=$DPID;;
+				esac
+				[ -n "$a" ] || continue
+				line=$("$BB/p9load" rt -a "$a" -aname "$an" -path jobs/bench0/cmd -c "$c" -d "$RT_SECS" -warm "$RT_WARM" -pid "$p" 2>&1) ||
+					{ say "# $s at $c connections: $line"; continue; }
+				echo "$s $line" >>"$T/rt.raw"
+			done
+			r=$((r + 1))
+		done
+	done
+	# Per server and connection count: ops/s = all ops / all seconds, CPU per
+	# op = all CPU / all ops, latency percentiles = the median over the rounds.
+	awk '
+	function kv(k,   i, a) { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] } return "" }
+	{ s = $1; c = kv("conns"); key = s " " c
+	  ops[key] += kv("ops"); secs[key] += kv("secs"); cpu[key] += kv("cpu_ms")
+	  n[key]++; p50[key, n[key]] = kv("p50_us"); p99[key, n[key]] = kv("p99_us"); sizes[key] = kv("sizes") }
+	function median(arr, key, m,   i, j, t, v) {
+		for (i = 1; i <= m; i++) v[i] = arr[key, i]
+		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+		return v[int((m + 1) / 2)] }
+	END { for (key in n) printf "%s %.1f %.2f %s %s %s\n", key, ops[key] / secs[key],
+	      ops[key] ? cpu[key] * 1000 / ops[key] : 0, median(p50, key, n[key]), median(p99, key, n[key]), sizes[key] }
+	' "$T/rt.raw" >"$T/rt.agg"
+	for c in 1 4 16; do
+		eo=$(awk -v c=$c '$1 == "echo" && $2 == c { print $3 }' "$T/rt.agg")
+		ec=$(awk -v c=$c '$1 == "echo" && $2 == c { print $4 }' "$T/rt.agg")
+		do_=$(awk -v c=$c '$1 == "diod" && $2 == c { print $3 }' "$T/rt.agg")
+		dc=$(awk -v c=$c '$1 == "diod" && $2 == c { print $4 }' "$T/rt.agg")
+		for s in echo jobd diod; do
+			row=$(awk -v s=$s -v c=$c '$1 == s && $2 == c' "$T/rt.agg")
+			[ -n "$row" ] || continue
+			set -- $row
+			ops=$3 cpu=$4 p50=$5 p99=$6
+			case $s in
+			echo) fig "p9.c$c.ops.echo" "$ops" ops/s "(the physical limit)"
+			      fig "p9.c$c.cpu_per_op.echo" "$cpu" us/op;;
+			jobd) fig "p9.c$c.ops.jobd" "$ops" ops/s "ratio=$(ratio "$ops" "$eo") vs echo; ratio=$(ratio "$ops" "$do_") vs diod"
+			      fig "p9.c$c.cpu_per_op.jobd" "$cpu" us/op "ratio=$(ratio "$cpu" "$ec") vs echo; ratio=$(ratio "$cpu" "$dc") vs diod";;
+			diod) fig "p9.c$c.ops.diod" "$ops" ops/s "ratio=$(ratio "$ops" "$eo") vs echo"
+			      fig "p9.c$c.cpu_per_op.diod" "$cpu" us/op "ratio=$(ratio "$cpu" "$ec") vs echo";;
+			esac
+			fig "p9.c$c.p50.$s" "$p50" us
+			fig "p9.c$c.p99.$s" "$p99" us
+		done
+	done
+	say "# reply sizes (Rwalk/Rlopen/Rread/Rclunk): $(awk '{ print $1 " " $7 }' "$T/rt.agg" | sort -u | paste -sd';' | sed 's/;/; /g')"
+
+	# One Tread of 64 KiB at a time from a large log, and from a file as large on diod.
+	line=$("$BB/p9load" read -a "$JTCP" -path jobs/big0/log -count 65536 -d "$READ_SECS" -pid "$JPID" 2>&1) ||
+		{ say "# log read: $line"; line=; }
+	if [ -n "$line" ]; then
+		jmb=$(kv mb_s "$line") size=$(kv file_bytes "$line")
+		dmb=
+		if [ -n "$DADDR" ]; then
+			head -c "$size" /dev/urandom >"$exp/jobs/big0/log"
+			dline=$("$BB/p9load" read -a "$DADDR" -aname "$exp" -path jobs/big0/log -count 65536 -d "$READ_SECS" -pid "$DPID" 2>&1) &&
+				dmb=$(kv mb_s "$dline")
+		fi
+		fig p9.read64k.jobd "$jmb" MB/s "ratio=$(ratio "$jmb" "$dmb") vs diod (log of $(calc "$size / 1048576" %.1f) MiB)"
+		[ -n "$dmb" ] && fig p9.read64k.diod "$dmb" MB/s "(a $(calc "$size / 1048576" %.1f) MiB file)"
+		fig p9.read64k.open.jobd "$(kv open_ms "$line")" ms "(walk+open: the log's snapshot is rendered at open)"
+	fi
+	stop_jobd
+	[ -n "$DPID" ] && stop_pid "$DPID"
+	stop_pid "$EPID"
+}
+
+# ---- 2. creating jobs ----
+
+phase_create() {
+	local MAXJOBS=
+	hdr "2. creating $CREATES jobs through /clone (walk, open, write name:expr:cmd, clunk), at most ${CREATE_MAX}s each"
+	# All the jobs belong to one owner: lift the per-owner cap where there is one.
+	"$JOBD" -help 2>&1 | grep -q -- '-maxjobs' && MAXJOBS="-maxjobs $((CREATES * 2))"
+	for sync in normal full; do
+		for c in 1 8; do
+			db=$T/create.$sync.$c
+			start_jobd "$db" -sync "$sync" $MAXJOBS || continue
+			line=$("$BB/p9load" create -a "$JTCP" -c "$c" -n "$CREATES" -d "$CREATE_MAX" -prefix c \
+				-sched '0 3 * * *' -cmd '/usr/local/bin/backup --quiet' 2>"$T/create.err") ||
+				say "# $(cat "$T/create.err")"
+			stop_jobd
+			rate=$(kv creates_s "$line")
+			[ -n "$rate" ] || continue
+			extra="$(kv created "$line") created, p50 $(kv p50_us "$line") us, p99 $(kv p99_us "$line") us"
+			if [ "$sync" = full ]; then
+				extra="ratio=$(ratio "$rate" "$(getfig "create.c$c.normal")") vs -sync normal; $extra"
+			fi
+			fig "create.c$c.$sync" "$rate" creates/s "$extra"
+			rm -rf "$db"
+		done
+	done
+}
+
+# ---- 3. scale, and 6. idle cost ----
+
+phase_scale() {
+	hdr "3. scale: stopped jobs ('0 3 * * *', '/usr/local/bin/backup --quiet'), RSS after start-up, start-up = process start to first Rversion"
+	db=$T/scale.0
+	"$BB/dbtool" jobs "$db" -n 0 >/dev/null
+	start_jobd "$db" || return
+	sleep 0.5
+	rss0=$(kv rss_kb "$("$BB/p9load" watch -pid "$JPID" -d 0)")
+	stop_jobd
+	fig scale.rss.0 "$rss0" KiB "(no jobs: the baseline)"
+	for n in $SCALE_SIZES; do
+		db=$T/scale.$n
+		k=$(calc "$n / 1000" %.0f)k
+		pl=$("$BB/dbtool" jobs "$db" -n "$n" -prefix s -sched '0 3 * * *' -cmd '/usr/local/bin/backup --quiet') ||
+			{ say "# cannot prepare $n jobs"; continue; }
+		strings=$(kv strings_per_job "$pl")
+		start_jobd "$db" || continue
+		sleep 0.5
+		w=$("$BB/p9load" watch -pid "$JPID" -d 0)
+		stop_jobd
+		rm -rf "$db"
+		rss=$(kv rss_kb "$w") hwm=$(kv hwm_kb "$w")
+		per=$(calc "($rss - $rss0) * 1024 / $n" %.0f)
+		beyond=$(calc "$per - $strings" %.0f)
+		fig "scale.rss.$k" "$(calc "$rss / 1024" %.1f)" MiB "(peak $(calc "$hwm / 1024" %.1f) MiB)"
+		fig "scale.bytes_per_job.$k" "$per" B/job "($strings B of strings)"
+		fig "scale.beyond_strings.$k" "$beyond" B/job "ratio=$(ratio "$beyond" 1024) vs limit 1 KiB"
+		fig "scale.startup.$k" "$STARTUP_MS" ms "ratio=$(ratio "$STARTUP_MS" 5000) vs limit 5 s"
+	done
+	first=$(echo "$SCALE_SIZES" | awk '{ print $1 / 1000 "k" }')
+	last=$(echo "$SCALE_SIZES" | awk '{ print $NF / 1000 "k" }')
+	a=$(getfig "scale.bytes_per_job.$first") b=$(getfig "scale.bytes_per_job.$last")
+	fig scale.growth "$(ratio "$b" "$a")" ratio "(bytes per job at $last / at $first: 1.00 is linear)"
+	a=$(getfig "scale.startup.$first") b=$(getfig "scale.startup.$last")
+	fig scale.startup_growth "$(ratio "$b" "$a")" ratio "(start-up at $last / at $first; $(ratio "$last" "$first" | sed 's/n\/a//') x the jobs)"
+
+	# Started jobs on an hourly schedule whose next fire is about an hour away.
+	m=$(( ($(date +%-M) + 59) % 60 ))
+	n=$STARTED_JOBS
+	k=$(calc "$n / 1000" %.0f)k
+	db=$T/scale.started
+	"$BB/dbtool" jobs "$db" -n "$n" -prefix h -started 1 -sched "$m * * * *" -cmd true >/dev/null || return
+	start_jobd "$db" || return
+	sleep 1
+	w=$("$BB/p9load" watch -pid "$JPID" -d 0)
+	rss=$(kv rss_kb "$w")
+	fig "scale.rss.started_$k" "$(calc "$rss / 1024" %.1f)" MiB "($(calc "($rss - $rss0) * 1024 / $n" %.0f) B/job, schedule '$m * * * *')"
+	fig "scale.startup.started_$k" "$STARTUP_MS" ms
+
+	hdr "6. idle cost: $n started jobs, next fire about an hour away, over ${IDLE_SECS}s"
+	w=$("$BB/p9load" watch -pid "$JPID" -d "$IDLE_SECS")
+	fig idle.cpu "$(kv cpu_ms "$w")" ms "(schedstat: $(kv run_ms "$w") ms)"
+	fig idle.wakeups "$(kv wakeups "$w")" count "(times scheduled in; voluntary switches $(kv vcsw "$w"), involuntary $(kv ivcsw "$w"); goal 0)"
+	stop_jobd
+	rm -rf "$db"
+}
+
+# ---- 4. firing precision ----
+
+# fire_point N SECS NAME: N started jobs every second running true; the run
+# records of the ticks in a SECS-second window.
+fire_point() {
+	local n=$1 secs=$2 name=$3 db s0 s1 w line check first
+	db=$T/fire.$n
+	"$BB/dbtool" jobs "$db" -n "$n" -prefix f -started 1 -sched '* * * * * * *' -cmd true >/dev/null || return
+	start_jobd "$db" || return
+	s0=$(($(date +%s) + 2))
+	s1=$((s0 + secs - 1))
+	sleep_until "$s0"
+	w=$("$BB/p9load" watch -pid "$JPID" -d "$secs")
+	sleep_until $((s1 + 2))
+	# A cross-check through the name space: runs/N/status of the first ten
+	# jobs (bounded: a jobd busy spawning answers slowly).
+	check=$("$BB/p9load" runstatus -a "$JTCP" -prefix f -n 10 -from "$s0" -to "$s1" -d 15 2>&1)
+	stop_jobd
+	# The figures: every run record of the window, read from the store once
+	# jobd has stopped. runs/N/status computes its lateness from the same
+	# recorded start, so both ways give the same numbers.
+	line=$("$BB/dbtool" fires "$db" -prefix f -from "$s0" -to "$s1" 2>&1) ||
+		{ say "# $n jobs: cannot read the run records: $line"; line=; }
+	first=$("$BB/dbtool" fires "$db" -prefix f -from "$s0" -to "$s1" -jobs 10 2>&1)
+	say "# $n jobs: lateness = recorded start (taken when the spawn returns, after the exec) - scheduled second"
+	fig "$name.lateness.p50" "$(kv lat_p50_ms "$line")" ms
+	fig "$name.lateness.p99" "$(kv lat_p99_ms "$line")" ms "ratio=$(ratio "$(kv lat_p99_ms "$line")" 5) vs limit 5 ms"
+	fig "$name.lateness.max" "$(kv lat_max_ms "$line")" ms "ratio=$(ratio "$(kv lat_max_ms "$line")" 20) vs limit 20 ms"
+	fig "$name.runs" "$(kv runs "$line")" runs "(expected $((n * secs)); $(kv skipped "$line") skipped as overlapping)"
+	fig "$name.missed" "$(kv missed "$line")" ticks "(goal 0)"
+	fig "$name.cpu" "$(calc "$(kv cpu_ms "$w") / $secs / 10" %.1f)" "%CPU" "(jobd itself, its children not counted)"
+	if [ "$(kv unsupported "$check")" = 1 ]; then
+		say "# runs/N/status: not served by this jobd"
+	elif [ "$(kv jobs "$check")" = 0 ]; then
+		say "# runs/N/status: no whole job read within 15 s (jobd busy spawning); no cross-check"
+	elif [ -n "$(kv runs "$check")" ]; then
+		say "# cross-check, the first $(kv jobs "$check") jobs (the earliest of each second's batch): runs/N/status says $(kv runs "$check") runs, lateness p50 $(kv lat_p50_ms "$check") / p99 $(kv lat_p99_ms "$check") / max $(kv lat_max_ms "$check") ms, $(kv missed "$check") missed$([ "$(kv incomplete "$check")" = 1 ] && echo ' (cut short after 15 s)'); the run records say $(kv runs "$first") runs, $(kv lat_p50_ms "$first") / $(kv lat_p99_ms "$first") / $(kv lat_max_ms "$first") ms, $(kv missed "$first") missed"
+	else
+		say "# runs/N/status: $check"
+	fi
+	rm -rf "$db"
+}
+
+phase_fire() {
+	# A second point at a quarter of what this machine can spawn (10..100
+	# jobs), where the scheduler's precision shows apart from spawn throughput.
+	local low
+	low=$(kv spawns_s "$("$BB/spawn_bench" -d 1 -k 8 -- /bin/true)")
+	low=$(calc "$low / 4 < 10 ? 10 : ($low / 4 > 100 ? 100 : $low / 4)" %.0f)
+	if [ -z "$FIRE_JOBS" ]; then
+		say ""; say "# 4. firing precision at 1000 jobs: skipped in a QUICK pass"
+	else
+		hdr "4. firing precision: $FIRE_JOBS jobs every second ('* * * * * * *') running true, for ${FIRE_SECS}s"
+		fire_point "$FIRE_JOBS" "$FIRE_SECS" fire
+	fi
+	hdr "4b. the same with $low jobs (a quarter of this machine's posix_spawn rate: the scheduler's precision alone)"
+	fire_point "$low" "$FIRE_SECS" fire_low
+}
+
+# ---- 5. spawning ----
+
+phase_spawn() {
+	hdr "5. spawning: runs/s of true, against a plain posix_spawn loop in the same run (${SPAWN_SECS}s each)"
+	# The machine's limit: the best of 1, 2 and 8 children in flight.
+	plain=0 best=
+	for k in 1 2 8; do
+		r=$(kv spawns_s "$("$BB/spawn_bench" -d "$SPAWN_SECS" -k "$k" -- /bin/true)")
+		fig "spawn.posix_spawn.true_k$k" "$r" spawns/s
+		[ "$(calc "${r:-0} > $plain" %d)" = 1 ] && plain=$r best=$k
+	done
+	fig spawn.posix_spawn.true "$plain" spawns/s "(the machine's limit: the best of the above, $best in flight)"
+	line=$("$BB/spawn_bench" -d "$SPAWN_SECS" -k "${best:-1}" -- /bin/sh -c true)
+	fig spawn.posix_spawn.sh_c_true "$(kv spawns_s "$line")" spawns/s "ratio=$(ratio "$(kv spawns_s "$line")" "$plain") vs posix_spawn (what jobd runs: /bin/sh -c true)"
+
+	# One job with overlap=allow, "run" written to its ctl as fast as accepted.
+	db=$T/spawn1
+	"$BB/dbtool" jobs "$db" -n 1 -prefix sp >/dev/null || return
+	start_jobd "$db" || return
+	if ! err=$("$BB/p9load" write -a "$JTCP" -n 1 -path jobs/sp0/overlap -data allow 2>&1 >/dev/null); then
+		fig spawn.one_job_allow n/a "" "(overlap=allow not implemented: ${err#p9load: })"
+	else
+		line=$("$BB/p9load" runloop -a "$JTCP" -path jobs/sp0/ctl -data run -d "$SPAWN_SECS" 2>&1)
+		if [ "$(kv accepted "$line")" = 0 ] || [ -z "$(kv accepted "$line")" ]; then
+			fig spawn.one_job_allow n/a "" "(the run verb is refused: $(kv error "$line"))"
+		else
+			r=$(kv writes_s "$line")
+			fig spawn.one_job_allow "$r" runs/s "ratio=$(ratio "$r" "$plain") vs posix_spawn"
+		fi
+	fi
+	stop_jobd
+	rm -rf "$db"
+
+	# Many jobs every second; more fires per second than the machine can spawn.
+	m=$(calc "$plain * 1.25 < 50 ? 50 : ($plain * 1.25 > 20000 ? 20000 : $plain * 1.25)" %.0f)
+	db=$T/spawnN
+	"$BB/dbtool" jobs "$db" -n "$m" -prefix sn -started 1 -sched '* * * * * * *' -cmd true >/dev/null || return
+	start_jobd "$db" || return
+	s0=$(($(date +%s) + 2))
+	sleep_until $((s0 + SPAWN_SECS + 1))
+	stop_jobd
+	line=$("$BB/dbtool" count "$db" -from "${s0}000000000" -to "$((s0 + SPAWN_SECS))000000000" 2>&1) ||
+		{ say "# cannot count the runs: $line"; line=; }
+	r=n/a
+	[ -n "$(kv runs "$line")" ] && r=$(calc "$(kv runs "$line") / $SPAWN_SECS" %.1f)
+	fig spawn.many_jobs "$r" runs/s "ratio=$(ratio "$r" "$plain") vs posix_spawn ($m jobs every second offered $m/s)"
+	rm -rf "$db"
+}
+
+# ---- 7. cron arithmetic ----
+
+phase_cron() {
+	hdr "7. cron arithmetic: cron_next from random instants, ${CRON_MS} ms per expression"
+	"$BB/cron_bench" "$CRON_MS" >"$T/cron.out" || { say "# cron_bench failed"; return; }
+	while read -r name value unit; do
+		case $name in
+		worst_is_*) say "# slowest expression: ${name#worst_is_}";;
+		*) fig "cron.$name" "$value" "$unit" "ratio=$(ratio "$value" 1000) vs limit 1 us";;
+		esac
+	done <"$T/cron.out"
+}
+
+start=$(date +%s)
+want rt && phase_rt
+want create && phase_create
+want scale && phase_scale
+want fire && phase_fire
+want spawn && phase_spawn
+want cron && phase_cron
+
+# ---- headline ratios and goals ----
+
+hdr "headline ratios (same run) and goals"
+g() {   # g VALUE OP LIMIT: met/missed
+	local v=$1 op=$2 lim=$3
+	[ -n "$v" ] && [ "$v" != n/a ] || { echo "n/a"; return; }
+	awk -v v="$v" -v l="$lim" -v op="$op" 'BEGIN { ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0); print ok ? "met" : "missed" }'
+}
+for c in 4 16; do
+	r=$(ratio "$(getfig p9.c$c.ops.jobd)" "$(getfig p9.c$c.ops.echo)")
+	fig "goal.p9.c$c.ops_vs_echo" "$r" ratio ">= 0.80: $(g "$r" '>=' 0.8); diod $(ratio "$(getfig p9.c$c.ops.diod)" "$(getfig p9.c$c.ops.echo)")"
+done
+for c in 1 4 16; do
+	r=$(ratio "$(getfig p9.c$c.cpu_per_op.jobd)" "$(getfig p9.c$c.cpu_per_op.echo)")
+	fig "goal.p9.c$c.cpu_vs_echo" "$r" ratio "<= 1.25: $(g "$r" '<=' 1.25); diod $(ratio "$(getfig p9.c$c.cpu_per_op.diod)" "$(getfig p9.c$c.cpu_per_op.echo)")"
+done
+r=$(getfig scale.beyond_strings.1000k); [ -n "$r" ] || r=$(getfig scale.beyond_strings.100k)
+fig goal.scale.beyond_strings "${r:-n/a}" B/job "<= 1024: $(g "$r" '<=' 1024)"
+r=$(getfig scale.startup.1000k)
+fig goal.scale.startup_1M "${r:-n/a}" ms "< 5000: $(g "$r" '<=' 5000)"
+r=$(getfig fire.lateness.p99); fig goal.fire.p99 "${r:-n/a}" ms "< 5: $(g "$r" '<=' 5)"
+r=$(getfig fire.lateness.max); fig goal.fire.max "${r:-n/a}" ms "< 20: $(g "$r" '<=' 20)"
+r=$(getfig fire.missed); fig goal.fire.missed "${r:-n/a}" ticks "= 0: $(g "$r" '<=' 0)"
+r=$(getfig fire_low.lateness.p99); fig goal.fire_low.p99 "${r:-n/a}" ms "< 5: $(g "$r" '<=' 5) (the lower load)"
+r=$(getfig fire_low.lateness.max); fig goal.fire_low.max "${r:-n/a}" ms "< 20: $(g "$r" '<=' 20) (the lower load)"
+r=$(getfig fire_low.missed); fig goal.fire_low.missed "${r:-n/a}" ticks "= 0: $(g "$r" '<=' 0) (the lower load)"
+r=$(ratio "$(getfig spawn.many_jobs)" "$(getfig spawn.posix_spawn.true)")
+fig goal.spawn.many_vs_posix_spawn "$r" ratio ">= 0.70: $(g "$r" '>=' 0.7)"
+r=$(ratio "$(getfig spawn.one_job_allow)" "$(getfig spawn.posix_spawn.true)")
+fig goal.spawn.one_job_vs_posix_spawn "$r" ratio ">= 0.70: $(g "$r" '>=' 0.7)"
+r=$(getfig idle.wakeups); fig goal.idle.wakeups "${r:-n/a}" count "= 0: $(g "$r" '<=' 0)"
+r=$(getfig cron.mix_mean); fig goal.cron.mix_mean "${r:-n/a}" ns/call "< 1000: $(g "$r" '<=' 1000)"
+say "# total $(($(date +%s) - start)) s; figures in $OUT"
