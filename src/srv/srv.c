@@ -130,6 +130,21 @@ void conn_send(Conn *c, const uint8_t *frame, size_t len)
 {
 	if (c->closing)
 		return;
+	/* Most replies fit the socket buffer at once: write them directly, which
+	 * spares a copy and libuv's arming and disarming of the write watcher. */
+	if (c->wqueued == 0) {
+		uv_buf_t b = uv_buf_init((char *)frame, (unsigned)len);
+		int w = uv_try_write(&c->u.s, &b, 1);
+		if (w == (int)len)
+			return;
+		if (w > 0) {
+			frame += w;
+			len -= (size_t)w;
+		} else if (w != UV_EAGAIN && w != UV_ENOSYS) {
+			conn_close(c);
+			return;
+		}
+	}
 	Wreq *wr = xmalloc(sizeof *wr + len);
 	memcpy(wr->data, frame, len);
 	wr->conn = c;
