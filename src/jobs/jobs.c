@@ -122,6 +122,7 @@ static void job_free(Job *j)
 	free(j->cmd);
 	free(j->dir);
 	free(j->env);
+	free(j->queue);
 	free(j);
 }
 

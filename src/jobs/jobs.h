@@ -50,7 +50,7 @@ typedef struct Job {
 	/* runs in progress and waiting */
 	JobRun *runs;
 	unsigned nrunning;
-	QueuedFire queue[JOB_QUEUE_MAX];
+	QueuedFire *queue;          /* JOB_QUEUE_MAX entries, allocated on first use */
 	unsigned nqueue;
 	/* history since creation */
 	int64_t runs_total, failures_total;

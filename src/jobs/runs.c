@@ -346,6 +346,9 @@ void runs_fire(Jobs *js, Job *j, int64_t sched)
 		__attribute__((fallthrough));
 	case OVERLAP_QUEUE:
 		if (j->nqueue < JOB_QUEUE_MAX) {
+			/* Most jobs never queue: the room is made the first time one does. */
+			if (!j->queue)
+				j->queue = xmalloc(JOB_QUEUE_MAX * sizeof *j->queue);
 			j->queue[j->nqueue++] = (QueuedFire){ run_id, seq, sched, manual };
 			if (j->overlap == OVERLAP_QUEUE)
 				job_logf(js, j, run_id, "queued: previous run (pid %d) still running",
