@@ -49,6 +49,7 @@ for b in "$@"; do
 	done
 	for t in "$top"/tests/e2e/*.sh "$top"/tests/vm/test-*.sh; do
 		[ -f "$t" ] || continue
+		[ "$(basename "$t")" = lib.sh ] && continue   # the helpers, not a test
 		run_one "$b/$(basename "$(dirname "$t")")/$(basename "$t" .sh)" sh "$t"
 	done
 done
