@@ -24,8 +24,10 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,9 +196,16 @@ static _Noreturn void child(const RunSpec *spec, int outfd, int nullfd, int errf
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &sa, NULL);   /* fails for glibc's internal signals: fine */
+	for (int s = 1; s < NSIG; s++) {
+		if (s == SIGKILL || s == SIGSTOP)
+			continue;
+		if (sigaction(s, &sa, NULL) < 0) {
+			/* glibc refuses its internal signals (32, 33), which an ignoring
+			 * parent can pass down to us: the kernel does not. */
+			struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ka = { 0 };
+			syscall(SYS_rt_sigaction, s, &ka, NULL, sizeof ka.mask);
+		}
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -37,6 +37,28 @@ pgid=$("$JOBCTL" log long | sed -n 's/.*:pgid=//p' | head -1)
 check "no-child-left" sh -c "test -n '$pgid' && ! kill -0 -- -$pgid 2>/dev/null"
 jobd_stop
 
+# Children start with every signal at its default, even when jobd itself was
+# started with signals ignored that glibc will not reset (32, 33).
+JOBD_REAL=$JOBD
+jobd_start_wrapped() {
+	mkdir -p "$T/db3"
+	: >"$T/jobd.log"
+	"$BUILD/tools/ignsig" "$JOBD_REAL" -dbdir "$T/db3" -fsaddr "unix!$T/w.sock" -logtostderr 2>>"$T/jobd.log" &
+	JOBD_PID=$!
+	wait_for 20 test -S "$T/w.sock"
+}
+jobd_start_wrapped
+ign=$(awk '/^SigIgn:/ { print $2 }' /proc/$JOBD_PID/status)
+check "wrapped-jobd-ignores-32-33" test $(( 0x$ign & 0x180000000 )) -eq $(( 0x180000000 ))
+W="$JOBCTL -a unix!$T/w.sock"
+$W write clone 'sig:0 0 1 1 * 2099:exec grep -E "^(SigBlk|SigIgn)" /proc/self/status'
+$W write jobs/sig/ctl run
+sig_done() { $W read jobs/sig/runs/1/status | grep -q state=done; }
+wait_for 10 sig_done
+expect "child-signals-default" "0000000000000000" sh -c "$W read jobs/sig/runs/1/output | sed -n 's/.*:SigIgn:[[:space:]]*//p'"
+expect "child-signals-unblocked" "0000000000000000" sh -c "$W read jobs/sig/runs/1/output | sed -n 's/.*:SigBlk:[[:space:]]*//p'"
+jobd_stop
+
 # -log_dir writes glog-style files.
 mkdir -p "$T/logs"
 "$JOBD" -dbdir "$T/db2" -fsaddr "unix!$T/l.sock" -log_dir "$T/logs" -stderrthreshold 2 2>"$T/l.err" &
