@@ -639,17 +639,26 @@ static void fill_stat(const Dirinfo *d, P9stat *st)
 	st->n_muid = d->n_uid;
 }
 
+/* The name space's description of the request's fid: 0, or -1 after replying
+ * with the error. Shared by Tstat and Tgetattr. */
+static int describe_fid(Req *r, Dirinfo *d)
+{
+	Fid *f = need_fid(r, r->ifcall.fid);
+	if (!f)
+		return -1;
+	int rc = S(r)->ops.stat(f, d);
+	if (rc < 0) {
+		req_error(r, -rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 static void do_stat(Req *r)
 {
 	Dirinfo d;
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
+	if (describe_fid(r, &d) < 0)
 		return;
-	int rc = S(r)->ops.stat(f, &d);
-	if (rc < 0) {
-		req_error(r, -rc, NULL);
-		return;
-	}
 	fill_stat(&d, &r->ofcall.stat);
 	req_respond(r);
 }
@@ -657,14 +666,8 @@ static void do_stat(Req *r)
 static void do_getattr(Req *r)
 {
 	Dirinfo d;
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
+	if (describe_fid(r, &d) < 0)
 		return;
-	int rc = S(r)->ops.stat(f, &d);
-	if (rc < 0) {
-		req_error(r, -rc, NULL);
-		return;
-	}
 	P9attr *a = &r->ofcall.attr;
 	int dir = (d.qid.type & QTDIR) != 0;
 	a->valid = P9_GETATTR_BASIC;
