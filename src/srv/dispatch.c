@@ -98,27 +98,10 @@ static void do_auth(Req *r)
 	req_error(r, ENOENT, "authentication not required");
 }
 
-/* Who a new fid acts as. On a unix socket the kernel tells us the peer's uid
- * (SO_PEERCRED): that is the identity, whatever the attach claims, unless the
- * peer is root (a kernel mount made by root attaches once per local user with
- * n_uname), whose claim is trusted. TCP proves nothing: every TCP client acts
- * as the one configured user (-tcpuser), optionally read-only. */
-static int identify(Conn *c, Fid *f, char *why, size_t n)
+/* A root peer's attach names the user it acts for: n_uname (.u/.L, what
+ * `mount -t 9p -o access=user` sends for each local user), else uname. */
+static int believe_claim(Fid *f, char *why, size_t n)
 {
-	const Peer *p = &c->peer;
-	if (!p->is_unix) {
-		f->uid = c->srv->cfg.tcp_uid;
-		f->readonly = c->srv->cfg.tcp_readonly;
-		return 0;
-	}
-	if (!p->has_cred) {
-		strfmt(why, n, "cannot tell who is on the other end of the socket");
-		return -EACCES;
-	}
-	if (p->uid != 0) {
-		f->uid = p->uid;
-		return 0;
-	}
 	if (f->n_uname != P9_NONUNAME) {
 		f->uid = f->n_uname;
 		return 0;
@@ -133,6 +116,41 @@ static int identify(Conn *c, Fid *f, char *why, size_t n)
 		return -EACCES;
 	}
 	f->uid = (uint32_t)pw->pw_uid;
+	return 0;
+}
+
+/* Who a new fid acts as: always the kernel's word (see admit in srv.c), never
+ * the client's. A peer the kernel names (SO_PEERCRED, or sock_diag on
+ * loopback TCP) is that user whatever its attach says, except root (the
+ * kernel's own 9p client, or root's process), whose attach names the user.
+ * Another host's root, from a privileged port and inside -trust, names its
+ * users too, but not root: its uid 0 is squashed to -tcpuser, as NFS's
+ * root_squash does. Every other host acts as -tcpuser, by default no one
+ * (read-only, owning nothing). -tcpreadonly makes every TCP fid read-only. */
+static int identify(Conn *c, Fid *f, char *why, size_t n)
+{
+	const Peer *p = &c->peer;
+	const SrvConfig *cfg = &c->srv->cfg;
+	f->readonly = !p->is_unix && cfg->tcp_readonly ? RO_TCPREADONLY : RO_NONE;
+	if (p->has_cred) {
+		if (p->uid != 0) {
+			f->uid = p->uid;
+			return 0;
+		}
+		return believe_claim(f, why, n);
+	}
+	if (p->is_unix) {
+		strfmt(why, n, "cannot tell who is on the other end of the socket");
+		return -EACCES;
+	}
+	if (p->trusted) {
+		int rc = believe_claim(f, why, n);
+		if (rc < 0 || f->uid != 0)
+			return rc;
+	}
+	f->uid = cfg->tcp_uid;
+	if (cfg->tcp_uid == SRV_NOUSER)
+		f->readonly = RO_NOUSER;
 	return 0;
 }
 
@@ -169,6 +187,7 @@ static void do_attach(Req *r)
 		req_error(r, -rc, why);
 		return;
 	}
+	conn_attached(r->conn);
 	r->ofcall.qid = f->qid;
 	req_respond(r);
 }
@@ -783,7 +802,11 @@ static int readonly_refused(Req *r)
 	Fid *f = fid_lookup(r->conn, fid);
 	if (!f || !f->readonly)
 		return 0;
-	req_error(r, EROFS, "read-only connection (jobd runs with -tcpreadonly)");
+	if (f->readonly == RO_NOUSER)
+		req_error(r, EROFS, "read-only connection: clients on other hosts act as no one "
+		          "unless jobd is started with -tcpuser NAME (or -trust for their network)");
+	else
+		req_error(r, EROFS, "read-only connection (jobd runs with -tcpreadonly)");
 	return 1;
 }
 

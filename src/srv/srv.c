@@ -5,6 +5,7 @@
  * it until it drains, so no client can make us buffer without bound. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sockdiag.h"
 #include "srv_int.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -27,6 +29,9 @@ Srv *srv_new(uv_loop_t *loop, const SrvConfig *cfg, const SrvOps *ops)
 	s->ops = *ops;
 	if (s->cfg.max_msize < 4096)
 		s->cfg.max_msize = 4096;
+	if (s->cfg.max_conns_per_user == 0)
+		s->cfg.max_conns_per_user = s->cfg.max_conns;
+	s->diagfd = -1;
 	return s;
 }
 
@@ -45,6 +50,125 @@ void srv_handle_closed(Srv *s)
 		s->done = NULL;
 		done(s->done_arg);
 	}
+}
+
+/* ---- each identity's share of the connections ---- */
+
+static unsigned share_hash(const uint8_t *key)
+{
+	unsigned h = 2166136261u;
+	for (int i = 0; i < 17; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % SHAREHASH;
+}
+
+/* The share of the identity `key`, made if new (count 0). */
+static Share *share_get(Srv *s, const uint8_t *key)
+{
+	Share **b = &s->shares[share_hash(key)];
+	for (Share *sh = *b; sh; sh = sh->next)
+		if (memcmp(sh->key, key, sizeof sh->key) == 0)
+			return sh;
+	Share *sh = xcalloc(1, sizeof *sh);
+	memcpy(sh->key, key, sizeof sh->key);
+	sh->next = *b;
+	*b = sh;
+	return sh;
+}
+
+/* One connection fewer; the share goes when it counts none. */
+static void share_put(Srv *s, Share *sh)
+{
+	if (--sh->count > 0)
+		return;
+	for (Share **p = &s->shares[share_hash(sh->key)]; *p; p = &(*p)->next)
+		if (*p == sh) {
+			*p = sh->next;
+			free(sh);
+			return;
+		}
+}
+
+/* ---- the attach deadline ----
+ * Accepted connections wait on one list, oldest first, until their first
+ * successful Tattach; one timer fires at the oldest one's deadline. So an
+ * idle connection that never attaches holds its slot for at most
+ * attach_timeout_ms, at the cost of one timer for all of them. */
+
+static void attach_timer_closed(uv_handle_t *h)
+{
+	Srv *s = h->data;
+	free(h);
+	srv_handle_closed(s);
+}
+
+static void on_attach_timer(uv_timer_t *t);
+
+static void pending_arm(Srv *s)
+{
+	if (!s->attach_timer)
+		return;
+	if (!s->phead) {
+		uv_timer_stop(s->attach_timer);
+		return;
+	}
+	uint64_t now = uv_now(s->loop);
+	uint64_t at = s->phead->attach_by;
+	uv_timer_start(s->attach_timer, on_attach_timer, at > now ? at - now : 0, 0);
+}
+
+static void pending_add(Conn *c)
+{
+	Srv *s = c->srv;
+	if (!s->cfg.attach_timeout_ms)
+		return;
+	if (!s->attach_timer) {
+		s->attach_timer = xmalloc(sizeof *s->attach_timer);
+		uv_timer_init(s->loop, s->attach_timer);
+		s->attach_timer->data = s;
+		s->open_handles++;
+	}
+	c->attach_by = uv_now(s->loop) + s->cfg.attach_timeout_ms;
+	c->pending = 1;
+	c->pnext = NULL;
+	c->pprev = s->ptail;
+	if (s->ptail) s->ptail->pnext = c; else s->phead = c;
+	s->ptail = c;
+	if (s->phead == c)
+		pending_arm(s);
+}
+
+static void pending_del(Conn *c)
+{
+	Srv *s = c->srv;
+	if (!c->pending)
+		return;
+	int was_head = s->phead == c;
+	if (c->pprev) c->pprev->pnext = c->pnext; else s->phead = c->pnext;
+	if (c->pnext) c->pnext->pprev = c->pprev; else s->ptail = c->pprev;
+	c->pending = 0;
+	c->pnext = c->pprev = NULL;
+	if (was_head)
+		pending_arm(s);
+}
+
+static void on_attach_timer(uv_timer_t *t)
+{
+	Srv *s = t->data;
+	uint64_t now = uv_now(s->loop);
+	while (s->phead && s->phead->attach_by <= now) {
+		Conn *c = s->phead;
+		LOGW("conn %u (%s): no attach within %llu ms; closed", c->id, c->peer.addr,
+		     (unsigned long long)s->cfg.attach_timeout_ms);
+		pending_del(c);
+		conn_close(c);
+	}
+	pending_arm(s);
+}
+
+void conn_attached(Conn *c)
+{
+	pending_del(c);
 }
 
 /* ---- connections ---- */
@@ -101,7 +225,18 @@ void conn_close(Conn *c)
 	fid_destroy_all(c);
 	if (c->prev) c->prev->next = c->next; else c->srv->conns = c->next;
 	if (c->next) c->next->prev = c->prev;
-	c->srv->nconns--;
+	pending_del(c);
+	if (c->share) {
+		c->srv->nconns--;
+		share_put(c->srv, c->share);
+		c->share = NULL;
+	} else if (c->refused_held) {
+		Srv *s = c->srv;
+		if (c->rprev) c->rprev->rnext = c->rnext; else s->rhead = c->rnext;
+		if (c->rnext) c->rnext->rprev = c->rprev; else s->rtail = c->rprev;
+		c->refused_held = 0;
+		s->nrefused--;
+	}
 	uv_close(&c->u.h, conn_closed);
 }
 
@@ -263,6 +398,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	take_frames(c);
 }
 
+/* Reads what the transport says of the peer: SO_PEERCRED on a unix socket;
+ * both ends' addresses on TCP. Anything unreadable stays unset (has_cred 0,
+ * family 0), and admit() refuses such a peer: we never guess. */
 static void peer_describe(Conn *c, int is_unix, const char *laddr)
 {
 	Peer *p = &c->peer;
@@ -272,7 +410,7 @@ static void peer_describe(Conn *c, int is_unix, const char *laddr)
 		struct ucred cr;
 		socklen_t len = sizeof cr;
 		if (uv_fileno(&c->u.h, &fd) == 0 &&
-		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && len == sizeof cr) {
 			p->has_cred = 1;
 			p->uid = cr.uid;
 			p->gid = cr.gid;
@@ -281,49 +419,123 @@ static void peer_describe(Conn *c, int is_unix, const char *laddr)
 		snprintf(p->addr, sizeof p->addr, "%s", laddr);
 		return;
 	}
-	struct sockaddr_storage ss;
-	int len = sizeof ss;
+	struct sockaddr_storage ss, ls;
+	int len = sizeof ss, llen = sizeof ls;
 	char host[64] = "?";
-	int port = 0;
-	if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) == 0) {
+	if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) == 0 &&
+	    uv_tcp_getsockname(&c->u.tcp, (struct sockaddr *)&ls, &llen) == 0 &&
+	    ss.ss_family == ls.ss_family) {
 		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss, *lin = (struct sockaddr_in *)&ls;
 			uv_ip4_name(sin, host, sizeof host);
-			port = ntohs(sin->sin_port);
 			p->family = AF_INET;
+			p->port = ntohs(sin->sin_port);
 			memcpy(p->ip, &sin->sin_addr, 4);
+			p->lport = ntohs(lin->sin_port);
+			memcpy(p->lip, &lin->sin_addr, 4);
 		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss, *lin6 = (struct sockaddr_in6 *)&ls;
 			uv_ip6_name(sin6, host, sizeof host);
-			port = ntohs(sin6->sin6_port);
 			p->family = AF_INET6;
+			p->port = ntohs(sin6->sin6_port);
 			memcpy(p->ip, &sin6->sin6_addr, 16);
+			p->lport = ntohs(lin6->sin6_port);
+			memcpy(p->lip, &lin6->sin6_addr, 16);
 		}
-		p->loopback = addr_is_loopback(p->family, p->ip);
+		if (p->family)
+			p->loopback = addr_is_loopback(p->family, p->ip);
 	}
-	snprintf(p->addr, sizeof p->addr, "tcp!%s!%d", host, port);
+	snprintf(p->addr, sizeof p->addr, "tcp!%s!%d", host, p->port);
 }
 
-/* Protected mode: a TCP address proves nothing about who is calling, and
- * writing to clone runs commands. Loopback is accepted; any other address
- * must be inside an -allow network. A refused peer still gets an answer (an
- * error that says how to allow it) to its first message, then is dropped. */
-static void protect(Conn *c)
+static int refuse(Conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(Conn *c, const char *fmt, ...)
 {
-	const SrvConfig *cfg = &c->srv->cfg;
-	if (c->peer.loopback || c->peer.family == 0)
-		return;
-	for (size_t i = 0; i < cfg->nallow; i++)
-		if (cidr_match(&cfg->allow[i], c->peer.family, c->peer.ip))
-			return;
-	char host[64] = "?";
-	inet_ntop(c->peer.family, c->peer.ip, host, sizeof host);
-	char msg[256];
-	snprintf(msg, sizeof msg, "jobd: connections from %s are refused (protected mode); "
-	         "start jobd with -allow %s%s to allow them", host, host,
-	         c->peer.family == AF_INET ? "/32" : "/128");
+	char msg[320];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	c->refused = xstrdup(msg);
-	LOGW("refusing %s: not loopback and not inside an -allow network", c->peer.addr);
+	return -1;
+}
+
+static int in_nets(const Cidr *nets, size_t n, const Peer *p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cidr_match(&nets[i], p->family, p->ip))
+			return 1;
+	return 0;
+}
+
+/* Who is calling, and may it take a slot? Identity is always the kernel's:
+ * SO_PEERCRED on a unix socket; on loopback TCP the uid that owns the peer's
+ * socket (sock_diag). Another host proves nothing, so it must be inside -allow
+ * (or -trust) and acts as -tcpuser (see identify in dispatch.c). Then the
+ * limits: -maxconns less a reserve only root's unix-socket peers may use, and
+ * each identity's share (-maxconnsperuser; root has none). 0 and c->share
+ * set, or -1 and c->refused says why. Refused peers never count. */
+static int admit(Conn *c)
+{
+	Srv *s = c->srv;
+	const SrvConfig *cfg = &s->cfg;
+	Peer *p = &c->peer;
+	char why[200];
+	if (p->is_unix) {
+		if (!p->has_cred)
+			return refuse(c, "jobd: cannot learn who is on the other end of the socket "
+			              "(SO_PEERCRED failed); refused");
+	} else if (p->family == 0) {
+		return refuse(c, "jobd: cannot read the peer's address; refused");
+	} else if (p->loopback) {
+		if (s->diagfd < 0)
+			s->diagfd = sockdiag_open(why, sizeof why);
+		uint32_t uid;
+		if (s->diagfd < 0 || sockdiag_peer_uid(s->diagfd, p->family, p->ip, p->port, p->lip,
+		                                       p->lport, &uid, why, sizeof why) < 0)
+			return refuse(c, "jobd: cannot learn which local user is calling from %s: %s; "
+			              "refused (use the unix socket)", p->addr, why);
+		p->has_cred = 1;
+		p->uid = uid;
+	} else {
+		int trusted = in_nets(cfg->trust, cfg->ntrust, p);
+		if (!trusted && !in_nets(cfg->allow, cfg->nallow, p)) {
+			char host[64] = "?";
+			inet_ntop(p->family, p->ip, host, sizeof host);
+			return refuse(c, "jobd: connections from %s are refused (protected mode); "
+			              "start jobd with -allow %s%s to allow them", host, host,
+			              p->family == AF_INET ? "/32" : "/128");
+		}
+		/* Only a privileged source port shows the caller is that host's root
+		 * (or its kernel), as NFS's "secure" does. */
+		p->trusted = trusted && p->port < 1024;
+	}
+	int root = p->has_cred && p->uid == 0;
+	uint32_t reserve = cfg->max_conns / 4 < ROOT_RESERVE ? cfg->max_conns / 4 : ROOT_RESERVE;
+	uint32_t cap = root && p->is_unix ? cfg->max_conns : cfg->max_conns - reserve;
+	if (s->nconns >= cap)
+		return refuse(c, "jobd: too many connections (the limit is %u, -maxconns; %u more are "
+		              "kept for root on the unix socket); try again later", cfg->max_conns, reserve);
+	uint8_t key[17] = { 0 };
+	if (p->has_cred) {
+		key[0] = 'u';
+		memcpy(key + 1, &p->uid, sizeof p->uid);
+	} else {
+		key[0] = 'a';
+		memcpy(key + 1, p->ip, 16);
+	}
+	Share *sh = share_get(s, key);
+	if (!root && sh->count >= cfg->max_conns_per_user) {
+		if (p->has_cred)
+			return refuse(c, "jobd: uid %u already has %u connections (the limit per user, "
+			              "-maxconnsperuser); close some and try again", p->uid, sh->count);
+		return refuse(c, "jobd: %s already has %u connections (the limit per host, "
+		              "-maxconnsperuser); close some and try again", p->addr, sh->count);
+	}
+	sh->count++;
+	s->nconns++;
+	c->share = sh;
+	return 0;
 }
 
 static void on_refused_silent(uv_timer_t *t)
@@ -335,14 +547,38 @@ static void on_refused_silent(uv_timer_t *t)
 }
 
 /* A refused peer is told why in its first reply; one that never asks is
- * dropped after a while, so refused connections cannot pile up. */
-static void hold_refused(Conn *c)
+ * dropped after a while, or sooner when newer refusals push it out:
+ * refusals cost nobody else a slot. Logged once a second at most, with the
+ * count of those not logged, so a connect loop cannot flood the log either. */
+static void refuse_conn(Conn *c)
 {
+	Srv *s = c->srv;
+	uint64_t now = uv_now(s->loop);
+	if (now >= s->refused_logged_at + 1000 || s->refused_logged_at == 0) {
+		if (s->refused_unlogged)
+			LOGW("refusing %s: %s (and %llu more refusals in the last second)", c->peer.addr,
+			     c->refused, (unsigned long long)s->refused_unlogged);
+		else
+			LOGW("refusing %s: %s", c->peer.addr, c->refused);
+		s->refused_logged_at = now ? now : 1;
+		s->refused_unlogged = 0;
+	} else {
+		s->refused_unlogged++;
+	}
+	if (s->nrefused >= REFUSED_HELD)
+		conn_close(s->rhead);
+	s->nrefused++;
+	c->refused_held = 1;
+	c->rnext = NULL;
+	c->rprev = s->rtail;
+	if (s->rtail) s->rtail->rnext = c; else s->rhead = c;
+	s->rtail = c;
 	c->refused_timer = xmalloc(sizeof *c->refused_timer);
-	uv_timer_init(c->srv->loop, c->refused_timer);
+	uv_timer_init(s->loop, c->refused_timer);
 	c->refused_timer->data = c;
-	c->srv->open_handles++;
+	s->open_handles++;
 	uv_timer_start(c->refused_timer, on_refused_silent, REFUSED_HOLD_MS, 0);
+	conn_maybe_resume(c);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -376,25 +612,12 @@ static void on_connection(uv_stream_t *server, int status)
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	s->nconns++;
-	if (s->nconns > s->cfg.max_conns + REFUSED_EXTRA) {
-		LOGW("refusing %s: %u connections is the limit (-maxconns); closed", c->peer.addr,
-		     s->cfg.max_conns);
-		conn_close(c);
+	if (admit(c) < 0) {
+		refuse_conn(c);
 		return;
 	}
-	VLOG(3, "conn %u from %s", c->id, c->peer.addr);
-	if (s->nconns > s->cfg.max_conns) {
-		char msg[160];
-		LOGW("refusing %s: %u connections is the limit (-maxconns)", c->peer.addr, s->cfg.max_conns);
-		snprintf(msg, sizeof msg, "jobd: too many connections (the limit is %u, -maxconns); "
-		         "try again later", s->cfg.max_conns);
-		c->refused = xstrdup(msg);
-	} else if (!l->is_unix) {
-		protect(c);
-	}
-	if (c->refused)
-		hold_refused(c);
+	VLOG(3, "conn %u from %s%s", c->id, c->peer.addr, c->peer.has_cred ? "" : " (unidentified)");
+	pending_add(c);
 	conn_maybe_resume(c);
 }
 
@@ -551,6 +774,10 @@ void srv_shutdown(Srv *s, void (*done)(void *), void *arg)
 		uv_close(&l->u.h, listener_closed);
 	}
 	s->listeners = NULL;
+	if (s->attach_timer) {
+		uv_close((uv_handle_t *)s->attach_timer, attach_timer_closed);
+		s->attach_timer = NULL;
+	}
 	/* Replies already queued are written before each connection closes. */
 	for (Conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
@@ -564,5 +791,13 @@ void srv_shutdown(Srv *s, void (*done)(void *), void *arg)
 
 void srv_free(Srv *s)
 {
+	for (int i = 0; i < SHAREHASH; i++)
+		while (s->shares[i]) {
+			Share *sh = s->shares[i];
+			s->shares[i] = sh->next;
+			free(sh);
+		}
+	if (s->diagfd >= 0)
+		close(s->diagfd);
 	free(s);
 }

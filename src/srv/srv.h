@@ -32,16 +32,25 @@ typedef struct Dirinfo {
 	uint32_t n_uid, n_gid;
 } Dirinfo;
 
-/* Who is on the other end, as far as the transport can tell. */
+/* Who is on the other end, in the kernel's word (see identify in dispatch.c). */
 typedef struct Peer {
 	int is_unix;                /* unix socket: cred is from SO_PEERCRED */
-	int has_cred;
-	uint32_t uid, gid, pid;
-	int family;                 /* TCP: AF_INET or AF_INET6 */
+	int has_cred;               /* uid is the kernel's: SO_PEERCRED, or sock_diag on loopback */
+	uint32_t uid, gid, pid;     /* gid and pid: unix sockets only */
+	int family;                 /* TCP: AF_INET or AF_INET6; 0 if the address is unknown */
 	uint8_t ip[16];
+	uint16_t port;              /* the peer's source port */
+	uint8_t lip[16];            /* our end of the connection */
+	uint16_t lport;
 	int loopback;
+	int trusted;                /* inside -trust and from a privileged port: its root names its users */
 	char addr[136];             /* "tcp!127.0.0.1!4242" or "unix!/path" */
 } Peer;
+
+/* A fid that acts as no one: TCP clients from other hosts without -tcpuser. */
+enum { SRV_NOUSER = 0xffffffffu };
+/* Why a fid may not change anything. */
+enum { RO_NONE, RO_TCPREADONLY, RO_NOUSER };
 
 struct Fid {
 	uint32_t fid;
@@ -53,7 +62,7 @@ struct Fid {
 	char uname[64];             /* the name Tattach gave */
 	uint32_t n_uname;
 	uint32_t uid;               /* who this fid acts as (see attach in dispatch.c) */
-	int readonly;               /* -tcpreadonly: no writes through this fid */
+	int readonly;               /* RO_*: no writes through this fid, and why */
 	uint64_t diroff, dirindex;  /* 9P2000 directory read continuation */
 	Fid *hnext;                 /* fid table chain */
 };
@@ -104,14 +113,19 @@ typedef struct SrvConfig {
 	uint32_t max_msize;         /* cap on negotiated msize */
 	uint32_t max_fids;          /* per connection */
 	uint32_t max_reqs;          /* outstanding requests per connection */
-	uint32_t max_conns;
+	uint32_t max_conns;         /* identified connections; root's unix-socket peers keep a reserve */
+	uint32_t max_conns_per_user; /* per uid (root exempt), or per address for other hosts */
+	uint64_t attach_timeout_ms; /* a connection with no successful Tattach by then is closed */
 	size_t max_wqueue;          /* bytes of replies queued before reading pauses */
 	int debug;                  /* trace every message to stderr */
 	/* Protected mode: TCP peers outside loopback must be inside one of these. */
 	const Cidr *allow;
 	size_t nallow;
-	uint32_t tcp_uid;           /* TCP clients act as this user (-tcpuser) */
-	int tcp_readonly;           /* and may be made read-only (-tcpreadonly) */
+	/* -trust: hosts whose root (from a privileged source port) names its users. */
+	const Cidr *trust;
+	size_t ntrust;
+	uint32_t tcp_uid;           /* other hosts' clients act as this user, SRV_NOUSER: no one */
+	int tcp_readonly;           /* every TCP client is read-only (-tcpreadonly) */
 	uint32_t sock_mode;         /* unix sockets' permission bits (-sockmode; 0 = 0666) */
 	int64_t sock_gid;           /* and group (-sockgroup; -1 = jobd's) */
 } SrvConfig;
@@ -129,6 +143,8 @@ void *srv_ops_aux(Srv *s);
 uint64_t srv_messages(Srv *s);
 unsigned srv_connections(Srv *s);
 const Peer *conn_peer(const Conn *c);
+/* The connection has attached: it no longer counts toward the attach deadline. */
+void conn_attached(Conn *c);
 Srv *conn_srv(const Conn *c);
 int conn_dialect(const Conn *c);
 

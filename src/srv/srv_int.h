@@ -5,10 +5,23 @@
 #include "srv.h"
 
 enum { FIDHASH = 64 };
-/* Refused connections are held (to answer their first message with the
- * reason) for at most REFUSED_HOLD_MS, and at most REFUSED_EXTRA of them
- * beyond -maxconns; past that they are closed at once, without a word. */
-enum { REFUSED_HOLD_MS = 10000, REFUSED_EXTRA = 64 };
+/* Refused connections never count against -maxconns or anyone's share. The
+ * REFUSED_HELD newest are held for at most REFUSED_HOLD_MS to answer their
+ * first message with the reason; a newer one pushes the oldest out (closed
+ * without a word), so a connect loop costs one accept and one close each and
+ * the latest caller, the one a person is waiting on, is still told why. */
+enum { REFUSED_HOLD_MS = 2000, REFUSED_HELD = 16 };
+/* Connection slots that only root's unix-socket peers may take: the operator
+ * can always get in to look and to stop things. */
+enum { ROOT_RESERVE = 8 };
+enum { SHAREHASH = 64 };
+
+/* One identity's share of the connections: a uid, or another host's address. */
+typedef struct Share {
+	uint8_t key[17];            /* 'u' + uid, or 'a' + 16 address bytes */
+	uint32_t count;
+	struct Share *next;
+} Share;
 
 typedef struct Listener {
 	union { uv_tcp_t tcp; uv_pipe_t pipe; uv_handle_t h; uv_stream_t s; } u;
@@ -35,8 +48,14 @@ struct Conn {
 	uint32_t nreqs;
 	size_t wqueued;             /* reply bytes handed to uv_write, not yet written */
 	int reading, closing, in_take, draining;
-	char *refused;              /* protected mode, -maxconns: why this peer is refused */
+	char *refused;              /* protected mode, limits, unknown peer: why it is refused */
 	uv_timer_t *refused_timer;  /* closes a refused connection that says nothing */
+	int refused_held;           /* on the held list, counted in nrefused */
+	Conn *rnext, *rprev;        /* the held list, oldest first */
+	Share *share;               /* counted connection: its identity's share (NULL: refused) */
+	uint64_t attach_by;         /* loop ms by which it must attach; on the pending list until */
+	Conn *pnext, *pprev;        /* the pending list: accepted, not attached, oldest first */
+	int pending;
 	Conn *next, *prev;
 };
 
@@ -46,7 +65,15 @@ struct Srv {
 	SrvOps ops;
 	Listener *listeners;
 	Conn *conns;
-	unsigned nconns, nextid;
+	unsigned nconns, nextid;    /* nconns: counted (not refused) connections */
+	unsigned nrefused;          /* refused ones being held to be told why */
+	Conn *rhead, *rtail;
+	uint64_t refused_logged_at; /* loop ms of the last refusal logged */
+	uint64_t refused_unlogged;  /* refusals since, not logged */
+	Share *shares[SHAREHASH];
+	Conn *phead, *ptail;        /* the pending list */
+	uv_timer_t *attach_timer;   /* fires at phead's deadline */
+	int diagfd;                 /* NETLINK_SOCK_DIAG, opened at the first loopback peer */
 	uint64_t messages;
 	int shutting;
 	int open_handles;           /* listeners and connections not yet closed */

@@ -5,7 +5,7 @@
 # owner (uid, gid, supplementary groups, HOME, USER, LOGNAME, SHELL); a job
 # whose owner was deleted does not run and its log says why; root controls
 # every job; stat shows owners; what a root peer's attach names are worth;
-# -allowusers, -denyusers; -tcpuser; -sockmode, -sockgroup; a jobd that is
+# -allowusers, -denyusers; -sockmode, -sockgroup; a jobd that is
 # not root. Needs root.
 . "$(dirname "$0")/lib.sh"
 
@@ -165,15 +165,8 @@ jobd_stop
 check "unreadable-allowfile-refused" test "$rc" -eq 1
 check "unreadable-allowfile-says" grep -q "cannot read $T/nosuchfile" "$T/err"
 
-# ---- -tcpuser: TCP clients act as one user ----
-jobd_start -tcpuser "$UB"
-check "tcp-creates" "$J" -a "$JOBD_TCP" new jt "$never" 'id -u'
-expect "tcp-owner" "L $IB $GB 755" sh -c "\"$P\" unix!$JOBD_SOCK stat jobs/jt | sed -n 2p"
-check "tcp-user-controls-on-socket" as "$UB" "$J" start jt
-check_fails "tcp-cannot-touch-a" "$J" -a "$JOBD_TCP" stop ja
-expect "tcp-claims-ignored" "job ja belongs to $UA (uid $IA): only its owner and root may change it (you are $UB (uid $IB))" \
-	env P9PROBE_NUNAME=0 P9PROBE_UNAME=root "$P" "$JOBD_TCP" write jobs/ja/ctl start
-jobd_stop
+# Loopback TCP identity (sock_diag) is in identity.sh; -tcpuser and -trust,
+# which apply to other hosts only, in protect.sh.
 
 # ---- -sockmode, -sockgroup: only the group's members connect ----
 jobd_start -sockmode 0660 -sockgroup "$GX"
