@@ -3,7 +3,8 @@
 #   make run      install missing packages, build, start jobd on ./.jobd and 127.0.0.1:5640
 #   make test     install missing packages, build, run every test (plain, then ASan+UBSan)
 #   make install  binaries, man pages, systemd unit, bash completion under
-#                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make uninstall
+#                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local), and the PAM service
+#                 $(DESTDIR)/etc/pam.d/jobd; make uninstall
 #   make fuzz     libFuzzer passes over the 9P codec and the cron parser (clang; fuzz/)
 #   make clean
 # Every src/<module>/*.c except src/cmd goes into build/libjobd.a; src/cmd/<prog>.c
@@ -11,7 +12,7 @@
 
 CC ?= cc
 B ?= build
-PKGS = libuv sqlite3 libmicrohttpd
+PKGS = libuv sqlite3 libmicrohttpd pam
 OPT ?= -O2
 CFLAGS_BASE = -std=c17 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -Isrc \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
@@ -102,15 +103,19 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Linux-PAM reads /etc/pam.d whatever the PREFIX.
+PAMDIR ?= /etc/pam.d
 INSTALLED = $(SBINDIR)/jobd $(BINDIR)/jobctl $(MANDIR)/man1/jobctl.1 \
 	$(MANDIR)/man5/jobd-namespace.5 $(MANDIR)/man8/jobd.8 $(UNITDIR)/jobd.service \
-	$(BASHCOMPDIR)/jobctl
+	$(BASHCOMPDIR)/jobctl $(PAMDIR)/jobd
 
-# The unit names /usr/local/sbin/jobd; it is rewritten for SBINDIR.
+# The unit names /usr/local/sbin/jobd; it is rewritten for SBINDIR. The PAM
+# service is a configuration file: one already there (perhaps the
+# administrator's own) is left as it is.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(PAMDIR)
 	install -m 0755 $(B)/jobd $(DESTDIR)$(SBINDIR)/jobd
 	install -m 0755 $(B)/jobctl $(DESTDIR)$(BINDIR)/jobctl
 	install -m 0644 doc/man/jobctl.1 $(DESTDIR)$(MANDIR)/man1/jobctl.1
@@ -119,6 +124,7 @@ install: all
 	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' contrib/systemd/jobd.service >$(DESTDIR)$(UNITDIR)/jobd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/jobd.service
 	install -m 0644 contrib/bash-completion/jobctl $(DESTDIR)$(BASHCOMPDIR)/jobctl
+	[ -e $(DESTDIR)$(PAMDIR)/jobd ] || install -m 0644 contrib/pam/jobd $(DESTDIR)$(PAMDIR)/jobd
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

@@ -2,7 +2,7 @@
 # Installs the Debian packages jobd needs to build (and, with "test", to test).
 # Idempotent: only missing packages are installed; apt-get update runs only when needed.
 set -eu
-build="gcc make pkg-config libuv1-dev libsqlite3-dev libmicrohttpd-dev"
+build="gcc make pkg-config libuv1-dev libsqlite3-dev libmicrohttpd-dev libpam0g-dev"
 test="clang diod qemu-system-x86 cpio busybox-static faketime tzdata procps iproute2 sqlite3 libclang-rt-dev valgrind passwd util-linux"
 want=$build
 [ "${1:-}" = test ] && want="$build $test"

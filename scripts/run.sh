@@ -3,7 +3,9 @@
 # listening on 127.0.0.1:5640 and on the unix socket ./.jobd/jobd.sock.
 set -eu
 cd "$(dirname "$0")/.."
-mkdir -p .jobd
+# jobd makes it 0700 itself (and refuses it if it is a link or another
+# user's); the mode here only spares a moment when it is open to others.
+mkdir -m 700 -p .jobd
 sock=$(pwd)/.jobd/jobd.sock
 cat <<MSG
 jobd: state in $(pwd)/.jobd, listening on 127.0.0.1:5640 and unix!$sock

@@ -15,6 +15,7 @@
 #include "fs/fs.h"
 #include "jobs/jobs.h"
 #include "metrics/metrics.h"
+#include "run/run.h"
 #include "srv/srv.h"
 #include "store/store.h"
 #include "util/flags.h"
@@ -159,11 +160,34 @@ static void cloexec_inherited(void)
 	closedir(d);
 }
 
+/* Says how runs are tracked (run_init). */
+static void tracking_log(const RunTracking *t, const char *flag)
+{
+	if (*t->cgroup)
+		LOGI("each run gets a cgroup of its own in %s", t->cgroup);
+	else if (strcmp(flag, "none") != 0)
+		LOGW("runs get no cgroups (%s): jobd is a subreaper instead, and what leaves a run's "
+		     "session (setsid, double forks) is ended at shutdown but not by kill, timeout or "
+		     "delete", t->none_why);
+	else
+		LOGI("-cgroup none: jobd is a subreaper; what leaves a run's session is ended at "
+		     "shutdown only");
+}
+
+/* After the last run is gone: jobd's cgroup directory goes. */
+static void tracking_fini(void)
+{
+	char why[768];
+	if (run_fini(why, sizeof why) < 0)
+		LOGW("%s", why);
+}
+
 /* Refusing to start after the jobs were loaded: release everything, so leak
  * checkers see a clean exit, and exit 1. */
 static int refuse_start(Daemon *d, Cidr *nets)
 {
 	jobs_free(d->jobs);
+	tracking_fini();
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	store_close(d->store);
 	zone_free(d->zone);
@@ -176,18 +200,26 @@ static int refuse_start(Daemon *d, Cidr *nets)
 int main(int argc, char **argv)
 {
 	cloexec_inherited();
-	FlagList fsaddr = {0}, allow = {0};
+	FlagList fsaddr = {0}, allow = {0}, trust = {0};
 	const char *dbdir = "/var/lib/jobd", *log_dir = "", *vmodule = "", *bt_at = ":0";
-	const char *sync = "normal", *tcpuser = "", *metrics = "", *killgrace = "5s";
+	const char *sync = "normal", *tcpuser = "", *metrics = "", *killgrace = "5s", *cgroup = "auto";
 	const char *allowusers = "", *denyusers = "", *sockmode = "0666", *sockgroup = "";
+	/* -pam's default, told from the same name given on the command line by
+	 * its address: a service named there must exist (see below). */
+	static const char pam_default[] = "jobd";
+	const char *pam = pam_default, *pamdir = "";
 	int keep_runs = 100, keep_bytes = 16 << 20, max_output = 1 << 20;
 	int debug = 0, logtostderr = 0, alsologtostderr = 0, stderrthreshold = 0, v = 0;
 	int maxmsize = 1 << 20, maxconns = 1024, maxfids = 4096, version = 0, tcpreadonly = 0;
+	int maxconnsperuser = 64;
+	const char *attachtimeout = "10s";
 	int maxreqs = 256, maxjobs = 1000, maxwrite = 16384, maxcmd = JOB_CMD_MAX, private = 0;
 	Flag flags[] = {
 		{ "allow", FLAG_LIST, &allow, "networks whose TCP clients are accepted besides loopback (CIDR[,CIDR...]; repeatable)", "\"\"" },
 		{ "allowusers", FLAG_STRING, &allowusers, "file of user names (one a line): only they (and root) may create and change jobs", "\"\"" },
+		{ "attachtimeout", FLAG_STRING, &attachtimeout, "a connection that has not attached by then is closed (0: never)", "10s" },
 		{ "alsologtostderr", FLAG_BOOL, &alsologtostderr, "log to standard error as well as files", "false" },
+		{ "cgroup", FLAG_STRING, &cgroup, "where each run gets a cgroup of its own, which kill, timeout, delete and shutdown signal whole: a cgroup v2 directory, auto (jobd's own cgroup, if it may write there) or none (jobd is a subreaper instead)", "auto" },
 		{ "dbdir", FLAG_STRING, &dbdir, "Location of the jobd jobs database", "\"/var/lib/jobd\"" },
 		{ "debug", FLAG_BOOL, &debug, "9p debugging to stderr", "false" },
 		{ "denyusers", FLAG_STRING, &denyusers, "file of user names (one a line) who may not create or change jobs", "\"\"" },
@@ -201,19 +233,23 @@ int main(int argc, char **argv)
 		{ "max_output", FLAG_INT, &max_output, "bytes of output stored per run (more is counted, not kept)", "1048576" },
 		{ "maxcmd", FLAG_INT, &maxcmd, "longest command of a job, in bytes", "8192" },
 		{ "maxconns", FLAG_INT, &maxconns, "most concurrent 9P connections", "1024" },
+		{ "maxconnsperuser", FLAG_INT, &maxconnsperuser, "most concurrent connections of one user, or of one other host (root: no limit)", "64" },
 		{ "maxfids", FLAG_INT, &maxfids, "most fids per connection", "4096" },
 		{ "maxjobs", FLAG_INT, &maxjobs, "most jobs one owner may have", "1000" },
 		{ "maxreqs", FLAG_INT, &maxreqs, "most requests outstanding per connection (more wait unread)", "256" },
 		{ "maxwrite", FLAG_INT, &maxwrite, "largest write to clone, ctl or a setting file, in bytes", "16384" },
 		{ "metrics", FLAG_STRING, &metrics, "serve Prometheus metrics over HTTP at host:port (e.g. 127.0.0.1:9640); off when empty", "\"\"" },
 		{ "msize", FLAG_INT, &maxmsize, "largest 9P message size negotiated", "1048576" },
+		{ "pam", FLAG_STRING, &pam, "PAM service every run as its owner passes (account check, then session: limits.conf, pam_env); none: no PAM", "jobd" },
+		{ "pamdir", FLAG_STRING, &pamdir, "directory of PAM service files (default: the system's, /etc/pam.d)", "\"\"" },
 		{ "private", FLAG_BOOL, &private, "users see only their own jobs (root sees all)", "false" },
 		{ "sockgroup", FLAG_STRING, &sockgroup, "group of the unix sockets (with -sockmode 0660: only its members connect)", "\"\"" },
 		{ "sockmode", FLAG_STRING, &sockmode, "permission bits of the unix sockets (octal)", "0666" },
 		{ "stderrthreshold", FLAG_INT, &stderrthreshold, "logs at or above this threshold go to stderr", "0" },
 		{ "sync", FLAG_STRING, &sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
 		{ "tcpreadonly", FLAG_BOOL, &tcpreadonly, "TCP clients may read but not change anything", "false" },
-		{ "tcpuser", FLAG_STRING, &tcpuser, "the user TCP clients act as (default: jobd's own user)", "\"\"" },
+		{ "tcpuser", FLAG_STRING, &tcpuser, "the user that clients on other hosts (-allow) act as; default: no one (read-only, owning nothing)", "\"\"" },
+		{ "trust", FLAG_LIST, &trust, "networks whose root, from a privileged source port, names its users in Tattach (like NFS sec=sys); implies -allow (CIDR[,CIDR...]; repeatable)", "\"\"" },
 		{ "v", FLAG_INT, &v, "log level for V logs", "0" },
 		{ "version", FLAG_BOOL, &version, "print the version and exit", "false" },
 		{ "vmodule", FLAG_STRING, &vmodule, "comma-separated list of pattern=N settings for file-filtered logging", "" },
@@ -244,9 +280,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (maxmsize < 4096 || maxconns < 1 || maxfids < 1 || maxreqs < 1 || maxjobs < 1 ||
-	    maxwrite < 256 || maxcmd < 1) {
+	    maxwrite < 256 || maxcmd < 1 || maxconnsperuser < 1) {
 		fprintf(stderr, "jobd: -msize must be >= 4096, -maxwrite >= 256, -maxconns, -maxfids, "
-		        "-maxreqs, -maxjobs and -maxcmd >= 1\n");
+		        "-maxreqs, -maxjobs, -maxconnsperuser and -maxcmd >= 1\n");
 		return 2;
 	}
 	char *end;
@@ -274,21 +310,63 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobd: -killgrace: %s\n", why);
 		return 2;
 	}
+	/* PAM applies to a root jobd's runs (they are their owners'). A service
+	 * named by -pam or -pamdir must have its file: Linux-PAM would otherwise
+	 * use "other" (on Debian: every common-* file, pam_systemd's sessions
+	 * too). The default applies when /etc/pam.d/jobd is there; when it is
+	 * not, jobd runs jobs without PAM, as before it had it, and says so. */
+	const char *pam_service = NULL, *pam_dir = *pamdir ? pamdir : NULL;
+	char pam_why[512] = "";
+	if (geteuid() == 0 && strcmp(pam, "none") != 0) {
+		if (run_pam_check(pam, pam_dir, pam_why, sizeof pam_why) == 0) {
+			pam_service = pam;
+		} else if (pam != pam_default || pam_dir) {
+			fprintf(stderr, "jobd: -pam %s: %s; install it (contrib/pam/jobd) or start jobd "
+			        "with -pam none\n", pam, pam_why);
+			return 2;
+		}
+	}
 	LogConfig lc = { logtostderr, alsologtostderr, log_dir, stderrthreshold, v, vmodule, bt_at };
 	if (log_init(&lc, "jobd", why, sizeof why) < 0) {
 		fprintf(stderr, "jobd: %s\n", why);
 		return 2;
 	}
+	if (pam_service)
+		LOGI("PAM: runs as their owners pass service %s (%s/%s)", pam_service,
+		     pam_dir ? pam_dir : "/etc/pam.d", pam_service);
+	else if (*pam_why)
+		LOGW("PAM: %s: runs as their owners go without it (an expired account's jobs run, "
+		     "limits.conf does not apply to them); install contrib/pam/jobd there (make "
+		     "install), or start jobd with -pam none", pam_why);
 	if (fsaddr.n == 0)
 		fsaddr.v[fsaddr.n++] = "0.0.0.0:5640";
+	/* One array: the -trust networks first (they are allowed too), then -allow. */
 	Cidr *nets = NULL;
 	size_t nnets = 0;
+	for (int i = 0; i < trust.n; i++)
+		if (cidr_parse_list(trust.v[i], &nets, &nnets, why, sizeof why) < 0) {
+			fprintf(stderr, "jobd: -trust: %s\n", why);
+			return 2;
+		}
+	size_t ntrusted = nnets;
+	for (size_t i = 0; i < ntrusted; i++)
+		if (nets[i].bits == 0) {
+			fprintf(stderr, "jobd: -trust: refusing to trust every host (a /0 network): any "
+			        "machine's root could act as any of your users\n");
+			free(nets);
+			return 2;
+		}
 	for (int i = 0; i < allow.n; i++)
 		if (cidr_parse_list(allow.v[i], &nets, &nnets, why, sizeof why) < 0) {
 			fprintf(stderr, "jobd: -allow: %s\n", why);
 			return 2;
 		}
-	uint32_t tcp_uid = (uint32_t)geteuid();
+	int64_t attach_ms;
+	if (duration_parse(attachtimeout, &attach_ms, why, sizeof why) < 0) {
+		fprintf(stderr, "jobd: -attachtimeout: %s\n", why);
+		return 2;
+	}
+	uint32_t tcp_uid = SRV_NOUSER;
 	if (*tcpuser) {
 		struct passwd *pw = getpwnam(tcpuser);
 		if (!pw) {
@@ -305,9 +383,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobd: local time zone: %s\n", why);
 		return 1;
 	}
+	RunTracking rt;
+	if (run_init(d.loop, cgroup, &rt, why, sizeof why) < 0) {
+		LOGE("-cgroup %s: %s", cgroup, why);
+		zone_free(d.zone);
+		free(nets);
+		log_fini();
+		return 2;
+	}
+	tracking_log(&rt, cgroup);
 	int interrupted = 0;
 	if (store_open(dbdir, syncmode, &d.store, &interrupted, why, sizeof why) < 0) {
 		LOGE("cannot open the jobs database: %s", why);
+		tracking_fini();
 		zone_free(d.zone);
 		free(nets);
 		log_fini();
@@ -324,15 +412,23 @@ int main(int argc, char **argv)
 		.max_per_owner = (size_t)maxjobs,
 		.daemon_uid = (uint32_t)geteuid(),
 		.run_as_owner = geteuid() == 0,
+		.pam_service = pam_service,
+		.pam_dir = pam_dir,
 	};
 	d.jobs = jobs_new(d.loop, d.store, d.zone, &jc);
 	int rc = jobs_load(d.jobs, why, sizeof why);
 	if (rc < 0)
 		LOGE("cannot load jobs: %s", why);
 	if (rc >= 0) {
-		/* Runs a crash cut off, then the original jobd's jobs.db if there is one. */
+		/* Runs a crash cut off, then the original jobd's jobs.db if there is one
+		 * (in the directory the store checked, not by a path a link could move). */
 		jobs_recover(d.jobs, d.store, jc.kill_grace_ms);
-		if ((rc = jobs_import_legacy(d.jobs, dbdir, why, sizeof why)) < 0)
+		/* Then what their sessions did not hold: all else in their cgroups. */
+		run_recover(&rt);
+		if (rt.stale_dirs)
+			LOGW("removed %d cgroups of jobds that died, and killed the %d processes left "
+			     "in them", rt.stale_dirs, rt.stale_procs);
+		if ((rc = jobs_import_legacy(d.jobs, store_dir(d.store), why, sizeof why)) < 0)
 			LOGE("%s", why);
 	}
 	if (rc < 0)
@@ -358,6 +454,10 @@ int main(int argc, char **argv)
 		.allow = nets,
 		.nallow = nnets,
 		.tcp_uid = tcp_uid,
+		.trust = nets,
+		.ntrust = ntrusted,
+		.max_conns_per_user = (uint32_t)maxconnsperuser,
+		.attach_timeout_ms = (uint64_t)attach_ms,
 		.tcp_readonly = tcpreadonly,
 		.sock_mode = (uint32_t)smode,
 		.sock_gid = sgid,
@@ -366,11 +466,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < fsaddr.n; i++) {
 		if (srv_listen(d.srv, fsaddr.v[i], why, sizeof why) < 0) {
 			LOGE("%s", why);
+			tracking_fini();
 			return 1;
 		}
 	}
 	if (*metrics && metrics_start(d.loop, metrics, render_metrics, &d, &d.metrics, why, sizeof why) < 0) {
 		LOGE("%s", why);
+		tracking_fini();
 		return 1;
 	}
 	uv_signal_init(d.loop, &d.sigterm);
@@ -385,6 +487,7 @@ int main(int argc, char **argv)
 
 	/* Everything has stopped: release memory so leak checkers see a clean exit. */
 	jobs_free(d.jobs);
+	tracking_fini();
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	fs_free(d.fs);
 	srv_free(d.srv);

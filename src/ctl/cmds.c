@@ -20,11 +20,14 @@ const CtlCmd ctl_cmds[] = {
 	  "Writes start to each job's ctl. Starting a started job changes nothing.\n", 0 },
 	{ "stop", ctl_cmd_verb, "NAME...", "stop scheduling jobs",
 	  "Writes stop to each job's ctl; a run in progress finishes.\n", 0 },
-	{ "run", ctl_cmd_run, "[-w] NAME", "run a job now, outside its schedule",
+	{ "run", ctl_cmd_run, "[-w] [-raw] NAME", "run a job now, outside its schedule",
 	  "Writes run to the job's ctl; the job's overlap setting decides what happens if\n"
 	  "a run is going. With -w, waits for the run, prints its output as it comes and\n"
-	  "exits 1 unless it ended with exit:0.\n"
-	  "  -w  wait for the run to end\n", 0 },
+	  "exits 1 unless it ended with exit:0. On a terminal, control characters in the\n"
+	  "output are shown escaped (\\x1b).\n"
+	  "  -w    wait for the run to end\n"
+	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
+	  "        jobctl(1)); piped, they always are\n", 0 },
 	{ "kill", ctl_cmd_kill, "[-s SIGNAL] NAME", "signal a job's current run",
 	  "Without -s: SIGTERM to the run's process group, SIGKILL after the grace period.\n"
 	  "With -s: that signal, once (HUP, SIGUSR1, 9, ...). Fails if no run is going.\n"
@@ -32,27 +35,37 @@ const CtlCmd ctl_cmds[] = {
 	{ "rm", ctl_cmd_verb, "NAME...", "delete jobs",
 	  "Writes delete to each job's ctl: a running process group is killed, the job's\n"
 	  "runs and log are removed and the name is free at once.\n", 0 },
-	{ "status", ctl_cmd_status, "NAME", "a job's state, next run and last run",
+	{ "status", ctl_cmd_status, "[-raw] NAME", "a job's state, next run and last run",
 	  "Piped, prints the job's status file as it is: one line of key=value fields\n"
 	  "(state, next, last_start, last_end, last_status, runs, failures, pid). On a\n"
-	  "terminal, one field a line, with the schedule and the command.\n", 0 },
-	{ "log", ctl_cmd_log, "[-f] [-n N] NAME", "a job's execution history",
-	  "Prints the job's log: <time>:<text> lines, oldest first.\n"
+	  "terminal, one field a line, with the schedule and the command, control\n"
+	  "characters in them shown escaped (\\x1b).\n"
+	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
+	  "        jobctl(1)); piped, they always are\n", 0 },
+	{ "log", ctl_cmd_log, "[-f] [-n N] [-raw] NAME", "a job's execution history",
+	  "Prints the job's log: <time>:<text> lines, oldest first. On a terminal,\n"
+	  "control characters in the text are shown escaped (\\x1b).\n"
 	  "  -f    follow: print new lines as they come, until interrupted\n"
-	  "  -n N  print only the last N lines first\n", 0 },
+	  "  -n N  print only the last N lines first\n"
+	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
+	  "        jobctl(1)); piped, they always are\n", 0 },
 	{ "runs", ctl_cmd_runs, "[-n N] NAME", "a job's recorded runs",
 	  "One line per recorded run, oldest first: RUN (its number), START, DURATION and\n"
 	  "STATUS (exit:N, signal:NAME, or the state of a run that has not ended:\n"
 	  "running, skipped, interrupted; then timed-out, killed or manual if so).\n"
 	  "Aligned under a header on a terminal, tab-separated when piped.\n"
 	  "  -n N  only the last N runs\n", 0 },
-	{ "output", ctl_cmd_output, "[-f] NAME [RUN]", "what a run printed",
+	{ "output", ctl_cmd_output, "[-f] [-raw] NAME [RUN]", "what a run printed",
 	  "Prints runs/RUN/output: the run's stdout and stderr as <time>:<text> lines.\n"
-	  "RUN defaults to the latest run.\n"
-	  "  -f  follow the run until it ends\n", 0 },
+	  "RUN defaults to the latest run. On a terminal, control characters in the text\n"
+	  "are shown escaped (\\x1b).\n"
+	  "  -f    follow the run until it ends\n"
+	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
+	  "        jobctl(1)); piped, they always are\n", 0 },
 	{ "edit", ctl_cmd_edit, "NAME", "edit a job's settings with $EDITOR",
-	  "Writes the job's settings (schedule, cmd, timeout, overlap, misfire, dir, env)\n"
-	  "as 'key: value' lines to a temporary file and opens $EDITOR on it (vi if unset).\n"
+	  "Writes the job's settings (schedule, cmd, timeout, overlap, misfire, dir, env,\n"
+	  "limits) as 'key: value' lines to a temporary file and opens $EDITOR on it (vi\n"
+	  "if unset).\n"
 	  "When the editor exits 0, the file is read back and what changed is checked\n"
 	  "with jobd's own parsers, then applied: one-line values in a single\n"
 	  "write of 'set KEY VALUE' lines to ctl, which jobd applies in order, stopping at\n"
@@ -61,17 +74,21 @@ const CtlCmd ctl_cmds[] = {
 	  "check, it is kept and its path printed (on a terminal you may edit it again).\n", 0 },
 	{ "set", ctl_cmd_set, "NAME KEY VALUE...", "change one setting of a job",
 	  "Writes VALUE to the job's setting file KEY: schedule, cmd, timeout, overlap,\n"
-	  "misfire, dir or env. For cmd the words of VALUE are joined with spaces; for env\n"
-	  "each word is one KEY=value line (set NAME env A=1 B=2); an empty VALUE ('')\n"
-	  "clears dir or env.\n", 0 },
+	  "misfire, dir, env or limits. For cmd and limits the words of VALUE are joined\n"
+	  "with spaces (set NAME limits nproc=64 nofile=1024); for env each word is one\n"
+	  "KEY=value line (set NAME env A=1 B=2); an empty VALUE ('') clears dir, env or\n"
+	  "limits.\n", 0 },
 	{ "next", ctl_cmd_next, "[-n N] [-from TIME] [-tz ZONE] EXPR", "when a schedule fires",
 	  "Prints the next N fire times of EXPR (RFC 3339), computed here with jobd's own\n"
 	  "parser and arithmetic; needs no daemon.\n"
 	  "  -n N        how many (default 5)\n"
 	  "  -from TIME  start after this RFC 3339 time (default now)\n"
 	  "  -tz ZONE    evaluate in this IANA zone (default the local zone)\n", 0 },
-	{ "read", ctl_cmd_read, "PATH", "print a file of the name space",
-	  "Prints the file at PATH (relative to the root: jobs/hello/cmd), byte for byte.\n", 1 },
+	{ "read", ctl_cmd_read, "[-raw] PATH", "print a file of the name space",
+	  "Prints the file at PATH (relative to the root: jobs/hello/cmd), byte for byte\n"
+	  "when piped; on a terminal, control characters are shown escaped (\\x1b).\n"
+	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
+	  "        jobctl(1)); piped, they always are\n", 1 },
 	{ "write", ctl_cmd_write, "PATH [DATA]", "write to a file of the name space",
 	  "Writes DATA, or standard input when DATA is absent, to PATH in one message, as\n"
 	  "jobd's files want it.\n", 1 },

@@ -27,6 +27,7 @@ typedef struct Ctl {
 	Client *c;                  /* NULL until ctl_client connects */
 	const CtlCmd *cmd;          /* the command running */
 	int tty;                    /* standard output is a terminal */
+	int raw;                    /* -raw: job text as it is, even on a terminal */
 } Ctl;
 
 struct CtlCmd {
@@ -81,6 +82,15 @@ int ctl_write(Ctl *x, const char *path, const char *data, size_t len, char *why,
 /* Names of runs/ of a job, as numbers, ascending. *runs is malloc'ed. */
 int ctl_job_runs(Ctl *x, const char *name, long **runs, size_t *count, char *why, size_t n);
 
+/* ---- escape.c ---- */
+/* Appends s[0..len) to out with the bytes that could drive a terminal shown
+ * as \xHH: C0 controls but \t and \n, DEL, C1 controls (U+0080-U+009F) and
+ * any byte outside valid UTF-8. The rest, as it is. */
+void ctl_escape(Buf *out, const char *s, size_t len);
+/* Writes text a job controls (output, log, cmd, a file) to stdout: escaped
+ * with ctl_escape on a terminal, as it is with -raw or when piped. */
+void ctl_print(Ctl *x, const char *s, size_t len);
+
 /* ---- table.c ---- */
 /* Rows of text cells, printed aligned under a header on a terminal, or as
  * tab-separated lines without the header when piped. */
@@ -101,7 +111,7 @@ int kv_get(const char *line, const char *key, char *out, size_t n);
 /* ---- edittext.c ---- */
 /* A job's settings as `jobctl edit` shows them: "key: value" lines, a value
  * of several lines (env, a multi-line cmd) continued on indented lines. */
-enum { SET_SCHEDULE, SET_CMD, SET_TIMEOUT, SET_OVERLAP, SET_MISFIRE, SET_DIR, SET_ENV, SET_N };
+enum { SET_SCHEDULE, SET_CMD, SET_TIMEOUT, SET_OVERLAP, SET_MISFIRE, SET_DIR, SET_ENV, SET_LIMITS, SET_N };
 extern const char *const settings_names[SET_N];
 int settings_key(const char *name, size_t len);     /* SET_* or -1 */
 typedef struct Settings {

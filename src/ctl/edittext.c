@@ -21,6 +21,7 @@
 const char *const settings_names[SET_N] = {
 	[SET_SCHEDULE] = "schedule", [SET_CMD] = "cmd", [SET_TIMEOUT] = "timeout",
 	[SET_OVERLAP] = "overlap", [SET_MISFIRE] = "misfire", [SET_DIR] = "dir", [SET_ENV] = "env",
+	[SET_LIMITS] = "limits",
 };
 
 int settings_key(const char *name, size_t len)
@@ -148,7 +149,7 @@ int settings_parse(const char *text, Settings *out, char *why, size_t n)
 		int k = settings_key(line, klen);
 		if (k < 0) {
 			strfmt(why, n, "line %d: unknown setting '%.*s' (settings: schedule, cmd, timeout, "
-			       "overlap, misfire, dir, env)", lineno, (int)klen, line);
+			       "overlap, misfire, dir, env, limits)", lineno, (int)klen, line);
 			goto fail;
 		}
 		if (out->v[k]) {
@@ -217,6 +218,7 @@ int settings_check(const Settings *s, char *why, size_t n)
 		case SET_MISFIRE: rc = misfire_parse(val, &v, sub, sizeof sub); break;
 		case SET_DIR: rc = dir_valid(val, sub, sizeof sub); break;
 		case SET_ENV: rc = env_parse(val, NULL, sub, sizeof sub); break;
+		case SET_LIMITS: rc = limits_parse(val, NULL, NULL, sub, sizeof sub); break;
 		default: break;
 		}
 	}

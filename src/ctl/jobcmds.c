@@ -120,7 +120,11 @@ static int is_manual(Ctl *x, const char *name, long run)
 int ctl_cmd_run(Ctl *x, int argc, char **argv)
 {
 	int wait = 0;
-	Flag flags[] = { { "w", FLAG_BOOL, &wait, "wait for the run to end", "false" }, { 0 } };
+	Flag flags[] = {
+		{ "w", FLAG_BOOL, &wait, "wait for the run to end", "false" },
+		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
+		{ 0 },
+	};
 	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
 	if (rc >= 0)
 		return rc;
@@ -184,10 +188,15 @@ int ctl_cmd_kill(Ctl *x, int argc, char **argv)
 }
 
 /* status: the file as it is when piped; on a terminal one field a line,
- * with the schedule and the command, which the status line does not hold. */
+ * with the schedule and the command, which the status line does not hold
+ * (and which the job's owner wrote: ctl_print escapes it). */
 int ctl_cmd_status(Ctl *x, int argc, char **argv)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 1, 1, &first);
+	Flag flags[] = {
+		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
+		{ 0 },
+	};
+	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
 	if (rc >= 0)
 		return rc;
 	const char *name = argv[first];
@@ -214,7 +223,8 @@ int ctl_cmd_status(Ctl *x, int argc, char **argv)
 		free(st);
 		return EX_OK;
 	}
-	printf("%-12s %s\n", "job:", name);
+	Buf out = {0};
+	buf_printf(&out, "%-12s %s\n", "job:", name);
 	static const char *const files[] = { "schedule", "cmd" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char *v = ctl_read(x, ctl_job_path(path, sizeof path, name, files[i]), &rc, why,
@@ -224,7 +234,7 @@ int ctl_cmd_status(Ctl *x, int argc, char **argv)
 		if (i == 0)
 			settings_from_file(SET_SCHEDULE, v);
 		char key[32];
-		printf("%-12s %s\n", strfmt(key, sizeof key, "%s:", files[i]), v);
+		buf_printf(&out, "%-12s %s\n", strfmt(key, sizeof key, "%s:", files[i]), v);
 		free(v);
 	}
 	for (const char *p = st; *p;) {
@@ -238,11 +248,13 @@ int ctl_cmd_status(Ctl *x, int argc, char **argv)
 			for (char *k = key; *k; k++)
 				if (*k == '_')
 					*k = ' ';
-			printf("%-12s %.*s\n", key, (int)(len - (size_t)klen - 1), eq + 1);
+			buf_printf(&out, "%-12s %.*s\n", key, (int)(len - (size_t)klen - 1), eq + 1);
 		}
 		p += len;
 	}
 	free(st);
+	ctl_print(x, out.data, out.len);
+	buf_free(&out);
 	return EX_OK;
 }
 
@@ -256,8 +268,8 @@ int ctl_cmd_set(Ctl *x, int argc, char **argv)
 	int key = settings_key(a[1], strlen(a[1]));
 	if (key < 0)
 		return ctl_usage(x, "unknown setting '%s' (settings: schedule, cmd, timeout, overlap, "
-		                 "misfire, dir, env)", a[1]);
-	if (nv > 1 && key != SET_CMD && key != SET_ENV)
+		                 "misfire, dir, env, limits)", a[1]);
+	if (nv > 1 && key != SET_CMD && key != SET_ENV && key != SET_LIMITS)
 		return ctl_usage(x, "%s takes one value (quote it)", a[1]);
 	Buf b = {0};
 	for (int i = 0; i < nv; i++) {

@@ -9,7 +9,11 @@
 
 int ctl_cmd_read(Ctl *x, int argc, char **argv)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 1, 1, &first);
+	Flag flags[] = {
+		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
+		{ 0 },
+	};
+	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
 	if (rc >= 0)
 		return rc;
 	if (!ctl_client(x))
@@ -18,7 +22,7 @@ int ctl_cmd_read(Ctl *x, int argc, char **argv)
 	size_t len;
 	if (client_read_file(x->c, argv[first], &data, &len, why, sizeof why) < 0)
 		return ctl_refused(argv[first], why);
-	fwrite(data, 1, len, stdout);
+	ctl_print(x, data, len);
 	free(data);
 	return EX_OK;
 }

@@ -94,7 +94,7 @@ static int follow_poll(Ctl *x, Follow *f, char *why, size_t n)
 			if (f->tail == 0)
 				p = end;
 		}
-		fwrite(b.data + p, 1, end - p, stdout);
+		ctl_print(x, b.data + p, end - p);
 		fflush(stdout);
 		size_t ls = end - 1;
 		while (ls > start && b.data[ls - 1] != '\n')
@@ -130,6 +130,7 @@ int ctl_cmd_log(Ctl *x, int argc, char **argv)
 	Flag flags[] = {
 		{ "f", FLAG_BOOL, &follow, "follow", "false" },
 		{ "n", FLAG_INT, &tail, "last N lines", "all" },
+		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
 		{ 0 },
 	};
 	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
@@ -233,7 +234,11 @@ int ctl_cmd_runs(Ctl *x, int argc, char **argv)
 int ctl_cmd_output(Ctl *x, int argc, char **argv)
 {
 	int follow = 0;
-	Flag flags[] = { { "f", FLAG_BOOL, &follow, "follow", "false" }, { 0 } };
+	Flag flags[] = {
+		{ "f", FLAG_BOOL, &follow, "follow", "false" },
+		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
+		{ 0 },
+	};
 	int first, rc = ctl_args(x, flags, argc, argv, 1, 2, &first);
 	if (rc >= 0)
 		return rc;
@@ -271,7 +276,7 @@ int ctl_cmd_output(Ctl *x, int argc, char **argv)
 			return ctl_refused(name, strfmt(why, sizeof why, "no run %ld", run));
 		return ctl_job_refused(x, name, rc, why);
 	}
-	fputs(out, stdout);
+	ctl_print(x, out, strlen(out));
 	free(out);
 	return EX_OK;
 }

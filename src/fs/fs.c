@@ -25,11 +25,13 @@
 #include "util/log.h"
 #include "util/util.h"
 
+/* Kinds are in qid paths, which clients keep: new ones go at the end. */
 enum Kind {
 	K_ROOT = 1, K_CLONE, K_STATS, K_JOBS,
 	K_JOBDIR, K_CTL, K_STATUS, K_LOG, K_SCHEDULE, K_CMD, K_TIMEOUT, K_OVERLAP, K_MISFIRE,
 	K_DIR, K_ENV, K_RUNS,
 	K_RUNDIR, K_RUNSTATUS, K_RUNOUTPUT,
+	K_LIMITS,
 };
 
 typedef struct Tab {
@@ -55,6 +57,7 @@ static const Tab jobtab[] = {
 	{ "misfire", K_MISFIRE, 0666 },
 	{ "dir", K_DIR, 0666 },
 	{ "env", K_ENV, 0666 },
+	{ "limits", K_LIMITS, 0666 },
 	{ "runs", K_RUNS, DMDIR | 0555 },
 };
 static const Tab runtab[] = {
@@ -63,8 +66,8 @@ static const Tab runtab[] = {
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static int is_setting(enum Kind k) { return k >= K_SCHEDULE && k <= K_ENV; }
-static int is_run_kind(enum Kind k) { return k >= K_RUNDIR; }
+static int is_setting(enum Kind k) { return (k >= K_SCHEDULE && k <= K_ENV) || k == K_LIMITS; }
+static int is_run_kind(enum Kind k) { return k >= K_RUNDIR && k <= K_RUNOUTPUT; }
 
 /* A user list of -allowusers or -denyusers. */
 typedef struct Users {
@@ -658,7 +661,7 @@ static int write_ctl(Fs *fs, Job *j, char *text, char *why, size_t n)
 				val += strspn(val, " \t");
 			}
 			if (!jobs_is_setting(key)) {
-				strfmt(why, n, "set: no setting '%.40s' (schedule, cmd, timeout, overlap, misfire, dir, env)", key);
+				strfmt(why, n, "set: no setting '%.40s' (schedule, cmd, timeout, overlap, misfire, dir, env, limits)", key);
 				rc = -EINVAL;
 			} else {
 				rc = jobs_set(fs->js, j, key, val, why, n);

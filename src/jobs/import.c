@@ -7,7 +7,12 @@
  *
  * Crash safety: the rename is the commit. A crash before it means the next
  * start reads the file again; a job that already exists with the same
- * definition is then taken as imported by the interrupted attempt. */
+ * definition is then taken as imported by the interrupted attempt.
+ *
+ * Trust: the jobs become jobd's user's (root's, if jobd is root), so the file
+ * must be that user's own, not a link (O_NOFOLLOW) nor another user's: either
+ * is refused, and jobd does not start. Its mode loses group and other bits,
+ * as every file in the state directory does (secdir_fd). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +24,7 @@
 
 #include "jobs_int.h"
 #include "util/log.h"
+#include "util/secdir.h"
 
 /* One line: 1 imported, 0 already there, -1 refused (reported). */
 static int import_line(Jobs *js, const char *path, long lineno, char *line)
@@ -66,15 +72,32 @@ int jobs_import_legacy(Jobs *js, const char *dbdir, char *why, size_t n)
 	size_t plen = strlen(dbdir) + sizeof "/jobs.db";
 	char *path = xmalloc(plen);
 	snprintf(path, plen, "%s/jobs.db", dbdir);
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
 		int e = errno;
 		free(path);
 		if (e == ENOENT)
 			return 0;
-		strfmt(why, n, "cannot read the original jobd's %s/jobs.db: %s; make it readable "
-		       "or move it aside", dbdir, strerror(e));
+		if (e == ELOOP)
+			strfmt(why, n, "the original jobd's %s/jobs.db is a symbolic link; jobd does not "
+			       "follow links in its state directory (whoever can change one chooses the "
+			       "jobs jobd imports): put the file itself there, or remove the link",
+			       dbdir);
+		else
+			strfmt(why, n, "cannot read the original jobd's %s/jobs.db: %s; make it readable "
+			       "or move it aside", dbdir, strerror(e));
 		return -e;
+	}
+	int r = secdir_fd(fd, path, js->cfg.daemon_uid, why, n);
+	FILE *f = r < 0 ? NULL : fdopen(fd, "r");
+	if (f == NULL) {
+		if (r == 0) {
+			r = -errno;
+			strfmt(why, n, "cannot read %s: %s", path, strerror(-r));
+		}
+		close(fd);
+		free(path);
+		return r;
 	}
 	char head[16] = "";
 	if (fread(head, 1, sizeof head, f) == sizeof head &&

@@ -95,6 +95,7 @@ static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, c
 	j->misfire = sj->misfire;
 	j->dir = xstrdup(sj->dir ? sj->dir : "");
 	j->env = xstrdup(sj->env ? sj->env : "");
+	j->limits = xstrdup(sj->limits ? sj->limits : "");
 	j->runs_total = sj->runs_total;
 	j->failures_total = sj->failures_total;
 	j->last_start_ns = sj->last_start_ns;
@@ -122,6 +123,7 @@ static void job_free(Job *j)
 	free(j->cmd);
 	free(j->dir);
 	free(j->env);
+	free(j->limits);
 	free(j->queue);
 	free(j);
 }
@@ -171,7 +173,7 @@ static StoreJob row_of(const Job *j)
 		.id = j->id, .name = j->name, .schedule = j->schedule, .cmd = j->cmd,
 		.started = j->started, .last_sched = j->last_sched,
 		.timeout_ms = j->timeout_ms, .overlap = j->overlap, .misfire = j->misfire,
-		.dir = j->dir, .env = j->env,
+		.dir = j->dir, .env = j->env, .limits = j->limits,
 		.runs_total = j->runs_total, .failures_total = j->failures_total,
 		.last_start_ns = j->last_start_ns, .last_end_ns = j->last_end_ns,
 		.last_status = j->last_status, .owner_uid = j->owner,
@@ -289,7 +291,7 @@ static int create(Jobs *js, uint32_t owner, const char *name, const char *schedu
                   char *why, size_t n)
 {
 	StoreJob sj = { .name = name, .schedule = schedule, .cmd = cmd, .created_ns = wall_now_ns(),
-	                .dir = "", .env = "", .owner_uid = owner };
+	                .dir = "", .env = "", .owner_uid = owner, .limits = "" };
 	int rc = store_job_create(js->store, &sj, why, n);
 	if (rc < 0)
 		return rc;
@@ -395,7 +397,7 @@ int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
 /* ---- settings ---- */
 
 static const char *const setting_names[] = {
-	"schedule", "cmd", "timeout", "overlap", "misfire", "dir", "env",
+	"schedule", "cmd", "timeout", "overlap", "misfire", "dir", "env", "limits",
 };
 
 int jobs_is_setting(const char *key)
@@ -411,7 +413,7 @@ int jobs_is_setting(const char *key)
 int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, size_t n)
 {
 	Job next = *j;                  /* the job as it would be */
-	char *owned = NULL;
+	char *owned = NULL, *lim = NULL;
 	int rc = 0, resched = 0;
 	Cron c;
 	const Zone *z = j->zone;
@@ -441,12 +443,17 @@ int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, si
 		if ((rc = env_parse(value, &owned, why, n)) < 0)
 			return rc;
 		next.env = owned;
+	} else if (strcmp(key, "limits") == 0) {
+		if ((rc = limits_parse(value, NULL, &lim, why, n)) < 0)
+			return rc;
+		next.limits = lim;
 	} else {
-		strfmt(why, n, "no setting '%.40s' (settings: schedule, cmd, timeout, overlap, misfire, dir, env)", key);
+		strfmt(why, n, "no setting '%.40s' (settings: schedule, cmd, timeout, overlap, misfire, dir, env, limits)", key);
 		return -EINVAL;
 	}
 	if ((rc = job_save(js, &next, why, n)) < 0) {
 		free(owned);
+		free(lim);
 		return rc;
 	}
 	if (next.schedule != j->schedule) {
@@ -467,6 +474,10 @@ int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, si
 	if (owned) {
 		free(j->env);
 		j->env = owned;
+	}
+	if (lim) {
+		free(j->limits);
+		j->limits = lim;
 	}
 	j->timeout_ms = next.timeout_ms;
 	j->overlap = next.overlap;
@@ -499,7 +510,7 @@ void jobs_stats(Jobs *js, JobsStats *st)
 
 void jobs_maybe_done(Jobs *js)
 {
-	if (js->shutting && js->running == 0 && js->done) {
+	if (js->shutting && js->running == 0 && !js->left && !js->adopted && js->done) {
 		void (*done)(void *) = js->done;
 		js->done = NULL;
 		done(js->done_arg);
@@ -512,9 +523,10 @@ void jobs_shutdown(Jobs *js, void (*done)(void *), void *arg)
 	js->done = done;
 	js->done_arg = arg;
 	sched_fini(js);
-	/* Running children are asked to stop (SIGTERM to the group), then killed
-	 * after the grace period; each run's end is recorded before we exit. */
-	runs_kill_all(js, 0);
+	/* Running children, and what ended runs left, are asked to stop
+	 * (SIGTERM), then killed after the grace period; each run's end is
+	 * recorded before we exit, after a bounded wait at worst (runs.c). */
+	runs_stop_all(js);
 	jobs_maybe_done(js);
 }
 

@@ -47,6 +47,7 @@ typedef struct Job {
 	int64_t timeout_ms;
 	int overlap, misfire;
 	char *dir, *env;            /* "" when unset; env is KEY=value lines */
+	char *limits;               /* canonical limits_parse text, "" when unset */
 	/* runs in progress and waiting */
 	JobRun *runs;
 	unsigned nrunning;
@@ -56,6 +57,7 @@ typedef struct Job {
 	int64_t runs_total, failures_total;
 	int64_t last_start_ns, last_end_ns;
 	int last_status;            /* exit code, -signal; valid when last_end_ns != 0 */
+	int pam_refused;            /* PAM refused the owner at the last try: said once in jobd's log */
 	/* qid versions of the job's files */
 	uint32_t vers_ctl, vers_sched, vers_log, vers_settings, vers_runs;
 	int64_t ctime, mtime;       /* unix s: created, last changed */
@@ -85,6 +87,10 @@ typedef struct JobsConfig {
 	 * LOGNAME and SHELL (and HOME as its directory unless the job sets one);
 	 * otherwise every run is jobd's user, with jobd's environment, in "/". */
 	int run_as_owner;
+	/* With run_as_owner: the PAM service each run passes (account check
+	 * before the fork, session in the child), NULL for none; and its
+	 * configuration directory, NULL for the system's. */
+	const char *pam_service, *pam_dir;
 } JobsConfig;
 
 typedef struct JobsStats {
@@ -112,7 +118,7 @@ int jobs_start(Jobs *js, Job *j, char *why, size_t n);
 int jobs_stop(Jobs *js, Job *j, char *why, size_t n);
 /* Kills its runs, forgets it, removes its rows. j is freed. */
 int jobs_delete(Jobs *js, Job *j, char *why, size_t n);
-/* Sets one setting by file name: schedule, cmd, timeout, overlap, misfire, dir, env. */
+/* Sets one setting by file name: schedule, cmd, timeout, overlap, misfire, dir, env, limits. */
 int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, size_t n);
 /* Is key the name of a setting? */
 int jobs_is_setting(const char *key);

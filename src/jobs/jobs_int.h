@@ -33,6 +33,11 @@ struct Jobs {
 	uint32_t dirvers;
 	unsigned running;           /* runs in progress, all jobs */
 	JobRun *orphans;            /* runs of deleted jobs, still ending */
+	/* Ended runs whose cgroup still has processes (they escaped the run's
+	 * group and closed its output): kill, delete and shutdown still reach
+	 * them. Not counted in running. */
+	JobRun *left;
+	int adopted;                /* shutdown waits for the processes jobd adopted */
 	JobsStats stats;
 	int shutting;
 	void (*done)(void *);
@@ -51,11 +56,14 @@ struct JobRun {
 	Run *run;
 	int pid;
 	int64_t start_ns;
-	uv_timer_t timer;           /* the timeout, then the kill grace period */
-	int grace;                  /* the timer is counting the grace period */
+	/* The timeout, then the kill grace period, then (shutting down) the wait
+	 * after SIGKILL before the run is given up on. */
+	uv_timer_t timer;
+	int phase;                  /* RUN_LIVE, RUN_GRACE (SIGTERM sent) or RUN_KILLED (SIGKILL sent) */
+	int ended;                  /* recorded; on js->left until its cgroup empties */
 	int timed_out, killed;
 	int64_t out_bytes, dropped;
-	JobRun *next;               /* the job's (or the orphans') runs in progress */
+	JobRun *next;               /* the job's (or the orphans', or left) runs */
 };
 
 /* heap.c */
@@ -83,7 +91,9 @@ const Zone *job_zone(Jobs *js, const Job *j);
 void runs_fire(Jobs *js, Job *j, int64_t sched);
 /* Kills (SIGTERM, then SIGKILL after the grace period) and forgets the job's runs. */
 void runs_orphan_all(Jobs *js, Job *j);
-void runs_kill_all(Jobs *js, int sig);
+/* Shutdown: SIGTERM to every run, what ended runs left, and (without cgroups)
+ * every adopted process; SIGKILL after the grace period; see runs.c. */
+void runs_stop_all(Jobs *js);
 void runs_close(JobRun *r);             /* handle cleanup at the end of a run */
 
 /* jobs.c */

@@ -3,7 +3,12 @@
  * (SIGTERM, then SIGKILL after the grace period, as a clean shutdown would
  * have done), and then the run is settled: a line in its job's log and its
  * end time, in one transaction. A jobd that dies half-way through this leaves
- * the unsettled runs for the next one, which does it again. */
+ * the unsettled runs for the next one, which does it again.
+ *
+ * With cgroups, run_init has already killed what the dead jobd's runs left in
+ * their cgroups (everything they started, in their sessions or not); the
+ * session tokens here are the fallback for what that cannot see: a dead jobd
+ * without cgroups, or whose cgroups were elsewhere. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -69,6 +69,8 @@ void jobs_render_setting(Jobs *js, Job *j, const char *key, Buf *out)
 		buf_addstr(out, j->dir);
 	else if (strcmp(key, "env") == 0)
 		buf_addstr(out, j->env);
+	else if (strcmp(key, "limits") == 0)
+		buf_addstr(out, j->limits);
 }
 
 /* RFC 3339 of unix seconds in zone z, or "-" for 0. */

@@ -13,6 +13,7 @@
 extern char **environ;
 
 static void run_end_record(JobRun *r, int status);
+_Static_assert(LIMIT_N <= RUN_LIMITS_MAX, "a job's limits must fit in a RunSpec");
 
 /* ---- the child's environment ---- */
 
@@ -73,36 +74,69 @@ static void on_line(void *arg, const char *text, size_t len)
 	r->job->vers_runs++;
 }
 
-/* ---- timers: timeout, then the grace period before SIGKILL ---- */
+/* ---- timers: timeout, the grace period before SIGKILL, giving up ---- */
+
+enum { RUN_LIVE, RUN_GRACE, RUN_KILLED };
+
+/* Shutting down, how long after SIGKILL a run's output may still be held
+ * open (by something out of reach: a process that left its cgroup, or one
+ * stuck in the kernel) before jobd records the run's end anyway and goes on:
+ * the grace period again, at least a second. So a shutdown takes at most
+ * about twice -killgrace. */
+static uint64_t giveup_ms(const Jobs *js)
+{
+	return js->cfg.kill_grace_ms > 1000 ? (uint64_t)js->cfg.kill_grace_ms : 1000;
+}
 
 static void on_run_timer(uv_timer_t *t)
 {
 	JobRun *r = t->data;
-	if (r->grace) {
-		LOGW("job %s: run %lld (pid %d) outlived the %lld ms grace period; SIGKILL", r->name,
-		     (long long)r->seq, r->pid, (long long)r->js->cfg.kill_grace_ms);
-		run_kill(r->run, SIGKILL);
+	switch (r->phase) {
+	case RUN_LIVE:
+		/* The timeout. */
+		r->timed_out = 1;
+		if (r->job) {
+			char d[32];
+			duration_format(r->job->timeout_ms, d, sizeof d);
+			job_logf(r->js, r->job, r->run_id, "timed out after %s", d);
+		}
+		run_kill(r->run, SIGTERM);
+		r->phase = RUN_GRACE;
+		uv_timer_start(&r->timer, on_run_timer, (uint64_t)r->js->cfg.kill_grace_ms, 0);
 		return;
+	case RUN_GRACE:
+		LOGW("job %s: run %lld (pid %d)%s outlived the %lld ms grace period; SIGKILL", r->name,
+		     (long long)r->seq, r->pid, r->ended ? ", what it left behind," : "",
+		     (long long)r->js->cfg.kill_grace_ms);
+		run_kill(r->run, SIGKILL);
+		r->phase = RUN_KILLED;
+		if (r->js->shutting)
+			uv_timer_start(&r->timer, on_run_timer, giveup_ms(r->js), 0);
+		return;
+	default:
+		/* Shutting down, and SIGKILL did not end it: its output or cgroup
+		 * is held by something out of reach. done and gone come now. */
+		LOGW("job %s: run %lld (pid %d): %s %llu ms after SIGKILL; recording %s and exiting",
+		     r->name, (long long)r->seq, r->pid,
+		     r->ended ? "processes it left are still there" : "its output is still held open",
+		     (unsigned long long)giveup_ms(r->js), r->ended ? "nothing more" : "its end");
+		if (r->job && !r->ended)
+			job_logf(r->js, r->job, r->run_id, "jobd stopped: output still held open after "
+			         "SIGKILL; end recorded without waiting for it");
+		run_abandon(r->run);
 	}
-	/* The timeout. */
-	r->timed_out = 1;
-	if (r->job) {
-		char d[32];
-		duration_format(r->job->timeout_ms, d, sizeof d);
-		job_logf(r->js, r->job, r->run_id, "timed out after %s", d);
-	}
-	run_kill(r->run, SIGTERM);
-	r->grace = 1;
-	uv_timer_start(&r->timer, on_run_timer, (uint64_t)r->js->cfg.kill_grace_ms, 0);
 }
 
-/* SIGTERM now, SIGKILL after the grace period unless it has ended by then. */
+/* SIGTERM now, SIGKILL after the grace period unless it has ended by then.
+ * Shutting down, a run that had SIGKILL already gets a last wait. */
 static void terminate(JobRun *r)
 {
 	run_kill(r->run, SIGTERM);
-	if (!r->grace) {
-		r->grace = 1;
+	if (r->phase == RUN_LIVE) {
+		r->phase = RUN_GRACE;
 		uv_timer_start(&r->timer, on_run_timer, (uint64_t)r->js->cfg.kill_grace_ms, 0);
+	} else if (r->phase == RUN_KILLED && r->js->shutting && !uv_is_active((uv_handle_t *)&r->timer)) {
+		uv_timer_start(&r->timer, on_run_timer, giveup_ms(r->js), 0);
 	}
 }
 
@@ -127,6 +161,21 @@ static void timer_closed(uv_handle_t *h)
 	free(r);
 }
 
+/* Nothing of the run is left. */
+static void on_gone(void *arg)
+{
+	JobRun *r = arg;
+	Jobs *js = r->js;
+	for (JobRun **p = &js->left; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	uv_timer_stop(&r->timer);
+	uv_close((uv_handle_t *)&r->timer, timer_closed);
+	jobs_maybe_done(js);
+}
+
 static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
 
 static void start_queued(Jobs *js, Job *j)
@@ -139,16 +188,22 @@ static void start_queued(Jobs *js, Job *j)
 	}
 }
 
+/* The run ended: recorded now. It stays on js->left until gone, as what it
+ * leaves behind in its cgroup is still reached by kill, delete and shutdown;
+ * its timeout is over (it was the run's), a grace period goes on. */
 static void on_done(void *arg, int status)
 {
 	JobRun *r = arg;
 	Jobs *js = r->js;
 	Job *j = r->job;
-	uv_timer_stop(&r->timer);
+	if (r->phase == RUN_LIVE)
+		uv_timer_stop(&r->timer);
 	run_end_record(r, status);
 	unlink_run(r);
 	js->running--;
-	uv_close((uv_handle_t *)&r->timer, timer_closed);
+	r->ended = 1;
+	r->next = js->left;
+	js->left = r;
 	if (j) {
 		j->vers_ctl++;
 		j->vers_runs++;
@@ -238,7 +293,7 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	env_add_lines(&env, hold);
 	RunSpec spec = { .cmd = j->cmd, .dir = *j->dir ? j->dir : "/" };
 	char *own = NULL, *user = NULL, *home = NULL;
-	int rc = 0;
+	int rc = 0, pam_rc = 0;
 	if (js->cfg.run_as_owner) {
 		/* As root, a run is its owner: uid, gid, groups, HOME, USER, LOGNAME,
 		 * SHELL, and HOME as its directory unless the job names one. */
@@ -263,16 +318,38 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 				spec.dir_optional = 1;
 			}
 			env_add_lines(&env, own);
+			/* The administrator's account policy and session (run/pam.c). */
+			if (js->cfg.pam_service)
+				rc = pam_rc = run_pam_new(js->cfg.pam_service, js->cfg.pam_dir, user,
+				                          &spec.pam, why, sizeof why);
 		}
 	}
+	/* PAM's variables (pam_env) come after the job's and the owner's, before jobd's own. */
+	spec.env_keep = env.n;
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "JOBD_", 5) != 0)
 			env_add(&env, *e);
 	spec.env = env.v;
-	RunCallbacks cb = { on_line, on_done };
+	RunCallbacks cb = { on_line, on_done, on_gone };
+	Limits lim;
+	if (rc == 0 && (rc = limits_parse(j->limits, &lim, NULL, why, sizeof why)) == 0)
+		for (int i = 0; i < LIMIT_N; i++)
+			if (lim.set & 1u << i)
+				spec.limits[spec.nlimits++] = (RunLimit){
+					limit_resource(i), lim.v[i] == LIMIT_UNLIMITED ? RUN_UNLIMITED : lim.v[i] };
 	if (rc == 0)
 		rc = run_spawn(js->loop, &spec, &cb, r, &r->run, &r->pid, why, sizeof why);
+	run_pam_free(spec.pam);     /* jobd's copy; the child has its own */
 	r->start_ns = wall_now_ns();
+	/* jobd's log says when PAM starts refusing a job's owner, and when it
+	 * stops; in between, each refused run says so in its own output. */
+	if (js->cfg.pam_service && spec.user) {
+		if (pam_rc < 0 && !j->pam_refused)
+			LOGW("job %s: %s; its runs fail until that changes", j->name, why);
+		else if (pam_rc == 0 && j->pam_refused)
+			LOGI("job %s: PAM accepts %s again", j->name, user);
+		j->pam_refused = pam_rc < 0;
+	}
 	free(env.v);
 	free(hold);
 	free(own);
@@ -384,11 +461,7 @@ int jobs_run_now(Jobs *js, Job *j, char *why, size_t n)
 
 int jobs_kill(Jobs *js, Job *j, int sig, char *why, size_t n)
 {
-	(void)js;
-	if (!j->runs) {
-		strfmt(why, n, "job %s has no run in progress", j->name);
-		return -ESRCH;
-	}
+	int any = j->runs != NULL;
 	for (JobRun *r = j->runs; r; r = r->next) {
 		if (sig == 0) {
 			r->killed = 1;
@@ -398,6 +471,24 @@ int jobs_kill(Jobs *js, Job *j, int sig, char *why, size_t n)
 		} else {
 			run_kill(r->run, sig);
 		}
+	}
+	/* What ended runs left in their cgroups. O(such runs, all jobs). */
+	for (JobRun *r = js->left; r; r = r->next) {
+		if (r->job != j)
+			continue;
+		any = 1;
+		if (sig == 0) {
+			job_logf(js, j, 0, "killed on request: the processes run %lld left behind "
+			         "(SIGTERM, then SIGKILL after %lld ms)", (long long)r->seq,
+			         (long long)js->cfg.kill_grace_ms);
+			terminate(r);
+		} else {
+			run_kill(r->run, sig);
+		}
+	}
+	if (!any) {
+		strfmt(why, n, "job %s has no run in progress", j->name);
+		return -ESRCH;
 	}
 	return 0;
 }
@@ -417,18 +508,42 @@ void runs_orphan_all(Jobs *js, Job *j)
 	j->runs = NULL;
 	j->nrunning = 0;
 	j->nqueue = 0;
+	/* What its ended runs left. O(such runs, all jobs). */
+	for (r = js->left; r; r = r->next)
+		if (r->job == j) {
+			r->job = NULL;
+			terminate(r);
+		}
 }
 
-void runs_kill_all(Jobs *js, int sig)
+static void adopted_stopped(void *arg)
+{
+	Jobs *js = arg;
+	js->adopted = 0;
+	jobs_maybe_done(js);
+}
+
+/* Shutdown. Every run, in progress or ended with processes left in its
+ * cgroup, gets SIGTERM and, after the grace period, SIGKILL; then, if its
+ * output or cgroup is still held by something SIGKILL cannot reach, a last
+ * wait (giveup_ms) before its end is recorded anyway. Without cgroups the
+ * processes jobd adopted get the same (run_stop_adopted), which is what
+ * reaches a run's escaped processes there. */
+void runs_stop_all(Jobs *js)
 {
 	for (size_t i = 0; i < js->nlist; i++) {
 		Job *j = js->list[i];
 		for (JobRun *r = j->runs; r; r = r->next)
-			sig ? (void)run_kill(r->run, sig) : terminate(r);
+			terminate(r);
 		for (unsigned q = 0; q < j->nqueue; q++)
 			end_unstarted(js, j, j->queue[q].run_id, RUN_SKIPPED, 0);
 		j->nqueue = 0;
 	}
+	for (JobRun *r = js->orphans; r; r = r->next)
+		terminate(r);
+	for (JobRun *r = js->left; r; r = r->next)
+		terminate(r);
+	js->adopted = run_stop_adopted(js->cfg.kill_grace_ms, adopted_stopped, js);
 }
 
 /* ---- looking at runs ---- */

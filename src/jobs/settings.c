@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include "jobs/settings.h"
 #include "util/util.h"
@@ -160,6 +161,132 @@ int env_parse(const char *s, char **out, char *why, size_t n)
 		*out = b.data ? b.data : xstrdup("");
 	else
 		buf_free(&b);
+	return 0;
+}
+
+/* The limits a job may set, for what PAM's limits.conf does not cover per job.
+ * bytes: the value takes K, M, G, T suffixes and is written back with one. */
+static const struct { const char *name; int resource; int bytes; } limits[LIMIT_N] = {
+	[LIMIT_NPROC] = { "nproc", RLIMIT_NPROC, 0 },
+	[LIMIT_NOFILE] = { "nofile", RLIMIT_NOFILE, 0 },
+	[LIMIT_AS] = { "as", RLIMIT_AS, 1 },
+	[LIMIT_CPU] = { "cpu", RLIMIT_CPU, 0 },
+	[LIMIT_CORE] = { "core", RLIMIT_CORE, 1 },
+};
+static const char limits_known[] = "known: nproc, nofile, as, cpu, core";
+static const uint64_t LIMIT_VALUE_MAX = 1ULL << 62;  /* above: say "unlimited" */
+
+const char *limit_name(int i) { return i >= 0 && i < LIMIT_N ? limits[i].name : "?"; }
+int limit_resource(int i) { return i >= 0 && i < LIMIT_N ? limits[i].resource : -1; }
+
+/* One value of limit i: p[0..len). */
+static int limit_value(int i, const char *p, size_t len, uint64_t *v)
+{
+	if (len == 9 && strncasecmp(p, "unlimited", 9) == 0) {
+		*v = LIMIT_UNLIMITED;
+		return 0;
+	}
+	uint64_t x = 0, unit = 1;
+	size_t k = 0;
+	for (; k < len && isdigit((unsigned char)p[k]); k++) {
+		x = x * 10 + (uint64_t)(p[k] - '0');
+		if (x > LIMIT_VALUE_MAX)
+			return -ERANGE;
+	}
+	if (k == 0)
+		return -EINVAL;
+	if (k < len && limits[i].bytes && k + 1 == len) {
+		const char *u = strchr("KMGT", toupper((unsigned char)p[k]));
+		if (!u || !*u)
+			return -EINVAL;
+		unit = 1ULL << (10 * (u - "KMGT" + 1));
+		k++;
+	}
+	if (k != len)
+		return -EINVAL;
+	if (x > LIMIT_VALUE_MAX / unit)
+		return -ERANGE;
+	*v = x * unit;
+	return 0;
+}
+
+static void limit_format(Buf *b, int i, uint64_t v)
+{
+	static const char suffix[] = "KMGT";
+	if (v == LIMIT_UNLIMITED) {
+		buf_printf(b, "%s=unlimited", limits[i].name);
+		return;
+	}
+	int s = 0;
+	while (limits[i].bytes && s < 4 && v != 0 && v % 1024 == 0) {
+		v /= 1024;
+		s++;
+	}
+	if (s)
+		buf_printf(b, "%s=%llu%c", limits[i].name, (unsigned long long)v, suffix[s - 1]);
+	else
+		buf_printf(b, "%s=%llu", limits[i].name, (unsigned long long)v);
+}
+
+int limits_parse(const char *s, Limits *out, char **canon, char *why, size_t n)
+{
+	static const char blanks[] = " \t\r\n";
+	Limits l = {0};
+	if (strlen(s) > SETTING_LIMITS_MAX) {
+		strfmt(why, n, "limits: more than %d bytes", SETTING_LIMITS_MAX);
+		return -EINVAL;
+	}
+	for (const char *p = s + strspn(s, blanks); *p; p += strspn(p, blanks)) {
+		size_t len = strcspn(p, blanks);
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		int i = 0;
+		while (i < LIMIT_N && !(strlen(limits[i].name) == klen && strncmp(p, limits[i].name, klen) == 0))
+			i++;
+		if (i == LIMIT_N) {
+			strfmt(why, n, "limits: unknown limit '%.*s' (%s)", (int)(klen > 40 ? 40 : klen), p,
+			       limits_known);
+			return -EINVAL;
+		}
+		if (!eq) {
+			strfmt(why, n, "limits: '%s' wants a value: %s=N or %s=unlimited", limits[i].name,
+			       limits[i].name, limits[i].name);
+			return -EINVAL;
+		}
+		if (l.set & 1u << i) {
+			strfmt(why, n, "limits: %s is given twice", limits[i].name);
+			return -EINVAL;
+		}
+		const char *val = eq + 1;
+		size_t vlen = len - klen - 1;
+		int rc = limit_value(i, val, vlen, &l.v[i]);
+		if (rc == -ERANGE) {
+			strfmt(why, n, "limits: %s=%.*s is too large (say unlimited)", limits[i].name,
+			       (int)(vlen > 40 ? 40 : vlen), val);
+			return -EINVAL;
+		}
+		if (rc < 0) {
+			strfmt(why, n, "limits: %s=%.*s: want %s or unlimited", limits[i].name,
+			       (int)(vlen > 40 ? 40 : vlen), val,
+			       limits[i].bytes ? "a size in bytes (e.g. 512M; K, M, G, T are 1024s)"
+			       : i == LIMIT_CPU ? "a whole number of seconds" : "a whole number");
+			return -EINVAL;
+		}
+		l.set |= 1u << i;
+		p += len;
+	}
+	if (canon) {
+		Buf b = {0};
+		for (int i = 0; i < LIMIT_N; i++)
+			if (l.set & 1u << i) {
+				if (b.len)
+					buf_add(&b, " ", 1);
+				limit_format(&b, i, l.v[i]);
+			}
+		*canon = b.data ? b.data : xstrdup("");
+	}
+	if (out)
+		*out = l;
 	return 0;
 }
 

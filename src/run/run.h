@@ -1,6 +1,7 @@
-/* Child processes: spawn a command with /bin/sh -c in its own process group,
- * capture stdout and stderr (interleaved, as produced) line by line, reap it,
- * kill its whole group. Knows nothing of jobs or 9P. */
+/* Child processes: spawn a command with /bin/sh -c in a session and, where
+ * jobd has cgroups, a cgroup of its own; capture stdout and stderr
+ * (interleaved, as produced) line by line; reap it; signal everything it
+ * started, and nothing else. Knows nothing of jobs or 9P. */
 #ifndef JOBD_RUN_H
 #define JOBD_RUN_H
 
@@ -9,16 +10,30 @@
 #include <uv.h>
 
 typedef struct Run Run;
+typedef struct RunPam RunPam;
 
 typedef struct RunCallbacks {
 	/* One line of output (no newline; long lines arrive split at RUN_MAXLINE). */
 	void (*line)(void *arg, const char *text, size_t len);
-	/* The child exited and its output reached end of file. status >= 0 is an
-	 * exit code, < 0 the negated signal number. The Run is freed after this. */
+	/* The run ended: the child exited and its output reached end of file (or
+	 * run_abandon). status >= 0 is an exit code, < 0 the negated signal number. */
 	void (*done)(void *arg, int status);
+	/* Nothing of the run is left: after done, at once without a cgroup, or
+	 * when its cgroup has emptied (processes it left behind have exited), or
+	 * at run_abandon. The Run must not be used after this. */
+	void (*gone)(void *arg);
 } RunCallbacks;
 
 enum { RUN_MAXLINE = 4096 };
+
+/* One resource limit for a run: setrlimit(resource) to value, both soft and
+ * hard (RUN_UNLIMITED: none), never above the hard limit the child has. */
+#define RUN_LIMITS_MAX 8
+#define RUN_UNLIMITED UINT64_MAX
+typedef struct RunLimit {
+	int resource;               /* RLIMIT_* */
+	uint64_t value;
+} RunLimit;
 
 typedef struct RunSpec {
 	const char *cmd;
@@ -29,19 +44,81 @@ typedef struct RunSpec {
 	 * would give user with gid, then gid, then uid. NULL: stay as jobd is. */
 	const char *user;
 	uint32_t uid, gid;
+	/* With user: the PAM session opened in the child before the ids change
+	 * (pam.c), NULL for none; its variables go after the first env_keep
+	 * entries of env and override those that come later. */
+	RunPam *pam;
+	size_t env_keep;
+	/* Resource limits set in the child (limits.c). */
+	RunLimit limits[RUN_LIMITS_MAX];
+	int nlimits;
 } RunSpec;
 
+/* How run_init set up the tracking of what runs start. */
+typedef struct RunTracking {
+	char cgroup[512];           /* jobd's directory of run cgroups; "" = none: subreaper */
+	char none_why[256];         /* "auto" found no cgroup to use: why */
+	int stale_dirs;             /* run_recover: directories of dead jobds removed */
+	int stale_procs;            /* and processes killed in them */
+} RunTracking;
+
+/* ---- track.c ---- */
+/* Sets up, once for the process, how runs are tracked. cgroup is a cgroup v2
+ * directory, "auto" (jobd's own cgroup, if writable) or "none"; in it jobd
+ * makes jobd.<pid>, and one cgroup per run in that. Without one jobd becomes
+ * a subreaper and reaps the orphans it adopts. 0, or -errno with why (a DIR
+ * that cannot be used). Without run_init, runs have no cgroup and orphans go
+ * to init. */
+int run_init(uv_loop_t *loop, const char *cgroup, RunTracking *t, char *why, size_t n);
+/* After a crash: what the runs of jobds that died left in their cgroups
+ * beside jobd's own is killed (cgroup.kill), and those directories removed;
+ * counted in t. Blocks a moment (at most a second) for them to exit. */
+void run_recover(RunTracking *t);
+/* Closes what run_init opened and removes jobd's cgroup directory; after
+ * every run is gone. 0, or -errno with why (something was left in it). */
+int run_fini(char *why, size_t n);
+/* Shutdown without cgroups: SIGTERM to every process jobd adopted as
+ * subreaper (and to each adopted from now on), SIGKILL to those left after
+ * grace_ms. Returns 0 if there is nothing to wait for; else 1, and done(arg)
+ * comes when none is left or SIGKILL has been sent. */
+int run_stop_adopted(int64_t grace_ms, void (*done)(void *), void *arg);
+
 /* ---- run.c ---- */
-/* Starts spec->cmd under /bin/sh -c with stdin from /dev/null, in a session of
- * its own, as spec->user if set. Returns 0 and the pid, or -errno with why
- * (what failed, in the child before exec too: "chdir /x: No such file or directory"). */
+/* Starts spec->cmd under /bin/sh -c with stdin from /dev/null, in a session
+ * (and cgroup) of its own, as spec->user if set. Returns 0 and the pid, or
+ * -errno with why (what failed, in the child before exec too: "chdir /x: No
+ * such file or directory"). */
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
               Run **out, int *pid, char *why, size_t n);
-/* Sends sig to the run's whole process group. */
+/* Sends sig to everything of the run: its leader, its process group (until
+ * done) and its cgroup (until gone). -ESRCH if nothing could be signalled. */
 int run_kill(Run *r, int sig);
+/* Gives up waiting: done (if it has not come; with the leader's status, or
+ * -SIGKILL if it has not exited) and gone are called now, and whatever still
+ * holds the output or the cgroup is left alone. For shutdown only. */
+void run_abandon(Run *r);
 /* Forgets the callbacks (the owner is going away); the child is left to finish
  * and is reaped silently. */
 void run_detach(Run *r);
+
+/* ---- pam.c ---- */
+/* Is service a PAM service name with a file in dir (NULL: /etc/pam.d)? 0, or
+ * -EINVAL/-ENOENT with why. */
+int run_pam_check(const char *service, const char *dir, char *why, size_t n);
+/* In jobd, before the fork: starts service for user and asks its account
+ * stack whether user may run now. 0 and *out, or -errno with why (-EACCES: refused). */
+int run_pam_new(const char *service, const char *dir, const char *user, RunPam **out,
+                char *why, size_t n);
+/* jobd's copy, after the fork (the child's lives on); NULL is a no-op. */
+void run_pam_free(RunPam *p);
+/* In the child, before the ids change: opens the session and adds PAM's
+ * variables to *envp (after the first keep). 0, or a PAM code. */
+int run_pam_session(RunPam *p, char ***envp, size_t keep);
+const char *run_pam_strerror(int code);
+
+/* ---- limits.c ---- */
+/* In the child: sets each limit (lowering only). 0, or -errno. */
+int run_limits_apply(const RunLimit *v, int n);
 
 /* ---- proc.c ---- */
 /* Names the process pid as it is now ("<boot id>/<start time in ticks>"), so

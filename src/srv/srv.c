@@ -513,9 +513,12 @@ static int admit(Conn *c)
 	int root = p->has_cred && p->uid == 0;
 	uint32_t reserve = cfg->max_conns / 4 < ROOT_RESERVE ? cfg->max_conns / 4 : ROOT_RESERVE;
 	uint32_t cap = root && p->is_unix ? cfg->max_conns : cfg->max_conns - reserve;
-	if (s->nconns >= cap)
+	if (s->nconns >= cap && reserve)
 		return refuse(c, "jobd: too many connections (the limit is %u, -maxconns; %u more are "
 		              "kept for root on the unix socket); try again later", cfg->max_conns, reserve);
+	if (s->nconns >= cap)
+		return refuse(c, "jobd: too many connections (the limit is %u, -maxconns); try again "
+		              "later", cfg->max_conns);
 	uint8_t key[17] = { 0 };
 	if (p->has_cred) {
 		key[0] = 'u';
@@ -548,20 +551,23 @@ static void on_refused_silent(uv_timer_t *t)
 
 /* A refused peer is told why in its first reply; one that never asks is
  * dropped after a while, or sooner when newer refusals push it out:
- * refusals cost nobody else a slot. Logged once a second at most, with the
- * count of those not logged, so a connect loop cannot flood the log either. */
+ * refusals cost nobody else a slot. At most REFUSED_LOGS a second are
+ * logged, then a count of the rest, so a connect loop cannot flood the log. */
 static void refuse_conn(Conn *c)
 {
 	Srv *s = c->srv;
 	uint64_t now = uv_now(s->loop);
-	if (now >= s->refused_logged_at + 1000 || s->refused_logged_at == 0) {
+	if (now >= s->refused_window + 1000) {
 		if (s->refused_unlogged)
-			LOGW("refusing %s: %s (and %llu more refusals in the last second)", c->peer.addr,
-			     c->refused, (unsigned long long)s->refused_unlogged);
-		else
-			LOGW("refusing %s: %s", c->peer.addr, c->refused);
-		s->refused_logged_at = now ? now : 1;
+			LOGW("%llu more connections refused in the last second (not logged one by one)",
+			     (unsigned long long)s->refused_unlogged);
+		s->refused_window = now;
+		s->refused_logged = 0;
 		s->refused_unlogged = 0;
+	}
+	if (s->refused_logged < REFUSED_LOGS) {
+		LOGW("refusing %s: %s", c->peer.addr, c->refused);
+		s->refused_logged++;
 	} else {
 		s->refused_unlogged++;
 	}

@@ -10,7 +10,7 @@ enum { FIDHASH = 64 };
  * first message with the reason; a newer one pushes the oldest out (closed
  * without a word), so a connect loop costs one accept and one close each and
  * the latest caller, the one a person is waiting on, is still told why. */
-enum { REFUSED_HOLD_MS = 2000, REFUSED_HELD = 16 };
+enum { REFUSED_HOLD_MS = 2000, REFUSED_HELD = 16, REFUSED_LOGS = 10 };
 /* Connection slots that only root's unix-socket peers may take: the operator
  * can always get in to look and to stop things. */
 enum { ROOT_RESERVE = 8 };
@@ -68,8 +68,9 @@ struct Srv {
 	unsigned nconns, nextid;    /* nconns: counted (not refused) connections */
 	unsigned nrefused;          /* refused ones being held to be told why */
 	Conn *rhead, *rtail;
-	uint64_t refused_logged_at; /* loop ms of the last refusal logged */
-	uint64_t refused_unlogged;  /* refusals since, not logged */
+	uint64_t refused_window;    /* loop ms when the current second of refusals began */
+	unsigned refused_logged;    /* refusals logged in it */
+	uint64_t refused_unlogged;  /* and not logged */
 	Share *shares[SHAREHASH];
 	Conn *phead, *ptail;        /* the pending list */
 	uv_timer_t *attach_timer;   /* fires at phead's deadline */

@@ -37,6 +37,7 @@ typedef struct StoreJob {
 	/* the uid of whoever created it (schema 4); -1 for jobs made before
 	 * owners were recorded. Set at creation, never changed. */
 	int64_t owner_uid;
+	const char *limits;    /* the limits setting's canonical text, "" = none (schema 5) */
 } StoreJob;
 
 /* Run states as stored. */
@@ -51,9 +52,17 @@ enum { RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_
  * refuses a newer schema (-EPROTO, untouched), applies forward schema
  * migrations, and marks runs left claimed/running by a dead daemon as
  * interrupted (their count in *interrupted if not NULL; the runs themselves
- * through store_runs_interrupted). */
+ * through store_runs_interrupted).
+ * The directory and files must be the calling user's (geteuid): a link, or
+ * another user's directory or file, is refused, untouched, as is a directory
+ * below one that anyone but root and that user could change (secdir_open).
+ * The directory's mode becomes 0700, the files' (database, -wal, -shm, lock)
+ * 0600 at most. */
 int store_open(const char *dir, int sync, Store **out, int *interrupted, char *why, size_t n);
 void store_close(Store *s);
+/* The directory as checked at open: absolute, without links. Other files
+ * jobd keeps there are to be reached by it. */
+const char *store_dir(const Store *s);
 
 /* Calls fn for every job, in creation order; stops early if fn returns non-zero
  * (that value is returned). */

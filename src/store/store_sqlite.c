@@ -1,5 +1,11 @@
 /* The jobs store on SQLite: one database file, dir/jobd.sqlite, in WAL mode,
- * guarded by an flock on dir/jobd.lock. The only file that includes sqlite3.h.
+ * guarded by a POSIX record lock on dir/jobd.lock. The only file that includes sqlite3.h.
+ *
+ * The files are jobd's alone: the directory is 0700 and every file in it 0600
+ * (SQLite gives -wal and -shm the database's mode), owned by jobd's user;
+ * anything else there under those names (a link, another user's file) is
+ * refused before SQLite sees it, since the jobs in it run as their owners
+ * (util/secdir.c says what is checked of the directory and why).
  *
  * Durability: every mutation is its own transaction (autocommit, or BEGIN
  * IMMEDIATE ... COMMIT when it touches two rows) and is committed before the
@@ -25,6 +31,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/secdir.h"
 
 #define nelem(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -104,6 +112,9 @@ static const char *const migrations[] = {
 	/* 4: each job's owner, the uid of whoever created it. Jobs made before
 	 * ownership existed get -1: they belong to the user jobd runs as. */
 	"ALTER TABLE jobs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1",
+	/* 5: each job's resource limits (the limits setting: "nproc=64 as=512M"),
+	 * as text; '' = none. */
+	"ALTER TABLE jobs ADD COLUMN limits TEXT NOT NULL DEFAULT ''",
 };
 enum { SCHEMA_VERSION = (int)nelem(migrations) };
 
@@ -123,7 +134,7 @@ static const char *const stmtsql[NSTMT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_JOBS_PAGE] = "SELECT id, name, schedule, cmd, started, created_ns, last_sched,"
 		" timeout_ms, overlap, misfire, dir, env, runs_total, failures_total,"
-		" last_start_ns, last_end_ns, last_status, owner_uid"
+		" last_start_ns, last_end_ns, last_status, owner_uid, limits"
 		" FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[S_JOB_INSERT] = "INSERT INTO jobs(name, schedule, cmd, started, created_ns, last_sched,"
 		" owner_uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -151,7 +162,7 @@ static const char *const stmtsql[NSTMT] = {
 	 * still claimed (0) or running (1) is one store_open could not mark. */
 	[S_JOB_SAVE] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
 		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
-		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13 WHERE id = ?1",
+		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14 WHERE id = ?1",
 	[S_JOB_SEQ] = "UPDATE jobs SET run_seq = run_seq + 1 WHERE id = ?1 RETURNING run_seq",
 	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5,"
 		" out_bytes = ?6 WHERE id = ?1",
@@ -181,6 +192,7 @@ struct Store {
 	sqlite3_stmt *st[NSTMT];
 	int lockfd;
 	char *dir;
+	char *real;                 /* dir as an absolute path without links (secdir_open) */
 	char *path;                 /* dir/jobd.sqlite */
 	int64_t page_size;
 	int64_t max_pages;          /* as found at open, restored by a 0 size limit */
@@ -523,17 +535,15 @@ static void syncparent(const char *path)
 	free(d);
 }
 
-/* Creates dir if missing, as `mkdir -p` would (as the original jobd did):
- * missing parents get mode 0755, dir itself exactly 0700 whatever the umask.
- * Then checks that dir is a writable directory. With sync FULL, the parent of
- * each directory made is synced. */
-static int makedir(const char *dir, int sync, char *why, size_t n)
+/* Creates dir (p: the same without trailing slashes) if missing, as
+ * `mkdir -p` would (as the original jobd did): missing parents get mode 0755,
+ * dir itself exactly 0700 whatever the umask. A link is left for secdir_open
+ * to refuse. With sync FULL, the parent of each directory made is synced. */
+static int makedir(const char *dir, char *p, int sync, char *why, size_t n)
 {
-	size_t len = strlen(dir);
-	char *p = strfmt("%s", dir);
-	while (len > 1 && p[len - 1] == '/')
-		p[--len] = '\0';
+	size_t len = strlen(p);
 	int r = 0;
+	struct stat sb;
 	/* Parents, from the top: each prefix ending before a '/'. */
 	for (size_t i = 1; i < len && r >= 0; i++) {
 		if (p[i] != '/' || p[i - 1] == '/')
@@ -544,7 +554,9 @@ static int makedir(const char *dir, int sync, char *why, size_t n)
 			syncparent(p);
 		p[i] = '/';
 	}
-	if (r >= 0)
+	if (r >= 0 && lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode))
+		r = 1;
+	else if (r >= 0)
 		r = mkdir1(p, 0700, dir, why, n);
 	if (r == 0) {
 		if (chmod(p, 0700) < 0) {        /* exactly 0700, whatever the umask */
@@ -555,31 +567,38 @@ static int makedir(const char *dir, int sync, char *why, size_t n)
 			syncparent(p);
 		}
 	}
-	free(p);
-	if (r < 0)
-		return r;
-	if (access(dir, W_OK | X_OK) < 0) {
-		int e = errno;
-		say(why, n, "%s is not writable by this user: %s", dir, strerror(e));
-		return -e;
-	}
-	return 0;
+	return r < 0 ? r : 0;
 }
 
-/* Takes the exclusive lock on dir/jobd.lock and writes our pid into it. */
-static int takelock(Store *s, char *why, size_t n)
+/* Takes the exclusive lock on dir/jobd.lock (dfd: dir, checked) and writes
+ * our pid into it. */
+static int takelock(Store *s, int dfd, char *why, size_t n)
 {
 	char *lock = strfmt("%s/jobd.lock", s->dir);
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int r = secdir_file(dfd, s->dir, "jobd.lock", (uint32_t)geteuid(), why, n);
+	if (r < 0) {
+		free(lock);
+		return r;
+	}
+	int fd = openat(dfd, "jobd.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		int e = errno;
 		say(why, n, "cannot open %s: %s", lock, strerror(e));
 		free(lock);
 		return -e;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if ((r = secdir_fd(fd, lock, (uint32_t)geteuid(), why, n)) < 0) {
+		close(fd);
+		free(lock);
+		return r;
+	}
+	/* A POSIX record lock, not flock(2): it belongs to this process and is
+	 * not inherited by fork, so a run's child that is still between fork
+	 * and exec when jobd dies does not keep the next jobd out. */
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
 		int e = errno;
-		if (e == EWOULDBLOCK) {
+		if (e == EAGAIN || e == EACCES) {
 			/* The holder writes its pid just after locking; say it if it is there. */
 			char buf[32] = "", who[48] = "";
 			ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
@@ -791,32 +810,73 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 		say(why, n, "bad sync setting %d", sync);
 		return -EINVAL;
 	}
-	int r = makedir(dir, sync, why, n);
-	if (r < 0)
+	char *clean = strfmt("%s", dir);
+	for (size_t len = strlen(clean); len > 1 && clean[len - 1] == '/';)
+		clean[--len] = '\0';
+	int r = makedir(dir, clean, sync, why, n);
+	if (r < 0) {
+		free(clean);
 		return r;
+	}
 
 	int rc;
 	int64_t version;
-	char *sql;
+	char *sql, *real = NULL;
+	uint32_t uid = (uint32_t)geteuid();
+	/* Whatever jobd or SQLite creates here is for jobd's user only. jobd is
+	 * one thread, and no job has started yet to inherit this mask. */
+	mode_t mask = umask(077);
 	Store *s = emalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
 	s->lockfd = -1;
-	s->dir = strfmt("%s", dir);
-	s->path = strfmt("%s/jobd.sqlite", dir);
-	if ((r = takelock(s, why, n)) < 0)
+	s->dir = clean;
+	s->path = strfmt("%s/jobd.sqlite", clean);
+	/* What jobd keeps there: its files, the original jobd's jobs.db and the
+	 * backup of it, a unix socket make run puts there; a file system of its
+	 * own has lost+found. */
+	static const char *const own[] = { "jobd", "jobs.db", "lost+found", NULL };
+	int dfd = secdir_open(clean, uid, own, &s->real, why, n);
+	if (dfd < 0) {
+		r = dfd;
 		goto bad;
+	}
+	if ((r = takelock(s, dfd, why, n)) < 0)
+		goto bad;
+	/* A database, WAL or rollback journal SQLite would read must be jobd's
+	 * own file, not a link: another user's WAL or hot journal would be
+	 * replayed into the database. */
+	static const char *const files[] = {
+		"jobd.sqlite", "jobd.sqlite-wal", "jobd.sqlite-shm", "jobd.sqlite-journal",
+	};
+	for (size_t i = 0; i < nelem(files); i++)
+		if ((r = secdir_file(dfd, clean, files[i], uid, why, n)) < 0)
+			goto bad;
 
-	/* SQLite opens its files (database, WAL, shm, journals) with O_CLOEXEC. */
-	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	/* SQLite opens its files (database, WAL, shm, journals) with O_CLOEXEC.
+	 * It is given the path without links, so that NOFOLLOW (no link
+	 * anywhere in the path) refuses only a link made since the checks. */
+	real = strfmt("%s/jobd.sqlite", s->real);
+	rc = sqlite3_open_v2(real, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                     SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
 		if (s->db == NULL) {
 			fprintf(stderr, "jobd: store: out of memory\n");
 			exit(1);
 		}
 		record(s, rc);
-		r = openfail(s, why, n, "opening");
+		if (sqlite3_extended_errcode(s->db) == SQLITE_CANTOPEN_SYMLINK) {
+			say(why, n, "%s: a symbolic link appeared in its path while jobd opened it; "
+			    "jobd does not follow links in its state directory", s->path);
+			r = -ELOOP;
+		} else {
+			r = openfail(s, why, n, "opening");
+		}
 		goto bad;
 	}
+	/* What SQLite opened (or created) is checked again, by name: nobody but
+	 * jobd's user may change the directory, so the name still means it. */
+	if ((r = secdir_file(dfd, clean, "jobd.sqlite", uid, why, n)) < 0)
+		goto bad;
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
@@ -828,6 +888,10 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 	if ((r = checkfile(s, &version, why, n)) < 0 || (r = checkpages(s, why, n)) < 0 ||
 	    (r = setup(s, sync, why, n)) < 0 || (r = migrate(s, version, why, n)) < 0 ||
 	    (r = prepare(s, why, n)) < 0 || (r = collect_interrupted(s, why, n)) < 0)
+		goto bad;
+	/* WAL mode is on: SQLite has made -wal and -shm with the database's mode. */
+	if ((r = secdir_file(dfd, clean, "jobd.sqlite-wal", uid, why, n)) < 0 ||
+	    (r = secdir_file(dfd, clean, "jobd.sqlite-shm", uid, why, n)) < 0)
 		goto bad;
 
 	/* Runs a dead daemon left claimed or running have no process any more.
@@ -847,12 +911,24 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 		for (size_t i = 0; i < s->nintr; i++)
 			*interrupted += s->intr[i].state != RUN_INTERRUPTED;
 	}
+	close(dfd);
+	free(real);
+	umask(mask);
 	*out = s;
 	return 0;
 
 bad:
+	if (dfd >= 0)
+		close(dfd);
+	free(real);
 	store_close(s);
+	umask(mask);
 	return r;
+}
+
+const char *store_dir(const Store *s)
+{
+	return s->real;
 }
 
 void store_close(Store *s)
@@ -870,9 +946,10 @@ void store_close(Store *s)
 		sqlite3_close(s->db);
 	}
 	if (s->lockfd >= 0)
-		close(s->lockfd);         /* releases the flock */
+		close(s->lockfd);         /* releases the lock */
 	free(s->intr);
 	free(s->dir);
+	free(s->real);
 	free(s->path);
 	free(s);
 }
@@ -904,7 +981,7 @@ int store_set_size_limit(Store *s, int64_t max_bytes, char *why, size_t n)
 
 typedef struct JobRow {
 	StoreJob j;
-	char *name, *schedule, *cmd, *dir, *env;
+	char *name, *schedule, *cmd, *dir, *env, *limits;
 } JobRow;
 
 int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg,
@@ -944,6 +1021,9 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 			w->j.last_end_ns = sqlite3_column_int64(s->st[S_JOBS_PAGE], 15);
 			w->j.last_status = sqlite3_column_int(s->st[S_JOBS_PAGE], 16);
 			w->j.owner_uid = sqlite3_column_int64(s->st[S_JOBS_PAGE], 17);
+			t = col_text(s, S_JOBS_PAGE, 18, &len);
+			w->limits = estrndup(t, len);
+			w->j.limits = w->limits;
 			w->j.dir = w->dir;
 			w->j.env = w->env;
 			w->j.name = w->name;
@@ -960,6 +1040,7 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 			free(rows[i].cmd);
 			free(rows[i].dir);
 			free(rows[i].env);
+			free(rows[i].limits);
 		}
 		if (r != 0 || nrow < JOBS_PAGE)
 			break;
@@ -1139,6 +1220,7 @@ int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
 	bind_i64(s, S_JOB_SAVE, 11, j->last_start_ns);
 	bind_i64(s, S_JOB_SAVE, 12, j->last_end_ns);
 	bind_i64(s, S_JOB_SAVE, 13, j->last_status);
+	bind_text(s, S_JOB_SAVE, 14, j->limits ? j->limits : "");
 	return changed1(s, exec1(s, S_JOB_SAVE), "job", j->id, "saving job", why, n);
 }
 

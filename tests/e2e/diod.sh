@@ -15,6 +15,7 @@ expect "diodls-job" "cmd
 ctl
 dir
 env
+limits
 log
 misfire
 overlap

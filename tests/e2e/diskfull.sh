@@ -19,8 +19,10 @@ if ! mount -t tmpfs -o size=2m,mode=0700 tmpfs "$small" 2>"$T/mount.err"; then
 fi
 # Lazy: detaches at once even while files on it are still open.
 ON_EXIT="${ON_EXIT:+$ON_EXIT; }umount -l '$small'"
-mkdir "$small/db"
-ln -s "$small/db" "$T/db"
+mkdir "$small/db" "$T/db"
+# A bind mount, not a link: jobd refuses a -dbdir that is a symbolic link.
+mount --bind "$small/db" "$T/db"
+ON_EXIT="umount -l '$T/db'; $ON_EXIT"
 
 jobd_start
 i=0

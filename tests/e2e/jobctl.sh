@@ -286,7 +286,8 @@ EOF
 	expect "completion-jobs-after-addr" "hello" comp jobctl -a "$JOBD_TCP" status h
 	expect "completion-settings" "overlap" comp jobctl set hello ov
 	expect "completion-overlap-values" "replace" comp jobctl set hello overlap r
-	expect "completion-flags" "-f -help -n" comp jobctl log -
+	expect "completion-flags" "-f -help -n -raw" comp jobctl log -
+	expect "completion-flags-read" "-help -raw" comp jobctl read -
 	expect "completion-path-dir" "jobs/hello/" comp jobctl read jobs/hel
 	expect "completion-path-file" "jobs/hello/cmd jobs/hello/ctl" comp jobctl read jobs/hello/c
 else

@@ -23,6 +23,7 @@ static void test_roundtrip(void)
 	set(&a, SET_MISFIRE, "once");
 	set(&a, SET_DIR, "");
 	set(&a, SET_ENV, "A=1\nB=two words");
+	set(&a, SET_LIMITS, "nproc=64 as=512M");
 	Buf t = {0};
 	settings_render(&a, "job", &t);
 	char why[256] = "";
@@ -96,6 +97,8 @@ static void test_check(void)
 		{ SET_ENV, "A=1\nB_2=x y", NULL },
 		{ SET_ENV, "A=1\nnot a var", "env: 'not a var'" },
 		{ SET_CMD, "anything at all", NULL },
+		{ SET_LIMITS, "nofile=77 cpu=unlimited", NULL },
+		{ SET_LIMITS, "files=10", "limits: unknown limit 'files' (known: nproc" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		Settings s = {0};
@@ -171,6 +174,68 @@ static void test_table(void)
 	table_free(&t);
 }
 
+/* Escaping a job's text for a terminal: what is escaped, what is left. */
+static void test_escape(void)
+{
+	static const struct {
+		const char *in;
+		size_t len;            /* 0: strlen(in) */
+		const char *want;
+	} cases[] = {
+		{ "plain text\n\tindented\n", 0, "plain text\n\tindented\n" },
+		{ "", 0, "" },
+		{ "\x1b[31mred\x1b[0m\n", 0, "\\x1b[31mred\\x1b[0m\n" },
+		{ "\x1b]0;owned\x07", 0, "\\x1b]0;owned\\x07" },      /* window title, BEL */
+		{ "safe\rfake", 0, "safe\\x0dfake" },                    /* CR would overprint */
+		{ "a\0b", 3, "a\\x00b" },
+		{ "\x01\x08\x0b\x0c\x1f", 0, "\\x01\\x08\\x0b\\x0c\\x1f" },
+		{ "del\x7f", 0, "del\\x7f" },
+		{ " ~", 0, " ~" },                                        /* 0x20, 0x7e: printable */
+		{ "back\\slash \\x1b", 0, "back\\slash \\x1b" },       /* as it is */
+		/* UTF-8 passes, from U+00A0 up, 2, 3 and 4 bytes. */
+		{ "caf\xc3\xa9 \xc2\xa0 \xe2\x82\xac \xf0\x9f\x98\x80", 0,
+		  "caf\xc3\xa9 \xc2\xa0 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "\xef\xbf\xbd\xf4\x8f\xbf\xbf", 0, "\xef\xbf\xbd\xf4\x8f\xbf\xbf" },
+		/* C1 controls: as UTF-8 (U+009B, U+0085, U+0080) and as lone bytes. */
+		{ "\xc2\x9b" "2J", 0, "\\xc2\\x9b2J" },
+		{ "\xc2\x85\xc2\x80", 0, "\\xc2\\x85\\xc2\\x80" },
+		{ "x\x9b" "31m", 0, "x\\x9b31m" },
+		{ "\x80\x9f", 0, "\\x80\\x9f" },
+		/* Not UTF-8: Latin-1, truncated, overlong (ESC as C0 9B), surrogates,
+		 * past U+10FFFF, bytes never used. */
+		{ "caf\xe9", 0, "caf\\xe9" },
+		{ "\xe2\x82", 0, "\\xe2\\x82" },
+		{ "\xe2\x9bx", 0, "\\xe2\\x9bx" },
+		{ "\xc0\x9b", 0, "\\xc0\\x9b" },
+		{ "\xe0\x80\x9b", 0, "\\xe0\\x80\\x9b" },
+		{ "\xed\xa0\x80", 0, "\\xed\\xa0\\x80" },
+		{ "\xf4\x90\x80\x80", 0, "\\xf4\\x90\\x80\\x80" },
+		{ "\xfe\xff", 0, "\\xfe\\xff" },
+		{ "\xc3", 0, "\\xc3" },                                  /* cut at the end */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		Buf b = {0};
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
+		ctl_escape(&b, cases[i].in, len);
+		CHECKF(b.data && !strcmp(b.data, cases[i].want), "case %zu: got '%s', want '%s'", i,
+		       b.data ? b.data : "(null)", cases[i].want);
+		buf_free(&b);
+	}
+	/* What comes out has no control byte left but \t and \n, whatever goes in. */
+	char all[256];
+	for (int c = 0; c < 256; c++)
+		all[c] = (char)c;
+	Buf b = {0};
+	ctl_escape(&b, all, sizeof all);
+	int bad = 0;
+	for (size_t i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.data[i];
+		bad += (c < 0x20 && c != '\t' && c != '\n') || c >= 0x7f;
+	}
+	CHECKF(bad == 0, "%d control or non-ASCII bytes left in %s", bad, b.data);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	unit_prog = "t_ctl";
@@ -180,5 +245,6 @@ int main(void)
 	unit_run("from-file", test_from_file);
 	unit_run("kv", test_kv);
 	unit_run("table", test_table);
+	unit_run("escape", test_escape);
 	return unit_done();
 }

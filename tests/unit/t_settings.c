@@ -1,5 +1,6 @@
-/* Per-job settings: durations, policies, env, signals. */
+/* Per-job settings: durations, policies, env, limits, signals. */
 #include <signal.h>
+#include <sys/resource.h>
 
 #include "jobs/settings.h"
 #include "unit.h"
@@ -63,6 +64,80 @@ static void test_env_dir(void)
 	CHECK(dir_valid("/a\nb", why, sizeof why) < 0);
 }
 
+static void test_limits(void)
+{
+	static const struct { const char *in, *canon; } ok[] = {
+		{ "", "" },
+		{ "  \n", "" },
+		{ "nproc=64 nofile=1024 as=512M cpu=60 core=0", "nproc=64 nofile=1024 as=512M cpu=60 core=0" },
+		{ "core=0 nproc=64", "nproc=64 core=0" },                 /* table order */
+		{ "as=536870912", "as=512M" },                            /* canonical unit */
+		{ "as=1048576k", "as=1G" },
+		{ "as=1025K", "as=1025K" },
+		{ "core=3T", "core=3T" },
+		{ "as=1000", "as=1000" },
+		{ "nofile=77\n", "nofile=77" },                          /* a trailing newline */
+		{ "\tnproc=unlimited  cpu=UNLIMITED", "nproc=unlimited cpu=unlimited" },
+		{ "nofile=0", "nofile=0" },
+	};
+	char why[200];
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		Limits l;
+		char *canon = NULL;
+		why[0] = 0;
+		int rc = limits_parse(ok[i].in, &l, &canon, why, sizeof why);
+		CHECKF(rc == 0 && canon && strcmp(canon, ok[i].canon) == 0, "'%s' -> %d '%s' (%s)",
+		       ok[i].in, rc, canon ? canon : "(null)", why);
+		/* The canonical text means the same. */
+		Limits again;
+		CHECKF(canon && limits_parse(canon, &again, NULL, why, sizeof why) == 0 &&
+		       again.set == l.set && memcmp(again.v, l.v, sizeof l.v) == 0, "'%s' reparsed", canon);
+		free(canon);
+	}
+	Limits l;
+	CHECK(limits_parse("nproc=64 as=512M cpu=unlimited", &l, NULL, why, sizeof why) == 0);
+	CHECK(l.set == (1u << LIMIT_NPROC | 1u << LIMIT_AS | 1u << LIMIT_CPU));
+	CHECK(l.v[LIMIT_NPROC] == 64 && l.v[LIMIT_AS] == 512ULL << 20 && l.v[LIMIT_CPU] == LIMIT_UNLIMITED);
+	CHECK(limits_parse("", &l, NULL, why, sizeof why) == 0 && l.set == 0);
+	CHECK(limit_resource(LIMIT_NPROC) == RLIMIT_NPROC && limit_resource(LIMIT_NOFILE) == RLIMIT_NOFILE &&
+	      limit_resource(LIMIT_AS) == RLIMIT_AS && limit_resource(LIMIT_CPU) == RLIMIT_CPU &&
+	      limit_resource(LIMIT_CORE) == RLIMIT_CORE);
+	CHECK(strcmp(limit_name(LIMIT_NOFILE), "nofile") == 0);
+
+	static const struct { const char *in, *msg; } bad[] = {
+		{ "foo=1", "limits: unknown limit 'foo' (known: nproc, nofile, as, cpu, core)" },
+		{ "nproc=1 foo", "limits: unknown limit 'foo' (known: nproc, nofile, as, cpu, core)" },
+		{ "=5", "limits: unknown limit '' (known: nproc, nofile, as, cpu, core)" },
+		{ "NPROC=5", "limits: unknown limit 'NPROC'" },
+		{ "nproc", "limits: 'nproc' wants a value: nproc=N or nproc=unlimited" },
+		{ "nproc=", "limits: nproc=: want a whole number or unlimited" },
+		{ "nofile=abc", "limits: nofile=abc: want a whole number or unlimited" },
+		{ "nofile=10K", "limits: nofile=10K: want a whole number or unlimited" },  /* counts take no unit */
+		{ "nproc=-1", "limits: nproc=-1: want a whole number" },
+		{ "cpu=1m", "limits: cpu=1m: want a whole number of seconds or unlimited" },
+		{ "as=5X", "limits: as=5X: want a size in bytes (e.g. 512M; K, M, G, T are 1024s) or unlimited" },
+		{ "as=5MB", "limits: as=5MB: want a size in bytes" },
+		{ "as=M", "limits: as=M: want a size" },
+		{ "core=1.5G", "limits: core=1.5G: want a size" },
+		{ "nproc=1 nproc=2", "limits: nproc is given twice" },
+		{ "nproc=99999999999999999999", "limits: nproc=99999999999999999999 is too large (say unlimited)" },
+		{ "as=9999999999T", "limits: as=9999999999T is too large (say unlimited)" },
+		{ "nproc=5,nofile=6", "limits: nproc=5,nofile=6: want a whole number" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *canon = NULL;
+		why[0] = 0;
+		CHECKF(limits_parse(bad[i].in, &l, &canon, why, sizeof why) < 0 && canon == NULL,
+		       "accepted '%s'", bad[i].in);
+		CHECKF(strncmp(why, bad[i].msg, strlen(bad[i].msg)) == 0, "'%s': got '%s', want '%s'",
+		       bad[i].in, why, bad[i].msg);
+	}
+	char big[SETTING_LIMITS_MAX + 16];
+	memset(big, ' ', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	CHECK(limits_parse(big, &l, NULL, why, sizeof why) < 0 && strstr(why, "more than 512 bytes"));
+}
+
 static void test_signals(void)
 {
 	char why[200];
@@ -83,6 +158,7 @@ int main(void)
 	unit_run("durations", test_durations);
 	unit_run("policies", test_policies);
 	unit_run("env-dir", test_env_dir);
+	unit_run("limits", test_limits);
 	unit_run("signals", test_signals);
 	return unit_done();
 }

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -49,7 +50,7 @@ enum { MAXJ = 16 };
 typedef struct Jobs {
 	int n;
 	StoreJob j[MAXJ];
-	char name[MAXJ][64], sched[MAXJ][64], cmd[MAXJ][128];
+	char name[MAXJ][64], sched[MAXJ][64], cmd[MAXJ][128], limits[MAXJ][64];
 } Jobs;
 
 static int collect_job(void *arg, const StoreJob *j)
@@ -62,8 +63,10 @@ static int collect_job(void *arg, const StoreJob *j)
 	snprintf(js->name[i], sizeof js->name[i], "%s", j->name);
 	snprintf(js->sched[i], sizeof js->sched[i], "%s", j->schedule);
 	snprintf(js->cmd[i], sizeof js->cmd[i], "%s", j->cmd);
-	/* Copies are returned by value: the strings are in name, sched, cmd. */
-	js->j[i].name = js->j[i].schedule = js->j[i].cmd = NULL;
+	snprintf(js->limits[i], sizeof js->limits[i], "%s", j->limits ? j->limits : "(null)");
+	/* Copies are returned by value: the strings are in name, sched, cmd, limits. */
+	js->j[i].name = js->j[i].schedule = js->j[i].cmd = js->j[i].limits = NULL;
+	js->j[i].dir = js->j[i].env = NULL;
 	return 0;
 }
 
@@ -154,6 +157,13 @@ static char *slurp(const char *path, size_t *len)
 	fclose(f);
 	*len = n;
 	return buf;
+}
+
+/* The permission bits of path (not following a link), 0 if it is not there. */
+static unsigned modeof(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0 ? (unsigned)(sb.st_mode & 07777) : 0;
 }
 
 static void spew(const char *path, const void *buf, size_t len)
@@ -585,12 +595,46 @@ static void test_delete_cascades(void)
 	store_close(s);
 }
 
+/* Opens the store in dir in a child process, which reports on `ready` and
+ * then, if hold_child, forks a grandchild that keeps every descriptor (as a
+ * run does between fork and exec) and waits on `release`; the child itself
+ * waits on `release` too unless die_early, in which case it exits at once,
+ * leaving the grandchild. Returns the child's pid. */
+static pid_t lock_holder(const char *dir, int ready, int release, int die_early)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	Store *s = NULL;
+	char w[256];
+	char ok = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, w, sizeof w) == 0 ? 'y' : 'n';
+	if (die_early && fork() == 0) {
+		char b;
+		ssize_t k = read(release, &b, 1);   /* the grandchild: holds every fd */
+		_exit(k < 0);
+	}
+	if (write(ready, &ok, 1) != 1)
+		_exit(1);
+	if (!die_early) {
+		char b;
+		ssize_t k = read(release, &b, 1);
+		(void)k;
+	}
+	_exit(0);
+}
+
 static void test_lock(void)
 {
 	char *dir = newpath();
-	Store *s = open_ok(dir, NULL);
+	Store *s = open_ok(dir, NULL);   /* creates it */
 	if (s == NULL)
 		return;
+	store_close(s);
+	int ready[2], release[2];
+	CHECK(pipe(ready) == 0 && pipe(release) == 0);
+	pid_t holder = lock_holder(dir, ready[1], release[0], 0);
+	char ok = 0;
+	CHECK(read(ready[0], &ok, 1) == 1 && ok == 'y');
 	Store *t = NULL;
 	why[0] = '\0';
 	int r = store_open(dir, STORE_SYNC_NORMAL, &t, NULL, why, sizeof why);
@@ -598,11 +642,26 @@ static void test_lock(void)
 	char want[256];
 	snprintf(want, sizeof want, "another jobd (pid %ld) is using %s (lock held on "
 	         "%s/jobd.lock); stop it first, or give this one another -dbdir",
-	         (long)getpid(), dir, dir);
+	         (long)holder, dir, dir);
 	CHECKF(strcmp(why, want) == 0, "why: %s", why);
-	store_close(s);
+	CHECK(write(release[1], "x", 1) == 1);
+	CHECK(waitpid(holder, NULL, 0) == holder);
 	s = open_ok(dir, NULL);
 	store_close(s);
+
+	/* A dead holder's children (a run not yet exec'ed when jobd was killed)
+	 * do not keep the lock: it is the process's, not the descriptor's. */
+	holder = lock_holder(dir, ready[1], release[0], 1);
+	CHECK(read(ready[0], &ok, 1) == 1 && ok == 'y');
+	CHECK(waitpid(holder, NULL, 0) == holder);
+	s = open_ok(dir, NULL);
+	CHECK(s != NULL);
+	store_close(s);
+	CHECK(write(release[1], "x", 1) == 1);   /* the grandchild goes */
+	close(ready[0]);
+	close(ready[1]);
+	close(release[0]);
+	close(release[1]);
 }
 
 /* Files in dir that this process has open must all be close-on-exec. */
@@ -664,7 +723,7 @@ static void test_newer_schema(void)
 		return;
 	}
 	CHECK(memcmp(orig + 68, "jobd", 4) == 0);          /* application_id */
-	CHECK(memcmp(orig + 60, "\0\0\0\4", 4) == 0);      /* user_version 4 */
+	CHECK(memcmp(orig + 60, "\0\0\0\5", 4) == 0);      /* user_version 5 */
 	poke32(db, 60, 7);
 	/* An mtime in the past, so that any write would show. */
 	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
@@ -677,7 +736,7 @@ static void test_newer_schema(void)
 	why[0] = '\0';
 	int r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
 	CHECKF(r == -EPROTO && s == NULL, "open: %d", r);
-	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (4); "
+	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (5); "
 	                   "upgrade jobd") == 0, "why: %s", why);
 	size_t len2;
 	char *after = slurp(db, &len2);
@@ -689,7 +748,7 @@ static void test_newer_schema(void)
 	free(after);
 
 	/* Put the version back: the refusal left no lock behind and nothing broken. */
-	poke32(db, 60, 4);
+	poke32(db, 60, 5);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -701,6 +760,66 @@ static void test_newer_schema(void)
 	r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
 	CHECKF(r == -EPROTO && strstr(why, "not a jobd database") != NULL, "%d %s", r, why);
 	free(orig);
+}
+
+/* Schema 4 -> 5 adds each job's limits: a version 4 file (made here from a
+ * fresh one by taking the column away) opens, keeps its jobs and their
+ * settings, and then stores limits. */
+static void test_migrate_limits(void)
+{
+	char *dir = newpath();
+	Store *s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	int64_t a = mkjob(s, "old", "@daily", "true");
+	StoreJob j = { .id = a, .name = "old", .schedule = "@hourly", .cmd = "echo kept",
+	               .timeout_ms = 90000, .overlap = 1, .dir = "/tmp", .env = "A=1\n",
+	               .limits = "nofile=77" };
+	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
+	store_close(s);
+
+	char db[128];
+	snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
+	sqlite3 *h = NULL;
+	char *err = NULL;
+	CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+	int rc = sqlite3_exec(h, "ALTER TABLE jobs DROP COLUMN limits; PRAGMA user_version = 4;",
+	                      NULL, NULL, &err);
+	CHECKF(rc == SQLITE_OK, "making a version 4 file: %s", err ? err : "?");
+	sqlite3_free(err);
+	sqlite3_close(h);
+	size_t len;
+	char *head = slurp(db, &len);
+	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\4", 4) == 0);
+	free(head);
+
+	s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	Jobs js = load(s);
+	CHECKF(js.n == 1, "n=%d", js.n);
+	if (js.n == 1) {
+		CHECK(js.j[0].id == a && strcmp(js.sched[0], "@hourly") == 0 &&
+		      strcmp(js.cmd[0], "echo kept") == 0 && js.j[0].timeout_ms == 90000 &&
+		      js.j[0].overlap == 1);
+		CHECKF(strcmp(js.limits[0], "") == 0, "limits after migration: '%s'", js.limits[0]);
+	}
+	j.limits = "nproc=64 as=512M";
+	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
+	store_close(s);
+	head = slurp(db, &len);
+	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\5", 4) == 0);
+	free(head);
+	s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	js = load(s);
+	CHECK(js.n == 1 && strcmp(js.limits[0], "nproc=64 as=512M") == 0);
+	/* A new job has none. */
+	mkjob(s, "new", "@daily", "true");
+	js = load(s);
+	CHECK(js.n == 2 && strcmp(js.limits[1], "") == 0);
+	store_close(s);
 }
 
 static void test_garbage_file(void)
@@ -767,7 +886,217 @@ static void test_dir_created_0700(void)
 	struct stat sb;
 	CHECK(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode));
 	CHECKF((sb.st_mode & 07777) == 0700, "mode %o", (unsigned)(sb.st_mode & 07777));
-	/* An existing directory is used as it is. */
+	char db[128];
+	snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
+	CHECKF(modeof(db) == 0600, "db mode %o under umask 0", modeof(db));
+	/* An existing directory is used, its mode tightened. */
+	CHECK(chmod(dir, 0755) == 0);
+	s = open_ok(dir, NULL);
+	store_close(s);
+	CHECKF(modeof(dir) == 0700, "mode %o", modeof(dir));
+}
+
+/* The files a job's env goes into are the user's only: dir 0700, the
+ * database, its WAL and shm 0600; wider ones found are tightened. */
+static void test_file_modes(void)
+{
+	char *dir = newpath();
+	char db[128], wal[140], shm[140], lock[128];
+	snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
+	snprintf(wal, sizeof wal, "%s-wal", db);
+	snprintf(shm, sizeof shm, "%s-shm", db);
+	snprintf(lock, sizeof lock, "%s/jobd.lock", dir);
+	Store *s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	StoreJob j = { .name = "secret", .schedule = "@daily", .cmd = "true", .env = "TOKEN=x" };
+	CHECK(store_job_create(s, &j, why, sizeof why) == 0);
+	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
+	CHECKF(modeof(dir) == 0700, "dir %o", modeof(dir));
+	CHECKF(modeof(db) == 0600, "db %o", modeof(db));
+	CHECKF(modeof(wal) == 0600, "wal %o", modeof(wal));
+	CHECKF(modeof(shm) == 0600, "shm %o", modeof(shm));
+	CHECKF(modeof(lock) == 0600, "lock %o", modeof(lock));
+	store_close(s);
+
+	CHECK(chmod(dir, 0755) == 0 && chmod(db, 0644) == 0 && chmod(lock, 0666) == 0);
+	/* A WAL left behind (as by a crash), readable by all. */
+	spew(wal, "", 0);
+	CHECK(chmod(wal, 0644) == 0);
+	s = open_ok(dir, NULL);
+	CHECKF(modeof(dir) == 0700 && modeof(db) == 0600 && modeof(lock) == 0600,
+	       "dir %o db %o lock %o", modeof(dir), modeof(db), modeof(lock));
+	CHECKF(modeof(wal) == 0600, "wal %o", modeof(wal));
+	store_close(s);
+	/* Tightening takes bits away, never adds one. */
+	CHECK(chmod(db, 0400) == 0);
+	s = NULL;
+	why[0] = '\0';
+	int r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	store_close(s);
+	CHECKF(modeof(db) == 0400, "db %o (r=%d %s)", modeof(db), r, why);
+	chmod(db, 0600);
+}
+
+/* A directory that is not 0700 and holds what is not jobd's (a mistaken
+ * path, /var/lib) is refused, its mode left; at 0700 it is used. */
+static void test_foreign_dir(void)
+{
+	char *dir = newpath();
+	CHECK(mkdir(dir, 0700) == 0 && chmod(dir, 0755) == 0);
+	char f[128];
+	snprintf(f, sizeof f, "%s/jobd.sqlite-wal.keep", dir);     /* jobd's, by its name */
+	spew(f, "", 0);
+	snprintf(f, sizeof f, "%s/notes.txt", dir);
+	spew(f, "x", 1);
+	Store *s = NULL;
+	why[0] = '\0';
+	int r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	CHECKF(r == -ENOTEMPTY && s == NULL, "r=%d %s", r, why);
+	CHECKF(strstr(why, "'notes.txt'") != NULL && strstr(why, "chmod 700") != NULL, "why: %s", why);
+	CHECKF(modeof(dir) == 0755, "mode %o", modeof(dir));
+	CHECK(chmod(dir, 0700) == 0);
+	s = open_ok(dir, NULL);
+	store_close(s);
+	CHECK(unlink(f) == 0 && chmod(dir, 0755) == 0);
+	s = open_ok(dir, NULL);
+	store_close(s);
+	CHECKF(modeof(dir) == 0700, "mode %o", modeof(dir));
+}
+
+/* Links where jobd's files go are refused, their targets left alone. */
+static void test_links_refused(void)
+{
+	static const char *const names[] = {
+		"jobd.sqlite", "jobd.sqlite-wal", "jobd.sqlite-journal", "jobd.lock",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *dir = newpath();
+		CHECK(mkdir(dir, 0700) == 0);
+		char target[128], link[128];
+		snprintf(target, sizeof target, "%s.elsewhere", dir);
+		snprintf(link, sizeof link, "%s/%s", dir, names[i]);
+		spew(target, "mine", 4);
+		CHECK(chmod(target, 0644) == 0);
+		CHECK(symlink(target, link) == 0);
+		Store *s = NULL;
+		why[0] = '\0';
+		int r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+		CHECKF(r == -ELOOP && s == NULL, "%s: r=%d %s", names[i], r, why);
+		CHECKF(strstr(why, link) != NULL && strstr(why, "symbolic link") != NULL &&
+		       strstr(why, target) != NULL, "%s: why: %s", names[i], why);
+		size_t len;
+		char *now = slurp(target, &len);
+		CHECK(now != NULL && len == 4 && memcmp(now, "mine", 4) == 0);
+		CHECKF(modeof(target) == 0644, "%s: target mode %o", names[i], modeof(target));
+		free(now);
+	}
+
+	/* The directory itself a link, to a directory that would do. */
+	char *real = newpath(), *dir = newpath();
+	CHECK(mkdir(real, 0700) == 0 && symlink(real, dir) == 0);
+	Store *s = NULL;
+	why[0] = '\0';
+	int r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	CHECKF(r == -ELOOP && s == NULL, "r=%d %s", r, why);
+	CHECKF(strstr(why, "symbolic link") != NULL && strstr(why, real) != NULL, "why: %s", why);
+	char db[128];
+	snprintf(db, sizeof db, "%s/jobd.sqlite", real);
+	CHECK(access(db, F_OK) < 0);
+	/* With a trailing slash, which would make open(2) follow it. */
+	char slash[140];
+	snprintf(slash, sizeof slash, "%s/", dir);
+	r = store_open(slash, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	CHECKF(r == -ELOOP && s == NULL, "r=%d %s", r, why);
+	/* A link above the directory is fine: the store opens the real path. */
+	char below[140];
+	snprintf(below, sizeof below, "%s/store", dir);
+	s = open_ok(below, NULL);
+	if (s != NULL) {
+		char want[160];
+		snprintf(want, sizeof want, "%s/store", real);
+		CHECKF(strcmp(store_dir(s), want) == 0, "store_dir %s", store_dir(s));
+	}
+	store_close(s);
+}
+
+/* Directories above the store that others could change are refused. */
+static void test_parents(void)
+{
+	char *top = newpath();
+	char dir[160];
+	snprintf(dir, sizeof dir, "%s/store", top);
+	CHECK(mkdir(top, 0700) == 0);
+	Store *s = NULL;
+	struct { unsigned mode; int ok; const char *says; } cases[] = {
+		{ 0777, 0, "every user may write" },
+		{ 0770, 0, "may write (mode 0770, no sticky bit)" },
+		{ 01777, 1, NULL },            /* sticky, as /tmp */
+		{ 0755, 1, NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK(chmod(top, cases[i].mode) == 0);
+		why[0] = '\0';
+		int r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+		if (cases[i].ok) {
+			CHECKF(r == 0, "%o: r=%d %s", cases[i].mode, r, why);
+		} else {
+			CHECKF(r == -EPERM && s == NULL, "%o: r=%d %s", cases[i].mode, r, why);
+			CHECKF(strstr(why, cases[i].says) != NULL && strstr(why, top) != NULL,
+			       "%o: why: %s", cases[i].mode, why);
+		}
+		store_close(s);
+		s = NULL;
+	}
+}
+
+/* Another user's directory or file is refused, left as it was. Needs root
+ * (chown). */
+static void test_other_owner(void)
+{
+	if (geteuid() != 0) {
+		printf("#   skipped: needs root\n");
+		return;
+	}
+	const uid_t other = 65534;
+	char *dir = newpath();
+	Store *s = open_ok(dir, NULL);
+	store_close(s);
+	char db[128], wal[140];
+	snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
+	snprintf(wal, sizeof wal, "%s-wal", db);
+
+	CHECK(chown(dir, other, (gid_t)-1) == 0 && chmod(dir, 0755) == 0);
+	why[0] = '\0';
+	int r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	CHECKF(r == -EPERM && s == NULL, "dir: r=%d %s", r, why);
+	CHECKF(strstr(why, dir) != NULL && strstr(why, "uid 65534") != NULL &&
+	       strstr(why, "chown") != NULL, "why: %s", why);
+	CHECKF(modeof(dir) == 0755, "refused dir's mode changed: %o", modeof(dir));
+	CHECK(chown(dir, 0, (gid_t)-1) == 0);
+
+	CHECK(chown(db, other, (gid_t)-1) == 0 && chmod(db, 0644) == 0);
+	r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	CHECKF(r == -EPERM && s == NULL, "db: r=%d %s", r, why);
+	CHECKF(strstr(why, db) != NULL && strstr(why, "uid 65534") != NULL, "why: %s", why);
+	CHECKF(modeof(db) == 0644, "refused db's mode changed: %o", modeof(db));
+	CHECK(chown(db, 0, (gid_t)-1) == 0);
+
+	/* A WAL another user put there would be replayed into the database. */
+	spew(wal, "", 0);
+	CHECK(chown(wal, other, (gid_t)-1) == 0);
+	r = store_open(dir, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	CHECKF(r == -EPERM && strstr(why, wal) != NULL, "wal: r=%d %s", r, why);
+	CHECK(unlink(wal) == 0);
+
+	/* A parent of another user's. */
+	char *top = newpath();
+	char below[160];
+	snprintf(below, sizeof below, "%s/store", top);
+	CHECK(mkdir(top, 0755) == 0 && chown(top, other, (gid_t)-1) == 0);
+	r = store_open(below, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
+	CHECKF(r == -EPERM && strstr(why, "belongs to") != NULL, "parent: r=%d %s", r, why);
+
 	s = open_ok(dir, NULL);
 	store_close(s);
 }
@@ -937,10 +1266,16 @@ int main(void)
 	unit_run("lock", test_lock);
 	unit_run("cloexec", test_cloexec);
 	unit_run("newer_schema", test_newer_schema);
+	unit_run("migrate_limits", test_migrate_limits);
 	unit_run("garbage_file", test_garbage_file);
 	unit_run("corrupt_pages", test_corrupt_pages);
 	unit_run("dir_created_0700", test_dir_created_0700);
 	unit_run("dir_errors", test_dir_errors);
+	unit_run("file_modes", test_file_modes);
+	unit_run("foreign_dir", test_foreign_dir);
+	unit_run("links_refused", test_links_refused);
+	unit_run("parents", test_parents);
+	unit_run("other_owner", test_other_owner);
 	unit_run("crash_durability", test_crash_durability);
 	unit_run("disk_full", test_disk_full);
 	unit_run("reentrant", test_reentrant);

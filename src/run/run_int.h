@@ -1,0 +1,59 @@
+/* Internals of the run module, shared by its files. */
+#ifndef JOBD_RUN_INT_H
+#define JOBD_RUN_INT_H
+
+#include "run.h"
+
+/* A run's cgroup: run.<id> in jobd's directory. */
+typedef struct RunCgroup {
+	int fd;                     /* the directory; -1: the run has none */
+	unsigned id;
+} RunCgroup;
+
+/* ---- cgroup.c ---- */
+/* Sets up jobd's directory of run cgroups as -cgroup asks (see run_init).
+ * 1 with cgroups, 0 without (t->none_why says why, for auto), -errno with why. */
+int cgroup_init(const char *spec, RunTracking *t, char *why, size_t n);
+/* Kills and removes what dead jobds left beside jobd's directory (see
+ * run_recover). Returns the number of directories removed. */
+int cgroup_clear_stale(RunTracking *t);
+/* Removes jobd's directory (what is left in it must be empty). 0, or -errno with why. */
+int cgroup_fini(char *why, size_t n);
+int cgroup_on(void);
+/* Makes the next run's cgroup; *procs is its cgroup.procs open for writing,
+ * for the child to join (the caller closes it). 0, or -errno with why. */
+int cgroup_new(RunCgroup *c, int *procs, char *why, size_t n);
+/* Sends sig to every process in the cgroup and below it. 0, or -errno. */
+int cgroup_signal(const RunCgroup *c, int sig);
+/* 1 if some process is in the cgroup (or below), 0 if none, -errno. */
+int cgroup_populated(const RunCgroup *c);
+/* The path of its cgroup.events, which changes when it empties (inotify). */
+void cgroup_events_path(const RunCgroup *c, char *buf, size_t n);
+/* Removes the (empty) cgroup and closes it: 0, or -errno (kept open). */
+int cgroup_remove(RunCgroup *c);
+/* Closes it and leaves the directory where it is. */
+void cgroup_forget(RunCgroup *c);
+
+/* Pure helpers over the text of /proc/self/mountinfo (and /proc/self/cgroup),
+ * kept apart from the files so that tests can give any text:
+ * cgroup_locate_own: the directory of the process's own cgroup v2 (abs) and
+ * its path as /proc/PID/cgroup shows it (rel); cgroup_locate_dir: rel for a
+ * directory abs. 0, -ENOENT (no cgroup2 mount holds it), -ENAMETOOLONG. */
+int cgroup_locate_own(const char *mountinfo, const char *cgroup, char *abs, size_t an,
+                      char *rel, size_t rn);
+int cgroup_locate_dir(const char *mountinfo, const char *abs, char *rel, size_t rn);
+
+/* ---- run.c ---- */
+/* Is pid the leader of a run, not reaped yet? O(runs in progress). */
+int run_holds(int pid);
+/* 1 if jobd can use pidfds: Linux 5.3, and not under valgrind (3.19 does not
+ * know the calls and says so in its report). Probed once. */
+int run_pidfds(void);
+/* Without pidfds, on SIGCHLD: which held leaders have exited. O(runs in progress). */
+void run_check_exits(void);
+
+/* ---- track.c ---- */
+/* Starts the SIGCHLD watcher if it is not running (runs without pidfds). */
+void track_sigchld(uv_loop_t *loop);
+
+#endif
