@@ -772,6 +772,10 @@ int srv_listen(Srv *s, const char *addr, char *why, size_t n)
 
 void srv_shutdown(Srv *s, void (*done)(void *), void *arg)
 {
+	if (s->refused_unlogged)
+		LOGW("%llu more connections refused in the last second (not logged one by one)",
+		     (unsigned long long)s->refused_unlogged);
+	s->refused_unlogged = 0;
 	s->shutting = 1;
 	s->done = done;
 	s->done_arg = arg;

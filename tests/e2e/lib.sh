@@ -5,7 +5,14 @@
 #   . "$(dirname "$0")/lib.sh"
 #   jobd_start            # sets JOBD_PID, JOBD_TCP (host!port), JOBD_PORT, JOBD_SOCK, T (temp dir)
 #   check "name" command args...     # ok/not ok by exit status
-#   expect "name" "wanted" command... # ok if the command's stdout equals wanted
+#   check_fails "name" command...     # ok if the command fails (any way: prefer the next)
+#   check_fails_with "name" PATTERN command...
+#                         # ok if the command fails and its output (stdout and
+#                         # stderr) has a line matching the grep -E PATTERN: the
+#                         # reason it was refused, not just any failure
+#   expect "name" "wanted" command... # ok if the command exits 0 and its stdout equals wanted
+#   skip "name" "reason"  # a check that cannot run here: counted as skipped, not passed
+#   jobd_stop             # SIGTERM and wait; says nothing unless jobd fails to exit 0
 #   finish                # exit status: 0 if nothing failed
 
 set -u
@@ -31,6 +38,8 @@ trap 'exit 130' INT TERM
 
 ok() { echo "ok - $TESTNAME/$1"; }
 nok() { echo "not ok - $TESTNAME/$1"; NFAIL=$((NFAIL + 1)); }
+# tests/run.sh counts these apart from passes and lists their reasons.
+skip() { echo "ok - $TESTNAME/$1 # SKIP $2"; }
 
 check() {
 	name=$1; shift
@@ -47,11 +56,24 @@ check_fails() {
 	else ok "$name"; fi
 }
 
+# check that a command fails for the reason given (a grep -E pattern that
+# some line of its stdout or stderr must match)
+check_fails_with() {
+	name=$1; pat=$2; shift 2
+	if "$@" >"$T/.check.out" 2>&1; then
+		nok "$name (succeeded, should fail)"; sed 's/^/#   /' "$T/.check.out" | head -20
+	elif grep -Eq -- "$pat" "$T/.check.out"; then ok "$name"; else
+		nok "$name (failed, but not with /$pat/)"; sed 's/^/#   /' "$T/.check.out" | head -20
+	fi
+}
+
 expect() {
 	name=$1; want=$2; shift 2
 	got=$("$@" 2>"$T/.expect.err")
-	if [ "$got" = "$want" ]; then ok "$name"; else
+	rc=$?
+	if [ "$rc" -eq 0 ] && [ "$got" = "$want" ]; then ok "$name"; else
 		nok "$name"
+		[ "$rc" -eq 0 ] || echo "#   exit status $rc"
 		printf '#   wanted: %s\n#   got:    %s\n' "$want" "$got" | head -20
 		sed 's/^/#   stderr: /' "$T/.expect.err" | head -5
 	fi
@@ -88,13 +110,15 @@ jobd_start() {
 	export JOBD_ADDR="unix!$JOBD_SOCK"
 }
 
-# jobd_stop: SIGTERM and wait; fails the test if jobd does not exit 0.
+# jobd_stop: SIGTERM and wait; fails the test if jobd does not exit 0. A
+# clean exit is not a check of its own (it would count once per restart):
+# only a failure is reported.
 jobd_stop() {
 	[ -n "$JOBD_PID" ] || return 0
 	kill -TERM "$JOBD_PID"
 	wait "$JOBD_PID"; rc=$?
 	JOBD_PID=
-	if [ "$rc" -eq 0 ]; then ok "jobd-exit-0"; else
+	if [ "$rc" -ne 0 ]; then
 		nok "jobd-exit-0 (status $rc)"; sed 's/^/#   /' "$T/jobd.log" | tail -20
 	fi
 }

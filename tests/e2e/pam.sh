@@ -118,8 +118,8 @@ out jb 4 >"$T/nproc.out"
 check "nproc-run-started" grep -qx start "$T/nproc.out"
 check "nproc-applies" sh -c "! grep -qx forked \"$T/nproc.out\""
 # Bad values are refused with the reason, and change nothing.
-expect "bad-limit-refused" "jobctl: ja: limits: unknown limit 'foo' (known: nproc, nofile, as, cpu, core)" \
-	sh -c "\"$J\" set ja limits foo=1 2>&1"
+check_fails_with "bad-limit-refused" "^jobctl: ja: limits: unknown limit 'foo' \\(known: nproc, nofile, as, cpu, core\\)$" \
+	"$J" set ja limits foo=1
 check_fails "bad-value-refused" "$J" write jobs/ja/limits 'nofile=abc'
 "$J" write jobs/ja/limits 'nofile=lots' 2>"$T/err"
 check "bad-value-says" grep -q "limits: nofile=lots: want a whole number or unlimited" "$T/err"

@@ -75,8 +75,8 @@ expect "root-peer-creates-for-user" "ok" env P9PROBE_NUNAME=$IA "$P" "unix!$JOBD
 expect "root-peer-creation-owned" "L $IA $GA 755" sh -c "\"$P\" unix!$JOBD_SOCK stat jobs/jmount | sed -n 2p"
 expect "aname-ignored" "L $IA $GA 755" sh -c \
 	"P9PROBE_ANAME=/some/tree \"$P\" unix!$JOBD_SOCK stat jobs/jmount | sed -n 2p"
-expect "unknown-uname-refused" "p9probe: connect: unknown user 'nosuchuser$$'" sh -c \
-	"P9PROBE_NUNAME=4294967295 P9PROBE_UNAME=nosuchuser$$ \"$P\" unix!$JOBD_SOCK write clone x:@daily:true 2>&1"
+check_fails_with "unknown-uname-refused" "^p9probe: connect: unknown user 'nosuchuser$$'$" \
+	env P9PROBE_NUNAME=4294967295 P9PROBE_UNAME=nosuchuser$$ "$P" "unix!$JOBD_SOCK" write clone x:@daily:true
 
 # ---- each job runs as its owner ----
 check "a-runs" as "$UA" "$J" write jobs/ja/ctl run

@@ -11,7 +11,7 @@ if [ -n "${JOBD_SANITIZED:-}" ]; then
 	finish
 fi
 if ! command -v valgrind >/dev/null; then
-	ok "valgrind # SKIP valgrind is not installed"
+	skip valgrind "valgrind is not installed"
 	finish
 fi
 J=$JOBCTL
