@@ -72,7 +72,9 @@ int jobs_import_legacy(Jobs *js, const char *dbdir, char *why, size_t n)
 	size_t plen = strlen(dbdir) + sizeof "/jobs.db";
 	char *path = xmalloc(plen);
 	snprintf(path, plen, "%s/jobs.db", dbdir);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted under the name must not hang the start;
+	 * secdir_fd refuses anything but a regular file, which ignores the flag. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		free(path);

@@ -189,9 +189,10 @@ static int limit_value(int i, const char *p, size_t len, uint64_t *v)
 	uint64_t x = 0, unit = 1;
 	size_t k = 0;
 	for (; k < len && isdigit((unsigned char)p[k]); k++) {
-		x = x * 10 + (uint64_t)(p[k] - '0');
-		if (x > LIMIT_VALUE_MAX)
+		uint64_t d = (uint64_t)(p[k] - '0');
+		if (x > (LIMIT_VALUE_MAX - d) / 10)   /* before it can wrap */
 			return -ERANGE;
+		x = x * 10 + d;
 	}
 	if (k == 0)
 		return -EINVAL;

@@ -487,17 +487,23 @@ static int admit(Conn *c)
 			              "(SO_PEERCRED failed); refused");
 	} else if (p->family == 0) {
 		return refuse(c, "jobd: cannot read the peer's address; refused");
-	} else if (p->loopback) {
+	} else {
+		/* Every TCP peer is asked about, not only loopback ones: a local
+		 * user may call on one of this host's other addresses, and is
+		 * still who the kernel says, not "another host". */
+		uint32_t uid;
 		if (s->diagfd < 0)
 			s->diagfd = sockdiag_open(why, sizeof why);
-		uint32_t uid;
-		if (s->diagfd < 0 || sockdiag_peer_uid(s->diagfd, p->family, p->ip, p->port, p->lip,
-		                                       p->lport, &uid, why, sizeof why) < 0)
+		if (s->diagfd >= 0 && sockdiag_peer_uid(s->diagfd, p->family, p->ip, p->port, p->lip,
+		                                        p->lport, &uid, why, sizeof why) == 0) {
+			p->has_cred = 1;
+			p->uid = uid;
+		} else if (p->loopback) {
 			return refuse(c, "jobd: cannot learn which local user is calling from %s: %s; "
 			              "refused (use the unix socket)", p->addr, why);
-		p->has_cred = 1;
-		p->uid = uid;
-	} else {
+		}
+	}
+	if (!p->is_unix && !p->has_cred) {
 		int trusted = in_nets(cfg->trust, cfg->ntrust, p);
 		if (!trusted && !in_nets(cfg->allow, cfg->nallow, p)) {
 			char host[64] = "?";
@@ -524,16 +530,21 @@ static int admit(Conn *c)
 		key[0] = 'u';
 		memcpy(key + 1, &p->uid, sizeof p->uid);
 	} else {
+		/* Another host: by address, and an IPv6 host by its /64, since one
+		 * host has a whole /64 to call from. */
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 		key[0] = 'a';
-		memcpy(key + 1, p->ip, 16);
+		memcpy(key + 1, p->ip, p->family == AF_INET ? 4 : 16);
+		if (p->family == AF_INET6 && memcmp(p->ip, mapped, 12) != 0)
+			memset(key + 1 + 8, 0, 8);
 	}
 	Share *sh = share_get(s, key);
 	if (!root && sh->count >= cfg->max_conns_per_user) {
 		if (p->has_cred)
 			return refuse(c, "jobd: uid %u already has %u connections (the limit per user, "
 			              "-maxconnsperuser); close some and try again", p->uid, sh->count);
-		return refuse(c, "jobd: %s already has %u connections (the limit per host, "
-		              "-maxconnsperuser); close some and try again", p->addr, sh->count);
+		return refuse(c, "jobd: %s already has %u connections (the limit per host, or per "
+		              "IPv6 /64, -maxconnsperuser); close some and try again", p->addr, sh->count);
 	}
 	sh->count++;
 	s->nconns++;

@@ -559,13 +559,18 @@ static int makedir(const char *dir, char *p, int sync, char *why, size_t n)
 	else if (r >= 0)
 		r = mkdir1(p, 0700, dir, why, n);
 	if (r == 0) {
-		if (chmod(p, 0700) < 0) {        /* exactly 0700, whatever the umask */
+		/* Exactly 0700, whatever the umask; through a descriptor of the
+		 * directory itself, so that a link put in its place is not followed. */
+		int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fchmod(fd, 0700) < 0) {
 			int e = errno;
 			say(why, n, "cannot set the mode of %s to 0700: %s", dir, strerror(e));
 			r = -e;
 		} else if (sync == STORE_SYNC_FULL) {
 			syncparent(p);
 		}
+		if (fd >= 0)
+			close(fd);
 	}
 	return r < 0 ? r : 0;
 }

@@ -8,8 +8,9 @@
  * ~/.ssh/authorized_keys (StrictModes), with one allowance: a directory
  * with the sticky bit (/tmp) lets only an entry's owner rename it. Each
  * parent must be owned by root or by jobd's user, and not writable by group
- * or others unless sticky. The walk is one stat(2) per path component, once,
- * at start. */
+ * or others unless sticky. The walk is one lstat(2) per path component, once,
+ * at start; a component that is not a directory (a link swapped in after
+ * realpath) is refused. */
 #include "util/secdir.h"
 
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,10 +102,18 @@ static int check_parents(const char *canon, const char *dir, uint32_t uid, char 
 			slash[1] = '\0';            /* the parent is / itself */
 		else
 			*slash = '\0';
+		/* lstat: canon has no links, so a link here was put in since, by
+		 * someone who can write above it (stat would see its target instead). */
 		struct stat sb;
-		if (stat(p, &sb) < 0) {
+		if (lstat(p, &sb) < 0) {
 			r = -errno;
 			say(why, n, "cannot check %s, above %s: %s", p, dir, strerror(-r));
+			break;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			say(why, n, "%s, above %s, changed while jobd checked it (it is no longer a "
+			    "directory): someone is moving directories above jobd's state", p, dir);
+			r = -EAGAIN;
 			break;
 		}
 		char o[160], u[160], g[160];
@@ -249,6 +259,18 @@ static int check_stat(const struct stat *sb, const char *path, uint32_t uid, int
 {
 	if (sb->st_uid != uid)
 		return refuse_owner(path, 0, sb->st_uid, uid, why, n);
+	/* A second name for one of jobd's files would let whoever made it (when
+	 * the directory was open to others) have jobd chmod or truncate a file of
+	 * theirs choosing; and anything but a regular file could block an open. */
+	if (!S_ISREG(sb->st_mode)) {
+		say(why, n, "%s is not a regular file; jobd will not use it: move it aside", path);
+		return -EINVAL;
+	}
+	if (sb->st_nlink != 1) {
+		say(why, n, "%s has %ju names (hard links); jobd will not use a file that is also "
+		    "elsewhere: move it aside", path, (uintmax_t)sb->st_nlink);
+		return -EMLINK;
+	}
 	*tighten = S_ISREG(sb->st_mode) && (sb->st_mode & 077) != 0;
 	return 0;
 }

@@ -73,6 +73,16 @@ kill -STOP "$JOBD_PID"
 kill -CONT "$JOBD_PID"
 check "reset-peer-refused" wait_for 10 grep -q "refusing tcp!?!0: jobd: cannot read the peer's address; refused" "$T/jobd.log"
 check "serving-after-reset" "$J" ls
+# A user sends a whole root session and closes before jobd accepts: the
+# kernel then keeps only a closed socket with no owner (it would say uid 0
+# of a TIME_WAIT entry). jobd must refuse, never run the queued requests.
+kill -STOP "$JOBD_PID"
+as "$UA" "$F" "$JOBD_TCP" closeburst "evil:$never:id -u" >"$T/burst" 2>&1
+kill -CONT "$JOBD_PID"
+check "closed-peer-burst-sent" grep -qx sent "$T/burst"
+check "closed-peer-refused" wait_for 10 grep -q "cannot learn which local user is calling" "$T/jobd.log"
+check "serving-after-closed-peer" "$J" ls
+check_fails_with "closed-peer-made-nothing" "'evil' not found" "$J" read jobs/evil/cmd
 jobd_stop
 
 # ---- connection limits ----

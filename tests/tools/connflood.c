@@ -9,6 +9,13 @@
  *   connflood ADDR rst        connects and resets the connection at once
  *                             (SO_LINGER 0), so that jobd accepts a socket
  *                             whose peer is already gone; prints "reset"
+ *   connflood ADDR closeburst LINE
+ *                             sends a whole session in one go without
+ *                             waiting for replies — Tversion, Tattach as
+ *                             root (uname root, n_uname 0), walk to clone,
+ *                             open, write LINE — and closes at once, so
+ *                             jobd finds the requests queued on a socket
+ *                             whose client is gone; prints "sent"
  *   connflood ADDR privport U connects from a privileged source port (the
  *                             kernel's privport mount option does the same),
  *                             attaches (9P2000.L) with uname U and n_uname
@@ -35,7 +42,7 @@ static const char *addr;
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: connflood ADDR hold N | loop N | rst | privport USER\n");
+	fprintf(stderr, "usage: connflood ADDR hold N | loop N | rst | closeburst LINE | privport USER\n");
 	return 1;
 }
 
@@ -93,6 +100,52 @@ static int rst(void)
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 	close(fd);
 	printf("reset\n");
+	return 0;
+}
+
+static size_t put(uint8_t *buf, size_t at, size_t cap, Fcall *t)
+{
+	size_t len = p9_pack(buf + at, cap - at, P9_2000U, t);
+	if (len == 0) {
+		fprintf(stderr, "connflood: cannot pack a message\n");
+		exit(1);
+	}
+	return at + len;
+}
+
+static int closeburst(const char *line)
+{
+	uint8_t buf[8192];
+	size_t at = 0;
+	Fcall t;
+	memset(&t, 0, sizeof t);
+	t.type = Tversion; t.tag = P9_NOTAG; t.msize = 8192; t.version = p9_str("9P2000.u");
+	at = put(buf, at, sizeof buf, &t);
+	memset(&t, 0, sizeof t);
+	t.type = Tattach; t.tag = 1; t.fid = 1; t.afid = P9_NOFID;
+	t.uname = p9_str("root"); t.aname = p9_str(""); t.n_uname = 0;
+	at = put(buf, at, sizeof buf, &t);
+	memset(&t, 0, sizeof t);
+	t.type = Twalk; t.tag = 2; t.fid = 1; t.newfid = 2; t.nwname = 1; t.wname[0] = p9_str("clone");
+	at = put(buf, at, sizeof buf, &t);
+	memset(&t, 0, sizeof t);
+	t.type = Topen; t.tag = 3; t.fid = 2; t.mode = OWRITE;
+	at = put(buf, at, sizeof buf, &t);
+	memset(&t, 0, sizeof t);
+	t.type = Twrite; t.tag = 4; t.fid = 2; t.offset = 0;
+	t.count = (uint32_t)strlen(line); t.data = (const uint8_t *)line;
+	at = put(buf, at, sizeof buf, &t);
+	int fd = dial();
+	if (fd < 0) {
+		fprintf(stderr, "connflood: cannot connect to %s\n", addr);
+		return 1;
+	}
+	if (write(fd, buf, at) != (ssize_t)at) {
+		fprintf(stderr, "connflood: short write\n");
+		return 1;
+	}
+	close(fd);
+	printf("sent\n");
 	return 0;
 }
 
@@ -177,6 +230,8 @@ int main(int argc, char **argv)
 		return loop(atol(argv[3]));
 	if (!strcmp(mode, "rst") && argc == 3)
 		return rst();
+	if (!strcmp(mode, "closeburst") && argc == 4)
+		return closeburst(argv[3]);
 	if (!strcmp(mode, "privport") && argc == 4)
 		return privport(argv[3]);
 	return usage();

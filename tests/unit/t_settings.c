@@ -122,6 +122,9 @@ static void test_limits(void)
 		{ "nproc=1 nproc=2", "limits: nproc is given twice" },
 		{ "nproc=99999999999999999999", "limits: nproc=99999999999999999999 is too large (say unlimited)" },
 		{ "as=9999999999T", "limits: as=9999999999T is too large (say unlimited)" },
+		/* 2^64 + 1: wraps to 1 if the range is checked after multiplying. */
+		{ "nproc=18446744073709551617", "limits: nproc=18446744073709551617 is too large" },
+		{ "nofile=46116860184273879040", "limits: nofile=46116860184273879040 is too large" },
 		{ "nproc=5,nofile=6", "limits: nproc=5,nofile=6: want a whole number" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
