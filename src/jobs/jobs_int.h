@@ -50,6 +50,7 @@ struct Jobs {
 struct JobRun {
 	Jobs *js;
 	Job *job;                   /* NULL once the job is deleted */
+	uint32_t owner;             /* the job's owner (the run's user) */
 	char *name;                 /* the job's name, for messages after deletion */
 	int64_t run_id, seq, sched;
 	int manual;

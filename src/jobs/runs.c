@@ -188,6 +188,35 @@ static void start_queued(Jobs *js, Job *j)
 	}
 }
 
+/* Each ended run that left processes behind holds a directory, a descriptor
+ * and an inotify watch (from root's budget, which every root daemon shares)
+ * until they exit. One owner may have LEFT_MAX such runs; past that, what
+ * the oldest of them left is killed (and logged): an owner who keeps
+ * starting daemons cannot exhaust jobd, nor touch another owner's. O(runs
+ * on the list), once per run end. */
+enum { LEFT_MAX = 32 };
+
+static void cap_left(Jobs *js, uint32_t owner)
+{
+	unsigned count = 0;
+	JobRun *oldest = NULL;
+	for (JobRun *r = js->left; r; r = r->next)
+		if (r->owner == owner && !r->killed) {
+			count++;
+			oldest = r;
+		}
+	if (count <= LEFT_MAX || !oldest)
+		return;
+	oldest->killed = 1;
+	LOGW("job %s: uid %u has more than %d ended runs with processes left behind; killing "
+	     "what run %lld left", oldest->name, owner, LEFT_MAX, (long long)oldest->seq);
+	if (oldest->job)
+		job_logf(js, oldest->job, 0, "killed the processes run %lld left behind: more than "
+		         "%d ended runs of uid %u had processes left", (long long)oldest->seq,
+		         LEFT_MAX, owner);
+	run_kill(oldest->run, SIGKILL);
+}
+
 /* The run ended: recorded now. It stays on js->left until gone, as what it
  * leaves behind in its cgroup is still reached by kill, delete and shutdown;
  * its timeout is over (it was the run's), a grace period goes on. */
@@ -204,6 +233,7 @@ static void on_done(void *arg, int status)
 	r->ended = 1;
 	r->next = js->left;
 	js->left = r;
+	cap_left(js, r->owner);
 	if (j) {
 		j->vers_ctl++;
 		j->vers_runs++;
@@ -272,6 +302,7 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	JobRun *r = xcalloc(1, sizeof *r);
 	r->js = js;
 	r->job = j;
+	r->owner = j->owner;
 	r->name = xstrdup(j->name);
 	r->run_id = run_id;
 	r->seq = seq;

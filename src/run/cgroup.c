@@ -29,7 +29,9 @@
  * shows it in the cgroup (the pidfd names that very process; without pidfds
  * a small window stays between the check and the kill). O(processes in
  * the cgroup), a few syscalls each; a process forked during the scan may miss
- * a SIGTERM (the SIGKILL after the grace period cannot miss it). */
+ * a SIGTERM. The SIGKILL after the grace period cannot miss it where the
+ * kernel has cgroup.kill; before 5.14 the scan is repeated while it finds
+ * processes, up to 8 passes. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -309,7 +311,11 @@ static void kill_tree(int fd, const char *rel)
 		if (w == 1)
 			return;
 	}
-	signal_tree(fd, rel, SIGKILL, 0);
+	/* Without it a process forked during a pass escapes that pass: pass
+	 * again while there is something to kill (bounded: a fork bomb outrunning
+	 * 8 passes is left to the next kill, or to the end of jobd). */
+	for (int pass = 0; pass < 8 && signal_tree(fd, rel, SIGKILL, 0) > 0; pass++)
+		;
 }
 
 /* 1 if the cgroup fd (or one below it) has a process, 0 if not, -errno. */
@@ -374,6 +380,42 @@ static int wait_empty(int fd, int ms)
 
 /* ---- jobd's directory ---- */
 
+/* Is pid a live process named jobd? */
+static int pid_is_jobd(long pid)
+{
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT && errno != ESRCH;   /* cannot tell: assume so */
+	ssize_t k = read(fd, comm, sizeof comm - 1);
+	close(fd);
+	comm[k > 0 ? k : 0] = '\0';
+	return strcmp(comm, "jobd\n") == 0;
+}
+
+/* jobd.<our pid> exists already: a jobd that died had our pid. Unless some
+ * live jobd holds it (its lock), what is in it is killed and it goes. */
+static int clear_namesake(const char *rel)
+{
+	int fd = openat(cg.parent, cg.name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	char sub[40], r2[1024];
+	snprintf(sub, sizeof sub, "/%s", cg.name);
+	if (join(r2, sizeof r2, rel, sub) == 0 && signal_tree(fd, r2, 0, 0) > 0) {
+		kill_tree(fd, r2);
+		wait_empty(fd, CG_STALE_WAIT_MS);
+	}
+	int rc = remove_tree(cg.parent, cg.name, 0);
+	close(fd);
+	return rc;
+}
+
 int cgroup_clear_stale(RunTracking *t)
 {
 	if (cg.base < 0)
@@ -394,10 +436,10 @@ int cgroup_clear_stale(RunTracking *t)
 		int fd = openat(cg.parent, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		/* Locked: a live jobd's. Unlocked but its pid alive: maybe a jobd that
-		 * has not locked it yet; left alone either way. */
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0 ||
-		    (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))) {
+		/* Locked: a live jobd's. Unlocked but its pid a live jobd: one that
+		 * has not locked it yet; left alone. A pid now used by some other
+		 * program (pids are reused, and fixed in containers) is no owner. */
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0 || (pid != getpid() && pid_is_jobd(pid))) {
 			close(fd);
 			continue;
 		}
@@ -437,8 +479,10 @@ static int setup(const char *dir, const char *rel, RunTracking *t, char *why, si
 		strfmt(why, n, "cgroup %s: path too long", dir);
 		goto fail;
 	}
-	if (mkdirat(cg.parent, cg.name, 0755) < 0) {
-		rc = -errno;
+	rc = mkdirat(cg.parent, cg.name, 0755) < 0 ? -errno : 0;
+	if (rc == -EEXIST && clear_namesake(rel) == 0)
+		rc = mkdirat(cg.parent, cg.name, 0755) < 0 ? -errno : 0;
+	if (rc < 0) {
 		strfmt(why, n, "cannot make cgroup %s: %s", cg.abs, strerror(-rc));
 		goto fail;
 	}

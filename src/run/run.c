@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "run_int.h"
+#include "util/log.h"
 #include "util/util.h"
 
 /* Only to ask whether valgrind runs us (run_pidfds); a no-op otherwise. */
@@ -196,8 +197,12 @@ static void linger(Run *r, int abandon)
 		    cgroup_populated(&r->cg) > 0)
 			return;
 	}
-	if (r->cg.fd >= 0 && (cgroup_populated(&r->cg) != 0 || cgroup_remove(&r->cg) < 0))
+	if (r->cg.fd >= 0 && (cgroup_populated(&r->cg) != 0 || cgroup_remove(&r->cg) < 0)) {
+		/* Said once, where it happens: kill and delete no longer reach it. */
+		LOGW("run (pid %d): its cgroup still has processes but cannot be %s; leaving them "
+		     "to the next jobd's clean-up", r->pid, abandon ? "waited for" : "watched");
 		cgroup_forget(&r->cg);
+	}
 	go(r);
 }
 
