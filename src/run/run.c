@@ -311,21 +311,25 @@ static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	const char *p = buf->base, *end = buf->base + nread;
 	while (p < end) {
+		if (r->linelen == RUN_MAXLINE) {
+			/* A full line is split here, unless its newline is what comes
+			 * next: a line of exactly RUN_MAXLINE bytes is one line. */
+			emit(r, r->line, RUN_MAXLINE);
+			r->linelen = 0;
+			if (*p == '\n') {
+				p++;
+				continue;
+			}
+		}
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t take = (size_t)((nl ? nl : end) - p);
 		size_t room = RUN_MAXLINE - r->linelen;
-		if (take >= room) {
-			/* Split an over-long line at the bound. */
-			memcpy(r->line + r->linelen, p, room);
-			emit(r, r->line, RUN_MAXLINE);
-			r->linelen = 0;
-			p += room;
-			continue;
-		}
+		if (take > room)
+			take = room;
 		memcpy(r->line + r->linelen, p, take);
 		r->linelen += take;
 		p += take;
-		if (nl) {
+		if (nl && p == nl) {
 			emit(r, r->line, r->linelen);
 			r->linelen = 0;
 			p++;
@@ -454,6 +458,8 @@ static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	Run *r = s->data;
 	(void)buf;
+	if (nread == 0)
+		return;                 /* libuv's "nothing now" (EAGAIN), not end of file */
 	if (nread > 0) {
 		r->errlen += (size_t)nread;
 		if (r->errlen < sizeof r->errmsg)
@@ -566,15 +572,25 @@ int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void
 	} else {
 		track_sigchld(loop);    /* in place before the loop can see the exit */
 	}
+	/* A pipe libuv will not watch would never reach end of file, and the
+	 * run would never end: it counts as ended (its output is lost; said). */
 	uv_pipe_init(loop, &r->out, 0);
 	r->out.data = r;
-	uv_pipe_open(&r->out, outp[0]);
-	uv_read_start((uv_stream_t *)&r->out, alloc_cb, on_out);
+	if ((rc = uv_pipe_open(&r->out, outp[0])) < 0)
+		closefd(&outp[0]);
+	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)&r->out, alloc_cb, on_out)) < 0) {
+		LOGE("run (pid %d): cannot read its output: %s", r->pid, uv_strerror(rc));
+		r->eof = 1;
+	}
 	/* The child execs (the pipe closes: EOF) or says what failed, later. */
 	uv_pipe_init(loop, &r->err, 0);
 	r->err.data = r;
-	uv_pipe_open(&r->err, errp[0]);
-	uv_read_start((uv_stream_t *)&r->err, err_alloc, on_err);
+	if ((rc = uv_pipe_open(&r->err, errp[0])) < 0)
+		closefd(&errp[0]);
+	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)&r->err, err_alloc, on_err)) < 0) {
+		LOGE("run (pid %d): cannot read its start-up report: %s", r->pid, uv_strerror(rc));
+		r->errdone = 1;
+	}
 	*pid = r->pid;
 	*out = r;
 	return 0;
