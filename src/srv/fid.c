@@ -35,12 +35,18 @@ void fid_destroy(Conn *c, Fid *f)
 		}
 	}
 	c->nfids--;
-	/* A parked read on this fid must not outlive it. */
-	for (Req *r = c->reqs; r; r = r->next)
-		if (r->fid == f && r->parked && !r->responded && c->srv->ops.flush) {
+	/* A parked read on this fid must not outlive it. The flush answers it,
+	 * which frees it and changes the list: start again from the head (each
+	 * request is flushed once, so this ends). */
+	for (Req *r = c->reqs; r;) {
+		if (r->fid == f && r->parked && !r->responded && !r->flushed && c->srv->ops.flush) {
 			r->flushed = 1;
 			c->srv->ops.flush(r);
+			r = c->reqs;
+			continue;
 		}
+		r = r->next;
+	}
 	if (c->srv->ops.destroyfid)
 		c->srv->ops.destroyfid(f);
 	free(f);

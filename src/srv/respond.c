@@ -126,16 +126,15 @@ void req_cancel_all(Conn *c)
 {
 	Req *r = c->reqs;
 	while (r) {
-		Req *next = r->next;
-		if (r->parked && !r->responded) {
+		if (r->parked && !r->responded && !r->flushed) {
 			r->flushed = 1;
 			if (c->srv->ops.flush)
 				c->srv->ops.flush(r);
 			else
 				req_respond(r);
-			next = c->reqs; /* the list changed under us */
+			r = c->reqs;    /* r is answered and freed: the list changed under us */
 			continue;
 		}
-		r = next;
+		r = r->next;
 	}
 }
