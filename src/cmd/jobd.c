@@ -475,6 +475,7 @@ int main(int argc, char **argv)
 		tracking_fini();
 		return 1;
 	}
+	jobs_begin(d.jobs);
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sighup);

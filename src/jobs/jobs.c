@@ -215,22 +215,36 @@ static int load_one(void *arg, const StoreJob *sj)
 		has_cron = 1;
 	}
 	Job *j = job_add(js, sj, &c, has_cron, z);
-	if (sj->started && has_cron) {
-		j->started = 1;
-		sched_resume(js, j, lc->now);
-	}
+	if (sj->started && has_cron)
+		j->started = 1;         /* scheduled by jobs_start */
+	(void)lc;
 	return 0;
 }
 
 int jobs_load(Jobs *js, char *why, size_t n)
 {
-	LoadCtx lc = { js, wall_now_ns() / 1000000000 };
+	LoadCtx lc = { js, 0 };
 	int rc = store_jobs_load(js->store, load_one, &lc, why, n);
 	if (rc < 0)
 		return rc;
-	LOGI("loaded %zu jobs (%zu scheduled)", js->nlist, js->heap.n);
-	sched_arm(js);
+	size_t started = 0;
+	for (size_t i = 0; i < js->nlist; i++)
+		started += js->list[i]->started;
+	LOGI("loaded %zu jobs (%zu started)", js->nlist, started);
 	return 0;
+}
+
+/* Only now may anything run: misfire replays start children, and a start-up
+ * refused after that would free the jobs under them; crash recovery (before
+ * this) must also have ended what a dead jobd left before a new run begins. */
+void jobs_begin(Jobs *js)
+{
+	int64_t now = wall_now_ns() / 1000000000;
+	for (size_t i = 0; i < js->nlist; i++)
+		if (js->list[i]->started)
+			sched_resume(js, js->list[i], now);
+	LOGI("%zu jobs scheduled", js->heap.n);
+	sched_arm(js);
 }
 
 /* ---- creating ---- */

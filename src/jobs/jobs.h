@@ -104,9 +104,11 @@ extern const double jobs_duration_bounds[11];
 
 /* ---- jobs.c ---- */
 Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg);
-/* Loads every job from the store, applies misfire policies to started jobs
- * and schedules them. */
+/* Loads every job from the store; nothing is scheduled yet (jobs_begin). */
 int jobs_load(Jobs *js, char *why, size_t n);
+/* Schedules the started jobs (and replays what they missed, by each one's
+ * misfire policy). Call once, when start-up can no longer be refused. */
+void jobs_begin(Jobs *js);
 /* Validates and creates a stopped job owned by uid owner. -EEXIST, -EINVAL,
  * -EDQUOT (the owner has max_per_owner jobs) with why. */
 int jobs_create(Jobs *js, uint32_t owner, const char *name, const char *schedule,
