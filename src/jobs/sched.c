@@ -1,6 +1,5 @@
 /* The scheduler: one timer armed for the earliest fire over all jobs (a heap,
  * not a scan), wall-clock steps handled out loud, misfires at start-up. */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@ void sched_after(Jobs *js, Job *j, int64_t after)
 		after = j->last_sched;
 	heap_remove(&js->heap, j);
 	j->next = j->has_cron ? cron_next(&j->cron, after, 0, job_zone(js, j)) : CRON_NEVER;
-	assert(j->next > after);
 	if (j->next <= after) {
 		/* cron_next's contract; a violation would fire in a loop. */
 		LOGE("job %s: next fire %lld not after %lld; not scheduling", j->name,
@@ -57,8 +55,9 @@ void sched_resume(Jobs *js, Job *j, int64_t now)
 					count++;
 					t = cron_next(&j->cron, t, 0, z);
 				}
+				/* The oldest are replayed: what is dropped is the later ones. */
 				job_logf(js, j, 0, "misfire: replayed %d missed times%s", count,
-				         t != CRON_NEVER && t <= now ? " (the limit; older ones dropped)" : "");
+				         t != CRON_NEVER && t <= now ? " (the limit; later ones dropped)" : "");
 			}
 		}
 	}

@@ -10,7 +10,8 @@
 #include "jobs/settings.h"
 #include "util/util.h"
 
-enum { MAX_DURATION_MS = 30LL * 24 * 3600 * 1000 };
+/* 30 days: above INT_MAX, so not an enum constant (C17 wants those in int). */
+#define MAX_DURATION_MS (30LL * 24 * 3600 * 1000)
 
 int duration_parse(const char *s, int64_t *ms, char *why, size_t n)
 {

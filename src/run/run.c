@@ -367,8 +367,12 @@ static _Noreturn void child(const RunSpec *spec, int outfd, int nullfd, int errf
 		if (sigaction(s, &sa, NULL) < 0) {
 			/* glibc refuses its internal signals (32, 33), which an ignoring
 			 * parent can pass down to us: the kernel does not. */
-			struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } ka = { 0 };
-			syscall(SYS_rt_sigaction, s, &ka, NULL, sizeof ka.mask);
+			/* An all-zero kernel sigaction is SIG_DFL with no flags and
+			 * an empty mask whatever the architecture's field order; the
+			 * buffer is larger than any of them, and the mask size is the
+			 * kernel's (64 signals, 128 on MIPS). */
+			static const unsigned long zero_ka[16];
+			syscall(SYS_rt_sigaction, s, zero_ka, NULL, (size_t)(NSIG - 1) / 8);
 		}
 	}
 	sigset_t none;
