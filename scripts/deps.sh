@@ -3,7 +3,13 @@
 # Idempotent: only missing packages are installed; apt-get update runs only when needed.
 set -eu
 build="gcc make pkg-config libuv1-dev libsqlite3-dev libmicrohttpd-dev libpam0g-dev"
-test="clang diod qemu-system-x86 cpio busybox-static faketime tzdata procps iproute2 sqlite3 libclang-rt-dev valgrind passwd util-linux"
+# What each test package is for, where it is not plain: groff-base (groff:
+# the man pages render cleanly and name every command and flag), man-db
+# (man -w: the unit's Documentation= pages are installed), systemd
+# (systemd-analyze verify on the installed unit; only the package, which
+# does not make systemd init nor start anything in a container), bsdutils
+# (script(1): jobctl on a terminal), util-linux (setpriv), passwd (useradd).
+test="clang diod qemu-system-x86 cpio busybox-static faketime tzdata procps iproute2 sqlite3 libclang-rt-dev valgrind passwd util-linux bsdutils groff-base man-db systemd strace"
 want=$build
 [ "${1:-}" = test ] && want="$build $test"
 missing=

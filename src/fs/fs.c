@@ -330,7 +330,9 @@ static int render(Fs *fs, Faux *a, Job *j, Buf *out, char *why, size_t n)
 }
 
 /* True lengths for the small files; log and output would mean reading them
- * all, so they report 0 (readers read to end of file). */
+ * all, so they report 0 (readers read to end of file), as do stats and clone,
+ * whose contents are per read and per open. A run's status needs its run:
+ * run_status_length. */
 static uint64_t file_length(Fs *fs, enum Kind k, Job *j)
 {
 	if (!j || k == K_LOG || k == K_RUNOUTPUT || k == K_RUNSTATUS || k == K_STATS || k == K_CLONE)
@@ -340,6 +342,17 @@ static uint64_t file_length(Fs *fs, enum Kind k, Job *j)
 	char why[64];
 	render(fs, &tmp, j, &b, why, sizeof why);
 	uint64_t n = b.len;
+	buf_free(&b);
+	return n;
+}
+
+/* runs/N/status's length: one store read, as an open of it costs. */
+static uint64_t run_status_length(Fs *fs, Job *j, int64_t seq)
+{
+	Buf b = {0};
+	Faux tmp = { .kind = K_RUNSTATUS, .run_seq = seq };
+	char why[64];
+	uint64_t n = j && render(fs, &tmp, j, &b, why, sizeof why) == 0 ? b.len : 0;
 	buf_free(&b);
 	return n;
 }
@@ -569,6 +582,8 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 		if (!j || index >= NELEM(runtab))
 			return 0;
 		describe(fs, runtab[index].kind, j, a->run_id, runtab[index].name, runtab[index].perm, d);
+		if (runtab[index].kind == K_RUNSTATUS)
+			d->length = run_status_length(fs, j, a->run_seq);
 		return 1;
 	default:
 		return 0;
@@ -730,6 +745,8 @@ static int fs_stat(Fid *f, Dirinfo *d)
 	default: {
 		const Tab *t = find_tab(a->kind);
 		describe(fs, a->kind, j, a->run_id, t->name, t->perm, d);
+		if (a->kind == K_RUNSTATUS)
+			d->length = run_status_length(fs, j, a->run_seq);
 		return 0;
 	}
 	}

@@ -769,8 +769,9 @@ static void do_xattrwalk(Req *r)
 {
 	if (!need_fid(r, r->ifcall.fid))
 		return;
-	/* No extended attributes; the kernel asks for security.capability on writes. */
-	req_error(r, ENODATA, "no extended attributes");
+	/* No extended attributes (doc/namespace.md: EOPNOTSUPP in 9P2000.L). The
+	 * kernel asks for security.capability on writes; any error means "none". */
+	req_error(r, EOPNOTSUPP, "no extended attributes");
 }
 
 static void do_fsync(Req *r)

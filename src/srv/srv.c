@@ -247,11 +247,20 @@ typedef struct Wreq {
 	uint8_t data[];
 } Wreq;
 
+/* Whether c has max_reqs requests outstanding: unanswered, or answered by a
+ * reply still waiting to be written (a client that stops reading leaves its
+ * replies queued, so this is what holds it to max_reqs). */
+static int conn_reqs_full(const Conn *c)
+{
+	return c->nreqs + c->nunsent >= c->srv->cfg.max_reqs;
+}
+
 static void write_done(uv_write_t *w, int status)
 {
 	Wreq *wr = (Wreq *)w;
 	Conn *c = wr->conn;
 	c->wqueued -= wr->len;
+	c->nunsent--;
 	free(wr);
 	if (status < 0) {
 		if (status != UV_ECANCELED)
@@ -286,9 +295,11 @@ void conn_send(Conn *c, const uint8_t *frame, size_t len)
 	wr->len = len;
 	uv_buf_t b = uv_buf_init((char *)wr->data, (unsigned)len);
 	c->wqueued += len;
+	c->nunsent++;
 	int rc = uv_write(&wr->w, &c->u.s, &b, 1, write_done);
 	if (rc < 0) {
 		c->wqueued -= len;
+		c->nunsent--;
 		free(wr);
 		conn_close(c);
 		return;
@@ -306,7 +317,7 @@ void conn_maybe_resume(Conn *c)
 {
 	if (c->closing || c->draining || c->reading || c->srv->shutting)
 		return;
-	if (c->wqueued > c->srv->cfg.max_wqueue / 2 || c->nreqs >= c->srv->cfg.max_reqs)
+	if (c->wqueued > c->srv->cfg.max_wqueue / 2 || conn_reqs_full(c))
 		return;
 	if (uv_read_start(&c->u.s, alloc_cb, on_read) == 0)
 		c->reading = 1;
@@ -370,9 +381,13 @@ static int take_frames(Conn *c)
 		off += size;
 		c->srv->messages++;
 		dispatch(r);
-		if (!c->closing && c->nreqs >= c->srv->cfg.max_reqs && c->reading) {
+		if (!c->closing && c->reading && conn_reqs_full(c)) {
 			uv_read_stop(&c->u.s);
 			c->reading = 0;
+			if (!c->logged_full)
+				VLOG(3, "conn %u: %u requests outstanding, the limit; pausing its requests "
+				     "(said once per connection)", c->id, c->nreqs + c->nunsent);
+			c->logged_full = 1;
 		}
 	}
 	c->in_take = 0;

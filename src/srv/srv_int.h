@@ -44,10 +44,12 @@ struct Conn {
 	size_t rlen, rcap;
 	Fid *fids[FIDHASH];
 	uint32_t nfids;
-	Req *reqs;                  /* outstanding */
+	Req *reqs;                  /* outstanding: not yet answered */
 	uint32_t nreqs;
+	uint32_t nunsent;           /* replies handed to uv_write, not yet written: outstanding too */
 	size_t wqueued;             /* reply bytes handed to uv_write, not yet written */
 	int reading, closing, in_take, draining;
+	int logged_full;            /* said (once) that it reached max_reqs */
 	char *refused;              /* protected mode, limits, unknown peer: why it is refused */
 	uv_timer_t *refused_timer;  /* closes a refused connection that says nothing */
 	int refused_held;           /* on the held list, counted in nrefused */

@@ -28,6 +28,7 @@ expect "diodcat-ctl" "started" diodcat -s "$S" -a / /jobs/hello/ctl
 check "diodcat-schedule" sh -c "diodcat -s $S -a / /jobs/hello/schedule | grep -q '^0 0 1 1 \* 2099:2099-01-01 00:00:00 '"
 check "diodcat-log" sh -c "diodcat -s $S -a / /jobs/hello/log | grep -q ':started$'"
 check "diodls-long" sh -c "diodls -l -s $S -a / /jobs/hello | grep -q ctl"
-check_fails "diodcat-missing" diodcat -s "$S" -a / /jobs/nosuch/cmd
+check_fails_with "diodcat-missing" "open /jobs/nosuch/cmd: No such file or directory" \
+	diodcat -s "$S" -a / /jobs/nosuch/cmd
 jobd_stop
 finish

@@ -13,8 +13,8 @@ case $FB in /*) ;; *) FB=$top/$FB ;; esac
 secs=${FUZZ_SECONDS:-10}
 
 if [ "${JOBD_SANITIZED:-}" = 1 ]; then
-	echo "ok - fuzz # SKIP runs once, in the plain build"
-	exit 0
+	skip "all" "runs once, in the plain build"
+	finish
 fi
 
 if [ -z "${FUZZ_NOBUILD:-}" ]; then

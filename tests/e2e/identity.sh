@@ -12,13 +12,13 @@
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null || ! command -v setpriv >/dev/null; then
-	ok "identity # SKIP needs root, useradd and setpriv"
+	skip "all" "needs root, useradd and setpriv"
 	finish
 fi
 UA=jia$$ UB=jib$$
 ON_EXIT="userdel $UA; userdel $UB"
 if ! { useradd -M -N -s /bin/sh "$UA" && useradd -M -N -s /bin/sh "$UB"; } 2>"$T/useradd.err"; then
-	ok "identity # SKIP cannot create users: $(head -1 "$T/useradd.err")"
+	skip "all" "cannot create users: $(head -1 "$T/useradd.err")"
 	finish
 fi
 IA=$(id -u "$UA") IB=$(id -u "$UB") GA=$(id -g "$UA")
@@ -45,13 +45,14 @@ expect "tcp-job-owned-by-creator" "$IA" owner ta
 "$J" run ta >/dev/null
 check "tcp-job-ran" wait_for 10 ended ta 1
 expect "tcp-job-runs-as-creator" "$IA" out ta 1
-check_fails "tcp-other-user-cannot-control" as "$UB" "$J" -a "$JOBD_TCP" run ta
+check_fails_with "tcp-other-user-cannot-control" "job ta belongs to $UA \\(uid $IA\\): only its owner and root" \
+	as "$UB" "$J" -a "$JOBD_TCP" run ta
 expect "tcp-claims-ignored" \
 	"job ta belongs to $UA (uid $IA): only its owner and root may change it (you are $UB (uid $IB))" \
 	as "$UB" env P9PROBE_NUNAME=0 P9PROBE_UNAME=root "$P" "$JOBD_TCP" write jobs/ta/ctl start
 as "$UB" "$J" -a "$JOBD_TCP" new tb "$never" true 2>"$T/err"
 check "tcp-denyusers-holds" grep -q "listed in $T/deny (-denyusers)" "$T/err"
-check_fails "tcp-denied-made-nothing" "$J" read jobs/tb/cmd
+check_fails_with "tcp-denied-made-nothing" "'tb' not found" "$J" read jobs/tb/cmd
 if [ -n "$PORT6" ]; then
 	check "ipv6-user-creates" as "$UA" "$J" -a "tcp!::1!$PORT6" new t6 "$never" true
 	expect "ipv6-owned-by-creator" "$IA" owner t6

@@ -101,7 +101,8 @@ jobd_start() {
 	"$JOBD" -dbdir "$T/db" -fsaddr "tcp!127.0.0.1!0" -fsaddr "unix!$JOBD_SOCK" \
 		-logtostderr "$@" 2>>"$T/jobd.log" &
 	JOBD_PID=$!
-	if ! wait_for 20 grep -q 'listening on tcp!' "$T/jobd.log"; then
+	# The unix socket is made after the TCP listener: wait for both.
+	if ! wait_for 20 sh -c "grep -q 'listening on tcp!' '$T/jobd.log' && grep -q 'listening on unix!' '$T/jobd.log'"; then
 		echo "# jobd did not start:"; sed 's/^/#   /' "$T/jobd.log"
 		nok "jobd-start"; finish
 	fi

@@ -15,7 +15,7 @@ check "loopback-accepted" "$JOBCTL" -a "$JOBD_TCP" ls-files /
 jobd_stop
 
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-	ok "non-loopback # SKIP needs root and iproute2 to build a network namespace"
+	skip "non-loopback" "needs root and iproute2 to build a network namespace"
 	finish
 fi
 NS=jobdt$$
@@ -26,7 +26,7 @@ if ! { ip netns add "$NS" && ip link add "$A" type veth peer name "$B" &&
 	ip link set "$B" netns "$NS" && ip addr add "$NET.1/30" dev "$A" && ip link set "$A" up &&
 	ip netns exec "$NS" ip addr add "$NET.2/30" dev "$B" &&
 	ip netns exec "$NS" ip link set "$B" up && ip netns exec "$NS" ip link set lo up; } 2>"$T/ns.err"; then
-	ok "non-loopback # SKIP cannot build a network namespace: $(head -1 "$T/ns.err")"
+	skip "non-loopback" "cannot build a network namespace: $(head -1 "$T/ns.err")"
 	finish
 fi
 remote() { ip netns exec "$NS" "$JOBCTL" -a "tcp!$NET.1!$PORT" "$@"; }
@@ -63,7 +63,7 @@ PORT=$(port_of)
 check "allowed-network-accepted" remote ls-files /
 remote write clone 'remote:@daily:true' 2>"$T/err"
 check "default-tcpuser-no-one" grep -q "clients on other hosts act as no one unless jobd is started with -tcpuser" "$T/err"
-check_fails "no-one-made-nothing" "$JOBCTL" read jobs/remote/cmd
+check_fails_with "no-one-made-nothing" "'remote' not found" "$JOBCTL" read jobs/remote/cmd
 jobd_stop
 
 jobd_start -fsaddr "tcp!$NET.1!0" -allow "$NET.0/30" -tcpuser nobody
@@ -86,7 +86,7 @@ ip netns exec "$NS" env CONNFLOOD_CLONE="tr:$never:true" \
 	"$BUILD/tools/connflood" "tcp!$NET.1!$PORT" privport root >"$T/out"
 # 9P2000.L carries only the errno: EROFS.
 check "trusted-root-squashed" grep -qi "read-only file system" "$T/out"
-check_fails "squashed-made-nothing" "$JOBCTL" read jobs/tr/cmd
+check_fails_with "squashed-made-nothing" "'tr' not found" "$JOBCTL" read jobs/tr/cmd
 remote write clone "tp:$never:true" 2>"$T/err"
 check "trusted-unprivileged-port-no-one" grep -q "act as no one" "$T/err"
 check "trusted-is-allowed" remote ls-files /
@@ -105,7 +105,7 @@ PORT=$(port_of)
 check "readonly-can-read" sh -c "ip netns exec $NS \"$JOBCTL\" -a tcp!$NET.1!$PORT ls-files jobs | grep -qx remote"
 remote write clone 'nope:@daily:true' 2>"$T/err"
 check "readonly-cannot-write" grep -q "read-only connection" "$T/err"
-check "readonly-cannot-ctl" sh -c "! ip netns exec $NS \"$JOBCTL\" -a tcp!$NET.1!$PORT write jobs/remote/ctl start 2>/dev/null"
+check_fails_with "readonly-cannot-ctl" "read-only connection" remote write jobs/remote/ctl start
 check "unix-socket-not-readonly" "$JOBCTL" write jobs/remote/ctl start
 jobd_stop
 finish

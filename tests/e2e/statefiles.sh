@@ -14,13 +14,13 @@ J=$JOBCTL
 umask 022
 
 if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null || ! command -v setpriv >/dev/null; then
-	ok "statefiles # SKIP needs root, useradd and setpriv"
+	skip "all" "needs root, useradd and setpriv"
 	finish
 fi
 U=jds$$
 ON_EXIT="userdel $U"
 if ! useradd -M -N -s /bin/sh "$U" 2>"$T/useradd.err"; then
-	ok "statefiles # SKIP cannot create a user: $(head -1 "$T/useradd.err")"
+	skip "all" "cannot create a user: $(head -1 "$T/useradd.err")"
 	ON_EXIT=
 	finish
 fi
@@ -63,8 +63,8 @@ expect "wal-0600" 600 mode "$T/db/jobd.sqlite-wal"
 expect "shm-0600" 600 mode "$T/db/jobd.sqlite-shm"
 expect "lock-0600" 600 mode "$T/db/jobd.lock"
 # What the modes are for: another user cannot read the env out of the files.
-check_fails "other-user-cannot-list-dir" as_user ls "$T/db"
-check_fails "other-user-cannot-read-db" as_user cat "$T/db/jobd.sqlite"
+check_fails_with "other-user-cannot-list-dir" "Permission denied" as_user ls "$T/db"
+check_fails_with "other-user-cannot-read-db" "Permission denied" as_user cat "$T/db/jobd.sqlite"
 jobd_stop
 
 # ---- files found wider are tightened ----

@@ -7,7 +7,7 @@
 J=$JOBCTL
 
 if ! script -qec true /dev/null </dev/null >/dev/null 2>&1; then
-	ok "termescapes # SKIP no script(1) (util-linux)"
+	skip "all" "no script(1) (scripts/deps.sh test installs bsdutils)"
 	finish
 fi
 # on_tty CMD...: runs CMD with a terminal as stdout; the terminal's \r dropped.

@@ -1,9 +1,15 @@
 /* p9wire ADDR: hostile and odd input over the wire against a running jobd.
  * Each case prints "ok - wire/NAME" or "not ok - wire/NAME"; after each case
  * that should make jobd drop a connection, a fresh connection must still be
- * served (the daemon stays up and serves others meanwhile). */
+ * served (the daemon stays up and serves others meanwhile). The last line is
+ *     # p9wire: ran N of NCASES cases
+ * and the exit status is 0 only if all NCASES ran and passed. A connection
+ * jobd breaks is a result to check, not a death: SIGPIPE is ignored, and
+ * anything that stops the run early prints "not ok" first. */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,25 +19,44 @@
 #include "9p/fcall.h"
 #include "client/client.h"
 
+/* Every case main runs, counted by result(); a run that ends early or
+ * skips one says so in its last line and its exit status. */
+enum { NCASES = 22 };
+
 static const char *addr;
-static int failed;
+static const char *user;        /* the caller's name: what a root peer's attach names */
+static int failed, ran;
 
 static void result(int ok, const char *name, const char *detail)
 {
 	printf("%s - wire/%s%s%s\n", ok ? "ok" : "not ok", name, detail ? ": " : "", detail ? detail : "");
+	ran++;
 	if (!ok)
 		failed++;
 	fflush(stdout);
+}
+
+static int summary(void)
+{
+	printf("# p9wire: ran %d of %d cases\n", ran, NCASES);
+	fflush(stdout);
+	return failed || ran != NCASES ? 1 : 0;
+}
+
+/* Ends the run early: a "not ok" line for what stopped it, then the count. */
+static void fatal(const char *name, const char *why)
+{
+	result(0, name, why);
+	summary();
+	exit(1);
 }
 
 static int dial(void)
 {
 	char why[256];
 	int fd;
-	if (client_dial(addr, &fd, why, sizeof why) < 0) {
-		fprintf(stderr, "dial %s: %s\n", addr, why);
-		exit(1);
-	}
+	if (client_dial(addr, &fd, why, sizeof why) < 0)
+		fatal("dial", why);
 	return fd;
 }
 
@@ -43,7 +68,7 @@ static int healthy(void)
 	Client *c = client_new(dial(), P9_2000L, 0);
 	int rc = client_version(c, why, sizeof why);
 	if (rc == 0)
-		rc = client_attach(c, "test", 0, "", why, sizeof why);
+		rc = client_attach(c, user, (uint32_t)getuid(), "", why, sizeof why);
 	if (rc == 0 && (rc = client_list_dir(c, "jobs", &names, &count, why, sizeof why)) == 0)
 		client_free_names(names, count);
 	client_free(c);
@@ -98,9 +123,12 @@ static Client *session(int dialect)
 {
 	char why[256];
 	Client *c = client_new(dial(), dialect, 0);
-	if (client_version(c, why, sizeof why) < 0 || client_attach(c, "test", 0, "", why, sizeof why) < 0) {
-		fprintf(stderr, "session: %s\n", why);
-		exit(1);
+	if (client_version(c, why, sizeof why) < 0 ||
+	    client_attach(c, user, (uint32_t)getuid(), "", why, sizeof why) < 0) {
+		char name[64];
+		snprintf(name, sizeof name, "session-%s",
+		         dialect == P9_2000 ? "9P2000" : dialect == P9_2000U ? "9P2000.u" : "9P2000.L");
+		fatal(name, why);
 	}
 	return c;
 }
@@ -108,10 +136,15 @@ static Client *session(int dialect)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: p9wire ADDR\n");
+		printf("not ok - wire/usage: p9wire ADDR\n");
 		return 2;
 	}
 	addr = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	/* A root peer's attach names the user it acts for (plain 9P2000 has only
+	 * the name); anyone else is who the kernel says, whatever is sent. */
+	struct passwd *pw = getpwuid(getuid());
+	user = pw ? pw->pw_name : "";
 	uint8_t frame[64];
 
 	result(healthy(), "baseline", NULL);
@@ -286,5 +319,5 @@ int main(int argc, char **argv)
 	}
 
 	result(healthy(), "still-serving", NULL);
-	return failed ? 1 : 0;
+	return summary();
 }

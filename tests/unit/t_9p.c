@@ -1043,12 +1043,16 @@ static uint32_t rnd(uint32_t *s)
 }
 
 /* Random damage must never crash the decoder, and whatever it accepts must
- * encode back to exactly the bytes it came from. */
+ * encode back to exactly the bytes it came from. Each dialect must both
+ * accept some damaged frames (a flipped data byte is still a message) and
+ * refuse some (a cut one is not): a decoder that refused everything, or
+ * accepted everything, would otherwise pass unseen. */
 static void test_mutations(void)
 {
 	static uint8_t buf[8192], m[8192], again[8192];
 	uint32_t seed = 0x9e3779b9u;
 	for (size_t d = 0; d < 3; d++) {
+		long accepted = 0, rejected = 0;
 		for (size_t i = 0; i < NTYPES; i++) {
 			Fcall f, g;
 			sample(all_types[i], dialects[d], &f);
@@ -1063,13 +1067,21 @@ static void test_mutations(void)
 					m[4 + rnd(&seed) % (l - 4 ? l - 4 : 1)] = (uint8_t)rnd(&seed);
 				if (rnd(&seed) % 2)
 					put32(m, (uint32_t)l);
-				if (p9_unpack(m, l, dialects[d], &g) != 0)
+				if (p9_unpack(m, l, dialects[d], &g) != 0) {
+					rejected++;
 					continue;
+				}
+				accepted++;
 				size_t l2 = p9_pack(again, sizeof again, dialects[d], &g);
 				CHECKF(l2 == l && memcmp(again, m, l) == 0, "%s %s mutation %d",
 				       dialect_names[d], p9_typename(all_types[i]), k);
 			}
 		}
+		printf("# mutations %s: %ld accepted, %ld rejected\n", dialect_names[d], accepted,
+		       rejected);
+		CHECKF(accepted > 0 && rejected > 0,
+		       "%s: %ld mutations accepted, %ld rejected; want some of each",
+		       dialect_names[d], accepted, rejected);
 	}
 }
 
