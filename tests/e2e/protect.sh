@@ -39,6 +39,11 @@ check "remote-refused" test "$rc" -ne 0
 check "refusal-says-how" grep -q "protected mode.*-allow $NET.2/32" "$T/err"
 check "refusal-logged" grep -q "refusing tcp!$NET.2!" "$T/jobd.log"
 check "still-serving-loopback" "$JOBCTL" ls-files /
+# A local caller on this host's own non-loopback address is a local user,
+# named by the kernel (sock_diag), not "another host": here, root.
+check "local-caller-on-other-address-served" "$JOBCTL" -a "tcp!$NET.1!$PORT" new lo '0 0 1 1 * 2099' true
+expect "local-caller-is-itself" "L 0" sh -c "\"$BUILD/tools/p9probe\" unix!$JOBD_SOCK stat jobs/lo | sed -n 2p | cut -d' ' -f1,2"
+"$JOBCTL" rm lo >/dev/null
 jobd_stop
 
 # A refused host's connect loop: refusals never count against -maxconns.
