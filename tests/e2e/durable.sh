@@ -54,21 +54,37 @@ same_file() { check "$1" cmp "$2" "$3"; }
 # sid_alive SID: some live (not zombie) process is in session SID.
 sid_alive() { ps -e -o sid=,stat= | awk -v s="$1" '$1 == s && $2 !~ /^Z/ { f = 1 } END { exit !f }'; }
 
+# exited PID: that child of ours is gone or a zombie (kill -0 still reaches a
+# zombie until it is waited for).
+exited() { st=$(ps -o stat= -p "$1" 2>/dev/null); [ -z "$st" ] || [ "${st#Z}" != "$st" ]; }
+
+# term_wait PID: SIGTERM, then its exit status; SIGKILL and 124 if it is
+# still there after 60 s. No wait here can hang the test.
+term_wait() {
+	kill -TERM "$1"
+	if wait_for 60 exited "$1"; then wait "$1"; return; fi
+	echo "# pid $1 ignored SIGTERM for 60 s; killed"
+	kill -KILL "$1"; wait "$1"
+	return 124
+}
+
 # ---- acknowledged changes survive kill -9 ----
 for sync in normal full; do
 	fresh
 	jobd_start -sync "$sync"
-	$J write clone 'nightly:0 3 * * *:backup --all' &&
-	$J write clone 'colon:0 0 1 1 *:echo a:b:c' &&
-	$J write clone 'flip:@yearly:true' &&
-	$J write jobs/nightly/ctl start &&
-	$J write jobs/flip/ctl start &&
-	$J write jobs/flip/ctl stop &&
-	$J write jobs/flip/ctl start &&
-	# acknowledged, then killed at once
-	$J write clone 'last:@monthly:echo last' && kill -KILL "$JOBD_PID"
-	wait "$JOBD_PID" 2>/dev/null
-	JOBD_PID=
+	changes() {
+		$J write clone 'nightly:0 3 * * *:backup --all' &&
+		$J write clone 'colon:0 0 1 1 *:echo a:b:c' &&
+		$J write clone 'flip:@yearly:true' &&
+		$J write jobs/nightly/ctl start &&
+		$J write jobs/flip/ctl start &&
+		$J write jobs/flip/ctl stop &&
+		$J write jobs/flip/ctl start &&
+		$J write clone 'last:@monthly:echo last'
+	}
+	# acknowledged, then killed at once (whether or not all were)
+	check "kill9-$sync-acked" changes
+	kill9
 	jobd_start -sync "$sync"
 	expect "kill9-$sync-jobs" "nightly
 colon
@@ -83,6 +99,56 @@ last" "$J" ls-files jobs
 	jobd_stop
 done
 
+# ---- -sync full syncs every commit to disk; -sync normal does not ----
+# A kill -9 keeps the page cache, so the restarts above cannot tell the two
+# apart; the system calls can. Each change is one commit, acknowledged after
+# it: with full, at least one fsync/fdatasync each; with normal, the WAL is
+# synced only at checkpoints (none in so few changes).
+NSYNC=20
+# syncs SYNC: sets nsyncs to how many fsync/fdatasync calls jobd -sync SYNC
+# made for NSYNC changes acknowledged one by one (empty if that failed); 2 if
+# strace could not attach (no ptrace here), with the reason in nostrace.
+syncs() {
+	nsyncs=
+	fresh
+	jobd_start -sync "$1"
+	$J write clone 'flip:@yearly:true' || { jobd_stop; return 1; }
+	strace -f -e trace=fsync,fdatasync -o "$T/strace.$1" -p "$JOBD_PID" 2>"$T/strace.err" &
+	spid=$!
+	attached() { grep -q "Process $JOBD_PID attached" "$T/strace.err"; }
+	attached_or_gone() { attached || exited "$spid"; }
+	wait_for 20 attached_or_gone
+	if ! attached; then
+		nostrace=$(head -1 "$T/strace.err")
+		kill -KILL "$spid"; wait "$spid"; jobd_stop; return 2
+	fi
+	i=0 rc=0
+	while [ $i -lt $NSYNC ] && [ $rc -eq 0 ]; do
+		if [ $((i % 2)) -eq 0 ]; then $J write jobs/flip/ctl start; else $J write jobs/flip/ctl stop; fi
+		rc=$?
+		i=$((i + 1))
+	done
+	kill -INT "$spid"
+	wait_for 20 exited "$spid" || kill -KILL "$spid"
+	wait "$spid"
+	jobd_stop
+	[ $rc -eq 0 ] || return 1
+	nsyncs=$(grep -cE '(fsync|fdatasync)\(' "$T/strace.$1")
+}
+if ! command -v strace >/dev/null 2>&1; then
+	skip "sync-full-syncs-each-commit" "no strace command (scripts/deps.sh test installs it)"
+else
+	syncs full; rc=$? nfull=$nsyncs
+	if [ $rc -eq 2 ]; then
+		skip "sync-full-syncs-each-commit" "strace cannot attach to jobd: $nostrace"
+	else
+		syncs normal; nnormal=$nsyncs
+		echo "# fsync/fdatasync calls for $NSYNC acknowledged changes: -sync full ${nfull:-?}, -sync normal ${nnormal:-?}"
+		check "sync-full-syncs-each-commit" test -n "$nfull" -a "${nfull:-0}" -ge $NSYNC
+		check "sync-normal-syncs-fewer" test -n "$nnormal" -a "${nnormal:-0}" -le $((NSYNC / 4))
+	fi
+fi
+
 # ---- a run cut off by a crash: interrupted, logged, its processes ended ----
 fresh
 jobd_start
@@ -95,11 +161,11 @@ pid=$("$J" log long | sed -n 's/.*:pid=//p' | head -1)
 kill9
 check "run-outlives-daemon" sid_alive "$pid"
 jobd_start
-gone() { ! sid_alive "$pid"; }
+gone() { [ -n "$pid" ] && ! sid_alive "$pid"; }
 check "interrupted-processes-ended" wait_for 10 gone
 expect "interrupted-logged" 1 sh -c \
 	"\"$J\" log long | grep -c ':interrupted: jobd stopped while this run was in progress\$'"
-check "interrupted-warned" grep -q "run 1 (pid $pid) was interrupted; sent SIGTERM" "$T/jobd.log"
+check "interrupted-warned" wait_for 10 grep -q "run 1 (pid $pid) was interrupted; sent SIGTERM" "$T/jobd.log"
 jobd_stop
 jobd_start
 expect "interrupted-logged-once" 1 sh -c "\"$J\" log long | grep -c ':interrupted:'"
@@ -245,7 +311,7 @@ jobd_stop
 # A jobs.db that cannot be read is not skipped over: jobd refuses to start.
 fresh
 mkdir "$T/db/jobs.db"
-refuse "import-unreadable-refused" "$T/db" "reading the original jobd's $T/db/jobs.db: Is a directory"
+refuse "import-unreadable-refused" "$T/db" "$T/db/jobs.db is not a regular file; jobd will not use it: move it aside"
 
 # ---- a corrupt or unreadable database is refused, untouched ----
 mkdir -p "$T/junk"
@@ -277,8 +343,7 @@ refuse "unreadable-refused" "$T/unread" "cannot open $T/unread/jobd.sqlite"
 "$JOBD" -dbdir "$T/new/deeper/db" -fsaddr "unix!$T/new.sock" -logtostderr 2>"$T/new.err" &
 newpid=$!
 wait_for 20 test -S "$T/new.sock"
-kill -TERM "$newpid"
-wait "$newpid"
+term_wait "$newpid"
 check "dbdir-created" test -f "$T/new/deeper/db/jobd.sqlite"
 expect "dbdir-mode-0700" 700 stat -c %a "$T/new/deeper/db"
 : >"$T/plainfile"

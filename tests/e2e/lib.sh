@@ -92,6 +92,20 @@ wait_for() {
 	return 0
 }
 
+# pgrp_alive PGID: some process of group PGID is alive, not a zombie (a
+# zombie is dead, only not yet reaped by whoever adopted it). 1 for an empty
+# or nonsensical PGID: the caller's check must not pass by accident.
+pgrp_alive() {
+	case ${1:-} in ''|*[!0-9]*|0|1) return 1 ;; esac
+	for st in /proc/[0-9]*/stat; do
+		# After the command name: state ppid pgrp ...
+		f=$(sed 's/.*) //' "$st" 2>/dev/null) || continue
+		set -- "$1" $f
+		[ $# -ge 4 ] && [ "$4" = "$1" ] && [ "$2" != Z ] && return 0
+	done
+	return 1
+}
+
 # jobd_start [extra jobd flags...]: starts jobd on $T/db with a unix socket and an
 # ephemeral TCP port, and waits until it says it is listening.
 jobd_start() {
@@ -117,6 +131,12 @@ jobd_start() {
 jobd_stop() {
 	[ -n "$JOBD_PID" ] || return 0
 	kill -TERM "$JOBD_PID"
+	# Bounded: a jobd that will not stop is a failure, not a hung test
+	# (shutdown takes at most about twice -killgrace).
+	if ! wait_for 60 sh -c "! kill -0 $JOBD_PID 2>/dev/null || grep -q '^State:.*Z' /proc/$JOBD_PID/status"; then
+		nok "jobd-exit-0 (still running 60 s after SIGTERM; killed)"
+		kill -KILL "$JOBD_PID"
+	fi
 	wait "$JOBD_PID"; rc=$?
 	JOBD_PID=
 	if [ "$rc" -ne 0 ]; then

@@ -11,6 +11,17 @@ st() { "$J" read "jobs/$1/status"; }
 field() { st "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 rfield() { "$J" read "jobs/$1/runs/$2/status" | tr ' ' '\n' | sed -n "s/^$3=//p"; }
 ended() { [ "$(rfield "$1" "$2" state)" = done ]; }
+running() { [ "$(rfield "$1" "$2" state)" = running ]; }
+# A job's shell leads its own process group. group_alive: the group has a
+# member; group_gone: it has none. An empty or non-numeric id passes neither.
+# (No "--": dash's kill refuses it, so "! kill -0 -- -N" holds whatever N is.)
+is_pgid() { case $1 in ''|*[!0-9]*) echo "no process group id: '$1'"; return 1 ;; esac; }
+group_alive() { is_pgid "$1" && kill -0 "-$1" 2>/dev/null; }
+group_gone() { is_pgid "$1" && ! kill -0 "-$1" 2>/dev/null; }
+# pgid_of JOB RUN: the "pgid=N" the run printed, once it has.
+pgid_printed() { "$J" read "jobs/$1/runs/$2/output" | grep -q ':pgid=[0-9]'; }
+pgid_of() { "$J" read "jobs/$1/runs/$2/output" | sed -n 's/.*:pgid=//p' | head -1; }
+epoch() { date -d "$1" +%s; }
 
 # ---- run, status, runs/N ----
 mk r1 'echo out; echo err >&2; exit 3'
@@ -69,16 +80,17 @@ check_fails "schedule-bad" "$J" write jobs/r1/schedule '61 * * * *'
 # ---- kill: the whole group, SIGTERM then SIGKILL after the grace period ----
 mk k1 'trap "" TERM; echo pgid=$$; sleep 60 & sleep 60; wait'
 "$J" write jobs/k1/ctl run
-running() { [ "$(rfield "$1" "$2" state)" = running ]; }
 check "k1-running" wait_for 10 running k1 1
-started_out() { "$J" read jobs/k1/runs/1/output | grep -q pgid=; }
-wait_for 10 started_out
-pgid=$("$J" read jobs/k1/runs/1/output | sed -n 's/.*:pgid=//p')
+check "k1-says-pgid" wait_for 10 pgid_printed k1 1
+pgid=$(pgid_of k1 1)
+check "k1-group-alive-before-kill" group_alive "$pgid"
 check "kill-verb" "$J" write jobs/k1/ctl kill
 check "ignores-term-killed-after-grace" wait_for 10 ended k1 1
 expect "killed-flag" "1" rfield k1 1 killed
 expect "killed-by-sigkill" "signal:KILL" rfield k1 1 status
-check "no-process-left" sh -c "! kill -0 -- -$pgid 2>/dev/null"
+# The background "sleep 60" is in the group too: only a kill of the whole
+# group ends it.
+check "no-process-left" wait_for 10 group_gone "$pgid"
 "$J" write jobs/k1/ctl kill 2>"$T/err"
 check "kill-nothing-running" grep -q "no run in progress" "$T/err"
 mk k2 'trap "echo got-hup" HUP; echo ready; while :; do sleep 0.1; done'
@@ -93,14 +105,17 @@ check_fails "kill-bad-signal" "$J" write jobs/k2/ctl "kill BOGUS"
 wait_for 10 ended k2 1
 
 # ---- timeout ----
-mk t1 'echo pgid=$$; sleep 30 & sleep 30'
-"$J" write jobs/t1/timeout 1s
+# (3 s: time enough to see the group alive before the timeout ends it.)
+mk t1 'echo pgid=$$; sleep 300 & sleep 300'
+"$J" write jobs/t1/timeout 3s
 "$J" write jobs/t1/ctl run
-check "timeout-ends-run" wait_for 10 ended t1 1
+check "t1-says-pgid" wait_for 10 pgid_printed t1 1
+pgid=$(pgid_of t1 1)
+check "t1-group-alive-before-timeout" group_alive "$pgid"
+check "timeout-ends-run" wait_for 20 ended t1 1
 expect "timed-out-flag" "1" rfield t1 1 timed_out
-check "timeout-logged" sh -c "\"$J\" log t1 | grep -q ':timed out after 1s$'"
-pgid=$("$J" read jobs/t1/runs/1/output | sed -n 's/.*:pgid=//p')
-check "timeout-no-process-left" sh -c "! kill -0 -- -$pgid 2>/dev/null"
+check "timeout-logged" sh -c "\"$J\" log t1 | grep -q ':timed out after 3s$'"
+check "timeout-no-process-left" wait_for 10 group_gone "$pgid"
 
 # ---- overlap policies ----
 mk o1 'sleep 1'
@@ -112,8 +127,14 @@ expect "skip-recorded" "skipped" rfield o1 2 state
 "$J" write jobs/o1/ctl 'run
 run'
 check "queue-runs-later" wait_for 10 ended o1 4
-s3=$(rfield o1 3 end); s4=$(rfield o1 4 start)
-check "queue-after-previous" test "$(rfield o1 4 start)" ">" "$(rfield o1 3 start)"
+# Times are whole seconds: a queued run that started with the other (and so
+# before it ended, a second later at least) starts in an earlier second.
+queued_after() {
+	e3=$(rfield o1 3 end) s4=$(rfield o1 4 start)
+	echo "run 3 ended $e3, run 4 started $s4"
+	[ "$(epoch "$s4")" -ge "$(epoch "$e3")" ]
+}
+check "queue-after-previous" queued_after
 "$J" write jobs/o1/overlap allow
 "$J" write jobs/o1/cmd 'sleep 2'
 "$J" write jobs/o1/ctl 'run
@@ -133,7 +154,21 @@ expect "replaced-killed" "1" rfield o1 8 killed
 check "replacement-runs" wait_for 10 running o1 9
 "$J" write jobs/o1/ctl "kill KILL"
 wait_for 10 ended o1 9
-: "$s3$s4"
+
+# overlap=queue holds at most 16 waiting runs (doc/namespace.md): a fire that
+# finds 16 waiting is skipped, recorded and logged. q1 runs until told to end.
+mk q1 "while [ ! -e '$T/q1.go' ]; do sleep 0.1; done"
+"$J" write jobs/q1/overlap queue
+"$J" write jobs/q1/ctl run
+check "queue-first-running" wait_for 10 running q1 1
+"$J" write jobs/q1/ctl "$(i=0; while [ $i -lt 17 ]; do echo run; i=$((i + 1)); done)"
+states() { i=$1; while [ "$i" -le "$2" ]; do rfield q1 "$i" state; i=$((i + 1)); done | sort | uniq -c | sed 's/^ *//' | tr '\n' ' ' | sed 's/ $//'; }
+expect "queue-holds-16" "16 waiting" states 2 17
+expect "queue-full-skips" "skipped" rfield q1 18 state
+check "queue-full-logged" sh -c "\"$J\" log q1 | grep -q ':skipped: 16 runs already waiting\$'"
+touch "$T/q1.go"
+check "queue-drains" wait_for 60 ended q1 17
+expect "queued-ran" "exit:0" rfield q1 17 status
 
 # ---- retention: the newest -keep_runs runs ----
 expect "keep-runs" "5" sh -c "\"$J\" ls-files jobs/o1/runs | wc -l"
@@ -171,34 +206,61 @@ mk d1 'sleep 60'
 "$J" write jobs/d1/ctl run
 wait_for 10 running d1 1
 check "delete-verb" "$J" write jobs/d1/ctl delete
-check_fails "deleted-gone" "$J" read jobs/d1/cmd
+check_fails_with "deleted-gone" "'d1' not found" "$J" read jobs/d1/cmd
 check "name-free-again" "$J" write clone "d1:$never:true"
-check_fails "old-incarnation-not-back" sh -c "\"$J\" read jobs/d1/runs/1/status"
+check_fails_with "old-incarnation-not-back" "'1' not found" "$J" read jobs/d1/runs/1/status
+# k2 (with a run in its history) is deleted and stays so across a restart.
+check "k2-there-before-delete" "$J" read jobs/k2/runs/1/status
+check "delete-k2" "$J" write jobs/k2/ctl delete
 jobd_stop
 jobd_start -killgrace 1s
-check_fails "deleted-stays-deleted" "$J" read jobs/k1/status.missing
-check_fails "d1-old-runs-gone" "$J" read jobs/d1/runs/1/status
+check_fails_with "deleted-stays-deleted" "'k2' not found" "$J" read jobs/k2/status
+check "deleted-not-listed" sh -c "\"$J\" ls-files jobs >'$T/jobs' && grep -qx d1 '$T/jobs' && ! grep -qx k2 '$T/jobs'"
+check_fails_with "d1-old-runs-gone" "'1' not found" "$J" read jobs/d1/runs/1/status
 
 # ---- misfire on restart ----
+# jobd is down from t_down to t_up (whole seconds, as date says them): every
+# second strictly between was certainly missed.
 "$J" write clone 'mf:* * * * * * *:echo $JOBD_SCHEDULED'
 "$J" write jobs/mf/misfire once
 "$J" write jobs/mf/ctl start
-ran_once() { [ "$("$J" ls-files jobs/mf/runs | wc -l)" -ge 1 ]; }
-wait_for 10 ran_once
+mf_runs_at_least() { [ "$("$J" ls-files jobs/mf/runs | wc -l)" -ge "$1" ]; }
+# missed_runs: how many runs of mf were scheduled strictly between t_down and t_up.
+missed_runs() {
+	"$J" ls-files jobs/mf/runs >"$T/mf.runs" || return 1
+	: >"$T/mf.sched"
+	while read -r r; do
+		s=$(rfield mf "$r" sched)
+		[ -n "$s" ] && epoch "$s" >>"$T/mf.sched" || { echo "run $r: no sched"; return 1; }
+	done <"$T/mf.runs"
+	awk -v a="$t_down" -v b="$t_up" '$1 > a && $1 < b { n++ } END { print n + 0 }' "$T/mf.sched"
+}
+wait_for 10 mf_runs_at_least 1
 jobd_stop
+t_down=$(date +%s)
 sleep 3   # jobd is down for a few scheduled seconds: those are the misfires
+t_up=$(date +%s)
 jobd_start -killgrace 1s
-check "misfire-once-logged" sh -c "\"$J\" log mf | grep -q 'misfire: running once'"
+# (Misfires are run once jobd listens: wait for them.)
+logged() { "$J" log mf | grep -Eq "$1"; }
+check "misfire-once-logged" wait_for 30 logged 'misfire: running once'
+n=$(missed_runs)
+echo "# misfire=once: $n runs for the $((t_up - t_down - 1)) seconds missed"
+check "misfire-once-not-each" test "$n" -le 1
 "$J" write jobs/mf/ctl stop
 # misfire=all replays each missed second (with overlap=allow they all run).
 "$J" write jobs/mf/misfire all
 "$J" write jobs/mf/overlap allow
 "$J" write jobs/mf/ctl start
-wait_for 10 sh -c "[ \$(\"$J\" ls-files jobs/mf/runs | wc -l) -ge 3 ]"
+n0=$("$J" ls-files jobs/mf/runs | wc -l)
+wait_for 10 mf_runs_at_least $((n0 + 2))
 jobd_stop
+t_down=$(date +%s)
 sleep 3
+t_up=$(date +%s)
 jobd_start -killgrace 1s
-check "misfire-all-logged" sh -c "\"$J\" log mf | grep -Eq 'misfire: replayed [2-9] missed times'"
+check "misfire-all-logged" wait_for 30 logged 'misfire: replayed [0-9]+ missed times$'
+expect "misfire-all-replays-each" "$((t_up - t_down - 1))" missed_runs
 "$J" write jobs/mf/ctl stop
 jobd_stop
 finish

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ -x "$JOBD" ] || { nok "jobd-built (no $JOBD)"; finish; }
 jobd_start
 
-bash "$here/vm.sh" --port "$JOBD_PORT" --timeout "${JOBD_VM_TIMEOUT:-60}" \
+bash "$here/vm.sh" --port "$JOBD_PORT" --timeout "${JOBD_VM_TIMEOUT:-300}" \
 	--mount L:9p2000.L --mount u:9p2000.u --mount 9:9p2000 \
 	"$here/guest-walkthrough.sh" >"$T/vm.out" 2>"$T/vm.err"
 rc=$?
