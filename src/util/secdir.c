@@ -19,7 +19,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +28,6 @@
 
 #include "util/log.h"
 #include "util/util.h"
-
-static void say(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t n, const char *fmt, ...)
-{
-	if (why == NULL || n == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
-	va_end(ap);
-}
 
 /* "alice (uid 1001)", or "uid 1001" for a uid without a passwd entry. */
 static const char *who(uint32_t uid, char *buf, size_t n)
@@ -64,7 +52,7 @@ static int refuse_link(const char *path, const char *what, char *why, size_t n)
 	char target[PATH_MAX];
 	ssize_t k = readlink(path, target, sizeof target - 1);
 	target[k > 0 ? k : 0] = '\0';
-	say(why, n, "%s is a symbolic link (to %s); jobd does not follow links in its state "
+	strfmt(why, n, "%s is a symbolic link (to %s); jobd does not follow links in its state "
 	    "directory, since whoever can change one chooses what jobd reads: %s",
 	    path, k > 0 ? target : "?", what);
 	return -ELOOP;
@@ -77,12 +65,12 @@ static int refuse_owner(const char *path, int isdir, uint32_t owner, uint32_t ui
 	who(owner, o, sizeof o);
 	who(uid, u, sizeof u);
 	if (isdir)
-		say(why, n, "%s is owned by %s, not by %s, the user jobd runs as; jobd will not "
+		strfmt(why, n, "%s is owned by %s, not by %s, the user jobd runs as; jobd will not "
 		    "trust a directory another user can change (jobs run as their owners, as root "
 		    "when jobd is root): check what is in it and chown it to %s, or use another "
 		    "directory", path, o, u, u);
 	else
-		say(why, n, "%s is owned by %s, not by %s, the user jobd runs as; jobd will not "
+		strfmt(why, n, "%s is owned by %s, not by %s, the user jobd runs as; jobd will not "
 		    "trust a file another user may have written (jobs run as their owners, as root "
 		    "when jobd is root): move it aside, or if it is jobd's own, check it and chown "
 		    "it to %s", path, o, u, u);
@@ -107,11 +95,11 @@ static int check_parents(const char *canon, const char *dir, uint32_t uid, char 
 		struct stat sb;
 		if (lstat(p, &sb) < 0) {
 			r = -errno;
-			say(why, n, "cannot check %s, above %s: %s", p, dir, strerror(-r));
+			strfmt(why, n, "cannot check %s, above %s: %s", p, dir, strerror(-r));
 			break;
 		}
 		if (!S_ISDIR(sb.st_mode)) {
-			say(why, n, "%s, above %s, changed while jobd checked it (it is no longer a "
+			strfmt(why, n, "%s, above %s, changed while jobd checked it (it is no longer a "
 			    "directory): someone is moving directories above jobd's state", p, dir);
 			r = -EAGAIN;
 			break;
@@ -119,7 +107,7 @@ static int check_parents(const char *canon, const char *dir, uint32_t uid, char 
 		char o[160], u[160], g[160];
 		unsigned mode = (unsigned)(sb.st_mode & 07777);
 		if (sb.st_uid != 0 && sb.st_uid != uid) {
-			say(why, n, "%s is below %s, which belongs to %s: that user could put a "
+			strfmt(why, n, "%s is below %s, which belongs to %s: that user could put a "
 			    "directory of their own in its place, and jobd would run the jobs in it; "
 			    "use a directory whose parents only root and %s can change",
 			    dir, p, who(sb.st_uid, o, sizeof o), who(uid, u, sizeof u));
@@ -127,7 +115,7 @@ static int check_parents(const char *canon, const char *dir, uint32_t uid, char 
 			break;
 		}
 		if ((sb.st_mode & (S_IWGRP | S_IWOTH)) && !(sb.st_mode & S_ISVTX)) {
-			say(why, n, "%s is below %s, which %s may write (mode %04o, no sticky bit): "
+			strfmt(why, n, "%s is below %s, which %s may write (mode %04o, no sticky bit): "
 			    "they could put a directory of their own in its place, and jobd would run "
 			    "the jobs in it; chmod go-w %s (or +t), or use another directory",
 			    dir, p, sb.st_mode & S_IWOTH ? "every user" : group(sb.st_gid, g, sizeof g),
@@ -181,9 +169,9 @@ int secdir_open(const char *dir, uint32_t uid, const char *const *own, char **ca
 			return refuse_link(dir, "give jobd the directory itself, after checking who "
 			                   "owns it", why, n);
 		if (e == ENOTDIR)
-			say(why, n, "%s exists and is not a directory", dir);
+			strfmt(why, n, "%s exists and is not a directory", dir);
 		else
-			say(why, n, "cannot open %s: %s", dir, strerror(e));
+			strfmt(why, n, "cannot open %s: %s", dir, strerror(e));
 		return -e;
 	}
 	struct stat sb;
@@ -191,7 +179,7 @@ int secdir_open(const char *dir, uint32_t uid, const char *const *own, char **ca
 	char *real = NULL;
 	if (fstat(fd, &sb) < 0) {
 		r = -errno;
-		say(why, n, "cannot stat %s: %s", dir, strerror(-r));
+		strfmt(why, n, "cannot stat %s: %s", dir, strerror(-r));
 		goto bad;
 	}
 	if (sb.st_uid != uid) {
@@ -205,7 +193,7 @@ int secdir_open(const char *dir, uint32_t uid, const char *const *own, char **ca
 	if (real == NULL || stat(real, &rsb) < 0 || rsb.st_dev != sb.st_dev ||
 	    rsb.st_ino != sb.st_ino) {
 		r = real == NULL ? -errno : -EAGAIN;
-		say(why, n, "%s changed while jobd checked it%s%s", dir, r == -EAGAIN ? "" : ": ",
+		strfmt(why, n, "%s changed while jobd checked it%s%s", dir, r == -EAGAIN ? "" : ": ",
 		    r == -EAGAIN ? "" : strerror(-r));
 		goto bad;
 	}
@@ -213,7 +201,7 @@ int secdir_open(const char *dir, uint32_t uid, const char *const *own, char **ca
 		goto bad;
 	if (faccessat(fd, ".", W_OK | X_OK, 0) < 0) {
 		r = -errno;
-		say(why, n, "%s is not writable by this user: %s", dir, strerror(-r));
+		strfmt(why, n, "%s is not writable by this user: %s", dir, strerror(-r));
 		goto bad;
 	}
 	unsigned mode = (unsigned)(sb.st_mode & 07777);
@@ -221,18 +209,18 @@ int secdir_open(const char *dir, uint32_t uid, const char *const *own, char **ca
 		char name[256];
 		if ((r = stranger(fd, own, name, sizeof name)) != 0) {
 			if (r > 0)
-				say(why, n, "%s is mode %04o, and jobd makes its state directory 0700, "
+				strfmt(why, n, "%s is mode %04o, and jobd makes its state directory 0700, "
 				    "but it holds '%s', which is not jobd's: if it is meant to be jobd's "
 				    "directory, check it and chmod 700 it, else use a directory of "
 				    "jobd's own", dir, mode, name);
 			else
-				say(why, n, "cannot read %s: %s", dir, strerror(-r));
+				strfmt(why, n, "cannot read %s: %s", dir, strerror(-r));
 			r = r > 0 ? -ENOTEMPTY : r;
 			goto bad;
 		}
 		if (fchmod(fd, 0700) < 0) {
 			r = -errno;
-			say(why, n, "cannot set the mode of %s to 0700 (it is %04o: other users may "
+			strfmt(why, n, "cannot set the mode of %s to 0700 (it is %04o: other users may "
 			    "read or change jobd's files): %s", dir, mode, strerror(-r));
 			goto bad;
 		}
@@ -263,15 +251,29 @@ static int check_stat(const struct stat *sb, const char *path, uint32_t uid, int
 	 * the directory was open to others) have jobd chmod or truncate a file of
 	 * theirs choosing; and anything but a regular file could block an open. */
 	if (!S_ISREG(sb->st_mode)) {
-		say(why, n, "%s is not a regular file; jobd will not use it: move it aside", path);
+		strfmt(why, n, "%s is not a regular file; jobd will not use it: move it aside", path);
 		return -EINVAL;
 	}
 	if (sb->st_nlink != 1) {
-		say(why, n, "%s has %ju names (hard links); jobd will not use a file that is also "
+		strfmt(why, n, "%s has %ju names (hard links); jobd will not use a file that is also "
 		    "elsewhere: move it aside", path, (uintmax_t)sb->st_nlink);
 		return -EMLINK;
 	}
 	*tighten = S_ISREG(sb->st_mode) && (sb->st_mode & 077) != 0;
+	return 0;
+}
+
+/* After a chmod of path (mode: what it was) to its owner's bits: the refusal
+ * if it failed (err), else a warning that it was wider. */
+static int tightened(int err, const char *path, mode_t mode, char *why, size_t n)
+{
+	if (err) {
+		strfmt(why, n, "cannot set the mode of %s to %04o: %s", path, (unsigned)(mode & 0600),
+		       strerror(err));
+		return -err;
+	}
+	LOGW("%s was mode %04o; set it to %04o", path, (unsigned)(mode & 07777),
+	     (unsigned)(mode & 0600));
 	return 0;
 }
 
@@ -284,20 +286,20 @@ int secdir_file(int dfd, const char *dir, const char *name, uint32_t uid, char *
 		int e = errno;
 		if (e == ENOENT)
 			return 0;
-		say(why, n, "cannot check %s: %s", path, strerror(e));
+		strfmt(why, n, "cannot check %s: %s", path, strerror(e));
 		return -e;
 	}
 	if (S_ISLNK(sb.st_mode)) {
 		char target[PATH_MAX];
 		ssize_t k = readlinkat(dfd, name, target, sizeof target - 1);
 		target[k > 0 ? k : 0] = '\0';
-		say(why, n, "%s is a symbolic link (to %s); jobd does not follow links in its state "
+		strfmt(why, n, "%s is a symbolic link (to %s); jobd does not follow links in its state "
 		    "directory, since whoever can change one chooses what jobd reads and writes: "
 		    "remove the link (its target is left as it is)", path, k > 0 ? target : "?");
 		return -ELOOP;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		say(why, n, "cannot open %s: it is %s, not a regular file; move it aside", path,
+		strfmt(why, n, "cannot open %s: it is %s, not a regular file; move it aside", path,
 		    S_ISDIR(sb.st_mode) ? "a directory" : "a special file");
 		return S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
 	}
@@ -306,15 +308,8 @@ int secdir_file(int dfd, const char *dir, const char *name, uint32_t uid, char *
 		return r;
 	/* No link can replace it between the fstatat and here: only jobd's user
 	 * (and root) may change the directory, secdir_open saw to that. */
-	if (fchmodat(dfd, name, sb.st_mode & 0600, 0) < 0) {
-		r = -errno;
-		say(why, n, "cannot set the mode of %s to %04o: %s", path, (unsigned)(sb.st_mode & 0600),
-		    strerror(-r));
-		return r;
-	}
-	LOGW("%s was mode %04o; set it to %04o", path, (unsigned)(sb.st_mode & 07777),
-	     (unsigned)(sb.st_mode & 0600));
-	return 0;
+	return tightened(fchmodat(dfd, name, sb.st_mode & 0600, 0) < 0 ? errno : 0, path,
+	                 sb.st_mode, why, n);
 }
 
 int secdir_fd(int fd, const char *path, uint32_t uid, char *why, size_t n)
@@ -322,19 +317,11 @@ int secdir_fd(int fd, const char *path, uint32_t uid, char *why, size_t n)
 	struct stat sb;
 	if (fstat(fd, &sb) < 0) {
 		int e = errno;
-		say(why, n, "cannot stat %s: %s", path, strerror(e));
+		strfmt(why, n, "cannot stat %s: %s", path, strerror(e));
 		return -e;
 	}
 	int tighten, r = check_stat(&sb, path, uid, &tighten, why, n);
 	if (r < 0 || !tighten)
 		return r;
-	if (fchmod(fd, sb.st_mode & 0600) < 0) {
-		r = -errno;
-		say(why, n, "cannot set the mode of %s to %04o: %s", path, (unsigned)(sb.st_mode & 0600),
-		    strerror(-r));
-		return r;
-	}
-	LOGW("%s was mode %04o; set it to %04o", path, (unsigned)(sb.st_mode & 07777),
-	     (unsigned)(sb.st_mode & 0600));
-	return 0;
+	return tightened(fchmod(fd, sb.st_mode & 0600) < 0 ? errno : 0, path, sb.st_mode, why, n);
 }

@@ -5,6 +5,7 @@
 # lines are reported here under this test's name. The first run downloads and
 # prepares the guest kernel (see tests/vm/README.md).
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/report.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 
 [ -x "$JOBD" ] || { nok "jobd-built (no $JOBD)"; finish; }
@@ -13,19 +14,6 @@ jobd_start
 bash "$here/vm.sh" --port "$JOBD_PORT" --timeout "${JOBD_VM_TIMEOUT:-300}" \
 	--mount L:9p2000.L --mount u:9p2000.u --mount 9:9p2000 \
 	"$here/guest-walkthrough.sh" >"$T/vm.out" 2>"$T/vm.err"
-rc=$?
-sed "s|^\(not \)\{0,1\}ok - |&$TESTNAME/|" "$T/vm.out"
-guest_fail=$(grep -c '^not ok ' "$T/vm.out")
-NFAIL=$((NFAIL + guest_fail))
-case $rc in
-0) [ "$guest_fail" -eq 0 ] || nok "guest (status 0 despite failures)" ;;
-124) nok "vm (timed out)" ;;
-125) nok "vm (harness failure)" ;;
-*) [ "$guest_fail" -gt 0 ] || nok "vm (guest script status $rc)" ;;
-esac
-if [ "$rc" -ne 0 ] || [ "$guest_fail" -gt 0 ]; then
-	echo "# vm.sh said:"; sed 's/^/#   /' "$T/vm.err" | tail -40
-	echo "# jobd log:"; sed 's/^/#   /' "$T/jobd.log" | tail -20
-fi
+vm_report $? 80
 jobd_stop
 finish

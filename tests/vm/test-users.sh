@@ -6,17 +6,18 @@
 # host, with the same ids in the guest, each create and run a job through the
 # mount (guest-users.sh). Needs root (users are made for the test).
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/report.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 
 [ -x "$JOBD" ] || { nok "jobd-built (no $JOBD)"; finish; }
 if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null; then
-	ok "users # SKIP needs root and useradd"
+	skip users "needs root and useradd"
 	finish
 fi
 UA=jka$$ UB=jkb$$
 ON_EXIT="userdel $UA; userdel $UB"
 if ! { useradd -M -N -s /bin/sh "$UA" && useradd -M -N -s /bin/sh "$UB"; } 2>"$T/useradd.err"; then
-	ok "users # SKIP cannot create users: $(head -1 "$T/useradd.err")"
+	skip users "cannot create users: $(head -1 "$T/useradd.err")"
 	finish
 fi
 jobd_start
@@ -27,22 +28,6 @@ jobd_start
 bash "$here/vm.sh" --port "$JOBD_PORT" --timeout "${JOBD_VM_TIMEOUT:-90}" \
 	--mount L:9p2000.L:access=user --mount u:9p2000.u:access=user \
 	"$T/guest.sh" >"$T/vm.out" 2>"$T/vm.err"
-rc=$?
-sed "s|^\(not \)\{0,1\}ok - |&$TESTNAME/|" "$T/vm.out"
-guest_fail=$(grep -c '^not ok ' "$T/vm.out")
-guest_ok=$(grep -c '^ok ' "$T/vm.out")
-NFAIL=$((NFAIL + guest_fail))
-case $rc in
-0) [ "$guest_fail" -eq 0 ] || nok "guest (status 0 despite failures)"
-   [ "$guest_ok" -ge 20 ] || nok "guest ran too few checks ($guest_ok)" ;;
-124) nok "vm (timed out)" ;;
-125) nok "vm (harness failure)" ;;
-*) [ "$guest_fail" -gt 0 ] || nok "vm (guest script status $rc)" ;;
-esac
-# The attaches jobd saw name each user.
-if [ "$rc" -ne 0 ] || [ "$guest_fail" -gt 0 ]; then
-	echo "# vm.sh said:"; sed 's/^/#   /' "$T/vm.err" | tail -40
-	echo "# jobd log:"; sed 's/^/#   /' "$T/jobd.log" | tail -20
-fi
+vm_report $? 24
 jobd_stop
 finish
