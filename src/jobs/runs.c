@@ -635,19 +635,20 @@ int jobs_run_get(Jobs *js, Job *j, int64_t seq, RunInfo *out, char *why, size_t 
 			*out = live_info(r);
 			return 0;
 		}
-	RunInfo *v;
-	size_t count;
-	int rc = jobs_runs(js, j, &v, &count, why, n);
-	if (rc < 0)
-		return rc;
-	rc = -ENOENT;
-	for (size_t i = 0; i < count; i++)
-		if (v[i].seq == seq) {
-			*out = v[i];
-			rc = 0;
-		}
-	free(v);
-	if (rc < 0)
+	StoreRun sr;
+	char swhy[256];
+	int rc = store_run_get(js->store, j->id, seq, &sr, swhy, sizeof swhy);
+	if (rc == -ENOENT) {
 		strfmt(why, n, "job %s has no run %lld", j->name, (long long)seq);
-	return rc;
+		return rc;
+	}
+	if (rc < 0) {
+		strfmt(why, n, "%s", swhy);
+		return rc;
+	}
+	Collect c = { j, NULL, 0, 0 };
+	collect(&c, &sr);             /* the row, or the live run it still is */
+	*out = c.v[0];
+	free(c.v);
+	return 0;
 }

@@ -158,6 +158,9 @@ typedef struct StoreRun {
 	int64_t out_bytes;
 } StoreRun;
 
+/* The job's run number seq (an index lookup): 0 and *out, -ENOENT if it is
+ * not kept, or -errno with why. */
+int store_run_get(Store *s, int64_t job_id, int64_t seq, StoreRun *out, char *why, size_t n);
 /* Calls fn for each run of the job, oldest first; stops early if fn returns
  * non-zero (that value is returned). */
 int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRun *r),

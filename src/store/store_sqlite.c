@@ -115,6 +115,9 @@ static const char *const migrations[] = {
 	/* 5: each job's resource limits (the limits setting: "nproc=64 as=512M"),
 	 * as text; '' = none. */
 	"ALTER TABLE jobs ADD COLUMN limits TEXT NOT NULL DEFAULT ''",
+	/* 6: one run by its number, for every walk to runs/N and every entry of
+	 * a runs/ listing: an index, not a read of all the job's runs. */
+	"CREATE INDEX IF NOT EXISTS runs_seq ON runs(job_id, seq)",
 };
 enum { SCHEMA_VERSION = (int)nelem(migrations) };
 
@@ -125,7 +128,7 @@ enum {
 	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUN_FINISH, S_RUNS_PAGE, S_RUNS_TRIM,
 	S_LOG_APPEND, S_LOG_PAGE, S_LOG_TRIM, S_RUN_SETTLE,
 	S_JOB_SAVE, S_JOB_SEQ, S_RUN_END, S_OUTPUT_PAGE, S_RUNS_TRIM_BYTES, S_LOG_ORPHANS,
-	S_LOG_TRIM_JOB,
+	S_LOG_TRIM_JOB, S_RUN_GET,
 	NSTMT
 };
 static const char *const stmtsql[NSTMT] = {
@@ -149,6 +152,9 @@ static const char *const stmtsql[NSTMT] = {
 	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
 		" seq, manual, flags, out_bytes"
 		" FROM runs WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[S_RUN_GET] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
+		" seq, manual, flags, out_bytes"
+		" FROM runs WHERE job_id = ?1 AND seq = ?2 ORDER BY id DESC LIMIT 1",
 	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
 	[S_RUNS_TRIM] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
 		" (SELECT id FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4)"
@@ -1334,6 +1340,46 @@ int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int st
 	return changed1(s, exec1(s, S_RUN_FINISH), "run", run_id, "recording run end", why, n);
 }
 
+/* The run row statement k (S_RUNS_PAGE's columns) is on. */
+static void run_row(Store *s, int k, StoreRun *w)
+{
+	sqlite3_stmt *st = s->st[k];
+	w->id = sqlite3_column_int64(st, 0);
+	w->job_id = sqlite3_column_int64(st, 1);
+	w->sched = sqlite3_column_int64(st, 2);
+	w->state = sqlite3_column_int(st, 3);
+	w->start_ns = sqlite3_column_int64(st, 4);
+	w->end_ns = sqlite3_column_int64(st, 5);
+	w->pid = sqlite3_column_int(st, 6);
+	w->status = sqlite3_column_int(st, 7);
+	size_t len;
+	const char *t = col_text(s, k, 8, &len);
+	if (len >= sizeof w->proc)
+		len = sizeof w->proc - 1;
+	memcpy(w->proc, t, len);
+	w->proc[len] = '\0';
+	w->seq = sqlite3_column_int64(st, 9);
+	w->manual = sqlite3_column_int(st, 10);
+	w->flags = sqlite3_column_int(st, 11);
+	w->out_bytes = sqlite3_column_int64(st, 12);
+}
+
+int store_run_get(Store *s, int64_t job_id, int64_t seq, StoreRun *out, char *why, size_t n)
+{
+	bind_i64(s, S_RUN_GET, 1, job_id);
+	bind_i64(s, S_RUN_GET, 2, seq);
+	int rc = step(s, S_RUN_GET);
+	if (rc == SQLITE_ROW) {
+		run_row(s, S_RUN_GET, out);
+		rc = step(s, S_RUN_GET);      /* LIMIT 1: done, and the statement reset */
+		return rc == SQLITE_DONE ? 0 : fail(s, why, n, "reading a run");
+	}
+	if (rc != SQLITE_DONE)
+		return fail(s, why, n, "reading a run");
+	strfmt(why, n, "no run %lld", (long long)seq);
+	return -ENOENT;
+}
+
 int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRun *r),
                     void *arg, char *why, size_t n)
 {
@@ -1345,28 +1391,8 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
 		bind_i64(s, S_RUNS_PAGE, 2, after);
 		bind_i64(s, S_RUNS_PAGE, 3, RUNS_PAGE);
 		int nrow = 0, rc;
-		sqlite3_stmt *st = s->st[S_RUNS_PAGE];
-		while ((rc = step(s, S_RUNS_PAGE)) == SQLITE_ROW) {
-			StoreRun *w = &rows[nrow++];
-			w->id = sqlite3_column_int64(st, 0);
-			w->job_id = sqlite3_column_int64(st, 1);
-			w->sched = sqlite3_column_int64(st, 2);
-			w->state = sqlite3_column_int(st, 3);
-			w->start_ns = sqlite3_column_int64(st, 4);
-			w->end_ns = sqlite3_column_int64(st, 5);
-			w->pid = sqlite3_column_int(st, 6);
-			w->status = sqlite3_column_int(st, 7);
-			size_t len;
-			const char *t = col_text(s, S_RUNS_PAGE, 8, &len);
-			if (len >= sizeof w->proc)
-				len = sizeof w->proc - 1;
-			memcpy(w->proc, t, len);
-			w->proc[len] = '\0';
-			w->seq = sqlite3_column_int64(st, 9);
-			w->manual = sqlite3_column_int(st, 10);
-			w->flags = sqlite3_column_int(st, 11);
-			w->out_bytes = sqlite3_column_int64(st, 12);
-		}
+		while ((rc = step(s, S_RUNS_PAGE)) == SQLITE_ROW)
+			run_row(s, S_RUNS_PAGE, &rows[nrow++]);
 		if (rc != SQLITE_DONE)
 			r = fail(s, why, n, "reading runs");
 		for (int i = 0; i < nrow && r == 0; i++)

@@ -595,6 +595,38 @@ static void test_delete_cascades(void)
 	store_close(s);
 }
 
+/* One run by its number: the run with that number, not another; none once
+ * trimmed; none for another job's number. */
+static void test_run_get(void)
+{
+	char *dir = newpath();
+	Store *s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	int64_t a = mkjob(s, "a", "@daily", "a"), b = mkjob(s, "b", "@daily", "b");
+	int64_t id[5], seq[5], other;
+	for (int i = 0; i < 5; i++)
+		CHECK(store_fire_claim(s, a, 1700000000 + 60 * i, &id[i], &seq[i], why, sizeof why) == 0);
+	CHECK(store_fire_claim(s, b, 0, &other, NULL, why, sizeof why) == 0);
+	for (int i = 0; i < 5; i++) {
+		StoreRun r;
+		memset(&r, 0, sizeof r);
+		CHECKF(store_run_get(s, a, seq[i], &r, why, sizeof why) == 0 && r.id == id[i] &&
+		       r.seq == seq[i] && r.job_id == a && r.sched == 1700000000 + 60 * i,
+		       "run %d: id %lld seq %lld", i, (long long)r.id, (long long)r.seq);
+	}
+	StoreRun r;
+	CHECK(store_run_get(s, a, seq[4] + 1, &r, why, sizeof why) == -ENOENT);
+	CHECK(store_run_get(s, b, seq[4], &r, why, sizeof why) == -ENOENT);
+	/* Ended and trimmed to the newest two: the oldest are gone. */
+	for (int i = 0; i < 5; i++)
+		CHECK(store_run_finish(s, id[i], RUN_DONE, 1, 0, why, sizeof why) == 0);
+	CHECK(store_runs_trim(s, a, 2, why, sizeof why) == 0);
+	CHECK(store_run_get(s, a, seq[0], &r, why, sizeof why) == -ENOENT);
+	CHECK(store_run_get(s, a, seq[4], &r, why, sizeof why) == 0 && r.id == id[4]);
+	store_close(s);
+}
+
 /* Opens the store in dir in a child process, which reports on `ready` and
  * then, if hold_child, forks a grandchild that keeps every descriptor (as a
  * run does between fork and exec) and waits on `release`; the child itself
@@ -723,7 +755,7 @@ static void test_newer_schema(void)
 		return;
 	}
 	CHECK(memcmp(orig + 68, "jobd", 4) == 0);          /* application_id */
-	CHECK(memcmp(orig + 60, "\0\0\0\5", 4) == 0);      /* user_version 5 */
+	CHECK(memcmp(orig + 60, "\0\0\0\6", 4) == 0);      /* user_version 6 */
 	poke32(db, 60, 7);
 	/* An mtime in the past, so that any write would show. */
 	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
@@ -736,7 +768,7 @@ static void test_newer_schema(void)
 	why[0] = '\0';
 	int r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
 	CHECKF(r == -EPROTO && s == NULL, "open: %d", r);
-	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (5); "
+	CHECKF(strcmp(why, "database schema version 7 is newer than this jobd supports (6); "
 	                   "upgrade jobd") == 0, "why: %s", why);
 	size_t len2;
 	char *after = slurp(db, &len2);
@@ -748,7 +780,7 @@ static void test_newer_schema(void)
 	free(after);
 
 	/* Put the version back: the refusal left no lock behind and nothing broken. */
-	poke32(db, 60, 5);
+	poke32(db, 60, 6);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -808,7 +840,7 @@ static void test_migrate_limits(void)
 	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
 	store_close(s);
 	head = slurp(db, &len);
-	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\5", 4) == 0);
+	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\6", 4) == 0);
 	free(head);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
@@ -1264,6 +1296,7 @@ int main(void)
 	unit_run("log", test_log);
 	unit_run("delete_cascades", test_delete_cascades);
 	unit_run("lock", test_lock);
+	unit_run("run_get", test_run_get);
 	unit_run("cloexec", test_cloexec);
 	unit_run("newer_schema", test_newer_schema);
 	unit_run("migrate_limits", test_migrate_limits);
