@@ -1376,7 +1376,7 @@ int store_run_get(Store *s, int64_t job_id, int64_t seq, StoreRun *out, char *wh
 	}
 	if (rc != SQLITE_DONE)
 		return fail(s, why, n, "reading a run");
-	strfmt(why, n, "no run %lld", (long long)seq);
+	say(why, n, "no run %lld", (long long)seq);
 	return -ENOENT;
 }
 

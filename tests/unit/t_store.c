@@ -616,7 +616,11 @@ static void test_run_get(void)
 		       "run %d: id %lld seq %lld", i, (long long)r.id, (long long)r.seq);
 	}
 	StoreRun r;
+	why[0] = '\0';
 	CHECK(store_run_get(s, a, seq[4] + 1, &r, why, sizeof why) == -ENOENT);
+	char want[64];
+	snprintf(want, sizeof want, "no run %lld", (long long)(seq[4] + 1));
+	CHECKF(strcmp(why, want) == 0, "why: '%s'", why);
 	CHECK(store_run_get(s, b, seq[4], &r, why, sizeof why) == -ENOENT);
 	/* Ended and trimmed to the newest two: the oldest are gone. */
 	for (int i = 0; i < 5; i++)
