@@ -230,8 +230,9 @@ static char *estrndup(const char *s, size_t n)
 	return p;
 }
 
-static char *strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strfmt(const char *fmt, ...)
+/* A malloc'ed formatted string (util's strfmt formats into a buffer instead). */
+static char *afmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *afmt(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -482,7 +483,7 @@ static int openfail(Store *s, char *why, size_t n, const char *ctx)
 		    s->err);
 		return -s->sys;
 	}
-	char *full = strfmt("%s: %s", s->path, ctx);
+	char *full = afmt("%s: %s", s->path, ctx);
 	int r = fail(s, why, n, full);
 	free(full);
 	return r;
@@ -524,7 +525,7 @@ static int mkdir1(const char *path, mode_t mode, const char *dir, char *why, siz
  * power loss. */
 static void syncparent(const char *path)
 {
-	char *d = strfmt("%s", path);
+	char *d = afmt("%s", path);
 	char *slash = strrchr(d, '/');
 	const char *parent = d;
 	if (slash == NULL)
@@ -585,7 +586,7 @@ static int makedir(const char *dir, char *p, int sync, char *why, size_t n)
  * our pid into it. */
 static int takelock(Store *s, int dfd, char *why, size_t n)
 {
-	char *lock = strfmt("%s/jobd.lock", s->dir);
+	char *lock = afmt("%s/jobd.lock", s->dir);
 	int r = secdir_file(dfd, s->dir, "jobd.lock", (uint32_t)geteuid(), why, n);
 	if (r < 0) {
 		free(lock);
@@ -721,14 +722,14 @@ static int setup(Store *s, int sync, char *why, size_t n)
 static int migrate(Store *s, int64_t from, char *why, size_t n)
 {
 	for (int64_t v = from; v < SCHEMA_VERSION; v++) {
-		char *sql = strfmt("BEGIN IMMEDIATE; %s; PRAGMA user_version = %" PRId64 "; COMMIT;",
+		char *sql = afmt("BEGIN IMMEDIATE; %s; PRAGMA user_version = %" PRId64 "; COMMIT;",
 		                   migrations[v], v + 1);
 		int rc = execsql(s, sql);
 		free(sql);
 		if (rc != SQLITE_OK) {
 			if (!sqlite3_get_autocommit(s->db))     /* keeps s->err */
 				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			char *ctx = strfmt("migrating the schema from version %" PRId64 " to %" PRId64,
+			char *ctx = afmt("migrating the schema from version %" PRId64 " to %" PRId64,
 			                   v, v + 1);
 			int r = openfail(s, why, n, ctx);
 			free(ctx);
@@ -821,7 +822,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 		say(why, n, "bad sync setting %d", sync);
 		return -EINVAL;
 	}
-	char *clean = strfmt("%s", dir);
+	char *clean = afmt("%s", dir);
 	for (size_t len = strlen(clean); len > 1 && clean[len - 1] == '/';)
 		clean[--len] = '\0';
 	int r = makedir(dir, clean, sync, why, n);
@@ -841,7 +842,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 	memset(s, 0, sizeof *s);
 	s->lockfd = -1;
 	s->dir = clean;
-	s->path = strfmt("%s/jobd.sqlite", clean);
+	s->path = afmt("%s/jobd.sqlite", clean);
 	/* What jobd keeps there: its files, the original jobd's jobs.db and the
 	 * backup of it, a unix socket make run puts there; a file system of its
 	 * own has lost+found. */
@@ -866,7 +867,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 	/* SQLite opens its files (database, WAL, shm, journals) with O_CLOEXEC.
 	 * It is given the path without links, so that NOFOLLOW (no link
 	 * anywhere in the path) refuses only a link made since the checks. */
-	real = strfmt("%s/jobd.sqlite", s->real);
+	real = afmt("%s/jobd.sqlite", s->real);
 	rc = sqlite3_open_v2(real, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                     SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
@@ -908,7 +909,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 	/* Runs a dead daemon left claimed or running have no process any more.
 	 * On a full disk they cannot be marked now; store_run_settle marks them
 	 * later, and a jobd that can read its data still starts and serves. */
-	sql = strfmt("UPDATE runs SET state = %d WHERE state IN (%d, %d)",
+	sql = afmt("UPDATE runs SET state = %d WHERE state IN (%d, %d)",
 	             RUN_INTERRUPTED, RUN_CLAIMED, RUN_RUNNING);
 	rc = execsql(s, sql);
 	free(sql);
@@ -980,7 +981,7 @@ int store_set_size_limit(Store *s, int64_t max_bytes, char *why, size_t n)
 			pages = s->max_pages;
 	}
 	/* SQLite never sets the cap below the pages already in use. */
-	char *sql = strfmt("PRAGMA max_page_count = %" PRId64, pages);
+	char *sql = afmt("PRAGMA max_page_count = %" PRId64, pages);
 	int rc = execsql(s, sql);
 	free(sql);
 	if (rc != SQLITE_OK)
