@@ -752,6 +752,29 @@ static int prepare(Store *s, char *why, size_t n)
 	return 0;
 }
 
+/* The run row st is on: S_RUNS_PAGE's columns, or only the first nine
+ * (id .. proc) for the start-up read of unfinished runs. */
+static void run_row(sqlite3_stmt *st, StoreRun *w)
+{
+	memset(w, 0, sizeof *w);
+	w->id = sqlite3_column_int64(st, 0);
+	w->job_id = sqlite3_column_int64(st, 1);
+	w->sched = sqlite3_column_int64(st, 2);
+	w->state = sqlite3_column_int(st, 3);
+	w->start_ns = sqlite3_column_int64(st, 4);
+	w->end_ns = sqlite3_column_int64(st, 5);
+	w->pid = sqlite3_column_int(st, 6);
+	w->status = sqlite3_column_int(st, 7);
+	const unsigned char *t = sqlite3_column_text(st, 8);
+	snprintf(w->proc, sizeof w->proc, "%s", t ? (const char *)t : "");
+	if (sqlite3_column_count(st) < 13)
+		return;
+	w->seq = sqlite3_column_int64(st, 9);
+	w->manual = sqlite3_column_int(st, 10);
+	w->flags = sqlite3_column_int(st, 11);
+	w->out_bytes = sqlite3_column_int64(st, 12);
+}
+
 /* Keeps the runs a dead daemon left claimed or running, and those marked
  * interrupted at an earlier open but not settled since (that jobd died too),
  * as they are, for store_runs_interrupted. We hold the lock: nobody else
@@ -778,18 +801,7 @@ static int collect_interrupted(Store *s, char *why, size_t n)
 			}
 			s->intr = v;
 		}
-		StoreRun *w = &s->intr[s->nintr++];
-		memset(w, 0, sizeof *w);
-		w->id = sqlite3_column_int64(st, 0);
-		w->job_id = sqlite3_column_int64(st, 1);
-		w->sched = sqlite3_column_int64(st, 2);
-		w->state = sqlite3_column_int(st, 3);
-		w->start_ns = sqlite3_column_int64(st, 4);
-		w->end_ns = sqlite3_column_int64(st, 5);
-		w->pid = sqlite3_column_int(st, 6);
-		w->status = sqlite3_column_int(st, 7);
-		const unsigned char *t = sqlite3_column_text(st, 8);
-		snprintf(w->proc, sizeof w->proc, "%s", t ? (const char *)t : "");
+		run_row(st, &s->intr[s->nintr++]);
 	}
 	if (rc != SQLITE_DONE)
 		record(s, rc);
@@ -1341,37 +1353,13 @@ int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int st
 	return changed1(s, exec1(s, S_RUN_FINISH), "run", run_id, "recording run end", why, n);
 }
 
-/* The run row statement k (S_RUNS_PAGE's columns) is on. */
-static void run_row(Store *s, int k, StoreRun *w)
-{
-	sqlite3_stmt *st = s->st[k];
-	w->id = sqlite3_column_int64(st, 0);
-	w->job_id = sqlite3_column_int64(st, 1);
-	w->sched = sqlite3_column_int64(st, 2);
-	w->state = sqlite3_column_int(st, 3);
-	w->start_ns = sqlite3_column_int64(st, 4);
-	w->end_ns = sqlite3_column_int64(st, 5);
-	w->pid = sqlite3_column_int(st, 6);
-	w->status = sqlite3_column_int(st, 7);
-	size_t len;
-	const char *t = col_text(s, k, 8, &len);
-	if (len >= sizeof w->proc)
-		len = sizeof w->proc - 1;
-	memcpy(w->proc, t, len);
-	w->proc[len] = '\0';
-	w->seq = sqlite3_column_int64(st, 9);
-	w->manual = sqlite3_column_int(st, 10);
-	w->flags = sqlite3_column_int(st, 11);
-	w->out_bytes = sqlite3_column_int64(st, 12);
-}
-
 int store_run_get(Store *s, int64_t job_id, int64_t seq, StoreRun *out, char *why, size_t n)
 {
 	bind_i64(s, S_RUN_GET, 1, job_id);
 	bind_i64(s, S_RUN_GET, 2, seq);
 	int rc = step(s, S_RUN_GET);
 	if (rc == SQLITE_ROW) {
-		run_row(s, S_RUN_GET, out);
+		run_row(s->st[S_RUN_GET], out);
 		rc = step(s, S_RUN_GET);      /* LIMIT 1: done, and the statement reset */
 		return rc == SQLITE_DONE ? 0 : fail(s, why, n, "reading a run");
 	}
@@ -1393,7 +1381,7 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
 		bind_i64(s, S_RUNS_PAGE, 3, RUNS_PAGE);
 		int nrow = 0, rc;
 		while ((rc = step(s, S_RUNS_PAGE)) == SQLITE_ROW)
-			run_row(s, S_RUNS_PAGE, &rows[nrow++]);
+			run_row(s->st[S_RUNS_PAGE], &rows[nrow++]);
 		if (rc != SQLITE_DONE)
 			r = fail(s, why, n, "reading runs");
 		for (int i = 0; i < nrow && r == 0; i++)
