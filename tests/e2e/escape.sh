@@ -144,15 +144,21 @@ fi
 check "leader-reaped-after-end" wait_for 5 sh -c "! [ -e /proc/$L ] || [ \"\$(sed 's/^.*) //' /proc/$L/stat | cut -d' ' -f2)\" != $JOBD_PID ]"
 
 # ---- kill while the leader lives: its processes die, nobody else's ----
-mk live 'sleep 1000 & echo kid=$!; echo leader=$$; sleep 1000'
-"$J" write jobs/live/ctl run
-wait_for 10 has live 1 leader
-KID=$(said live 1 kid) LEAD=$(said live 1 leader)
-track "$KID" "$LEAD"
-check "live-kill" "$J" kill live
-check "live-run-ends" wait_for 10 ended live 1
-check "live-leader-gone" wait_for 5 gone "$LEAD"
-check "live-kid-gone" wait_for 5 gone "$KID"
+# live_kill JOB PREFIX: a run whose leader lives, with a child in
+# its group, is killed: both die, the bystanders do not.
+live_kill() {
+	job=$1 pre=$2; shift 2
+	mk "$job" 'sleep 1000 & echo kid=$!; echo leader=$$; sleep 1000'
+	"$J" write "jobs/$job/ctl" run
+	wait_for 10 has "$job" 1 leader
+	KID=$(said "$job" 1 kid) LEAD=$(said "$job" 1 leader)
+	track "$KID" "$LEAD"
+	check "${pre}live-kill" "$J" kill "$job"
+	check "${pre}live-run-ends" wait_for 10 ended "$job" 1
+	check "${pre}live-leader-gone" wait_for 5 gone "$LEAD"
+	check "${pre}live-kid-gone" wait_for 5 gone "$KID"
+}
+live_kill live ""
 check "live-bystanders-survive" all_alive "$B1" "$B2"
 
 if [ -z "$CG" ] && [ "$CGW" = yes ]; then
@@ -293,15 +299,7 @@ kill "$KID"
 check "none-reuse-run-ends" wait_for 10 ended nreuse 1
 check "none-reuse-kid-gone" wait_for 5 gone "$KID"
 check "none-bystander-survives" alive "$B3"
-mk nlive 'sleep 1000 & echo kid=$!; echo leader=$$; sleep 1000'
-"$J" write jobs/nlive/ctl run
-wait_for 10 has nlive 1 leader
-KID=$(said nlive 1 kid) LEAD=$(said nlive 1 leader)
-track "$KID" "$LEAD"
-check "none-live-kill" "$J" kill nlive
-check "none-live-run-ends" wait_for 10 ended nlive 1
-check "none-live-leader-gone" wait_for 5 gone "$LEAD"
-check "none-live-kid-gone" wait_for 5 gone "$KID"
+live_kill nlive none-
 check "none-live-bystander-survives" alive "$B3"
 # Adopted: the escapee's parent exited, so jobd (the subreaper) is its parent.
 check "none-setsid-escapes" escape n1 "$SETSID"; N1=$ESC

@@ -578,6 +578,28 @@ static int dial_fd(void)
 	return fd;
 }
 
+/* Connections fds[from..to), each dialled at at[i]: how many the server
+ * closed without sending a byte within limit_ms of their dial (each is
+ * waited for at most 10 s, then closed here); the others are described on
+ * stderr as "<what> connection N". */
+static long closed_quietly(const int *fds, const int64_t *at, long from, long to,
+                           int64_t limit_ms, const char *what)
+{
+	long quiet = 0;
+	for (long i = from; i < to; i++) {
+		long got = wait_closed(fds[i], 10000);
+		int64_t after = now_ms() - at[i];
+		if (got == 0 && after < limit_ms)
+			quiet++;
+		else
+			fprintf(stderr, "p9probe: %s connection %ld: %s after %lld ms\n", what, i + 1,
+			        got < 0 ? "still open" : got ? "sent bytes, then closed" : "closed",
+			        (long long)after);
+		close(fds[i]);
+	}
+	return quiet;
+}
+
 static int do_refusals(long n)
 {
 	if (n <= HELD || n > 256)
@@ -590,18 +612,7 @@ static int do_refusals(long n)
 	}
 	/* The oldest were pushed out by the newer ones, at once: long before
 	 * their own 2 s (a timer that let them go would take 2 s). */
-	long quiet = 0;
-	for (long i = 0; i < n - HELD; i++) {
-		long got = wait_closed(fds[i], 10000);
-		int64_t after = now_ms() - at[i];
-		if (got == 0 && after < 1900)
-			quiet++;
-		else
-			fprintf(stderr, "p9probe: refused connection %ld: %s after %lld ms\n", i + 1,
-			        got < 0 ? "still open" : got ? "sent bytes, then closed" : "closed",
-			        (long long)after);
-		close(fds[i]);
-	}
+	long quiet = closed_quietly(fds, at, 0, n - HELD, 1900, "refused");
 	printf("oldest %ld: %ld closed without a word within 1.9 s\n", n - HELD, quiet);
 	/* The newest are still held: a Tversion on each is answered with why. */
 	long told = 0;
@@ -620,18 +631,7 @@ static int do_refusals(long n)
 		at[i] = now_ms();
 		fds[i] = dial_fd();
 	}
-	long silent = 0;
-	for (long i = 0; i < HELD; i++) {
-		long got = wait_closed(fds[i], 10000);
-		int64_t after = now_ms() - at[i];
-		if (got == 0 && after < 4000)
-			silent++;
-		else
-			fprintf(stderr, "p9probe: silent connection %ld: %s after %lld ms\n", i + 1,
-			        got < 0 ? "still open" : got ? "sent bytes, then closed" : "closed",
-			        (long long)after);
-		close(fds[i]);
-	}
+	long silent = closed_quietly(fds, at, 0, HELD, 4000, "silent");
 	printf("silent %d: %ld closed without a word within 4 s\n", HELD, silent);
 	return 0;
 }
