@@ -14,6 +14,7 @@
 
 #include "benchlib.h"
 #include "client/client.h"
+#include "util/util.h"
 
 const char *progname = "bench";
 
@@ -155,20 +156,6 @@ double hist_quantile_us(const Hist *h, double q)
 
 /* ---- raw 9P2000.L ---- */
 
-static int send_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t k = send(fd, p, len, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EPIPE;
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 /* One request is outstanding, so whatever arrives belongs to its reply. */
 static long recv_frame(Wire *w)
 {
@@ -192,7 +179,7 @@ static long recv_frame(Wire *w)
 
 long wire_rpc(Wire *w, const uint8_t *t, size_t tlen, uint8_t want)
 {
-	int rc = send_all(w->fd, t, tlen);
+	int rc = net_send_all(w->fd, t, tlen);
 	if (rc < 0)
 		return rc;
 	long len = recv_frame(w);
@@ -240,13 +227,13 @@ int wire_open(Wire *w, const char *addr, uint32_t msize, const char *aname, char
 	w->tbuf = malloc(w->cap);
 	if (!w->buf || !w->tbuf)
 		die("out of memory");
-	Fcall f = { .type = Tversion, .msize = msize, .version = p9_str("9P2000.L") }, r;
+	Fcall f = { .type = Tversion, .msize = msize, .version = p9_str(p9_dialect_name(P9_2000L)) }, r;
 	long len = wire_call(w, &f, Rversion, &r);
 	if (len < 0) {
 		snprintf(why, n, "Tversion: %s", strerror((int)-len));
 		return (int)len;
 	}
-	if (r.version.n != 8 || memcmp(r.version.s, "9P2000.L", 8) != 0) {
+	if (p9_dialect_parse(r.version) != P9_2000L) {
 		snprintf(why, n, "server does not speak 9P2000.L");
 		return -EPROTONOSUPPORT;
 	}

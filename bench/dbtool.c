@@ -7,7 +7,7 @@
  *       SQLite directly, in one transaction, because store_job_create commits
  *       once per job and 1M commits take minutes.
  *   dbtool log DIR -job NAME -n LINES [-len BYTES]
- *       Appends LINES log lines of BYTES bytes to job NAME (store_log_append).
+ *       Appends LINES log lines of BYTES bytes to job NAME (store_text_append).
  *   dbtool fires DIR [-prefix P] -from S0 -to S1 [-jobs N]
  *       For the jobs named P*, the run records whose scheduled second is in
  *       [S0, S1]: lateness (start - scheduled: the run record's start is
@@ -125,14 +125,28 @@ static int mode_log(const Opt *o)
 			id = js.v[i].id;
 	if (!id)
 		die("no job %s", o->job);
-	char *line = malloc((size_t)o->len + 32), why[512];
-	int64_t t = wall_ns();
+	/* Lines rendered as jobd renders them ("<time>:<text>\n"), in chunks of
+	 * about 64 KiB, as jobd stores them. */
+	size_t cap = 64 * 1024 + (size_t)o->len + 128, len = 0;
+	char *chunk = malloc(cap), *line = malloc((size_t)o->len + 32), why[512];
+	if (!chunk || !line)
+		die("out of memory");
 	for (long i = 0; i < o->n; i++) {
 		int k = snprintf(line, (size_t)o->len + 32, "%08ld ", i);
 		memset(line + k, 'a' + (int)(i % 26), (size_t)o->len - (size_t)k);
-		if (store_log_append(s, id, 0, t + i, line, (size_t)o->len, why, sizeof why) < 0)
-			die("log line %ld: %s", i, why);
+		len += (size_t)snprintf(chunk + len, cap - len, "2026-12-02 00:00:%02ld.%09ld +0000 UTC:",
+		                        i / 1000000000 % 60, i % 1000000000);
+		memcpy(chunk + len, line, (size_t)o->len);
+		len += (size_t)o->len;
+		chunk[len++] = '\n';
+		if (len >= 64 * 1024 || i == o->n - 1) {
+			if (store_text_append(s, id, 0, chunk, len, why, sizeof why) < 0)
+				die("log line %ld: %s", i, why);
+			len = 0;
+		}
 	}
+	free(chunk);
+	free(line);
 	store_close(s);
 	printf("lines=%ld\n", o->n);
 	return 0;

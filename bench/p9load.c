@@ -353,6 +353,17 @@ typedef struct Writer {
 	char errmsg[800];
 } Writer;
 
+/* path with its first "%d" replaced by i (a format from the command line:
+ * expanded by hand, so that nothing else in it is interpreted). */
+static void path_expand(char *buf, size_t n, const char *path, long i)
+{
+	const char *d = strstr(path, "%d");
+	if (!d)
+		snprintf(buf, n, "%s", path);
+	else
+		snprintf(buf, n, "%.*s%ld%s", (int)(d - path), path, i, d + 2);
+}
+
 static void *write_worker(void *arg)
 {
 	Writer *wr = arg;
@@ -365,7 +376,7 @@ static void *write_worker(void *arg)
 		return NULL;
 	}
 	for (long i = wr->idx; i < o->n; i += o->conns) {
-		snprintf(path, sizeof path, o->path, (int)i);
+		path_expand(path, sizeof path, o->path, i);
 		int rc = wire_write_file(&w, path, o->data, strlen(o->data));
 		if (rc < 0) {
 			wr->err = rc;

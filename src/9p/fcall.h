@@ -44,6 +44,16 @@ enum { QTDIR = 0x80, QTAPPEND = 0x40, QTEXCL = 0x20, QTAUTH = 0x08, QTFILE = 0 }
 #define DMAUTH 0x08000000u
 enum { OREAD = 0, OWRITE = 1, ORDWR = 2, OEXEC = 3, OTRUNC = 0x10, ORCLOSE = 0x40, OAPPEND = 0x80 };
 
+/* 9P2000.L open flags (Tlopen, Tlcreate) and Tunlinkat's flag: Linux's x86
+ * values, fixed by the protocol, so the host's O_* constants (which differ on
+ * some architectures) are not used. */
+enum {
+	P9_L_RDONLY = 00, P9_L_WRONLY = 01, P9_L_RDWR = 02, P9_L_ACCMODE = 03,
+	P9_L_CREATE = 0100, P9_L_TRUNC = 01000, P9_L_APPEND = 02000,
+	P9_L_LARGEFILE = 0100000, P9_L_DIRECTORY = 0200000,
+	P9_L_AT_REMOVEDIR = 0x200,
+};
+
 /* 9P2000.L Tgetattr/Tsetattr masks. */
 #define P9_GETATTR_BASIC 0x7ffull
 #define P9_GETATTR_ALL 0x3fffull
@@ -191,13 +201,21 @@ size_t p9_unpack_stat(const uint8_t *buf, size_t len, int dialect, P9stat *st);
 size_t p9_unpack_dirent(const uint8_t *buf, size_t len, Qid *qid, uint64_t *offset,
                         uint8_t *type, P9str *name);
 
+/* The version string of a dialect ("9P2000.L"). */
+const char *p9_dialect_name(int dialect);
+/* The dialect a Tversion or Rversion string names: "9P2000.L", "9P2000.u",
+ * or plain 9P2000 for "9P2000" and "9P2000.<anything else>" (version(5));
+ * -1 for any other string. */
+int p9_dialect_parse(P9str version);
+
 /* Makes a P9str from a NUL-terminated C string (borrowing it); NULL gives the
  * empty string. One longer than 65535 bytes gives a P9str p9_pack refuses. */
 P9str p9_str(const char *s);
 
 /* ---- fcallfmt.c ---- */
 
-/* Writes a one-line human-readable rendering of f (for -debug traces) into out. */
+/* Writes a one-line human-readable rendering of f into out, for the engine's
+ * debug traces. */
 void p9_fmt(char *out, size_t n, int dialect, const Fcall *f);
 
 /* Name of a message type ("Twalk"), or NULL if unknown. */

@@ -1,54 +1,18 @@
-/* One-line renderings of 9P messages for -debug traces, in the manner of
+/* One-line renderings of 9P messages for debug traces, in the manner of
  * plan9port's fcallfmt: "Twalk tag 1 fid 0 newfid 1 nwname 2 0:jobs 1:x".
+ * The fields are those of the message's layout (fcall_int.h), in wire order.
  * String fields are quoted; walk elements are bare unless they need quoting;
  * all-ones values (NOFID, NONUNAME, "don't touch" wstat fields) print as ~0. */
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "9p/fcall.h"
+#include "9p/fcall_int.h"
 
 enum { DATA_PREFIX = 32 };   /* bytes of Rread/Twrite data shown */
 
-static const char *const names[256] = {
-	[Rlerror] = "Rlerror",
-	[Tstatfs] = "Tstatfs", [Rstatfs] = "Rstatfs",
-	[Tlopen] = "Tlopen", [Rlopen] = "Rlopen",
-	[Tlcreate] = "Tlcreate", [Rlcreate] = "Rlcreate",
-	[Tsymlink] = "Tsymlink", [Rsymlink] = "Rsymlink",
-	[Tmknod] = "Tmknod", [Rmknod] = "Rmknod",
-	[Trename] = "Trename", [Rrename] = "Rrename",
-	[Treadlink] = "Treadlink", [Rreadlink] = "Rreadlink",
-	[Tgetattr] = "Tgetattr", [Rgetattr] = "Rgetattr",
-	[Tsetattr] = "Tsetattr", [Rsetattr] = "Rsetattr",
-	[Txattrwalk] = "Txattrwalk", [Rxattrwalk] = "Rxattrwalk",
-	[Txattrcreate] = "Txattrcreate", [Rxattrcreate] = "Rxattrcreate",
-	[Treaddir] = "Treaddir", [Rreaddir] = "Rreaddir",
-	[Tfsync] = "Tfsync", [Rfsync] = "Rfsync",
-	[Tlock] = "Tlock", [Rlock] = "Rlock",
-	[Tgetlock] = "Tgetlock", [Rgetlock] = "Rgetlock",
-	[Tlink] = "Tlink", [Rlink] = "Rlink",
-	[Tmkdir] = "Tmkdir", [Rmkdir] = "Rmkdir",
-	[Trenameat] = "Trenameat", [Rrenameat] = "Rrenameat",
-	[Tunlinkat] = "Tunlinkat", [Runlinkat] = "Runlinkat",
-	[Tversion] = "Tversion", [Rversion] = "Rversion",
-	[Tauth] = "Tauth", [Rauth] = "Rauth",
-	[Tattach] = "Tattach", [Rattach] = "Rattach",
-	[Rerror] = "Rerror",
-	[Tflush] = "Tflush", [Rflush] = "Rflush",
-	[Twalk] = "Twalk", [Rwalk] = "Rwalk",
-	[Topen] = "Topen", [Ropen] = "Ropen",
-	[Tcreate] = "Tcreate", [Rcreate] = "Rcreate",
-	[Tread] = "Tread", [Rread] = "Rread",
-	[Twrite] = "Twrite", [Rwrite] = "Rwrite",
-	[Tclunk] = "Tclunk", [Rclunk] = "Rclunk",
-	[Tremove] = "Tremove", [Rremove] = "Rremove",
-	[Tstat] = "Tstat", [Rstat] = "Rstat",
-	[Twstat] = "Twstat", [Rwstat] = "Rwstat",
-};
-
 const char *p9_typename(uint8_t type)
 {
-	return names[type];
+	return p9_msgs[type].name;
 }
 
 /* An appender that truncates silently and keeps out NUL-terminated. */
@@ -114,28 +78,8 @@ static void elem(Out *o, P9str s)
 	}
 }
 
-static void u32v(Out *o, const char *label, uint32_t v)
-{
-	if (v == 0xffffffffu)
-		put(o, " %s ~0", label);
-	else
-		put(o, " %s %u", label, v);
-}
-
-static void u64v(Out *o, const char *label, uint64_t v)
-{
-	if (v == UINT64_MAX)
-		put(o, " %s ~0", label);
-	else
-		put(o, " %s %llu", label, (unsigned long long)v);
-}
-
-static void octal(Out *o, const char *label, uint32_t v)
-{
-	put(o, " %s 0%o", label, v);
-}
-
-static void qid(Out *o, const char *label, const Qid *q)
+/* A qid as "(path vers type)", the type as letters: d a l A. */
+static void qidval(Out *o, const Qid *q)
 {
 	char t[8];
 	size_t k = 0;
@@ -148,7 +92,7 @@ static void qid(Out *o, const char *label, const Qid *q)
 	if (q->type & QTAUTH)
 		t[k++] = 'A';
 	t[k] = '\0';
-	put(o, " %s(%016llx %u %s)", label, (unsigned long long)q->path, q->vers, t);
+	put(o, "(%016llx %u %s)", (unsigned long long)q->path, q->vers, t);
 }
 
 /* 9P2000 permissions as ls(1) would show them, with the DM flags in front. */
@@ -186,44 +130,82 @@ static void data(Out *o, uint32_t count, const uint8_t *d)
 	put(o, count > DATA_PREFIX ? "'..." : "'");
 }
 
-static void statfmt(Out *o, int dialect, const P9stat *st)
+/* An integer field of `size` bytes as its layout says to show it. */
+static void integer(Out *o, const char *label, uint64_t v, int size, int show)
 {
-	str(o, "name", st->name);
-	str(o, "uid", st->uid);
-	str(o, "gid", st->gid);
-	str(o, "muid", st->muid);
-	qid(o, "qid ", &st->qid);
-	dirmode(o, "mode", st->mode);
-	u32v(o, "atime", st->atime);
-	u32v(o, "mtime", st->mtime);
-	u64v(o, "length", st->length);
-	if (st->type == 0xffff)
-		put(o, " type ~0");
-	else
-		put(o, " type %u", st->type);
-	u32v(o, "dev", st->dev);
-	if (dialect != P9_2000) {
-		str(o, "extension", st->extension);
-		u32v(o, "n_uid", st->n_uid);
-		u32v(o, "n_gid", st->n_gid);
-		u32v(o, "n_muid", st->n_muid);
+	uint64_t ones = size == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * size)) - 1;
+	switch (show) {
+	case SHOW_ID:
+		if (v == ones) {
+			put(o, " %s ~0", label);
+			break;
+		}
+		/* fall through */
+	case SHOW_NUM:
+		put(o, " %s %llu", label, (unsigned long long)v);
+		break;
+	case SHOW_OCT:
+		put(o, " %s 0%llo", label, (unsigned long long)v);
+		break;
+	case SHOW_HEX:
+		put(o, " %s %#llx", label, (unsigned long long)v);
+		break;
+	case SHOW_MODE:
+		dirmode(o, label, (uint32_t)v);
+		break;
 	}
 }
 
-static void lockfmt(Out *o, const Fcall *f, int with_flags)
+/* The fields of layout fl, whose values are at base, as p9_fmt shows them. */
+static void fields(Out *o, int dialect, const Field *fl, const void *base)
 {
-	put(o, " type %u", f->lock.type);
-	if (with_flags)
-		put(o, " flags %#x", f->flags);
-	u64v(o, "start", f->lock.start);
-	u64v(o, "length", f->lock.length);
-	u32v(o, "proc_id", f->lock.proc_id);
-	str(o, "client_id", f->lock.client_id);
-}
-
-static void timefmt(Out *o, const char *label, uint64_t sec, uint64_t nsec)
-{
-	put(o, " %s %llu.%09llu", label, (unsigned long long)sec, (unsigned long long)nsec);
+	int ext = dialect != P9_2000;
+	const Fcall *f = base;
+	for (; fl->kind != K_END; fl++) {
+		const void *v = (const char *)base + fl->off;
+		switch (fl->kind) {
+		case K_U8: integer(o, fl->label, *(const uint8_t *)v, 1, fl->show); break;
+		case K_U16: integer(o, fl->label, *(const uint16_t *)v, 2, fl->show); break;
+		case K_U32: integer(o, fl->label, *(const uint32_t *)v, 4, fl->show); break;
+		case K_U64: integer(o, fl->label, *(const uint64_t *)v, 8, fl->show); break;
+		case K_EXT32:
+		case K_EXT32Z:
+			if (ext)
+				integer(o, fl->label, *(const uint32_t *)v, 4, fl->show);
+			break;
+		case K_STR: str(o, fl->label, *(const P9str *)v); break;
+		case K_EXTSTR:
+			if (ext)
+				str(o, fl->label, *(const P9str *)v);
+			break;
+		case K_QID:
+			put(o, " %s ", fl->label);
+			qidval(o, v);
+			break;
+		case K_TIME: {
+			const uint64_t *t = v;
+			put(o, " %s %llu.%09llu", fl->label, (unsigned long long)t[0],
+			    (unsigned long long)t[1]);
+			break;
+		}
+		case K_DATA: data(o, f->count, f->data); break;
+		case K_WNAMES:
+			put(o, " nwname %u", f->nwname);
+			for (int i = 0; i < f->nwname && i < P9_MAXWELEM; i++) {
+				put(o, " %d:", i);
+				elem(o, f->wname[i]);
+			}
+			break;
+		case K_WQIDS:
+			put(o, " nwqid %u", f->nwqid);
+			for (int i = 0; i < f->nwqid && i < P9_MAXWELEM; i++) {
+				put(o, " %d:", i);
+				qidval(o, &f->wqid[i]);
+			}
+			break;
+		case K_STAT: fields(o, dialect, p9_stat_fields, v); break;
+		}
+	}
 }
 
 void p9_fmt(char *out, size_t n, int dialect, const Fcall *f)
@@ -232,244 +214,14 @@ void p9_fmt(char *out, size_t n, int dialect, const Fcall *f)
 		return;
 	Out o = { out, n, 0 };
 	out[0] = '\0';
-	int ext = dialect != P9_2000;
-	const char *name = p9_typename(f->type);
-	if (name == NULL) {
+	const Msg *m = &p9_msgs[f->type];
+	if (m->name == NULL) {
 		put(&o, "unknown type %u tag %u", f->type, f->tag);
 		return;
 	}
 	if (f->tag == P9_NOTAG)
-		put(&o, "%s tag ~0", name);
+		put(&o, "%s tag ~0", m->name);
 	else
-		put(&o, "%s tag %u", name, f->tag);
-
-	const P9attr *a = &f->attr;
-	const P9setattr *s = &f->setattr;
-	switch (f->type) {
-	case Tversion:
-	case Rversion:
-		put(&o, " msize %u", f->msize);
-		str(&o, "version", f->version);
-		break;
-	case Tauth:
-	case Tattach:
-		if (f->type == Tattach)
-			u32v(&o, "fid", f->fid);
-		u32v(&o, "afid", f->afid);
-		str(&o, "uname", f->uname);
-		str(&o, "aname", f->aname);
-		if (ext)
-			u32v(&o, "n_uname", f->n_uname);
-		break;
-	case Rauth:
-	case Rattach:
-	case Rsymlink:
-	case Rmknod:
-	case Rmkdir:
-		qid(&o, "qid ", &f->qid);
-		break;
-	case Rerror:
-		str(&o, "ename", f->ename);
-		if (ext)
-			put(&o, " ecode %u", f->ecode);
-		break;
-	case Rlerror:
-		put(&o, " ecode %u", f->ecode);
-		break;
-	case Tflush:
-		put(&o, " oldtag %u", f->oldtag);
-		break;
-	case Twalk:
-		u32v(&o, "fid", f->fid);
-		u32v(&o, "newfid", f->newfid);
-		put(&o, " nwname %u", f->nwname);
-		for (int i = 0; i < f->nwname && i < P9_MAXWELEM; i++) {
-			put(&o, " %d:", i);
-			elem(&o, f->wname[i]);
-		}
-		break;
-	case Rwalk:
-		put(&o, " nwqid %u", f->nwqid);
-		for (int i = 0; i < f->nwqid && i < P9_MAXWELEM; i++) {
-			char label[16];
-			snprintf(label, sizeof label, "%d:", i);
-			qid(&o, label, &f->wqid[i]);
-		}
-		break;
-	case Topen:
-		u32v(&o, "fid", f->fid);
-		put(&o, " mode %u", f->mode);
-		break;
-	case Ropen:
-	case Rcreate:
-	case Rlopen:
-	case Rlcreate:
-		qid(&o, "qid ", &f->qid);
-		put(&o, " iounit %u", f->iounit);
-		break;
-	case Tcreate:
-		u32v(&o, "fid", f->fid);
-		str(&o, "name", f->name);
-		dirmode(&o, "perm", f->perm);
-		put(&o, " mode %u", f->mode);
-		if (ext)
-			str(&o, "extension", f->extension);
-		break;
-	case Tread:
-	case Treaddir:
-		u32v(&o, "fid", f->fid);
-		put(&o, " offset %llu count %u", (unsigned long long)f->offset, f->count);
-		break;
-	case Rread:
-	case Rreaddir:
-		data(&o, f->count, f->data);
-		break;
-	case Twrite:
-		u32v(&o, "fid", f->fid);
-		put(&o, " offset %llu", (unsigned long long)f->offset);
-		data(&o, f->count, f->data);
-		break;
-	case Rwrite:
-		put(&o, " count %u", f->count);
-		break;
-	case Tclunk:
-	case Tremove:
-	case Tstat:
-	case Tstatfs:
-	case Treadlink:
-		u32v(&o, "fid", f->fid);
-		break;
-	case Rstat:
-		statfmt(&o, dialect, &f->stat);
-		break;
-	case Twstat:
-		u32v(&o, "fid", f->fid);
-		statfmt(&o, dialect, &f->stat);
-		break;
-	case Rstatfs:
-		put(&o, " type %#x bsize %u blocks %llu bfree %llu bavail %llu files %llu"
-		        " ffree %llu fsid %llu namelen %u",
-		    f->statfs.type, f->statfs.bsize, (unsigned long long)f->statfs.blocks,
-		    (unsigned long long)f->statfs.bfree, (unsigned long long)f->statfs.bavail,
-		    (unsigned long long)f->statfs.files, (unsigned long long)f->statfs.ffree,
-		    (unsigned long long)f->statfs.fsid, f->statfs.namelen);
-		break;
-	case Tlopen:
-		u32v(&o, "fid", f->fid);
-		octal(&o, "flags", f->flags);
-		break;
-	case Tlcreate:
-		u32v(&o, "fid", f->fid);
-		str(&o, "name", f->name);
-		octal(&o, "flags", f->flags);
-		octal(&o, "mode", f->lmode);
-		u32v(&o, "gid", f->gid);
-		break;
-	case Tsymlink:
-		u32v(&o, "fid", f->fid);
-		str(&o, "name", f->name);
-		str(&o, "symtgt", f->symtgt);
-		u32v(&o, "gid", f->gid);
-		break;
-	case Tmknod:
-		u32v(&o, "dfid", f->dfid);
-		str(&o, "name", f->name);
-		octal(&o, "mode", f->lmode);
-		put(&o, " major %u minor %u", f->major, f->minor);
-		u32v(&o, "gid", f->gid);
-		break;
-	case Trename:
-		u32v(&o, "fid", f->fid);
-		u32v(&o, "dfid", f->dfid);
-		str(&o, "name", f->name);
-		break;
-	case Rreadlink:
-		str(&o, "target", f->symtgt);
-		break;
-	case Tgetattr:
-		u32v(&o, "fid", f->fid);
-		put(&o, " request_mask %#llx", (unsigned long long)f->request_mask);
-		break;
-	case Rgetattr:
-		put(&o, " valid %#llx", (unsigned long long)a->valid);
-		qid(&o, "qid ", &a->qid);
-		octal(&o, "mode", a->mode);
-		u32v(&o, "uid", a->uid);
-		u32v(&o, "gid", a->gid);
-		u64v(&o, "nlink", a->nlink);
-		u64v(&o, "rdev", a->rdev);
-		u64v(&o, "size", a->size);
-		u64v(&o, "blksize", a->blksize);
-		u64v(&o, "blocks", a->blocks);
-		timefmt(&o, "atime", a->atime_sec, a->atime_nsec);
-		timefmt(&o, "mtime", a->mtime_sec, a->mtime_nsec);
-		timefmt(&o, "ctime", a->ctime_sec, a->ctime_nsec);
-		timefmt(&o, "btime", a->btime_sec, a->btime_nsec);
-		u64v(&o, "gen", a->gen);
-		u64v(&o, "data_version", a->data_version);
-		break;
-	case Tsetattr:
-		u32v(&o, "fid", f->fid);
-		put(&o, " valid %#x", s->valid);
-		octal(&o, "mode", s->mode);
-		u32v(&o, "uid", s->uid);
-		u32v(&o, "gid", s->gid);
-		u64v(&o, "size", s->size);
-		timefmt(&o, "atime", s->atime_sec, s->atime_nsec);
-		timefmt(&o, "mtime", s->mtime_sec, s->mtime_nsec);
-		break;
-	case Txattrwalk:
-		u32v(&o, "fid", f->fid);
-		u32v(&o, "newfid", f->newfid);
-		str(&o, "name", f->name);
-		break;
-	case Rxattrwalk:
-		u64v(&o, "size", f->xattr_size);
-		break;
-	case Txattrcreate:
-		u32v(&o, "fid", f->fid);
-		str(&o, "name", f->name);
-		u64v(&o, "size", f->xattr_size);
-		put(&o, " flags %#x", f->flags);
-		break;
-	case Tfsync:
-		u32v(&o, "fid", f->fid);
-		put(&o, " datasync %u", f->datasync);
-		break;
-	case Tlock:
-	case Tgetlock:
-		u32v(&o, "fid", f->fid);
-		lockfmt(&o, f, f->type == Tlock);
-		break;
-	case Rgetlock:
-		lockfmt(&o, f, 0);
-		break;
-	case Rlock:
-		put(&o, " status %u", f->lock_status);
-		break;
-	case Tlink:
-		u32v(&o, "dfid", f->dfid);
-		u32v(&o, "fid", f->fid);
-		str(&o, "name", f->name);
-		break;
-	case Tmkdir:
-		u32v(&o, "dfid", f->dfid);
-		str(&o, "name", f->name);
-		octal(&o, "mode", f->lmode);
-		u32v(&o, "gid", f->gid);
-		break;
-	case Trenameat:
-		u32v(&o, "olddirfid", f->dfid);
-		str(&o, "oldname", f->name);
-		u32v(&o, "newdirfid", f->newdfid);
-		str(&o, "newname", f->newname);
-		break;
-	case Tunlinkat:
-		u32v(&o, "dirfd", f->dfid);
-		str(&o, "name", f->name);
-		put(&o, " flags %#x", f->flags);
-		break;
-	default:
-		break;   /* replies with empty bodies */
-	}
+		put(&o, "%s tag %u", m->name, f->tag);
+	fields(&o, dialect, m->fields, f);
 }

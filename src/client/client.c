@@ -21,18 +21,6 @@ enum {
 	MIN_MSIZE = 256,          /* room for an I/O header and a stat record */
 };
 
-/* 9P2000.L open flags. They are Linux's x86 values, fixed by the protocol,
- * so the host's O_* constants (which differ on some architectures) are not
- * used. */
-enum {
-	L_RDONLY = 00, L_WRONLY = 01, L_RDWR = 02, L_CREATE = 0100, L_TRUNC = 01000,
-	L_LARGEFILE = 0100000, L_DIRECTORY = 0200000,
-};
-
-static const char *const version_names[] = {
-	[P9_2000] = "9P2000", [P9_2000U] = "9P2000.u", [P9_2000L] = "9P2000.L",
-};
-
 struct Client {
 	int fd;
 	int want;           /* dialect proposed by client_version */
@@ -64,8 +52,7 @@ static int fail(char *why, size_t n, int rc, const char *fmt, ...)
 static int dial_unix(const char *path, int *fd, char *why, size_t n)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (path[0] == '\0' || strlen(path) >= sizeof sa.sun_path)
-		return fail(why, n, -ENAMETOOLONG, "bad unix socket path '%s'", path);
+	_Static_assert(sizeof ((NetAddr *)0)->host <= sizeof sa.sun_path, "a parsed path fits");
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -112,32 +99,17 @@ static int dial_tcp(const char *host, const char *port, int *fd, char *why, size
 int client_dial(const char *addr, int *fd, char *why, size_t n)
 {
 	*fd = -1;
-	if (strncmp(addr, "unix!", 5) == 0)
-		return dial_unix(addr + 5, fd, why, n);
-
-	char host[256], port[64];
-	const char *h = addr, *sep;
-	if (strncmp(addr, "tcp!", 4) == 0) {
-		h = addr + 4;
-		sep = strchr(h, '!');
-	} else if (strchr(addr, '/')) {
-		return dial_unix(addr, fd, why, n);
-	} else if (addr[0] == '[') {
-		h = addr + 1;
-		sep = strstr(h, "]:");
-	} else {
-		sep = strrchr(addr, ':');
-	}
-	if (!sep)
-		return fail(why, n, -EINVAL, "address '%s' has no port", addr);
-	const char *p = sep + (*sep == ']' ? 2 : 1);
-	size_t hl = (size_t)(sep - h);
-	if (hl == 0 || hl >= sizeof host || *p == '\0' || strlen(p) >= sizeof port)
-		return fail(why, n, -EINVAL, "bad address '%s'", addr);
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	strcpy(port, p);
-	return dial_tcp(host, port, fd, why, n);
+	NetAddr a;
+	int rc = net_addr_parse(addr, &a, why, n);
+	if (rc < 0)
+		return rc;
+	if (a.is_unix)
+		return dial_unix(a.host, fd, why, n);
+	if (!a.host[0])
+		return fail(why, n, -EINVAL, "'%s': no host", addr);
+	char port[8];
+	snprintf(port, sizeof port, "%d", a.port);
+	return dial_tcp(a.host, port, fd, why, n);
 }
 
 /* ---- lifecycle ---- */
@@ -166,7 +138,6 @@ void client_free(Client *c)
 }
 
 int client_dialect(const Client *c) { return c->dialect; }
-uint32_t client_msize(const Client *c) { return c->msize; }
 
 uint32_t client_fid(Client *c)
 {
@@ -176,23 +147,6 @@ uint32_t client_fid(Client *c)
 }
 
 /* ---- transport ---- */
-
-static int send_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		/* MSG_NOSIGNAL: a vanished server is an error, not a SIGPIPE. */
-		ssize_t k = send(fd, p, len, MSG_NOSIGNAL);
-		if (k < 0 && errno == ENOTSOCK)
-			k = write(fd, p, len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EPIPE;
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
 
 static int recv_all(int fd, uint8_t *p, size_t len)
 {
@@ -242,13 +196,11 @@ static int error_reply(const Fcall *r, char *why, size_t n)
 	return fail(why, n, rc, "%.*s", (int)r->ename.n, r->ename.s ? r->ename.s : "");
 }
 
-int client_rpc(Client *c, Fcall *t, Fcall *r, uint8_t **rbuf, char *why, size_t n)
+/* Packs and sends t with the next tag (Tversion: NOTAG). */
+static int send_one(Client *c, Fcall *t, char *why, size_t n)
 {
-	*rbuf = NULL;
-	memset(r, 0, sizeof *r);
 	if (c->broken)
 		return fail(why, n, -EPIPE, "connection unusable after an earlier protocol error");
-
 	if (t->type == Tversion) {
 		t->tag = P9_NOTAG;
 	} else {
@@ -260,14 +212,23 @@ int client_rpc(Client *c, Fcall *t, Fcall *r, uint8_t **rbuf, char *why, size_t 
 	if (len == 0)
 		return fail(why, n, -EMSGSIZE, "cannot encode %s within msize %u", tname(t->type),
 		            c->msize);
-	int rc = send_all(c->fd, c->tbuf, len);
+	int rc = net_send_all(c->fd, c->tbuf, len);
 	if (rc < 0) {
 		c->broken = 1;
 		return fail(why, n, rc, "send %s: %s", tname(t->type), strerror(-rc));
 	}
+	return 0;
+}
 
+/* Reads the reply to t, which must be the next to arrive. */
+static int recv_one(Client *c, const Fcall *t, Fcall *r, uint8_t **rbuf, char *why, size_t n)
+{
+	*rbuf = NULL;
+	memset(r, 0, sizeof *r);
+	if (c->broken)
+		return fail(why, n, -EPIPE, "connection unusable after an earlier protocol error");
 	uint8_t hdr[4];
-	rc = recv_all(c->fd, hdr, sizeof hdr);
+	int rc = recv_all(c->fd, hdr, sizeof hdr);
 	if (rc < 0) {
 		c->broken = 1;
 		return fail(why, n, rc, "awaiting reply to %s: %s", tname(t->type),
@@ -301,11 +262,17 @@ int client_rpc(Client *c, Fcall *t, Fcall *r, uint8_t **rbuf, char *why, size_t 
 	return 0;
 }
 
-/* ---- session ---- */
+int client_rpc(Client *c, Fcall *t, Fcall *r, uint8_t **rbuf, char *why, size_t n)
+{
+	*rbuf = NULL;
+	memset(r, 0, sizeof *r);
+	int rc = send_one(c, t, why, n);
+	return rc < 0 ? rc : recv_one(c, t, r, rbuf, why, n);
+}
 
 int client_version(Client *c, char *why, size_t n)
 {
-	Fcall t = { .type = Tversion, .msize = c->msize, .version = p9_str(version_names[c->want]) };
+	Fcall t = { .type = Tversion, .msize = c->msize, .version = p9_str(p9_dialect_name(c->want)) };
 	Fcall r;
 	uint8_t *rb;
 	c->dialect = c->want;
@@ -314,18 +281,10 @@ int client_version(Client *c, char *why, size_t n)
 		free(rb);
 		return rc;
 	}
-	int d;
-	if (r.version.n == 8 && memcmp(r.version.s, "9P2000.L", 8) == 0)
-		d = P9_2000L;
-	else if (r.version.n == 8 && memcmp(r.version.s, "9P2000.u", 8) == 0)
-		d = P9_2000U;
-	else if (r.version.n >= 6 && memcmp(r.version.s, "9P2000", 6) == 0)
-		d = P9_2000;
-	else
-		d = -1;
+	int d = p9_dialect_parse(r.version);
 	if (d < 0)
 		rc = fail(why, n, -EPROTONOSUPPORT, "server does not speak %s: it answered '%.*s'",
-		          version_names[c->want], (int)r.version.n, r.version.s);
+		          p9_dialect_name(c->want), (int)r.version.n, r.version.s);
 	else if (r.msize < MIN_MSIZE)
 		rc = fail(why, n, -EPROTO, "server msize %u is too small", r.msize);
 	free(rb);
@@ -452,15 +411,15 @@ int client_open_fid(Client *c, const char *path, uint8_t mode, int dir, uint32_t
 	if (c->dialect == P9_2000L) {
 		/* The flags the kernel sends for open(2) from a shell: O_LARGEFILE
 		 * always, O_CREAT with `>` redirections. */
-		static const uint32_t access[] = { L_RDONLY, L_WRONLY, L_RDWR, L_RDONLY };
+		static const uint32_t access[] = { P9_L_RDONLY, P9_L_WRONLY, P9_L_RDWR, P9_L_RDONLY };
 		t.type = Tlopen;
-		t.flags = access[mode & 3] | L_LARGEFILE;
+		t.flags = access[mode & 3] | P9_L_LARGEFILE;
 		if ((mode & 3) == OWRITE || (mode & 3) == ORDWR)
-			t.flags |= L_CREATE;
+			t.flags |= P9_L_CREATE;
 		if (mode & OTRUNC)
-			t.flags |= L_TRUNC;
+			t.flags |= P9_L_TRUNC;
 		if (dir)
-			t.flags |= L_DIRECTORY;
+			t.flags |= P9_L_DIRECTORY;
 	} else {
 		t.type = Topen;
 		t.mode = mode;
@@ -482,46 +441,146 @@ int client_open_fid(Client *c, const char *path, uint8_t mode, int dir, uint32_t
 
 /* ---- whole-file helpers ---- */
 
+/* Treads of the open fid from offset off until an empty Rread, appended to out. */
+static int read_fid(Client *c, uint32_t fid, uint32_t iounit, uint64_t off, Buf *out, char *why,
+                    size_t n)
+{
+	for (;;) {
+		Fcall t = { .type = Tread, .fid = fid, .offset = off, .count = iounit };
+		Fcall r;
+		uint8_t *rb;
+		int rc = client_rpc(c, &t, &r, &rb, why, n);
+		if (rc == 0 && r.count > iounit)
+			rc = fail(why, n, -EPROTO, "read returned %u bytes for %u asked", r.count, iounit);
+		if (rc == 0)
+			buf_add(out, r.data, r.count);
+		uint32_t got = rc == 0 ? r.count : 0;
+		free(rb);
+		if (rc < 0 || got == 0)
+			return rc;
+		off += got;
+	}
+}
+
+int client_read_from(Client *c, const char *path, uint64_t off, Buf *out, char *why, size_t n)
+{
+	uint32_t fid, iounit;
+	int rc = client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, n);
+	if (rc < 0)
+		return rc;
+	rc = read_fid(c, fid, iounit, off, out, why, n);
+	client_clunk(c, fid);
+	return rc;
+}
+
 int client_read_file(Client *c, const char *path, char **data, size_t *len, char *why,
                      size_t n)
 {
 	*data = NULL;
 	*len = 0;
-	uint32_t fid, iounit;
-	int rc = client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, n);
-	if (rc < 0)
-		return rc;
-	size_t have = 0, cap = 1024;
-	char *out = xmalloc(cap);
-	for (;;) {
-		Fcall t = { .type = Tread, .fid = fid, .offset = have, .count = iounit };
-		Fcall r;
-		uint8_t *rb;
-		rc = client_rpc(c, &t, &r, &rb, why, n);
-		if (rc == 0 && r.count > iounit)
-			rc = fail(why, n, -EPROTO, "read returned %u bytes for %u asked", r.count, iounit);
-		if (rc < 0 || r.count == 0) {
-			free(rb);
-			break;
-		}
-		if (cap - have <= r.count) {
-			while (cap - have <= r.count)
-				cap *= 2;
-			out = xrealloc(out, cap);
-		}
-		memcpy(out + have, r.data, r.count);
-		have += r.count;
-		free(rb);
-	}
-	client_clunk(c, fid);
+	Buf b = { 0 };
+	int rc = client_read_from(c, path, 0, &b, why, n);
 	if (rc < 0) {
-		free(out);
+		buf_free(&b);
 		return rc;
 	}
-	out[have] = '\0';
-	*data = out;
-	*len = have;
+	*data = b.data ? b.data : xcalloc(1, 1);
+	*len = b.len;
 	return 0;
+}
+
+/* The open flags of a read-only open, in the client's dialect. */
+static void open_read(const Client *c, Fcall *t, uint32_t fid)
+{
+	memset(t, 0, sizeof *t);
+	t->fid = fid;
+	if (c->dialect == P9_2000L) {
+		t->type = Tlopen;
+		t->flags = P9_L_RDONLY | P9_L_LARGEFILE;
+	} else {
+		t->type = Topen;
+		t->mode = OREAD;
+	}
+}
+
+enum { PIPE_FILES = 32 };       /* 4 requests each: under jobd's default -maxreqs of 256 */
+
+int client_read_many(Client *c, const char *const *paths, size_t count,
+                     void (*fn)(void *arg, size_t i, int rc, const char *data, size_t len,
+                                const char *why),
+                     void *arg, char *why, size_t n)
+{
+	if (!c->attached)
+		return fail(why, n, -ENOTCONN, "not attached");
+	Fcall *t = xcalloc(4 * PIPE_FILES, sizeof *t);
+	char **copies = xcalloc(PIPE_FILES, sizeof *copies);
+	uint32_t max = c->msize - P9_IOHDRSZ;
+	int rc = 0;
+	for (size_t base = 0; base < count && rc == 0; base += PIPE_FILES) {
+		size_t m = count - base < PIPE_FILES ? count - base : PIPE_FILES;
+		int bad[PIPE_FILES] = { 0 };
+		/* Walk, open, read, clunk of each file, all sent before any reply
+		 * is read: jobd answers a connection's requests in order. */
+		for (size_t i = 0; i < m; i++) {
+			char *elems[P9_MAXWELEM];
+			copies[i] = xstrdup(paths[base + i]);
+			int k = split(copies[i], elems, P9_MAXWELEM);
+			uint32_t fid = client_fid(c);
+			Fcall *w = &t[4 * i];
+			memset(w, 0, sizeof *w);
+			w->type = Twalk;
+			w->fid = c->root;
+			w->newfid = fid;
+			w->nwname = (uint16_t)(k < 0 ? 0 : k);
+			for (int e = 0; e < k; e++)
+				w->wname[e] = p9_str(elems[e]);
+			bad[i] = k < 0;
+			open_read(c, &t[4 * i + 1], fid);
+			t[4 * i + 2] = (Fcall){ .type = Tread, .fid = fid, .count = max };
+			t[4 * i + 3] = (Fcall){ .type = Tclunk, .fid = fid };
+		}
+		for (size_t k = 0; k < 4 * m && rc == 0; k++)
+			rc = send_one(c, &t[k], why, n);
+		for (size_t i = 0; i < m && rc == 0; i++) {
+			int frc = bad[i] ? -ENAMETOOLONG : 0;
+			char fwhy[256] = "";
+			if (bad[i])
+				snprintf(fwhy, sizeof fwhy, "path too long: %s", paths[base + i]);
+			Buf data = { 0 };
+			for (int q = 0; q < 4 && rc == 0; q++) {
+				Fcall r;
+				uint8_t *rb;
+				char ewhy[256];
+				int e = recv_one(c, &t[4 * i + q], &r, &rb, ewhy, sizeof ewhy);
+				if (c->broken) {
+					rc = fail(why, n, e, "%s", ewhy);
+				} else if (q == 0 && e == 0 && r.nwqid < t[4 * i].nwname && frc == 0) {
+					frc = -ENOENT;
+					snprintf(fwhy, sizeof fwhy, "'%s' not found",
+					         t[4 * i].wname[r.nwqid].s);
+				} else if (e < 0 && frc == 0 && q < 3) {
+					frc = e;
+					snprintf(fwhy, sizeof fwhy, "%s", ewhy);
+				} else if (q == 2 && e == 0 && frc == 0) {
+					buf_add(&data, r.data, r.count);
+				}
+				free(rb);
+			}
+			if (rc == 0) {
+				buf_add(&data, "", 1);
+				fn(arg, base + i, frc, frc == 0 ? data.data : NULL,
+				   frc == 0 ? data.len - 1 : 0, fwhy);
+			}
+			buf_free(&data);
+		}
+		for (size_t i = 0; i < m; i++) {
+			free(copies[i]);
+			copies[i] = NULL;
+		}
+	}
+	free(copies);
+	free(t);
+	return rc;
 }
 
 int client_write_file(Client *c, const char *path, const void *data, size_t len, char *why,
@@ -578,64 +637,45 @@ static void names_add(Names *ns, const char *s, size_t len)
 	ns->v[ns->n++] = xstrndup(s, len);
 }
 
-/* 9P2000.L: Treaddir from the cookie of the last entry until an empty reply. */
-static int list_dotl(Client *c, uint32_t fid, uint32_t iounit, Names *ns, char *why, size_t n)
+/* The names in the open directory fid until an empty reply: Treaddir from
+ * the cookie of the last entry in 9P2000.L, Tread of whole stat records in
+ * 9P2000/.u. */
+static int list_fid(Client *c, uint32_t fid, uint32_t iounit, Names *ns, char *why, size_t n)
 {
-	uint64_t cookie = 0;
-	for (;;) {
-		Fcall t = { .type = Treaddir, .fid = fid, .offset = cookie, .count = iounit };
-		Fcall r;
-		uint8_t *rb;
-		int rc = client_rpc(c, &t, &r, &rb, why, n);
-		if (rc == 0 && r.count > iounit)
-			rc = fail(why, n, -EPROTO, "readdir returned %u bytes for %u asked", r.count,
-			          iounit);
-		uint64_t before = cookie;
-		for (size_t at = 0; rc == 0 && at < r.count;) {
-			Qid q;
-			uint8_t type;
-			P9str name;
-			size_t k = p9_unpack_dirent(r.data + at, r.count - at, &q, &cookie, &type, &name);
-			if (k == 0)
-				rc = fail(why, n, -EPROTO, "malformed directory entry");
-			else
-				names_add(ns, name.s, name.n);
-			at += k;
-		}
-		uint32_t got = r.count;
-		free(rb);
-		if (rc < 0 || got == 0)
-			return rc;
-		if (cookie == before)
-			return fail(why, n, -EPROTO, "readdir offset did not advance");
-	}
-}
-
-/* 9P2000/.u: Tread of the directory yields whole stat records. */
-static int list_stat(Client *c, uint32_t fid, uint32_t iounit, Names *ns, char *why, size_t n)
-{
+	int dotl = c->dialect == P9_2000L;
 	uint64_t offset = 0;
 	for (;;) {
-		Fcall t = { .type = Tread, .fid = fid, .offset = offset, .count = iounit };
+		Fcall t = { .type = dotl ? Treaddir : Tread, .fid = fid, .offset = offset, .count = iounit };
 		Fcall r;
 		uint8_t *rb;
 		int rc = client_rpc(c, &t, &r, &rb, why, n);
 		if (rc == 0 && r.count > iounit)
-			rc = fail(why, n, -EPROTO, "read returned %u bytes for %u asked", r.count, iounit);
+			rc = fail(why, n, -EPROTO, "%s returned %u bytes for %u asked",
+			          dotl ? "readdir" : "read", r.count, iounit);
+		uint64_t next = offset + (rc == 0 ? r.count : 0);
 		for (size_t at = 0; rc == 0 && at < r.count;) {
+			const uint8_t *e = r.data + at;
+			size_t k, left = r.count - at;
 			P9stat st;
-			size_t k = p9_unpack_stat(r.data + at, r.count - at, c->dialect, &st);
+			Qid q;
+			uint8_t type;
+			if (dotl)
+				k = p9_unpack_dirent(e, left, &q, &next, &type, &st.name);
+			else
+				k = p9_unpack_stat(e, left, c->dialect, &st);
 			if (k == 0)
 				rc = fail(why, n, -EPROTO, "malformed or split directory entry");
 			else
 				names_add(ns, st.name.s, st.name.n);
 			at += k;
 		}
-		uint32_t got = r.count;
+		uint32_t got = rc == 0 ? r.count : 0;
 		free(rb);
 		if (rc < 0 || got == 0)
 			return rc;
-		offset += got;
+		if (next == offset)
+			return fail(why, n, -EPROTO, "readdir offset did not advance");
+		offset = next;
 	}
 }
 
@@ -649,10 +689,7 @@ int client_list_dir(Client *c, const char *path, char ***names, size_t *count, c
 	if (rc < 0)
 		return rc;
 	Names ns = { 0 };
-	if (c->dialect == P9_2000L)
-		rc = list_dotl(c, fid, iounit, &ns, why, n);
-	else
-		rc = list_stat(c, fid, iounit, &ns, why, n);
+	rc = list_fid(c, fid, iounit, &ns, why, n);
 	client_clunk(c, fid);
 	if (rc < 0) {
 		client_free_names(ns.v, ns.n);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "9p/fcall.h"
+#include "util/util.h"
 
 typedef struct Client Client;
 
@@ -33,7 +34,8 @@ typedef struct ClientStat {
 int client_dial(const char *addr, int *fd, char *why, size_t n);
 
 /* Wraps a connected fd, which the Client then owns. dialect (P9_2000L is the
- * usual choice) and msize (0 = 65536) are what client_version will propose. */
+ * usual choice) and msize (0: 131072,
+ * what the Linux kernel offers) are what client_version will propose. */
 Client *client_new(int fd, int dialect, uint32_t msize);
 
 /* Closes the fd and frees everything; fids die with the connection. */
@@ -49,9 +51,8 @@ int client_version(Client *c, char *why, size_t n);
 int client_attach(Client *c, const char *uname, uint32_t n_uname, const char *aname,
                   char *why, size_t n);
 
-/* The negotiated dialect and msize. */
+/* The negotiated dialect. */
 int client_dialect(const Client *c);
-uint32_t client_msize(const Client *c);
 
 /* One raw transaction. Sets t->tag (NOTAG for Tversion), sends t, and decodes
  * the reply into r, which borrows *rbuf: a malloc'ed copy of the reply frame
@@ -78,10 +79,25 @@ int client_open_fid(Client *c, const char *path, uint8_t mode, int dir, uint32_t
 /* Tclunk. Returns 0 or -errno. */
 int client_clunk(Client *c, uint32_t fid);
 
+/* Reads path from byte offset off until an empty Rread, appending to out. */
+int client_read_from(Client *c, const char *path, uint64_t off, Buf *out, char *why, size_t n);
+
 /* Reads the whole file: Tread from offset 0 until an empty Rread. *data is
  * malloc'ed and NUL-terminated (not counted in *len); the caller frees it. */
 int client_read_file(Client *c, const char *path, char **data, size_t *len, char *why,
                      size_t n);
+
+/* Reads small files (at most msize less a header each: a read of more is
+ * cut there) in a pipeline: the walk, open, read and clunk of up to 32 files
+ * go out before the first reply is read, since jobd answers a connection's
+ * requests in order. fn(arg, i, rc, data, len, why) once per path, in order:
+ * rc 0 and the file's text (NUL-terminated, len bytes), or -errno and why
+ * (-ENOENT for a file that does not exist). Returns 0, or -errno if the
+ * connection failed. */
+int client_read_many(Client *c, const char *const *paths, size_t count,
+                     void (*fn)(void *arg, size_t i, int rc, const char *data, size_t len,
+                                const char *why),
+                     void *arg, char *why, size_t n);
 
 /* Opens path write-only without truncation and writes data from offset 0 in
  * iounit-sized Twrites (in 9P2000.L: Tlopen then Twrite, as the kernel does

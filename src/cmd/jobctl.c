@@ -4,14 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/version.h"
 #include "ctl/ctl.h"
-
-#ifndef JOBD_VERSION
-#define JOBD_VERSION "0.1.0"
-#endif
-#ifndef JOBD_REVISION
-#define JOBD_REVISION "unknown"     /* the Makefile passes git describe's answer */
-#endif
 
 int main(int argc, char **argv)
 {
@@ -33,7 +27,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (version) {
-		printf("jobctl %s (revision %s)\n", JOBD_VERSION, JOBD_REVISION);
+		puts(VERSION_LINE("jobctl"));
 		return EX_OK;
 	}
 	if (idx >= argc) {
@@ -47,7 +41,7 @@ int main(int argc, char **argv)
 	}
 	Ctl x = { .cmd = cmd, .tty = isatty(STDOUT_FILENO) };
 	x.addr = ctl_default_addr(addr, &x.addr_from);
-	int rc = cmd->run(&x, argc - idx, argv + idx);
+	int rc = ctl_run(&x, argc - idx, argv + idx);
 	if (x.c)
 		client_free(x.c);
 	if (fflush(stdout) != 0 && rc == EX_OK)

@@ -5,12 +5,15 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "cmd/version.h"
+#include "daemon/turn.h"
 #include "cron/cron.h"
 #include "fs/fs.h"
 #include "jobs/jobs.h"
@@ -22,13 +25,6 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#ifndef JOBD_VERSION
-#define JOBD_VERSION "0.1.0"
-#endif
-#ifndef JOBD_REVISION
-#define JOBD_REVISION "unknown"     /* the Makefile passes git describe's answer */
-#endif
-
 typedef struct Daemon {
 	uv_loop_t *loop;
 	Store *store;
@@ -37,6 +33,7 @@ typedef struct Daemon {
 	Fs *fs;
 	Srv *srv;
 	Metrics *metrics;
+	Turn *turn;                 /* the end of each loop turn: store, commit, reply */
 	uv_signal_t sigterm, sigint, sighup;
 	int stopping;
 	int64_t started_ns;
@@ -106,6 +103,8 @@ static void jobs_stopped(void *arg)
 	uv_close((uv_handle_t *)&d->sigterm, closed_signal);
 	uv_close((uv_handle_t *)&d->sigint, closed_signal);
 	uv_close((uv_handle_t *)&d->sighup, closed_signal);
+	turn_stop(d->turn);
+	d->turn = NULL;
 	LOGI("every run recorded; exiting");
 }
 
@@ -125,6 +124,9 @@ static void on_signal(uv_signal_t *h, int sig)
 		return;
 	d->stopping = 1;
 	LOGI("%s: shutting down", strsignal(sig));
+	/* What this turn changed is committed before the connections close:
+	 * their last replies may acknowledge it. */
+	turn_end(d->turn);
 	srv_shutdown(d->srv, srv_stopped, d);
 }
 
@@ -182,77 +184,80 @@ static void tracking_fini(void)
 		LOGW("%s", why);
 }
 
-/* Refusing to start after the jobs were loaded: release everything, so leak
- * checkers see a clean exit, and exit 1. */
-static int refuse_start(Daemon *d, Cidr *nets)
-{
-	jobs_free(d->jobs);
-	tracking_fini();
-	uv_run(d->loop, UV_RUN_DEFAULT);
-	store_close(d->store);
-	zone_free(d->zone);
-	free(nets);
-	uv_loop_close(d->loop);
-	log_fini();
-	return 1;
-}
+/* Every flag as given; the defaults are in main's initializer. */
+typedef struct Flags {
+	FlagList fsaddr, allow, trust;
+	const char *dbdir, *log_dir, *vmodule, *bt_at, *sync, *tcpuser, *metrics, *killgrace;
+	const char *cgroup, *allowusers, *denyusers, *sockmode, *sockgroup, *pam, *pamdir;
+	const char *attachtimeout;
+	int keep_runs, keep_bytes, max_output;
+	int debug, logtostderr, alsologtostderr, stderrthreshold, v, version;
+	int msize, maxconns, maxconnsperuser, maxfids, maxreqs, maxjobs, maxwrite, maxcmd;
+	int tcpreadonly, private;
+} Flags;
 
-int main(int argc, char **argv)
+/* -pam's default, told from the same name given on the command line by its
+ * address: a service named there must exist (see check_pam). */
+static const char pam_default[] = "jobd";
+
+/* What the flags mean once checked: the values the layers are built with. */
+typedef struct Config {
+	int syncmode;               /* STORE_SYNC_* */
+	int64_t grace_ms, attach_ms;
+	uint32_t sock_mode;
+	int64_t sock_gid;           /* -1: jobd's group */
+	uint32_t tcp_uid;           /* SRV_NOUSER: no one */
+	/* One array: the -trust networks first (they are allowed too), then -allow. */
+	Cidr *nets;
+	size_t nnets, ntrusted;
+	const char *pam_service;    /* NULL: runs go without PAM */
+	const char *pam_dir;        /* NULL: the system's */
+	char pam_why[512];          /* why the default service is not used, if it is not */
+} Config;
+
+/* Parses the command line into f. Returns -1 to go on, or the exit status:
+ * 0 after -help or -version, 2 after a usage message. */
+static int parse_flags(int argc, char **argv, Flags *f)
 {
-	cloexec_inherited();
-	FlagList fsaddr = {0}, allow = {0}, trust = {0};
-	const char *dbdir = "/var/lib/jobd", *log_dir = "", *vmodule = "", *bt_at = ":0";
-	const char *sync = "normal", *tcpuser = "", *metrics = "", *killgrace = "5s", *cgroup = "auto";
-	const char *allowusers = "", *denyusers = "", *sockmode = "0666", *sockgroup = "";
-	/* -pam's default, told from the same name given on the command line by
-	 * its address: a service named there must exist (see below). */
-	static const char pam_default[] = "jobd";
-	const char *pam = pam_default, *pamdir = "";
-	int keep_runs = 100, keep_bytes = 16 << 20, max_output = 1 << 20;
-	int debug = 0, logtostderr = 0, alsologtostderr = 0, stderrthreshold = 0, v = 0;
-	int maxmsize = 1 << 20, maxconns = 1024, maxfids = 4096, version = 0, tcpreadonly = 0;
-	int maxconnsperuser = 64;
-	const char *attachtimeout = "10s";
-	int maxreqs = 256, maxjobs = 1000, maxwrite = 16384, maxcmd = JOB_CMD_MAX, private = 0;
 	Flag flags[] = {
-		{ "allow", FLAG_LIST, &allow, "networks whose TCP clients are accepted besides loopback (CIDR[,CIDR...]; repeatable)", "\"\"" },
-		{ "allowusers", FLAG_STRING, &allowusers, "file of user names (one a line): only they (and root) may create and change jobs", "\"\"" },
-		{ "attachtimeout", FLAG_STRING, &attachtimeout, "a connection that has not attached by then is closed (0: never)", "10s" },
-		{ "alsologtostderr", FLAG_BOOL, &alsologtostderr, "log to standard error as well as files", "false" },
-		{ "cgroup", FLAG_STRING, &cgroup, "where each run gets a cgroup of its own, which kill, timeout, delete and shutdown signal whole: a cgroup v2 directory, auto (jobd's own cgroup, if it may write there) or none (jobd is a subreaper instead)", "auto" },
-		{ "dbdir", FLAG_STRING, &dbdir, "Location of the jobd jobs database", "\"/var/lib/jobd\"" },
-		{ "debug", FLAG_BOOL, &debug, "9p debugging to stderr", "false" },
-		{ "denyusers", FLAG_STRING, &denyusers, "file of user names (one a line) who may not create or change jobs", "\"\"" },
-		{ "fsaddr", FLAG_LIST, &fsaddr, "Address where job file service listens for connections (host:port, tcp!host!port or unix!/path; repeatable)", "\"0.0.0.0:5640\"" },
-		{ "keep_bytes", FLAG_INT, &keep_bytes, "bytes of run output kept per job (oldest runs go first)", "16777216" },
-		{ "keep_runs", FLAG_INT, &keep_runs, "runs kept per job (oldest go first)", "100" },
-		{ "killgrace", FLAG_STRING, &killgrace, "how long a run has between SIGTERM and SIGKILL (kill, timeout, delete, shutdown)", "5s" },
-		{ "log_backtrace_at", FLAG_STRING, &bt_at, "when logging hits line file:N, emit a stack trace", ":0" },
-		{ "log_dir", FLAG_STRING, &log_dir, "If non-empty, write log files in this directory", "\"\"" },
-		{ "logtostderr", FLAG_BOOL, &logtostderr, "log to standard error instead of files", "false" },
-		{ "max_output", FLAG_INT, &max_output, "bytes of output stored per run (more is counted, not kept)", "1048576" },
-		{ "maxcmd", FLAG_INT, &maxcmd, "longest command of a job, in bytes", "8192" },
-		{ "maxconns", FLAG_INT, &maxconns, "most concurrent 9P connections", "1024" },
-		{ "maxconnsperuser", FLAG_INT, &maxconnsperuser, "most concurrent connections of one user, or of one other host (root: no limit)", "64" },
-		{ "maxfids", FLAG_INT, &maxfids, "most fids per connection", "4096" },
-		{ "maxjobs", FLAG_INT, &maxjobs, "most jobs one owner may have", "1000" },
-		{ "maxreqs", FLAG_INT, &maxreqs, "most requests outstanding per connection (more wait unread)", "256" },
-		{ "maxwrite", FLAG_INT, &maxwrite, "largest write to clone, ctl or a setting file, in bytes", "16384" },
-		{ "metrics", FLAG_STRING, &metrics, "serve Prometheus metrics over HTTP at host:port (e.g. 127.0.0.1:9640); off when empty", "\"\"" },
-		{ "msize", FLAG_INT, &maxmsize, "largest 9P message size negotiated", "1048576" },
-		{ "pam", FLAG_STRING, &pam, "PAM service every run as its owner passes (account check, then session: limits.conf, pam_env); none: no PAM", "jobd" },
-		{ "pamdir", FLAG_STRING, &pamdir, "directory of PAM service files (default: the system's, /etc/pam.d)", "\"\"" },
-		{ "private", FLAG_BOOL, &private, "users see only their own jobs (root sees all)", "false" },
-		{ "sockgroup", FLAG_STRING, &sockgroup, "group of the unix sockets (with -sockmode 0660: only its members connect)", "\"\"" },
-		{ "sockmode", FLAG_STRING, &sockmode, "permission bits of the unix sockets (octal)", "0666" },
-		{ "stderrthreshold", FLAG_INT, &stderrthreshold, "logs at or above this threshold go to stderr", "0" },
-		{ "sync", FLAG_STRING, &sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
-		{ "tcpreadonly", FLAG_BOOL, &tcpreadonly, "TCP clients may read but not change anything", "false" },
-		{ "tcpuser", FLAG_STRING, &tcpuser, "the user that clients on other hosts (-allow) act as; default: no one (read-only, owning nothing)", "\"\"" },
-		{ "trust", FLAG_LIST, &trust, "networks whose root, from a privileged source port, names its users in Tattach (like NFS sec=sys); implies -allow (CIDR[,CIDR...]; repeatable)", "\"\"" },
-		{ "v", FLAG_INT, &v, "log level for V logs", "0" },
-		{ "version", FLAG_BOOL, &version, "print the version and exit", "false" },
-		{ "vmodule", FLAG_STRING, &vmodule, "comma-separated list of pattern=N settings for file-filtered logging", "" },
+		{ "allow", FLAG_LIST, &f->allow, "networks whose TCP clients are accepted besides loopback (CIDR[,CIDR...]; repeatable)", "\"\"" },
+		{ "allowusers", FLAG_STRING, &f->allowusers, "file of user names (one a line): only they (and root) may create and change jobs", "\"\"" },
+		{ "attachtimeout", FLAG_STRING, &f->attachtimeout, "a connection that has not attached by then is closed (0: never)", "10s" },
+		{ "alsologtostderr", FLAG_BOOL, &f->alsologtostderr, "log to standard error as well as files", "false" },
+		{ "cgroup", FLAG_STRING, &f->cgroup, "where each run gets a cgroup of its own, which kill, timeout, delete and shutdown signal whole: a cgroup v2 directory, auto (jobd's own cgroup, if it may write there) or none (jobd is a subreaper instead)", "auto" },
+		{ "dbdir", FLAG_STRING, &f->dbdir, "Location of the jobd jobs database", "\"/var/lib/jobd\"" },
+		{ "debug", FLAG_BOOL, &f->debug, "9p debugging to stderr", "false" },
+		{ "denyusers", FLAG_STRING, &f->denyusers, "file of user names (one a line) who may not create or change jobs", "\"\"" },
+		{ "fsaddr", FLAG_LIST, &f->fsaddr, "Address where job file service listens for connections (host:port, tcp!host!port or unix!/path; repeatable)", "\"0.0.0.0:5640\"" },
+		{ "keep_bytes", FLAG_INT, &f->keep_bytes, "bytes of run output kept per job (oldest runs go first)", "16777216" },
+		{ "keep_runs", FLAG_INT, &f->keep_runs, "runs kept per job (oldest go first)", "100" },
+		{ "killgrace", FLAG_STRING, &f->killgrace, "how long a run has between SIGTERM and SIGKILL (kill, timeout, delete, shutdown)", "5s" },
+		{ "log_backtrace_at", FLAG_STRING, &f->bt_at, "when logging hits line file:N, emit a stack trace", ":0" },
+		{ "log_dir", FLAG_STRING, &f->log_dir, "If non-empty, write log files in this directory", "\"\"" },
+		{ "logtostderr", FLAG_BOOL, &f->logtostderr, "log to standard error instead of files", "false" },
+		{ "max_output", FLAG_INT, &f->max_output, "bytes of output stored per run (more is counted, not kept)", "1048576" },
+		{ "maxcmd", FLAG_INT, &f->maxcmd, "longest command of a job, in bytes", "8192" },
+		{ "maxconns", FLAG_INT, &f->maxconns, "most concurrent 9P connections", "1024" },
+		{ "maxconnsperuser", FLAG_INT, &f->maxconnsperuser, "most concurrent connections of one user, or of one other host (root: no limit)", "64" },
+		{ "maxfids", FLAG_INT, &f->maxfids, "most fids per connection", "4096" },
+		{ "maxjobs", FLAG_INT, &f->maxjobs, "most jobs one owner may have", "1000" },
+		{ "maxreqs", FLAG_INT, &f->maxreqs, "most requests outstanding per connection (more wait unread)", "256" },
+		{ "maxwrite", FLAG_INT, &f->maxwrite, "largest write to clone, ctl or a setting file, in bytes", "16384" },
+		{ "metrics", FLAG_STRING, &f->metrics, "serve Prometheus metrics over HTTP at host:port (e.g. 127.0.0.1:9640); off when empty", "\"\"" },
+		{ "msize", FLAG_INT, &f->msize, "largest 9P message size negotiated", "1048576" },
+		{ "pam", FLAG_STRING, &f->pam, "PAM service every run as its owner passes (account check, then session: limits.conf, pam_env); none: no PAM", "jobd" },
+		{ "pamdir", FLAG_STRING, &f->pamdir, "directory of PAM service files (default: the system's, /etc/pam.d)", "\"\"" },
+		{ "private", FLAG_BOOL, &f->private, "users see only their own jobs (root sees all)", "false" },
+		{ "sockgroup", FLAG_STRING, &f->sockgroup, "group of the unix sockets (with -sockmode 0660: only its members connect)", "\"\"" },
+		{ "sockmode", FLAG_STRING, &f->sockmode, "permission bits of the unix sockets (octal)", "0666" },
+		{ "stderrthreshold", FLAG_INT, &f->stderrthreshold, "logs at or above this threshold go to stderr", "0" },
+		{ "sync", FLAG_STRING, &f->sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
+		{ "tcpreadonly", FLAG_BOOL, &f->tcpreadonly, "TCP clients may read but not change anything", "false" },
+		{ "tcpuser", FLAG_STRING, &f->tcpuser, "the user that clients on other hosts (-allow) act as; default: no one (read-only, owning nothing)", "\"\"" },
+		{ "trust", FLAG_LIST, &f->trust, "networks whose root, from a privileged source port, names its users in Tattach (like NFS sec=sys); implies -allow (CIDR[,CIDR...]; repeatable)", "\"\"" },
+		{ "v", FLAG_INT, &f->v, "log level for V logs", "0" },
+		{ "version", FLAG_BOOL, &f->version, "print the version and exit", "false" },
+		{ "vmodule", FLAG_STRING, &f->vmodule, "comma-separated list of pattern=N settings for file-filtered logging", "" },
 		{ 0 },
 	};
 	char why[512] = "";
@@ -266,236 +271,318 @@ int main(int argc, char **argv)
 		flags_usage(flags, "jobd", NULL);
 		return 2;
 	}
-	if (version) {
-		printf("jobd %s (revision %s)\n", JOBD_VERSION, JOBD_REVISION);
+	if (f->version) {
+		puts(VERSION_LINE("jobd"));
 		return 0;
 	}
-	int syncmode;
-	if (!strcmp(sync, "normal"))
-		syncmode = STORE_SYNC_NORMAL;
-	else if (!strcmp(sync, "full"))
-		syncmode = STORE_SYNC_FULL;
-	else {
-		fprintf(stderr, "jobd: -sync: want normal or full, got '%s'\n", sync);
-		return 2;
+	if (f->fsaddr.n == 0)
+		f->fsaddr.v[f->fsaddr.n++] = "0.0.0.0:5640";
+	return -1;
+}
+
+/* A usage error in a flag's value: says so, returns 2 (jobd's exit status). */
+__attribute__((format(printf, 1, 2)))
+static int refuse_flag(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("jobd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 2;
+}
+
+/* The numbers: limits, retention, durations. 0 or 2 after a message. */
+static int check_numbers(const Flags *f, Config *c)
+{
+	char why[512];
+	if (!strcmp(f->sync, "normal"))
+		c->syncmode = STORE_SYNC_NORMAL;
+	else if (!strcmp(f->sync, "full"))
+		c->syncmode = STORE_SYNC_FULL;
+	else
+		return refuse_flag("-sync: want normal or full, got '%s'", f->sync);
+	if (f->msize < 4096 || f->maxconns < 1 || f->maxfids < 1 || f->maxreqs < 1 ||
+	    f->maxjobs < 1 || f->maxwrite < 256 || f->maxcmd < 1 || f->maxconnsperuser < 1)
+		return refuse_flag("-msize must be >= 4096, -maxwrite >= 256, -maxconns, -maxfids, "
+		                   "-maxreqs, -maxjobs, -maxconnsperuser and -maxcmd >= 1");
+	if (f->keep_runs < 1 || f->keep_bytes < 0 || f->max_output < 0)
+		return refuse_flag("-keep_runs must be >= 1, -keep_bytes and -max_output >= 0");
+	if (duration_parse(f->killgrace, &c->grace_ms, why, sizeof why) < 0)
+		return refuse_flag("-killgrace: %s", why);
+	if (duration_parse(f->attachtimeout, &c->attach_ms, why, sizeof why) < 0)
+		return refuse_flag("-attachtimeout: %s", why);
+	return 0;
+}
+
+/* Who may connect and as whom: the unix sockets' mode and group, the -trust
+ * and -allow networks, -tcpuser. 0 or 2 after a message. */
+static int check_access(const Flags *f, Config *c)
+{
+	char why[512], *end;
+	long smode = strtol(f->sockmode, &end, 8);
+	if (!*f->sockmode || *end || smode <= 0 || smode > 0777)
+		return refuse_flag("-sockmode: want octal permission bits such as 0660, got '%s'",
+		                   f->sockmode);
+	c->sock_mode = (uint32_t)smode;
+	c->sock_gid = -1;
+	if (*f->sockgroup) {
+		struct group *gr = getgrnam(f->sockgroup);
+		if (!gr)
+			return refuse_flag("-sockgroup: no group '%s'", f->sockgroup);
+		c->sock_gid = gr->gr_gid;
 	}
-	if (maxmsize < 4096 || maxconns < 1 || maxfids < 1 || maxreqs < 1 || maxjobs < 1 ||
-	    maxwrite < 256 || maxcmd < 1 || maxconnsperuser < 1) {
-		fprintf(stderr, "jobd: -msize must be >= 4096, -maxwrite >= 256, -maxconns, -maxfids, "
-		        "-maxreqs, -maxjobs, -maxconnsperuser and -maxcmd >= 1\n");
-		return 2;
+	for (int i = 0; i < f->trust.n; i++)
+		if (cidr_parse_list(f->trust.v[i], &c->nets, &c->nnets, why, sizeof why) < 0)
+			return refuse_flag("-trust: %s", why);
+	c->ntrusted = c->nnets;
+	for (size_t i = 0; i < c->ntrusted; i++)
+		if (c->nets[i].bits == 0)
+			return refuse_flag("-trust: refusing to trust every host (a /0 network): any "
+			                   "machine's root could act as any of your users");
+	for (int i = 0; i < f->allow.n; i++)
+		if (cidr_parse_list(f->allow.v[i], &c->nets, &c->nnets, why, sizeof why) < 0)
+			return refuse_flag("-allow: %s", why);
+	c->tcp_uid = SRV_NOUSER;
+	if (*f->tcpuser) {
+		struct passwd *pw = getpwnam(f->tcpuser);
+		if (!pw)
+			return refuse_flag("-tcpuser: no user '%s'", f->tcpuser);
+		c->tcp_uid = (uint32_t)pw->pw_uid;
 	}
-	char *end;
-	long smode = strtol(sockmode, &end, 8);
-	if (!*sockmode || *end || smode <= 0 || smode > 0777) {
-		fprintf(stderr, "jobd: -sockmode: want octal permission bits such as 0660, got '%s'\n",
-		        sockmode);
-		return 2;
-	}
-	int64_t sgid = -1;
-	if (*sockgroup) {
-		struct group *gr = getgrnam(sockgroup);
-		if (!gr) {
-			fprintf(stderr, "jobd: -sockgroup: no group '%s'\n", sockgroup);
-			return 2;
-		}
-		sgid = gr->gr_gid;
-	}
-	if (keep_runs < 1 || keep_bytes < 0 || max_output < 0) {
-		fprintf(stderr, "jobd: -keep_runs must be >= 1, -keep_bytes and -max_output >= 0\n");
-		return 2;
-	}
-	int64_t grace_ms;
-	if (duration_parse(killgrace, &grace_ms, why, sizeof why) < 0) {
-		fprintf(stderr, "jobd: -killgrace: %s\n", why);
-		return 2;
-	}
-	/* PAM applies to a root jobd's runs (they are their owners'). A service
-	 * named by -pam or -pamdir must have its file: Linux-PAM would otherwise
-	 * use "other" (on Debian: every common-* file, pam_systemd's sessions
-	 * too). The default applies when /etc/pam.d/jobd is there; when it is
-	 * not, jobd runs jobs without PAM, as before it had it, and says so. */
-	const char *pam_service = NULL, *pam_dir = *pamdir ? pamdir : NULL;
-	char pam_why[512] = "";
-	if (geteuid() == 0 && strcmp(pam, "none") != 0) {
-		if (run_pam_check(pam, pam_dir, pam_why, sizeof pam_why) == 0) {
-			pam_service = pam;
-		} else if (pam != pam_default || pam_dir) {
-			fprintf(stderr, "jobd: -pam %s: %s; install it (contrib/pam/jobd) or start jobd "
-			        "with -pam none\n", pam, pam_why);
-			return 2;
-		}
-	}
-	LogConfig lc = { logtostderr, alsologtostderr, log_dir, stderrthreshold, v, vmodule, bt_at };
-	if (log_init(&lc, "jobd", why, sizeof why) < 0) {
-		fprintf(stderr, "jobd: %s\n", why);
-		return 2;
-	}
-	if (pam_service)
-		LOGI("PAM: runs as their owners pass service %s (%s/%s)", pam_service,
-		     pam_dir ? pam_dir : "/etc/pam.d", pam_service);
-	else if (*pam_why)
+	return 0;
+}
+
+/* PAM applies to a root jobd's runs (they are their owners'). A service
+ * named by -pam or -pamdir must have its file: Linux-PAM would otherwise use
+ * "other" (on Debian: every common-* file, pam_systemd's sessions too). The
+ * default applies when /etc/pam.d/jobd is there; when it is not, jobd runs
+ * jobs without PAM, as before it had it, and says so (start_logging). 0 or 2
+ * after a message. */
+static int check_pam(const Flags *f, Config *c)
+{
+	c->pam_service = NULL;
+	c->pam_dir = *f->pamdir ? f->pamdir : NULL;
+	c->pam_why[0] = 0;
+	if (geteuid() != 0 || strcmp(f->pam, "none") == 0)
+		return 0;
+	if (run_pam_check(f->pam, c->pam_dir, c->pam_why, sizeof c->pam_why) == 0)
+		c->pam_service = f->pam;
+	else if (f->pam != pam_default || c->pam_dir)
+		return refuse_flag("-pam %s: %s; install it (contrib/pam/jobd) or start jobd with "
+		                   "-pam none", f->pam, c->pam_why);
+	return 0;
+}
+
+/* The logs as the flags say, and the first lines in them: how runs pass PAM.
+ * 0 or 2 after a message. */
+static int start_logging(const Flags *f, const Config *c)
+{
+	char why[512];
+	LogConfig lc = { f->logtostderr, f->alsologtostderr, f->log_dir, f->stderrthreshold, f->v,
+	                 f->vmodule, f->bt_at };
+	if (log_init(&lc, "jobd", why, sizeof why) < 0)
+		return refuse_flag("%s", why);
+	if (c->pam_service)
+		LOGI("PAM: runs as their owners pass service %s (%s/%s)", c->pam_service,
+		     c->pam_dir ? c->pam_dir : "/etc/pam.d", c->pam_service);
+	else if (*c->pam_why)
 		LOGW("PAM: %s: runs as their owners go without it (an expired account's jobs run, "
 		     "limits.conf does not apply to them); install contrib/pam/jobd there (make "
-		     "install), or start jobd with -pam none", pam_why);
-	if (fsaddr.n == 0)
-		fsaddr.v[fsaddr.n++] = "0.0.0.0:5640";
-	/* One array: the -trust networks first (they are allowed too), then -allow. */
-	Cidr *nets = NULL;
-	size_t nnets = 0;
-	for (int i = 0; i < trust.n; i++)
-		if (cidr_parse_list(trust.v[i], &nets, &nnets, why, sizeof why) < 0) {
-			fprintf(stderr, "jobd: -trust: %s\n", why);
-			return 2;
-		}
-	size_t ntrusted = nnets;
-	for (size_t i = 0; i < ntrusted; i++)
-		if (nets[i].bits == 0) {
-			fprintf(stderr, "jobd: -trust: refusing to trust every host (a /0 network): any "
-			        "machine's root could act as any of your users\n");
-			free(nets);
-			return 2;
-		}
-	for (int i = 0; i < allow.n; i++)
-		if (cidr_parse_list(allow.v[i], &nets, &nnets, why, sizeof why) < 0) {
-			fprintf(stderr, "jobd: -allow: %s\n", why);
-			return 2;
-		}
-	int64_t attach_ms;
-	if (duration_parse(attachtimeout, &attach_ms, why, sizeof why) < 0) {
-		fprintf(stderr, "jobd: -attachtimeout: %s\n", why);
-		return 2;
-	}
-	uint32_t tcp_uid = SRV_NOUSER;
-	if (*tcpuser) {
-		struct passwd *pw = getpwnam(tcpuser);
-		if (!pw) {
-			fprintf(stderr, "jobd: -tcpuser: no user '%s'\n", tcpuser);
-			return 2;
-		}
-		tcp_uid = (uint32_t)pw->pw_uid;
-	}
+		     "install), or start jobd with -pam none", c->pam_why);
+	return 0;
+}
 
-	signal(SIGPIPE, SIG_IGN);
-	Daemon d = { .loop = uv_default_loop(), .started_ns = wall_now_ns() };
-	d.zone = zone_load(NULL, why, sizeof why);
-	if (!d.zone) {
+/* Refusing to start before the jobs were loaded: what is open goes (see
+ * open_state), then exit 1 or 2. */
+static int refuse_early(Daemon *d, Config *c, int rc)
+{
+	zone_free(d->zone);
+	free(c->nets);
+	log_fini();
+	return rc;
+}
+
+/* Everything has stopped, or never started: release memory so leak checkers
+ * see a clean exit. The name space and the server may not have been made. */
+static void release(Daemon *d, Config *c)
+{
+	jobs_free(d->jobs);
+	tracking_fini();
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	if (d->fs)
+		fs_free(d->fs);
+	if (d->srv)
+		srv_free(d->srv);
+	free(c->nets);
+	store_close(d->store);
+	zone_free(d->zone);
+	uv_loop_close(d->loop);
+	log_fini();
+}
+
+/* Refusing to start after the jobs were loaded: exit 1, cleanly. */
+static int refuse_start(Daemon *d, Config *c)
+{
+	release(d, c);
+	return 1;
+}
+
+/* The daemon's state: the local zone, run tracking, the store, the jobs
+ * (with the runs a crash cut off, and the original jobd's jobs.db), the name
+ * space. Returns 0, or the exit status after logging why. */
+static int open_state(Daemon *d, const Flags *f, Config *c)
+{
+	char why[512];
+	d->zone = zone_load(NULL, why, sizeof why);
+	if (!d->zone) {
 		fprintf(stderr, "jobd: local time zone: %s\n", why);
 		return 1;
 	}
 	RunTracking rt;
-	if (run_init(d.loop, cgroup, &rt, why, sizeof why) < 0) {
-		LOGE("-cgroup %s: %s", cgroup, why);
-		zone_free(d.zone);
-		free(nets);
-		log_fini();
-		return 2;
+	if (run_init(d->loop, f->cgroup, &rt, why, sizeof why) < 0) {
+		LOGE("-cgroup %s: %s", f->cgroup, why);
+		return refuse_early(d, c, 2);
 	}
-	tracking_log(&rt, cgroup);
+	tracking_log(&rt, f->cgroup);
 	int interrupted = 0;
-	if (store_open(dbdir, syncmode, &d.store, &interrupted, why, sizeof why) < 0) {
-		LOGE("cannot open the jobs database: %s", why);
+	int rc = store_open(f->dbdir, c->syncmode, &d->store, &interrupted, why, sizeof why);
+	if (rc < 0) {
+		LOGE("cannot open the jobs database: %s%s", why,
+		     rc == -EBUSY ? ", or give this one another -dbdir" : "");
 		tracking_fini();
-		zone_free(d.zone);
-		free(nets);
-		log_fini();
-		return 1;
+		return refuse_early(d, c, 1);
 	}
 	if (interrupted)
 		LOGW("%d runs were in progress when jobd last stopped; marked interrupted", interrupted);
 	JobsConfig jc = {
-		.kill_grace_ms = grace_ms,
-		.max_output = max_output,
-		.keep_runs = keep_runs,
-		.keep_bytes = keep_bytes,
-		.max_cmd = (size_t)maxcmd,
-		.max_per_owner = (size_t)maxjobs,
+		.kill_grace_ms = c->grace_ms,
+		.max_output = f->max_output,
+		.keep_runs = f->keep_runs,
+		.keep_bytes = f->keep_bytes,
+		.max_cmd = (size_t)f->maxcmd,
+		.max_per_owner = (size_t)f->maxjobs,
 		.daemon_uid = (uint32_t)geteuid(),
 		.run_as_owner = geteuid() == 0,
-		.pam_service = pam_service,
-		.pam_dir = pam_dir,
+		.pam_service = c->pam_service,
+		.pam_dir = c->pam_dir,
 	};
-	d.jobs = jobs_new(d.loop, d.store, d.zone, &jc);
-	int rc = jobs_load(d.jobs, why, sizeof why);
+	d->jobs = jobs_new(d->loop, d->store, d->zone, &jc);
+	rc = jobs_load(d->jobs, why, sizeof why);
 	if (rc < 0)
 		LOGE("cannot load jobs: %s", why);
 	if (rc >= 0) {
 		/* Runs a crash cut off, then the original jobd's jobs.db if there is one
 		 * (in the directory the store checked, not by a path a link could move). */
-		jobs_recover(d.jobs, d.store, jc.kill_grace_ms);
+		jobs_recover(d->jobs, d->store, jc.kill_grace_ms);
 		/* Then what their sessions did not hold: all else in their cgroups. */
 		run_recover(&rt);
 		if (rt.stale_dirs)
 			LOGW("removed %d cgroups of jobds that died, and killed the %d processes left "
 			     "in them", rt.stale_dirs, rt.stale_procs);
-		if ((rc = jobs_import_legacy(d.jobs, store_dir(d.store), why, sizeof why)) < 0)
+		if ((rc = jobs_import_legacy(d->jobs, store_dir(d->store), why, sizeof why)) < 0)
 			LOGE("%s", why);
 	}
 	if (rc < 0)
-		return refuse_start(&d, nets);
+		return refuse_start(d, c);
 	FsConfig fc = {
-		.max_ctl_write = (size_t)maxwrite, .stats = render_stats, .stats_arg = &d,
-		.daemon_uid = (uint32_t)geteuid(), .private_jobs = private,
-		.allow_file = allowusers, .deny_file = denyusers,
+		.max_ctl_write = (size_t)f->maxwrite, .stats = render_stats, .stats_arg = d,
+		.daemon_uid = (uint32_t)geteuid(), .private_jobs = f->private,
+		.allow_file = f->allowusers, .deny_file = f->denyusers,
 	};
-	d.fs = fs_new(d.jobs, &fc, why, sizeof why);
-	if (!d.fs) {
+	d->fs = fs_new(d->jobs, &fc, why, sizeof why);
+	if (!d->fs) {
 		LOGE("%s", why);
-		return refuse_start(&d, nets);
+		return refuse_start(d, c);
 	}
-	SrvOps ops = fs_ops(d.fs);
+	return 0;
+}
+
+/* The 9P server on every -fsaddr, the metrics endpoint, the schedule, the
+ * end of each loop turn, the signals. Returns 0, or 1 after logging why (a
+ * listener that cannot be had: nothing is released, the process ends). */
+static int serve(Daemon *d, const Flags *f, const Config *c)
+{
+	char why[512];
+	SrvOps ops = fs_ops(d->fs);
 	SrvConfig sc = {
-		.max_msize = (uint32_t)maxmsize,
-		.max_fids = (uint32_t)maxfids,
-		.max_reqs = (uint32_t)maxreqs,
-		.max_conns = (uint32_t)maxconns,
+		.max_msize = (uint32_t)f->msize,
+		.max_fids = (uint32_t)f->maxfids,
+		.max_reqs = (uint32_t)f->maxreqs,
+		.max_conns = (uint32_t)f->maxconns,
 		.max_wqueue = 4u << 20,
-		.debug = debug,
-		.allow = nets,
-		.nallow = nnets,
-		.tcp_uid = tcp_uid,
-		.trust = nets,
-		.ntrust = ntrusted,
-		.max_conns_per_user = (uint32_t)maxconnsperuser,
-		.attach_timeout_ms = (uint64_t)attach_ms,
-		.tcp_readonly = tcpreadonly,
-		.sock_mode = (uint32_t)smode,
-		.sock_gid = sgid,
+		.debug = f->debug,
+		.allow = c->nets,
+		.nallow = c->nnets,
+		.tcp_uid = c->tcp_uid,
+		.trust = c->nets,
+		.ntrust = c->ntrusted,
+		.max_conns_per_user = (uint32_t)f->maxconnsperuser,
+		.attach_timeout_ms = (uint64_t)c->attach_ms,
+		.tcp_readonly = f->tcpreadonly,
+		.sock_mode = c->sock_mode,
+		.sock_gid = c->sock_gid,
+		.knobs = {
+			.allow = "start jobd with -allow to allow them, e.g. -allow",
+			.max_conns = "-maxconns",
+			.max_conns_per_user = "-maxconnsperuser",
+		},
 	};
-	d.srv = srv_new(d.loop, &sc, &ops);
-	for (int i = 0; i < fsaddr.n; i++) {
-		if (srv_listen(d.srv, fsaddr.v[i], why, sizeof why) < 0) {
-			LOGE("%s", why);
+	d->srv = srv_new(d->loop, &sc, &ops);
+	for (int i = 0; i < f->fsaddr.n; i++) {
+		if (srv_listen(d->srv, f->fsaddr.v[i], why, sizeof why) < 0) {
+			LOGE("-fsaddr: %s", why);
 			tracking_fini();
 			return 1;
 		}
 	}
-	if (*metrics && metrics_start(d.loop, metrics, render_metrics, &d, &d.metrics, why, sizeof why) < 0) {
-		LOGE("%s", why);
+	if (*f->metrics && metrics_start(d->loop, f->metrics, render_metrics, d, &d->metrics, why,
+	                                 sizeof why) < 0) {
+		LOGE("-metrics: %s", why);
 		tracking_fini();
 		return 1;
 	}
-	jobs_begin(d.jobs);
-	uv_signal_init(d.loop, &d.sigterm);
-	uv_signal_init(d.loop, &d.sigint);
-	uv_signal_init(d.loop, &d.sighup);
-	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
+	jobs_begin(d->jobs);
+	d->turn = turn_start(d->loop, d->jobs, d->store, d->srv);
+	uv_signal_init(d->loop, &d->sigterm);
+	uv_signal_init(d->loop, &d->sigint);
+	uv_signal_init(d->loop, &d->sighup);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+	return 0;
+}
 
+/* Parse and check the flags, start logging, open the state, serve until a
+ * signal has stopped everything, release. */
+int main(int argc, char **argv)
+{
+	cloexec_inherited();
+	Flags f = {
+		.dbdir = "/var/lib/jobd", .log_dir = "", .vmodule = "", .bt_at = ":0",
+		.sync = "normal", .tcpuser = "", .metrics = "", .killgrace = "5s", .cgroup = "auto",
+		.allowusers = "", .denyusers = "", .sockmode = "0666", .sockgroup = "",
+		.pam = pam_default, .pamdir = "", .attachtimeout = "10s",
+		.keep_runs = 100, .keep_bytes = 16 << 20, .max_output = 1 << 20,
+		.msize = 1 << 20, .maxconns = 1024, .maxconnsperuser = 64, .maxfids = 4096,
+		.maxreqs = 256, .maxjobs = 1000, .maxwrite = 16384, .maxcmd = JOB_CMD_MAX,
+	};
+	Config c = { 0 };
+	int rc = parse_flags(argc, argv, &f);
+	if (rc >= 0)
+		return rc;
+	if ((rc = check_numbers(&f, &c)) != 0 || (rc = check_access(&f, &c)) != 0 ||
+	    (rc = check_pam(&f, &c)) != 0 || (rc = start_logging(&f, &c)) != 0) {
+		free(c.nets);
+		return rc;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	Daemon d = { .loop = uv_default_loop(), .started_ns = wall_now_ns() };
+	if ((rc = open_state(&d, &f, &c)) != 0 || (rc = serve(&d, &f, &c)) != 0)
+		return rc;
 	uv_run(d.loop, UV_RUN_DEFAULT);
-
-	/* Everything has stopped: release memory so leak checkers see a clean exit. */
-	jobs_free(d.jobs);
-	tracking_fini();
-	uv_run(d.loop, UV_RUN_DEFAULT);
-	fs_free(d.fs);
-	srv_free(d.srv);
-	free(nets);
-	store_close(d.store);
-	zone_free(d.zone);
-	uv_loop_close(d.loop);
-	log_fini();
+	release(&d, &c);
 	return 0;
 }

@@ -239,106 +239,133 @@ static void set_range(Set *s, int f, int a, int b, int st)
 		set_add(s, f, v);
 }
 
-/* Parses one list element of field f into s or the special day forms of c.
- * *all is set for * and ?. */
-static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
+/* The steps of parse_elem each take the element's tokens t[0..n) and return
+ * 0 when they have parsed it, -EINVAL after an error, or NOT_MINE when the
+ * element is not of their form, for the next step to try. */
+enum { NOT_MINE = 1 };
+
+/* Only '*', '?', '-', '/' and '#' are symbols of an element, and '#' only in
+ * day-of-week. Sets *hash to the first '#' token, -1 if none. */
+static int check_symbols(const Elem *el, const Tok *t, int n, int *hash)
 {
-	Tok t[MAXTOK];
-	int f = el->f, n = tokenize(el->e, el->len, t), a, b, st;
-	const Field *fd = &fields[f];
-	if (n < 0)
-		return elem_error(el->x, f, el->e, el->len, "malformed element");
-	int hash = -1;
+	*hash = -1;
 	for (int i = 0; i < n; i++) {
 		if (t[i].kind != T_SYM)
 			continue;
 		int ch = t[i].val;
-		if (ch == '#' && f != F_DOW)
-			return elem_error(el->x, f, el->e, el->len, "'#' is only allowed in day-of-week");
-		if (ch == '#' && hash < 0)
-			hash = i;
+		if (ch == '#' && el->f != F_DOW)
+			return elem_error(el->x, el->f, el->e, el->len, "'#' is only allowed in day-of-week");
+		if (ch == '#' && *hash < 0)
+			*hash = i;
 		if (ch != '*' && ch != '?' && ch != '-' && ch != '/' && ch != '#')
-			return elem_error(el->x, f, el->e, el->len, "unexpected character '%c'",
+			return elem_error(el->x, el->f, el->e, el->len, "unexpected character '%c'",
 			                  ch < 0x20 || ch >= 0x7f ? '?' : ch);
 	}
-	/* n#k */
-	if (hash >= 0) {
-		if (hash != 1 || (t[0].kind != T_NUM && t[0].kind != T_WORD))
-			return elem_error(el->x, f, el->e, el->len, "'#' needs a single weekday");
-		if (n != 3 || t[2].kind != T_NUM || t[2].len != 1 || t[2].val < 1 || t[2].val > 5)
-			return elem_error(el->x, f, el->e, el->len, "'#' needs a week number from 1 to 5");
-		if (value(el, &t[0], 0, &a) != 0)
-			return -EINVAL;
-		c->dow_nth[a % 7] |= (uint8_t)(1u << t[2].val);
+	return 0;
+}
+
+/* w#k: the k-th weekday w of the month (day-of-week only, hash found). */
+static int parse_nth(const Elem *el, const Tok *t, int n, int hash, Cron *c)
+{
+	int a;
+	if (hash != 1 || (t[0].kind != T_NUM && t[0].kind != T_WORD))
+		return elem_error(el->x, el->f, el->e, el->len, "'#' needs a single weekday");
+	if (n != 3 || t[2].kind != T_NUM || t[2].len != 1 || t[2].val < 1 || t[2].val > 5)
+		return elem_error(el->x, el->f, el->e, el->len, "'#' needs a week number from 1 to 5");
+	if (value(el, &t[0], 0, &a) != 0)
+		return -EINVAL;
+	c->dow_nth[a % 7] |= (uint8_t)(1u << t[2].val);
+	return 0;
+}
+
+/* A star or a question mark, alone: every value of the field up to its top;
+ * a star with a step n: every n-th of them. *all is set when alone: the
+ * field is then unrestricted. */
+static int parse_star(const Elem *el, const Tok *t, int n, Set *s, int *all)
+{
+	const Field *fd = &fields[el->f];
+	int st;
+	if (!tok_is(t, n, 0, '*') && !tok_is(t, n, 0, '?'))
+		return NOT_MINE;
+	if (n == 1) {
+		set_range(s, el->f, fd->min, fd->top, 1);
+		*all = 1;
 		return 0;
 	}
-	/* * ? */
-	if (tok_is(t, n, 0, '*') || tok_is(t, n, 0, '?')) {
-		if (n == 1) {
-			set_range(s, f, fd->min, fd->top, 1);
-			*all = 1;
-			return 0;
-		}
-		if (t[0].val == '?')
-			return elem_error(el->x, f, el->e, el->len, "'?' stands alone");
-		if (n == 3 && tok_is(t, n, 1, '/')) {
-			if (step(el, &t[2], &st) != 0)
-				return -EINVAL;
-			set_range(s, f, fd->min, fd->top, st);
-			return 0;
-		}
-		return elem_error(el->x, f, el->e, el->len, "'*' takes only a step, as in '*/5'");
+	if (t[0].val == '?')
+		return elem_error(el->x, el->f, el->e, el->len, "'?' stands alone");
+	if (n == 3 && tok_is(t, n, 1, '/')) {
+		if (step(el, &t[2], &st) != 0)
+			return -EINVAL;
+		set_range(s, el->f, fd->min, fd->top, st);
+		return 0;
 	}
-	/* Special day forms. */
-	if (f == F_DOM) {
-		int has_w = 0, has_l = 0;
-		for (int i = 0; i < n; i++)
-			if (t[i].kind == T_WORD) {
-				has_w |= word_eq(&t[i], "w") || word_eq(&t[i], "lw") || word_eq(&t[i], "wl");
-				has_l |= word_eq(&t[i], "l") || word_eq(&t[i], "lw") || word_eq(&t[i], "wl");
-			}
-		if (n == 1 && word_eq(&t[0], "l")) {
-			c->dom_l = 1;
-			return 0;
+	return elem_error(el->x, el->f, el->e, el->len, "'*' takes only a step, as in '*/5'");
+}
+
+/* Day-of-month's L (the last day), LW (the last weekday) and nW (the weekday
+ * nearest day n); W or L anywhere else in the element is an error. */
+static int parse_dom_special(const Elem *el, const Tok *t, int n, Cron *c)
+{
+	int has_w = 0, has_l = 0, a;
+	for (int i = 0; i < n; i++)
+		if (t[i].kind == T_WORD) {
+			has_w |= word_eq(&t[i], "w") || word_eq(&t[i], "lw") || word_eq(&t[i], "wl");
+			has_l |= word_eq(&t[i], "l") || word_eq(&t[i], "lw") || word_eq(&t[i], "wl");
 		}
-		if (n == 1 && word_eq(&t[0], "lw")) {
-			c->dom_lw = 1;
-			return 0;
-		}
-		if (n == 2 && t[0].kind == T_NUM && word_eq(&t[1], "w")) {
-			if (value(el, &t[0], 0, &a) != 0)
-				return -EINVAL;
-			c->dom_w |= (uint32_t)1 << a;
-			return 0;
-		}
-		if (has_w)
-			return elem_error(el->x, f, el->e, el->len,
-			                  "'W' follows a single day number, as in '15W'");
-		if (has_l)
-			return elem_error(el->x, f, el->e, el->len, "'L' and 'LW' stand alone");
+	if (n == 1 && word_eq(&t[0], "l")) {
+		c->dom_l = 1;
+		return 0;
 	}
-	if (f == F_DOW) {
-		/* nL: a number followed by L, or a name with L glued on (FRIL). */
-		if (n == 2 && t[0].kind == T_NUM && word_eq(&t[1], "l")) {
-			if (value(el, &t[0], 0, &a) != 0)
-				return -EINVAL;
-			c->dow_last |= (uint8_t)(1u << (a % 7));
-			return 0;
-		}
-		if (n == 1 && ends_in_l(&t[0]) && t[0].len > 1) {
-			int i = name_find(&t[0], dow_names, 14, t[0].len - 1);
-			if (i < 0)
-				return elem_error(el->x, f, el->e, el->len, "unknown name '%.*s'",
-				                  t[0].len, t[0].s);
-			c->dow_last |= (uint8_t)(1u << i);
-			return 0;
-		}
-		for (int i = 0; i < n; i++)
-			if (ends_in_l(&t[i]))
-				return elem_error(el->x, f, el->e, el->len,
-				                  "'L' follows a single weekday, as in '5L'");
+	if (n == 1 && word_eq(&t[0], "lw")) {
+		c->dom_lw = 1;
+		return 0;
 	}
-	/* v, a-b, v/n, a-b/n */
+	if (n == 2 && t[0].kind == T_NUM && word_eq(&t[1], "w")) {
+		if (value(el, &t[0], 0, &a) != 0)
+			return -EINVAL;
+		c->dom_w |= (uint32_t)1 << a;
+		return 0;
+	}
+	if (has_w)
+		return elem_error(el->x, el->f, el->e, el->len,
+		                  "'W' follows a single day number, as in '15W'");
+	if (has_l)
+		return elem_error(el->x, el->f, el->e, el->len, "'L' and 'LW' stand alone");
+	return NOT_MINE;
+}
+
+/* Day-of-week's nL, the last weekday n of the month: a number followed by L,
+ * or a name with L glued on (FRIL); an L anywhere else is an error. */
+static int parse_dow_last(const Elem *el, const Tok *t, int n, Cron *c)
+{
+	int a;
+	if (n == 2 && t[0].kind == T_NUM && word_eq(&t[1], "l")) {
+		if (value(el, &t[0], 0, &a) != 0)
+			return -EINVAL;
+		c->dow_last |= (uint8_t)(1u << (a % 7));
+		return 0;
+	}
+	if (n == 1 && ends_in_l(&t[0]) && t[0].len > 1) {
+		int i = name_find(&t[0], dow_names, 14, t[0].len - 1);
+		if (i < 0)
+			return elem_error(el->x, el->f, el->e, el->len, "unknown name '%.*s'", t[0].len,
+			                  t[0].s);
+		c->dow_last |= (uint8_t)(1u << i);
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		if (ends_in_l(&t[i]))
+			return elem_error(el->x, el->f, el->e, el->len,
+			                  "'L' follows a single weekday, as in '5L'");
+	return NOT_MINE;
+}
+
+/* v, a-b, v/n and a-b/n: what is left once the special forms are ruled out. */
+static int parse_range(const Elem *el, const Tok *t, int n, Set *s)
+{
+	const Field *fd = &fields[el->f];
+	int f = el->f, a, b, st = 0;
 	for (int k = 0; k < n; k++)
 		if (t[k].kind == T_WORD && value(el, &t[k], 0, &a) != 0)
 			return -EINVAL;
@@ -348,7 +375,6 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 	if (value(el, &t[0], 0, &a) != 0)
 		return -EINVAL;
 	b = a;
-	st = 0;
 	if (tok_is(t, n, i, '-')) {
 		if (i + 1 >= n)
 			return elem_error(el->x, f, el->e, el->len, "a range needs an end");
@@ -376,6 +402,29 @@ static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
 	}
 	set_range(s, f, a, b, st ? st : 1);
 	return 0;
+}
+
+/* Parses one list element of field f into s or the special day forms of c.
+ * *all is set for * and ?. The forms are tried in an order where each rules
+ * out what the later ones would misread: '#' first, then * and ?, the day
+ * letters, and last the plain values and ranges. */
+static int parse_elem(Elem *el, Set *s, Cron *c, int *all)
+{
+	Tok t[MAXTOK];
+	int n = tokenize(el->e, el->len, t), hash, rc;
+	if (n < 0)
+		return elem_error(el->x, el->f, el->e, el->len, "malformed element");
+	if (check_symbols(el, t, n, &hash) != 0)
+		return -EINVAL;
+	if (hash >= 0)
+		return parse_nth(el, t, n, hash, c);
+	if ((rc = parse_star(el, t, n, s, all)) != NOT_MINE)
+		return rc;
+	if (el->f == F_DOM && (rc = parse_dom_special(el, t, n, c)) != NOT_MINE)
+		return rc;
+	if (el->f == F_DOW && (rc = parse_dow_last(el, t, n, c)) != NOT_MINE)
+		return rc;
+	return parse_range(el, t, n, s);
 }
 
 /* Parses the field text fs[0..len) as field f into c. */

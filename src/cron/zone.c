@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cron/zoneint.h"
+#include "util/util.h"
 
 enum {
 	MAX_FILE = 1 << 20,            /* largest TZif file we read */
@@ -25,24 +26,6 @@ enum {
 /* Transition instants beyond ±2^60 are refused (tzdata's earliest is -2^59), so
  * that arithmetic on them cannot overflow. */
 #define ZONE_AT_LIMIT ((int64_t)1 << 60)
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (p == NULL) {
-		fputs("jobd: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = xcalloc(n, 1);
-	memcpy(p, s, n);
-	return p;
-}
 
 static void *fail(char *why, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -63,9 +46,7 @@ void zone_free(Zone *z)
 	if (z == NULL)
 		return;
 	free(z->name);
-	free(z->source);
-	free(z->at);
-	free(z->ti);
+	free(z->at);            /* and ti, in the same block */
 	free(z->types);
 	free(z->chars);
 	free(z);
@@ -76,9 +57,14 @@ const char *zone_name(const Zone *z)
 	return z->name;
 }
 
-const char *zone_source(const Zone *z)
+/* ---- the transition table ---- */
+
+/* Room for n transitions: at[] and ti[], always as long as each other, in
+ * one block that at points to. */
+static void trans_alloc(int n, int64_t **at, uint16_t **ti)
 {
-	return z->source;
+	*at = xcalloc((size_t)n * (sizeof **at + sizeof **ti), 1);
+	*ti = (uint16_t *)(*at + n);
 }
 
 /* ---- types and abbreviations ---- */
@@ -363,8 +349,9 @@ static void table_finish(Zone *z)
 			z->type0 = nev > 0 && !ev[0].dst ? z->rule.dst_type : z->rule.std_type;
 		}
 	}
-	int64_t *at = xcalloc((size_t)(z->nt + nev), sizeof *at);
-	uint16_t *ti = xcalloc((size_t)(z->nt + nev), sizeof *ti);
+	int64_t *at;
+	uint16_t *ti;
+	trans_alloc(z->nt + nev, &at, &ti);
 	int n = 0, prev = z->type0;
 	for (int k = 0; k < z->nt + nev; k++) {
 		int64_t t;
@@ -392,7 +379,6 @@ static void table_finish(Zone *z)
 	}
 	free(ev);
 	free(z->at);
-	free(z->ti);
 	z->at = at;
 	z->ti = ti;
 	z->nt = n;
@@ -492,8 +478,7 @@ static Zone *tzif_parse(Zone *z, const unsigned char *buf, size_t len, const cha
 		return fail(why, n, "zone '%s': bad TZif header", what);
 
 	z->nt = (int)h.timecnt;
-	z->at = xcalloc(h.timecnt, sizeof *z->at);
-	z->ti = xcalloc(h.timecnt, sizeof *z->ti);
+	trans_alloc((int)h.timecnt, &z->at, &z->ti);
 	for (uint32_t i = 0; i < h.timecnt; i++) {
 		z->at[i] = wide ? cur_i64(&c) : cur_i32(&c);
 		if (z->at[i] < -ZONE_AT_LIMIT || z->at[i] > ZONE_AT_LIMIT)
@@ -553,17 +538,16 @@ static Zone *tzif_parse(Zone *z, const unsigned char *buf, size_t len, const cha
 
 /* ---- loading ---- */
 
-static Zone *zone_new(const char *name, const char *source)
+static Zone *zone_new(const char *name)
 {
 	Zone *z = xcalloc(1, sizeof *z);
 	z->name = xstrdup(name);
-	z->source = xstrdup(source);
 	return z;
 }
 
 static Zone *zone_utc(const char *name)
 {
-	Zone *z = zone_new(name, "UTC");
+	Zone *z = zone_new(name);
 	z->type0 = (uint16_t)type_intern(z, 0, 0, "UTC");
 	table_finish(z);
 	return z;
@@ -574,7 +558,7 @@ static Zone *zone_from_posix(const char *name, const char *tz)
 	Posix x;
 	if (posix_parse(tz, &x) != 0)
 		return NULL;
-	Zone *z = zone_new(name, tz);
+	Zone *z = zone_new(name);
 	posix_install(z, &x);
 	table_finish(z);
 	return z;
@@ -621,7 +605,7 @@ static Zone *zone_from_file(const char *name, const char *source, const char *pa
 	*err = read_file(path, &buf, &len);
 	if (*err != 0)
 		return NULL;
-	Zone *z = zone_new(name, source);
+	Zone *z = zone_new(name);
 	Zone *ok = tzif_parse(z, buf, len, source, why, n);
 	free(buf);
 	if (ok == NULL) {

@@ -29,9 +29,6 @@ void zone_free(Zone *z);
 
 /* The name the zone was loaded by ("Europe/Paris"), "Local" for the local zone. */
 const char *zone_name(const Zone *z);
-/* Where the zone came from: the IANA name (the local zone's one when it can be
- * told, e.g. from the /etc/localtime link), a file path, or the POSIX TZ string. */
-const char *zone_source(const Zone *z);
 
 /* UTC offset (seconds east) in force at instant t; *abbr (if abbr is not NULL)
  * gets its abbreviation ("CST"), owned by z. */

@@ -39,9 +39,8 @@ typedef struct ZoneRule {
 
 struct Zone {
 	char *name;            /* as loaded, "Local" for the local zone */
-	char *source;
 	int64_t *at;           /* transition instants, ascending */
-	uint16_t *ti;          /* type index in force from at[i] on */
+	uint16_t *ti;          /* type index in force from at[i] on; in at's block */
 	int nt;
 	ZoneType *types;
 	int ntypes;

@@ -1,100 +1,116 @@
-/* jobctl's command table: names, synopses and help texts, and the argument
- * checks every command shares. The texts here, `jobctl help`, jobctl(1) and
- * the bash completion name the same commands; tests/e2e/jobctl.sh checks so. */
+/* jobctl's command table: names, flags, argument counts, synopses and help
+ * texts, and the parsing every command shares. The texts here, `jobctl help`,
+ * jobctl(1) and the bash completion name the same commands;
+ * tests/e2e/jobctl.sh checks so. */
 #include <stdarg.h>
 #include <string.h>
 
 #include "ctl/ctl.h"
 
+enum { MANY = 1 << 20 };       /* no upper bound on the arguments */
+
+/* The end of the help of every command that takes -raw. */
+static const char raw_help[] =
+	"  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
+	"        jobctl(1)); piped, they always are\n";
+
+/* A row: name, body, flags, least and most arguments, their check, needs
+ * jobd; synopsis, summary, help; section. */
 const CtlCmd ctl_cmds[] = {
-	{ "ls", ctl_cmd_ls, "", "list jobs: name, state, next run, last exit",
+	{ "ls", ctl_cmd_ls, "", 0, 0, NULL, 1,
+	  "", "list jobs: name, state, next run, last exit",
 	  "One line per job: NAME, STATE (started or stopped), NEXT (the next run, RFC 3339,\n"
 	  "or - when stopped) and LAST (how the last run ended: exit:N, signal:NAME, or -).\n"
 	  "On a terminal the columns are aligned under a header; piped, they are\n"
 	  "tab-separated, one job a line, without the header.\n", 0 },
-	{ "new", ctl_cmd_new, "NAME SCHEDULE COMMAND...", "create a job, stopped",
+	{ "new", ctl_cmd_new, "", 3, MANY, ctl_check_new, 1,
+	  "NAME SCHEDULE COMMAND...", "create a job, stopped",
 	  "Writes NAME:SCHEDULE:COMMAND to /clone. The words of COMMAND are joined with\n"
 	  "spaces and run by /bin/sh -c. Quote SCHEDULE, e.g. '0 9 * * 1-5'; it may start\n"
 	  "with a time zone: 'TZ=Europe/Paris 0 9 * * *'.\n", 0 },
-	{ "start", ctl_cmd_verb, "NAME...", "start scheduling jobs",
+	{ "start", ctl_cmd_verb, "", 1, MANY, NULL, 1,
+	  "NAME...", "start scheduling jobs",
 	  "Writes start to each job's ctl. Starting a started job changes nothing.\n", 0 },
-	{ "stop", ctl_cmd_verb, "NAME...", "stop scheduling jobs",
+	{ "stop", ctl_cmd_verb, "", 1, MANY, NULL, 1,
+	  "NAME...", "stop scheduling jobs",
 	  "Writes stop to each job's ctl; a run in progress finishes.\n", 0 },
-	{ "run", ctl_cmd_run, "[-w] [-raw] NAME", "run a job now, outside its schedule",
+	{ "run", ctl_cmd_run, "w raw", 1, 1, NULL, 1,
+	  "[-w] [-raw] NAME", "run a job now, outside its schedule",
 	  "Writes run to the job's ctl; the job's overlap setting decides what happens if\n"
 	  "a run is going. With -w, waits for the run, prints its output as it comes and\n"
 	  "exits 1 unless it ended with exit:0. On a terminal, control characters in the\n"
 	  "output are shown escaped (\\x1b).\n"
-	  "  -w    wait for the run to end\n"
-	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
-	  "        jobctl(1)); piped, they always are\n", 0 },
-	{ "kill", ctl_cmd_kill, "[-s SIGNAL] NAME", "signal a job's current run",
+	  "  -w    wait for the run to end\n", 0 },
+	{ "kill", ctl_cmd_kill, "s", 1, 1, ctl_check_kill, 1,
+	  "[-s SIGNAL] NAME", "signal a job's current run",
 	  "Without -s: SIGTERM to the run's process group, SIGKILL after the grace period.\n"
 	  "With -s: that signal, once (HUP, SIGUSR1, 9, ...). Fails if no run is going.\n"
 	  "  -s SIGNAL  the signal to send\n", 0 },
-	{ "rm", ctl_cmd_verb, "NAME...", "delete jobs",
+	{ "rm", ctl_cmd_verb, "", 1, MANY, NULL, 1,
+	  "NAME...", "delete jobs",
 	  "Writes delete to each job's ctl: a running process group is killed, the job's\n"
 	  "runs and log are removed and the name is free at once.\n", 0 },
-	{ "status", ctl_cmd_status, "[-raw] NAME", "a job's state, next run and last run",
+	{ "status", ctl_cmd_status, "raw", 1, 1, NULL, 1,
+	  "[-raw] NAME", "a job's state, next run and last run",
 	  "Piped, prints the job's status file as it is: one line of key=value fields\n"
 	  "(state, next, last_start, last_end, last_status, runs, failures, pid). On a\n"
 	  "terminal, one field a line, with the schedule and the command, control\n"
-	  "characters in them shown escaped (\\x1b).\n"
-	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
-	  "        jobctl(1)); piped, they always are\n", 0 },
-	{ "log", ctl_cmd_log, "[-f] [-n N] [-raw] NAME", "a job's execution history",
+	  "characters in them shown escaped (\\x1b).\n", 0 },
+	{ "log", ctl_cmd_log, "f n raw", 1, 1, ctl_check_last, 1,
+	  "[-f] [-n N] [-raw] NAME", "a job's execution history",
 	  "Prints the job's log: <time>:<text> lines, oldest first. On a terminal,\n"
 	  "control characters in the text are shown escaped (\\x1b).\n"
 	  "  -f    follow: print new lines as they come, until interrupted\n"
-	  "  -n N  print only the last N lines first\n"
-	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
-	  "        jobctl(1)); piped, they always are\n", 0 },
-	{ "runs", ctl_cmd_runs, "[-n N] NAME", "a job's recorded runs",
+	  "  -n N  print only the last N lines first\n", 0 },
+	{ "runs", ctl_cmd_runs, "n", 1, 1, ctl_check_last, 1,
+	  "[-n N] NAME", "a job's recorded runs",
 	  "One line per recorded run, oldest first: RUN (its number), START, DURATION and\n"
 	  "STATUS (exit:N, signal:NAME, or the state of a run that has not ended:\n"
 	  "running, skipped, interrupted; then timed-out, killed or manual if so).\n"
 	  "Aligned under a header on a terminal, tab-separated when piped.\n"
 	  "  -n N  only the last N runs\n", 0 },
-	{ "output", ctl_cmd_output, "[-f] [-raw] NAME [RUN]", "what a run printed",
+	{ "output", ctl_cmd_output, "f raw", 1, 2, ctl_check_output, 1,
+	  "[-f] [-raw] NAME [RUN]", "what a run printed",
 	  "Prints runs/RUN/output: the run's stdout and stderr as <time>:<text> lines.\n"
 	  "RUN defaults to the latest run. On a terminal, control characters in the text\n"
 	  "are shown escaped (\\x1b).\n"
-	  "  -f    follow the run until it ends\n"
-	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
-	  "        jobctl(1)); piped, they always are\n", 0 },
-	{ "edit", ctl_cmd_edit, "NAME", "edit a job's settings with $EDITOR",
-	  "Writes the job's settings (schedule, cmd, timeout, overlap, misfire, dir, env,\n"
-	  "limits) as 'key: value' lines to a temporary file and opens $EDITOR on it (vi\n"
-	  "if unset).\n"
+	  "  -f    follow the run until it ends\n", 0 },
+	{ "edit", ctl_cmd_edit, "", 1, 1, ctl_check_edit, 1,
+	  "NAME", "edit a job's settings with $EDITOR",
+	  "Writes the job's settings (below) as 'key: value' lines to a temporary file\n"
+	  "and opens $EDITOR on it (vi if unset).\n"
 	  "When the editor exits 0, the file is read back and what changed is checked\n"
 	  "with jobd's own parsers, then applied: one-line values in a single\n"
 	  "write of 'set KEY VALUE' lines to ctl, which jobd applies in order, stopping at\n"
 	  "the first value it refuses; values of several lines (env) after it, each in\n"
 	  "one write of its file. Nothing changed, nothing written. If the file does not\n"
 	  "check, it is kept and its path printed (on a terminal you may edit it again).\n", 0 },
-	{ "set", ctl_cmd_set, "NAME KEY VALUE...", "change one setting of a job",
-	  "Writes VALUE to the job's setting file KEY: schedule, cmd, timeout, overlap,\n"
-	  "misfire, dir, env or limits. For cmd and limits the words of VALUE are joined\n"
-	  "with spaces (set NAME limits nproc=64 nofile=1024); for env each word is one\n"
-	  "KEY=value line (set NAME env A=1 B=2); an empty VALUE ('') clears dir, env or\n"
-	  "limits.\n", 0 },
-	{ "next", ctl_cmd_next, "[-n N] [-from TIME] [-tz ZONE] EXPR", "when a schedule fires",
+	{ "set", ctl_cmd_set, "", 3, MANY, ctl_check_set, 1,
+	  "NAME KEY VALUE...", "change one setting of a job",
+	  "Writes VALUE to the job's setting file KEY (below). For cmd and limits the\n"
+	  "words of VALUE are joined with spaces (set NAME limits nproc=64 nofile=1024);\n"
+	  "for env each word is one KEY=value line (set NAME env A=1 B=2); an empty\n"
+	  "VALUE ('') clears dir, env or limits.\n", 0 },
+	{ "next", ctl_cmd_next, "n from tz", 1, 1, NULL, 0,
+	  "[-n N] [-from TIME] [-tz ZONE] EXPR", "when a schedule fires",
 	  "Prints the next N fire times of EXPR (RFC 3339), computed here with jobd's own\n"
 	  "parser and arithmetic; needs no daemon.\n"
 	  "  -n N        how many (default 5)\n"
 	  "  -from TIME  start after this RFC 3339 time (default now)\n"
 	  "  -tz ZONE    evaluate in this IANA zone (default the local zone)\n", 0 },
-	{ "read", ctl_cmd_read, "[-raw] PATH", "print a file of the name space",
+	{ "read", ctl_cmd_read, "raw", 1, 1, NULL, 1,
+	  "[-raw] PATH", "print a file of the name space",
 	  "Prints the file at PATH (relative to the root: jobs/hello/cmd), byte for byte\n"
-	  "when piped; on a terminal, control characters are shown escaped (\\x1b).\n"
-	  "  -raw  control characters as they are, on a terminal too (see ESCAPES in\n"
-	  "        jobctl(1)); piped, they always are\n", 1 },
-	{ "write", ctl_cmd_write, "PATH [DATA]", "write to a file of the name space",
+	  "when piped; on a terminal, control characters are shown escaped (\\x1b).\n", 1 },
+	{ "write", ctl_cmd_write, "", 1, 2, NULL, 1,
+	  "PATH [DATA]", "write to a file of the name space",
 	  "Writes DATA, or standard input when DATA is absent, to PATH in one message, as\n"
 	  "jobd's files want it.\n", 1 },
-	{ "ls-files", ctl_cmd_lsfiles, "[PATH]", "list a directory of the name space",
+	{ "ls-files", ctl_cmd_lsfiles, "", 0, 1, NULL, 1,
+	  "[PATH]", "list a directory of the name space",
 	  "Prints the names in the directory PATH (default /), one a line, in jobd's order.\n", 1 },
-	{ "help", ctl_cmd_help, "[COMMAND]", "this text, or a command's",
+	{ "help", ctl_cmd_help, "", 0, 1, NULL, 0,
+	  "[COMMAND]", "this text, or a command's",
 	  "jobctl help COMMAND is jobctl COMMAND --help.\n", 2 },
 	{ 0 },
 };
@@ -122,7 +138,7 @@ void ctl_help(FILE *f)
 			if (c->section != sec)
 				continue;
 			char syn[128];
-			strfmt(syn, sizeof syn, "%s %s", c->name, c->args);
+			strfmt(syn, sizeof syn, "%s %s", c->name, c->usage);
 			if (strlen(syn) > 30)
 				fprintf(f, "  %s\n  %-30s  %s\n", syn, "", c->summary);
 			else
@@ -139,10 +155,39 @@ void ctl_help(FILE *f)
 	      "3 cannot connect.\n", f);
 }
 
+/* Whether the space-separated list names holds name. */
+static int listed(const char *names, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = names; *p;) {
+		size_t k = strcspn(p, " ");
+		if (k == len && !strncmp(p, name, len))
+			return 1;
+		p += k;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+/* The settings, from their table, for the help of set and edit. */
+static void settings_help(FILE *f)
+{
+	fputs("\nSettings:\n", f);
+	for (int i = 0; i < SET_N; i++) {
+		const Setting *s = &setting_tab[i];
+		fprintf(f, "  %-9s %s", s->name, s->about);
+		for (int k = 0; s->words && s->words[k]; k++)
+			fprintf(f, "%s%s", k ? ", " : ": ", s->words[k]);
+		fputs("\n", f);
+	}
+}
+
 void ctl_help_cmd(const CtlCmd *c, FILE *f)
 {
-	fprintf(f, "usage: jobctl %s%s%s\n\n%s.\n\n%s", c->name, *c->args ? " " : "", c->args,
-	        c->summary, c->help);
+	fprintf(f, "usage: jobctl %s%s%s\n\n%s.\n\n%s%s", c->name, *c->usage ? " " : "", c->usage,
+	        c->summary, c->help, listed(c->flags, "raw") ? raw_help : "");
+	if (c->run == ctl_cmd_set || c->run == ctl_cmd_edit)
+		settings_help(f);
 }
 
 int ctl_usage(Ctl *x, const char *fmt, ...)
@@ -153,30 +198,53 @@ int ctl_usage(Ctl *x, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nusage: jobctl %s %s (jobctl %s --help for more)\n", x->cmd->name,
-	        x->cmd->args, x->cmd->name);
+	        x->cmd->usage, x->cmd->name);
 	return EX_USAGE;
 }
 
-int ctl_args(Ctl *x, Flag *flags, int argc, char **argv, int min, int max, int *first)
+int ctl_run(Ctl *x, int argc, char **argv)
 {
-	Flag none[] = { { 0 } };
+	const CtlCmd *cmd = x->cmd;
+	/* Every flag of every command; each command takes those its row names. */
+	const Flag all[] = {
+		{ "f", FLAG_BOOL, &x->follow, "follow", "false" },
+		{ "n", FLAG_INT, &x->n, "how many", "all" },
+		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
+		{ "w", FLAG_BOOL, &x->wait, "wait for the run to end", "false" },
+		{ "s", FLAG_STRING, &x->sig, "signal", "TERM, then KILL" },
+		{ "from", FLAG_STRING, &x->from, "start after this RFC 3339 time", "now" },
+		{ "tz", FLAG_STRING, &x->tz, "IANA time zone", "local" },
+	};
+	Flag mine[sizeof all / sizeof all[0] + 1];
+	size_t k = 0;
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (listed(cmd->flags, all[i].name))
+			mine[k++] = all[i];
+	mine[k] = (Flag){ 0 };
+	x->n = CTL_UNSET;
 	char why[256];
-	int idx = flags_parse(flags ? flags : none, argc, argv, why, sizeof why);
+	int idx = flags_parse(mine, argc, argv, why, sizeof why);
 	if (idx == -2) {
-		ctl_help_cmd(x->cmd, stdout);
+		ctl_help_cmd(cmd, stdout);
 		return EX_OK;
 	}
 	if (idx < 0)
 		return ctl_usage(x, "%s", why);
 	int n = argc - idx;
-	if (n < min || n > max) {
+	if (n < cmd->min || n > cmd->max) {
 		/* Flags stop at the first argument, as in Go: "log NAME -f" is a
 		 * common slip, worth naming. */
 		for (int i = idx; i < argc; i++)
 			if (argv[i][0] == '-' && argv[i][1])
 				return ctl_usage(x, "flags go before the arguments ('%s')", argv[i]);
-		return ctl_usage(x, n < min ? "missing arguments" : "too many arguments");
+		return ctl_usage(x, n < cmd->min ? "missing arguments" : "too many arguments");
 	}
-	*first = idx;
-	return -1;
+	x->args = argv + idx;
+	x->nargs = n;
+	int rc = cmd->check ? cmd->check(x) : -1;
+	if (rc >= 0)
+		return rc;
+	if (cmd->dial && !ctl_client(x))
+		return EX_CONNECT;
+	return cmd->run(x);
 }

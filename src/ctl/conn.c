@@ -78,6 +78,11 @@ const char *ctl_job_path(char *out, size_t n, const char *name, const char *file
 	return strfmt(out, n, "jobs/%s", name);
 }
 
+const char *ctl_run_path(char *out, size_t n, const char *name, long run, const char *file)
+{
+	return strfmt(out, n, "jobs/%s/runs/%ld/%s", name, run, file);
+}
+
 int ctl_job_exists(Ctl *x, const char *name)
 {
 	char path[256], why[256];
@@ -99,33 +104,6 @@ int ctl_job_refused(Ctl *x, const char *name, int rc, const char *why)
 	if (rc == -ENOENT && x->c && ctl_job_exists(x, name) == 0)
 		return ctl_refused(name, "no such job");
 	return ctl_refused(name, why);
-}
-
-int ctl_read_from(Client *c, const char *path, uint64_t off, Buf *out, char *why, size_t n)
-{
-	uint32_t fid, iounit;
-	int rc = client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, n);
-	if (rc < 0)
-		return rc;
-	for (;;) {
-		Fcall t = { .type = Tread, .fid = fid, .offset = off, .count = iounit };
-		Fcall r;
-		uint8_t *rb;
-		rc = client_rpc(c, &t, &r, &rb, why, n);
-		if (rc == 0 && r.count > iounit) {
-			strfmt(why, n, "read returned %u bytes for %u asked", r.count, iounit);
-			rc = -EPROTO;
-		}
-		if (rc < 0 || r.count == 0) {
-			free(rb);
-			break;
-		}
-		buf_add(out, r.data, r.count);
-		off += r.count;
-		free(rb);
-	}
-	client_clunk(c, fid);
-	return rc;
 }
 
 char *ctl_read(Ctl *x, const char *path, int *rc, char *why, size_t n)

@@ -1,22 +1,30 @@
 /* jobctl's commands and the helpers only jobctl uses; src/cmd/jobctl.c is
- * just main. Every command is a function of the table in cmds.c; it parses
- * its own flags, connects on first use (ctl_client) and returns jobctl's exit
- * status. Messages go to stderr as "jobctl: WHO: text", where WHO is the job
- * (or the path) and text is what jobd wrote. */
+ * just main. Every command is a row of the table in cmds.c: its name, the
+ * flags it takes, how many arguments, whether it needs jobd, its help.
+ * ctl_run parses the flags into the Ctl, checks the arguments (a usage error
+ * is told before any connection is tried), connects, and runs the command,
+ * which returns jobctl's exit status. Messages go to stderr as
+ * "jobctl: WHO: text", where WHO is the job (or the path) and text is what
+ * jobd wrote. */
 #ifndef JOBD_CTL_H
 #define JOBD_CTL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "client/client.h"
+#include "jobs/settings.h"
 #include "util/flags.h"
 #include "util/util.h"
 
 /* Exit statuses. EX_REFUSED also covers jobctl's own checks of a value
  * before it is sent (a bad cron expression in `edit`). */
 enum { EX_OK = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_CONNECT = 3 };
+
+/* Ctl.n when -n was not given. */
+enum { CTL_UNSET = INT_MIN };
 
 typedef struct CtlCmd CtlCmd;
 
@@ -27,15 +35,31 @@ typedef struct Ctl {
 	Client *c;                  /* NULL until ctl_client connects */
 	const CtlCmd *cmd;          /* the command running */
 	int tty;                    /* standard output is a terminal */
+	char **args;                /* the arguments after the command's flags */
+	int nargs;
+	/* The command's flags (CtlCmd.flags names which it takes). */
 	int raw;                    /* -raw: job text as it is, even on a terminal */
+	int follow;                 /* -f: follow a log or a run's output */
+	int wait;                   /* -w: wait for the run to end */
+	int n;                      /* -n N: a count (CTL_UNSET when not given) */
+	const char *sig;            /* -s SIGNAL */
+	const char *from, *tz;      /* -from TIME, -tz ZONE */
 } Ctl;
+
+/* A command's body, or its check of x->args: returns an exit status (a
+ * check returns -1 to go on). */
+typedef int CtlRun(Ctl *x);
 
 struct CtlCmd {
 	const char *name;
-	int (*run)(Ctl *x, int argc, char **argv);   /* argv[0] is the command's name */
-	const char *args;           /* synopsis after the name: "[-f] [-n N] NAME" */
+	CtlRun *run;
+	const char *flags;          /* the flags it takes, space-separated: "f n raw" */
+	int min, max;               /* how many arguments follow them */
+	CtlRun *check;              /* checks the arguments before connecting; may be NULL */
+	int dial;                   /* needs jobd: connected before run */
+	const char *usage;          /* synopsis after the name: "[-f] [-n N] NAME" */
 	const char *summary;        /* one line for `jobctl help` */
-	const char *help;           /* the rest of `jobctl help NAME` */
+	const char *help;           /* the rest of `jobctl help NAME` (-raw's lines are added) */
 	int section;                /* in `jobctl help`: 0 jobs, 1 any file, 2 help */
 };
 
@@ -45,12 +69,12 @@ const CtlCmd *ctl_cmd_find(const char *name);
 /* The overview (`jobctl help`) and one command's help, to f. */
 void ctl_help(FILE *f);
 void ctl_help_cmd(const CtlCmd *cmd, FILE *f);
-/* Parses the running command's flags (flags may be NULL) and checks that
- * between min and max arguments follow them. Returns -1 to go on, with
- * *first the index of the first argument, or the exit status to return:
+/* Runs x->cmd with argv (argv[0] is its name): parses the flags it takes
+ * into x, checks that between min and max arguments follow them and calls
+ * its check, connects if it needs jobd, and runs it. Returns its exit status,
  * EX_OK after printing the help (-h, -help, --help), EX_USAGE after a usage
- * message. */
-int ctl_args(Ctl *x, Flag *flags, int argc, char **argv, int min, int max, int *first);
+ * message, or EX_CONNECT after saying why jobd could not be reached. */
+int ctl_run(Ctl *x, int argc, char **argv);
 /* Prints "jobctl CMD: <message>" and the command's synopsis; returns EX_USAGE. */
 int ctl_usage(Ctl *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -61,7 +85,7 @@ int ctl_usage(Ctl *x, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 const char *ctl_default_addr(const char *flag, const char **from);
 /* The connection, dialled, versioned (9P2000.u, whose errors carry jobd's
  * text) and attached on first use. NULL after printing "cannot connect" and a
- * hint; the command then returns EX_CONNECT. */
+ * hint (ctl_run then returns EX_CONNECT). */
 Client *ctl_client(Ctl *x);
 /* Prints "jobctl: who: why" and returns EX_REFUSED. */
 int ctl_refused(const char *who, const char *why);
@@ -72,8 +96,8 @@ int ctl_job_refused(Ctl *x, const char *name, int rc, const char *why);
 int ctl_job_exists(Ctl *x, const char *name);
 /* "jobs/NAME/FILE" into out (FILE may be NULL: the directory). */
 const char *ctl_job_path(char *out, size_t n, const char *name, const char *file);
-/* Reads path from byte offset off to its end, appending to out. */
-int ctl_read_from(Client *c, const char *path, uint64_t off, Buf *out, char *why, size_t n);
+/* "jobs/NAME/runs/RUN/FILE" into out. */
+const char *ctl_run_path(char *out, size_t n, const char *name, long run, const char *file);
 /* The whole file as a NUL-terminated string (free it), or NULL with rc and why. */
 char *ctl_read(Ctl *x, const char *path, int *rc, char *why, size_t n);
 /* Writes data to path in one message (an empty value is sent as "\n", which
@@ -109,11 +133,9 @@ void table_free(Table *t);
 int kv_get(const char *line, const char *key, char *out, size_t n);
 
 /* ---- edittext.c ---- */
-/* A job's settings as `jobctl edit` shows them: "key: value" lines, a value
- * of several lines (env, a multi-line cmd) continued on indented lines. */
-enum { SET_SCHEDULE, SET_CMD, SET_TIMEOUT, SET_OVERLAP, SET_MISFIRE, SET_DIR, SET_ENV, SET_LIMITS, SET_N };
-extern const char *const settings_names[SET_N];
-int settings_key(const char *name, size_t len);     /* SET_* or -1 */
+/* A job's settings (setting_tab) as `jobctl edit` shows them: "key: value"
+ * lines, a value of several lines (env, a multi-line cmd) continued on
+ * indented lines. */
 typedef struct Settings {
 	char *v[SET_N];             /* malloc'ed values as the files hold them; NULL = absent */
 } Settings;
@@ -121,28 +143,23 @@ void settings_render(const Settings *s, const char *job, Buf *out);
 /* Parses an edited text into out (all NULL first). -EINVAL with "line N: ..."
  * in why for a syntax error, an unknown or repeated key. */
 int settings_parse(const char *text, Settings *out, char *why, size_t n);
-/* Checks every value with the daemon's own parsers (the schedule's TZ=
- * zone excepted: jobd's zone database may differ from this machine's).
- * -EINVAL with the setting's name and the reason in why. */
+/* Checks every value with the daemon's own parsers (setting_parse; the
+ * schedule's TZ= zone excepted: jobd's zone database may differ from this
+ * machine's). -EINVAL with the reason, which names the setting, in why. */
 int settings_check(const Settings *s, char *why, size_t n);
 /* Strips a value as read from its file: a started job's ":<next run>" after
  * the schedule, the newline ending env's lines. */
 void settings_from_file(int key, char *value);
 void settings_free(Settings *s);
 
-/* ---- jobcmds.c ---- */
-int ctl_cmd_ls(Ctl *x, int argc, char **argv);
-int ctl_cmd_new(Ctl *x, int argc, char **argv);
-int ctl_cmd_verb(Ctl *x, int argc, char **argv);     /* start, stop, rm */
-int ctl_cmd_run(Ctl *x, int argc, char **argv);
-int ctl_cmd_kill(Ctl *x, int argc, char **argv);
-int ctl_cmd_status(Ctl *x, int argc, char **argv);
-int ctl_cmd_set(Ctl *x, int argc, char **argv);
+/* ---- the commands, and the checks of their arguments: jobcmds.c ---- */
+CtlRun ctl_cmd_ls, ctl_cmd_new, ctl_cmd_run, ctl_cmd_kill, ctl_cmd_status, ctl_cmd_set;
+CtlRun ctl_cmd_verb;                                /* start, stop, rm */
+CtlRun ctl_check_new, ctl_check_kill, ctl_check_set;
 
 /* ---- runs.c ---- */
-int ctl_cmd_log(Ctl *x, int argc, char **argv);
-int ctl_cmd_runs(Ctl *x, int argc, char **argv);
-int ctl_cmd_output(Ctl *x, int argc, char **argv);
+CtlRun ctl_cmd_log, ctl_cmd_runs, ctl_cmd_output;
+CtlRun ctl_check_last, ctl_check_output;           /* -n N of log and runs; RUN */
 /* How a run ended, from its runs/N/status line: "exit:0", "signal:TERM
  * timed-out", "running", "skipped"..., then " manual" if asked and so. */
 void run_describe(const char *status, int manual, char *out, size_t n);
@@ -153,13 +170,9 @@ void ctl_nap(long ms);
 char *ctl_follow_run(Ctl *x, const char *name, long run, int *rc);
 
 /* ---- edit.c ---- */
-int ctl_cmd_edit(Ctl *x, int argc, char **argv);
+CtlRun ctl_cmd_edit, ctl_check_edit;
 
 /* ---- plumb.c ---- */
-int ctl_cmd_read(Ctl *x, int argc, char **argv);
-int ctl_cmd_write(Ctl *x, int argc, char **argv);
-int ctl_cmd_lsfiles(Ctl *x, int argc, char **argv);
-int ctl_cmd_next(Ctl *x, int argc, char **argv);
-int ctl_cmd_help(Ctl *x, int argc, char **argv);
+CtlRun ctl_cmd_read, ctl_cmd_write, ctl_cmd_lsfiles, ctl_cmd_next, ctl_cmd_help;
 
 #endif

@@ -25,8 +25,8 @@ static int read_settings(Ctl *x, const char *name, Settings *s)
 	int rc, have = 0;
 	memset(s, 0, sizeof *s);
 	for (int i = 0; i < SET_N; i++) {
-		s->v[i] = ctl_read(x, ctl_job_path(path, sizeof path, name, settings_names[i]), &rc, why,
-		                   sizeof why);
+		ctl_job_path(path, sizeof path, name, setting_tab[i].name);
+		s->v[i] = ctl_read(x, path, &rc, why, sizeof why);
 		if (s->v[i]) {
 			settings_from_file(i, s->v[i]);
 			have++;
@@ -137,11 +137,11 @@ static int apply(Ctl *x, const char *name, const Settings *nw)
 	for (int i = 0; i < SET_N; i++) {
 		if (!nw->v[i])
 			continue;
-		buf_printf(&changed, "%s%s", changed.len ? ", " : "", settings_names[i]);
+		buf_printf(&changed, "%s%s", changed.len ? ", " : "", setting_tab[i].name);
 		if (!*nw->v[i] || strchr(nw->v[i], '\n'))
 			later[nlater++] = i;
 		else
-			buf_printf(&batch, "set %s %s\n", settings_names[i], nw->v[i]);
+			buf_printf(&batch, "set %s %s\n", setting_tab[i].name, nw->v[i]);
 	}
 	int ex = EX_OK;
 	if (!changed.len) {
@@ -160,11 +160,11 @@ static int apply(Ctl *x, const char *name, const Settings *nw)
 	}
 	for (int k = 0; k < nlater; k++) {
 		int i = later[k];
-		int rc = ctl_write(x, ctl_job_path(path, sizeof path, name, settings_names[i]), nw->v[i],
+		int rc = ctl_write(x, ctl_job_path(path, sizeof path, name, setting_tab[i].name), nw->v[i],
 		                   strlen(nw->v[i]), why, sizeof why);
 		if (rc < 0) {
 			ex = ctl_job_refused(x, name, rc, strfmt(path, sizeof path, "%s: %s",
-			                                         settings_names[i], why));
+			                                         setting_tab[i].name, why));
 			goto out;
 		}
 	}
@@ -175,17 +175,20 @@ out:
 	return ex;
 }
 
-int ctl_cmd_edit(Ctl *x, int argc, char **argv)
+/* edit NAME: a name with a slash is no job's, and would put the temporary
+ * file (named after the job) elsewhere. */
+int ctl_check_edit(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 1, 1, &first);
-	if (rc >= 0)
-		return rc;
-	const char *name = argv[first];
-	if (strchr(name, '/'))
-		return ctl_usage(x, "'%s' is not a job name", name);
-	if (!ctl_client(x))
-		return EX_CONNECT;
+	if (strchr(x->args[0], '/'))
+		return ctl_usage(x, "'%s' is not a job name", x->args[0]);
+	return -1;
+}
+
+int ctl_cmd_edit(Ctl *x)
+{
+	const char *name = x->args[0];
 	Settings old, nw;
+	int rc;
 	if ((rc = read_settings(x, name, &old)) != 0)
 		return rc;
 	Buf text = {0};
@@ -219,7 +222,7 @@ int ctl_cmd_edit(Ctl *x, int argc, char **argv)
 		rc = settings_parse(edited, &nw, why, sizeof why);
 		for (int i = 0; rc == 0 && i < SET_N; i++) {
 			if (nw.v[i] && !old.v[i]) {
-				strfmt(why, sizeof why, "this jobd has no setting %s", settings_names[i]);
+				strfmt(why, sizeof why, "this jobd has no setting %s", setting_tab[i].name);
 				settings_free(&nw);
 				rc = -EINVAL;
 			} else if (nw.v[i] && !strcmp(nw.v[i], old.v[i])) {

@@ -14,23 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cron/cron.h"
 #include "ctl/ctl.h"
 #include "jobs/settings.h"
-
-const char *const settings_names[SET_N] = {
-	[SET_SCHEDULE] = "schedule", [SET_CMD] = "cmd", [SET_TIMEOUT] = "timeout",
-	[SET_OVERLAP] = "overlap", [SET_MISFIRE] = "misfire", [SET_DIR] = "dir", [SET_ENV] = "env",
-	[SET_LIMITS] = "limits",
-};
-
-int settings_key(const char *name, size_t len)
-{
-	for (int i = 0; i < SET_N; i++)
-		if (strlen(settings_names[i]) == len && memcmp(settings_names[i], name, len) == 0)
-			return i;
-	return -1;
-}
 
 void settings_from_file(int key, char *v)
 {
@@ -41,7 +26,7 @@ void settings_from_file(int key, char *v)
 		char *colon = strchr(v, ':');
 		if (colon)
 			*colon = 0;
-	} else if (key == SET_ENV) {
+	} else if (setting_tab[key].flags & SETF_LINES) {
 		while (len > 0 && v[len - 1] == '\n')
 			v[--len] = 0;
 	}
@@ -60,11 +45,12 @@ void settings_render(const Settings *s, const char *job, Buf *out)
 		const char *v = s->v[i];
 		if (!v)
 			continue;
-		if (i != SET_ENV && !strchr(v, '\n')) {
-			buf_printf(out, "%s:%s%s\n", settings_names[i], *v ? " " : "", v);
+		const char *name = setting_tab[i].name;
+		if (!(setting_tab[i].flags & SETF_LINES) && !strchr(v, '\n')) {
+			buf_printf(out, "%s:%s%s\n", name, *v ? " " : "", v);
 			continue;
 		}
-		buf_printf(out, "%s:\n", settings_names[i]);
+		buf_printf(out, "%s:\n", name);
 		while (*v) {
 			size_t len = strcspn(v, "\n");
 			buf_printf(out, "  %.*s\n", (int)len, v);
@@ -146,14 +132,15 @@ int settings_parse(const char *text, Settings *out, char *why, size_t n)
 		size_t klen = (size_t)(colon - line);
 		while (klen > 0 && (line[klen - 1] == ' ' || line[klen - 1] == '\t'))
 			klen--;
-		int k = settings_key(line, klen);
+		int k = setting_find(line, klen);
 		if (k < 0) {
-			strfmt(why, n, "line %d: unknown setting '%.*s' (settings: schedule, cmd, timeout, "
-			       "overlap, misfire, dir, env, limits)", lineno, (int)klen, line);
+			char names[128];
+			strfmt(why, n, "line %d: unknown setting '%.*s' (settings: %s)", lineno, (int)klen,
+			       line, setting_names(names, sizeof names));
 			goto fail;
 		}
 		if (out->v[k]) {
-			strfmt(why, n, "line %d: %s is set twice", lineno, settings_names[k]);
+			strfmt(why, n, "line %d: %s is set twice", lineno, setting_tab[k].name);
 			goto fail;
 		}
 		const char *v = colon + 1;
@@ -178,57 +165,12 @@ fail:
 	return -EINVAL;
 }
 
-/* Checks use the parsers jobd itself uses (cron/, jobs/settings.h), so
- * jobctl refuses exactly what jobd would. */
-
-/* The server's rule for a schedule (jobs_parse_schedule): "TZ=Zone " or
- * "CRON_TZ=Zone " first, then the expression. The zone is jobd's to check:
- * its time zone database may differ from this machine's. */
-static int check_schedule(const char *spec, char *why, size_t n)
-{
-	const char *p = spec + strspn(spec, " \t");
-	size_t plen = strncmp(p, "TZ=", 3) == 0 ? 3 : strncmp(p, "CRON_TZ=", 8) == 0 ? 8 : 0;
-	if (plen) {
-		p += plen;
-		size_t zlen = strcspn(p, " \t");
-		if (zlen == 0 || !p[zlen]) {
-			strfmt(why, n, "time zone: want 'TZ=Area/City expression'");
-			return -EINVAL;
-		}
-		p += zlen;
-	}
-	Cron c;
-	return cron_parse(p, &c, why, n);
-}
-
+/* The parsers jobd itself uses (setting_tab), so jobctl refuses exactly
+ * what jobd would; the first value refused stops the check. */
 int settings_check(const Settings *s, char *why, size_t n)
 {
-	char sub[256] = "";
-	int64_t ms;
-	int v, rc = 0, key = -1;
-	for (int i = 0; i < SET_N && rc == 0; i++) {
-		const char *val = s->v[i];
-		if (!val)
-			continue;
-		key = i;
-		switch (i) {
-		case SET_SCHEDULE: rc = check_schedule(val, sub, sizeof sub); break;
-		case SET_TIMEOUT: rc = duration_parse(val, &ms, sub, sizeof sub); break;
-		case SET_OVERLAP: rc = overlap_parse(val, &v, sub, sizeof sub); break;
-		case SET_MISFIRE: rc = misfire_parse(val, &v, sub, sizeof sub); break;
-		case SET_DIR: rc = dir_valid(val, sub, sizeof sub); break;
-		case SET_ENV: rc = env_parse(val, NULL, sub, sizeof sub); break;
-		case SET_LIMITS: rc = limits_parse(val, NULL, NULL, sub, sizeof sub); break;
-		default: break;
-		}
-	}
-	if (rc == 0)
-		return 0;
-	/* The shared parsers name some settings themselves ("overlap: ..."). */
-	size_t klen = strlen(settings_names[key]);
-	if (strncmp(sub, settings_names[key], klen) == 0 && sub[klen] == ':')
-		strfmt(why, n, "%s", sub);
-	else
-		strfmt(why, n, "%s: %s", settings_names[key], sub);
-	return -EINVAL;
+	for (int i = 0; i < SET_N; i++)
+		if (s->v[i] && setting_parse(i, s->v[i], NULL, why, n) < 0)
+			return -EINVAL;
+	return 0;
 }

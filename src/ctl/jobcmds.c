@@ -9,15 +9,11 @@
 /* ls: NAME STATE NEXT LAST from each job's status file. A jobd without
  * status files (the original one) still answers ctl and schedule, so those
  * are the fallback; LAST is then unknown. */
-int ctl_cmd_ls(Ctl *x, int argc, char **argv)
+int ctl_cmd_ls(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 0, 0, &first);
-	if (rc >= 0)
-		return rc;
-	if (!ctl_client(x))
-		return EX_CONNECT;
 	char why[512], **names, path[256];
 	size_t count;
+	int rc;
 	if ((rc = client_list_dir(x->c, "jobs", &names, &count, why, sizeof why)) < 0)
 		return ctl_refused("jobs", why);
 	Table t;
@@ -54,24 +50,26 @@ int ctl_cmd_ls(Ctl *x, int argc, char **argv)
 	return EX_OK;
 }
 
-int ctl_cmd_new(Ctl *x, int argc, char **argv)
+/* new NAME SCHEDULE: a ':' in either would cut the clone line elsewhere. */
+int ctl_check_new(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 3, 1 << 20, &first);
-	if (rc >= 0)
-		return rc;
-	char **a = argv + first;
+	char **a = x->args;
 	if (strchr(a[0], ':'))
 		return ctl_usage(x, "a job name cannot hold ':' ('%s')", a[0]);
 	if (strchr(a[1], ':'))
 		return ctl_usage(x, "a schedule cannot hold ':' ('%s')", a[1]);
-	if (!ctl_client(x))
-		return EX_CONNECT;
+	return -1;
+}
+
+int ctl_cmd_new(Ctl *x)
+{
+	char **a = x->args;
 	Buf b = {0};
 	buf_printf(&b, "%s:%s:", a[0], a[1]);
-	for (int i = 2; i < argc - first; i++)
+	for (int i = 2; i < x->nargs; i++)
 		buf_printf(&b, "%s%s", i > 2 ? " " : "", a[i]);
 	char why[512];
-	rc = client_write_file(x->c, "clone", b.data, b.len, why, sizeof why);
+	int rc = client_write_file(x->c, "clone", b.data, b.len, why, sizeof why);
 	buf_free(&b);
 	return rc < 0 ? ctl_refused(a[0], why) : EX_OK;
 }
@@ -92,55 +90,39 @@ static int ctl_each(Ctl *x, char **names, int n, const char *text)
 }
 
 /* start, stop, rm: one verb to each job named. */
-int ctl_cmd_verb(Ctl *x, int argc, char **argv)
+int ctl_cmd_verb(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 1, 1 << 20, &first);
-	if (rc >= 0)
-		return rc;
-	if (!ctl_client(x))
-		return EX_CONNECT;
 	const char *verb = !strcmp(x->cmd->name, "rm") ? "delete" : x->cmd->name;
-	return ctl_each(x, argv + first, argc - first, verb);
+	return ctl_each(x, x->args, x->nargs, verb);
 }
 
 /* Whether run N of a job is a manual one; a status without the field
  * counts as manual. */
 static int is_manual(Ctl *x, const char *name, long run)
 {
-	char path[256], sub[32], why[256], v[8];
+	char path[256], why[256], v[8];
 	int rc;
-	char *st = ctl_read(x, ctl_job_path(path, sizeof path, name,
-	                                    strfmt(sub, sizeof sub, "runs/%ld/status", run)),
-	                    &rc, why, sizeof why);
+	char *st = ctl_read(x, ctl_run_path(path, sizeof path, name, run, "status"), &rc, why,
+	                    sizeof why);
 	int manual = !st || kv_get(st, "manual", v, sizeof v) < 0 || strcmp(v, "0") != 0;
 	free(st);
 	return manual;
 }
 
-int ctl_cmd_run(Ctl *x, int argc, char **argv)
+int ctl_cmd_run(Ctl *x)
 {
-	int wait = 0;
-	Flag flags[] = {
-		{ "w", FLAG_BOOL, &wait, "wait for the run to end", "false" },
-		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
-		{ 0 },
-	};
-	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
-	if (rc >= 0)
-		return rc;
-	const char *name = argv[first];
-	if (!ctl_client(x))
-		return EX_CONNECT;
+	const char *name = x->args[0];
 	char why[512];
 	long *runs = NULL, before = 0;
 	size_t n = 0;
-	if (wait) {
+	int rc;
+	if (x->wait) {
 		if ((rc = ctl_job_runs(x, name, &runs, &n, why, sizeof why)) < 0)
 			return ctl_job_refused(x, name, rc, why);
 		before = n ? runs[n - 1] : 0;
 		free(runs);
 	}
-	if ((rc = ctl_each(x, argv + first, 1, "run")) != EX_OK || !wait)
+	if ((rc = ctl_each(x, x->args, 1, "run")) != EX_OK || !x->wait)
 		return rc;
 	/* The run is the first one numbered after the runs that were there: it
 	 * shows up at once unless it waits its turn (overlap=queue). */
@@ -168,41 +150,32 @@ int ctl_cmd_run(Ctl *x, int argc, char **argv)
 	return EX_REFUSED;
 }
 
-int ctl_cmd_kill(Ctl *x, int argc, char **argv)
+/* kill -s SIGNAL: a signal jobd knows (its parser, here). */
+int ctl_check_kill(Ctl *x)
 {
-	const char *sig = NULL;
-	Flag flags[] = { { "s", FLAG_STRING, &sig, "signal", "TERM, then KILL" }, { 0 } };
-	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
-	if (rc >= 0)
-		return rc;
 	char why[256];
 	int signo;
-	if (sig && signal_parse(sig, &signo, why, sizeof why) < 0)
+	if (x->sig && signal_parse(x->sig, &signo, why, sizeof why) < 0)
 		return ctl_usage(x, "-s: %s", why);
-	if (!ctl_client(x))
-		return EX_CONNECT;
+	return -1;
+}
+
+int ctl_cmd_kill(Ctl *x)
+{
 	char text[64] = "kill";
-	if (sig)
-		strfmt(text, sizeof text, "kill %s", sig);
-	return ctl_each(x, argv + first, 1, text);
+	if (x->sig)
+		strfmt(text, sizeof text, "kill %s", x->sig);
+	return ctl_each(x, x->args, 1, text);
 }
 
 /* status: the file as it is when piped; on a terminal one field a line,
  * with the schedule and the command, which the status line does not hold
  * (and which the job's owner wrote: ctl_print escapes it). */
-int ctl_cmd_status(Ctl *x, int argc, char **argv)
+int ctl_cmd_status(Ctl *x)
 {
-	Flag flags[] = {
-		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
-		{ 0 },
-	};
-	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
-	if (rc >= 0)
-		return rc;
-	const char *name = argv[first];
-	if (!ctl_client(x))
-		return EX_CONNECT;
+	const char *name = x->args[0];
 	char why[512], path[256];
+	int rc;
 	char *st = ctl_read(x, ctl_job_path(path, sizeof path, name, "status"), &rc, why,
 	                    sizeof why);
 	if (!st) {
@@ -258,33 +231,38 @@ int ctl_cmd_status(Ctl *x, int argc, char **argv)
 	return EX_OK;
 }
 
-int ctl_cmd_set(Ctl *x, int argc, char **argv)
+/* set NAME KEY VALUE...: a setting jobctl knows, and one value unless the
+ * setting takes words or lines. */
+int ctl_check_set(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 3, 1 << 20, &first);
-	if (rc >= 0)
-		return rc;
-	char **a = argv + first;
-	int nv = argc - first - 2;
-	int key = settings_key(a[1], strlen(a[1]));
+	char **a = x->args;
+	int key = setting_find(a[1], strlen(a[1]));
+	char names[128];
 	if (key < 0)
-		return ctl_usage(x, "unknown setting '%s' (settings: schedule, cmd, timeout, overlap, "
-		                 "misfire, dir, env, limits)", a[1]);
-	if (nv > 1 && key != SET_CMD && key != SET_ENV && key != SET_LIMITS)
+		return ctl_usage(x, "unknown setting '%s' (settings: %s)", a[1],
+		                 setting_names(names, sizeof names));
+	if (x->nargs > 3 && !(setting_tab[key].flags & (SETF_WORDS | SETF_LINES)))
 		return ctl_usage(x, "%s takes one value (quote it)", a[1]);
+	return -1;
+}
+
+/* The words of a value are joined with spaces, or, for a value of lines,
+ * are its lines (empty ones dropped). */
+int ctl_cmd_set(Ctl *x)
+{
+	char **a = x->args;
+	int nv = x->nargs - 2, key = setting_find(a[1], strlen(a[1]));
+	int lines = setting_tab[key].flags & SETF_LINES;
 	Buf b = {0};
 	for (int i = 0; i < nv; i++) {
-		if (key == SET_ENV && !*a[2 + i])
+		if (lines && !*a[2 + i])
 			continue;
 		if (b.len)
-			buf_addstr(&b, key == SET_ENV ? "\n" : " ");
+			buf_addstr(&b, lines ? "\n" : " ");
 		buf_addstr(&b, a[2 + i]);
 	}
-	if (!ctl_client(x)) {
-		buf_free(&b);
-		return EX_CONNECT;
-	}
 	char why[512], path[256];
-	rc = ctl_write(x, ctl_job_path(path, sizeof path, a[0], a[1]), b.data ? b.data : "", b.len,
+	int rc = ctl_write(x, ctl_job_path(path, sizeof path, a[0], a[1]), b.data ? b.data : "", b.len,
 	               why, sizeof why);
 	buf_free(&b);
 	return rc < 0 ? ctl_job_refused(x, a[0], rc, why) : EX_OK;

@@ -7,59 +7,39 @@
 #include "cron/cron.h"
 #include "ctl/ctl.h"
 
-int ctl_cmd_read(Ctl *x, int argc, char **argv)
+int ctl_cmd_read(Ctl *x)
 {
-	Flag flags[] = {
-		{ "raw", FLAG_BOOL, &x->raw, "control characters as they are, on a terminal too", "false" },
-		{ 0 },
-	};
-	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
-	if (rc >= 0)
-		return rc;
-	if (!ctl_client(x))
-		return EX_CONNECT;
+	const char *path = x->args[0];
 	char why[512], *data;
 	size_t len;
-	if (client_read_file(x->c, argv[first], &data, &len, why, sizeof why) < 0)
-		return ctl_refused(argv[first], why);
+	if (client_read_file(x->c, path, &data, &len, why, sizeof why) < 0)
+		return ctl_refused(path, why);
 	ctl_print(x, data, len);
 	free(data);
 	return EX_OK;
 }
 
-int ctl_cmd_write(Ctl *x, int argc, char **argv)
+int ctl_cmd_write(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 1, 2, &first);
-	if (rc >= 0)
-		return rc;
-	const char *path = argv[first];
+	const char *path = x->args[0];
 	Buf b = {0};
-	if (first + 1 < argc) {
-		buf_addstr(&b, argv[first + 1]);
+	if (x->nargs > 1) {
+		buf_addstr(&b, x->args[1]);
 	} else {
 		char chunk[4096];
 		size_t n;
 		while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
 			buf_add(&b, chunk, n);
 	}
-	if (!ctl_client(x)) {
-		buf_free(&b);
-		return EX_CONNECT;
-	}
 	char why[512];
-	rc = client_write_file(x->c, path, b.data ? b.data : "", b.len, why, sizeof why);
+	int rc = client_write_file(x->c, path, b.data ? b.data : "", b.len, why, sizeof why);
 	buf_free(&b);
 	return rc < 0 ? ctl_refused(path, why) : EX_OK;
 }
 
-int ctl_cmd_lsfiles(Ctl *x, int argc, char **argv)
+int ctl_cmd_lsfiles(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 0, 1, &first);
-	if (rc >= 0)
-		return rc;
-	const char *path = first < argc ? argv[first] : "/";
-	if (!ctl_client(x))
-		return EX_CONNECT;
+	const char *path = x->nargs > 0 ? x->args[0] : "/";
 	char why[512], **names;
 	size_t count;
 	if (client_list_dir(x->c, path, &names, &count, why, sizeof why) < 0)
@@ -71,39 +51,29 @@ int ctl_cmd_lsfiles(Ctl *x, int argc, char **argv)
 }
 
 /* next: computed here, with the daemon's own parser and arithmetic. */
-int ctl_cmd_next(Ctl *x, int argc, char **argv)
+int ctl_cmd_next(Ctl *x)
 {
-	int count = 5;
-	const char *from = NULL, *tz = NULL;
-	Flag flags[] = {
-		{ "n", FLAG_INT, &count, "how many fire times", "5" },
-		{ "from", FLAG_STRING, &from, "start after this RFC 3339 time", "now" },
-		{ "tz", FLAG_STRING, &tz, "IANA time zone", "local" },
-		{ 0 },
-	};
-	int first, rc = ctl_args(x, flags, argc, argv, 1, 1, &first);
-	if (rc >= 0)
-		return rc;
+	int count = x->n == CTL_UNSET ? 5 : x->n;
 	if (count < 1)
 		return ctl_usage(x, "-n: want at least 1");
 	char why[512];
 	Cron cr;
-	if (cron_parse(argv[first], &cr, why, sizeof why) < 0) {
+	if (cron_parse(x->args[0], &cr, why, sizeof why) < 0) {
 		fprintf(stderr, "jobctl next: %s\n", why);
 		return EX_REFUSED;
 	}
 	int64_t sec;
 	long nsec = 0;
-	if (from) {
-		if (time_parse_rfc3339(from, &sec, &nsec) < 0)
-			return ctl_usage(x, "-from: '%s' is not an RFC 3339 time", from);
+	if (x->from) {
+		if (time_parse_rfc3339(x->from, &sec, &nsec) < 0)
+			return ctl_usage(x, "-from: '%s' is not an RFC 3339 time", x->from);
 	} else {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		sec = ts.tv_sec;
 		nsec = ts.tv_nsec;
 	}
-	Zone *z = zone_load(tz, why, sizeof why);
+	Zone *z = zone_load(x->tz, why, sizeof why);
 	if (!z)
 		return ctl_usage(x, "-tz: %s", why);
 	for (int i = 0; i < count; i++) {
@@ -122,18 +92,15 @@ int ctl_cmd_next(Ctl *x, int argc, char **argv)
 	return EX_OK;
 }
 
-int ctl_cmd_help(Ctl *x, int argc, char **argv)
+int ctl_cmd_help(Ctl *x)
 {
-	int first, rc = ctl_args(x, NULL, argc, argv, 0, 1, &first);
-	if (rc >= 0)
-		return rc;
-	if (first == argc) {
+	if (x->nargs == 0) {
 		ctl_help(stdout);
 		return EX_OK;
 	}
-	const CtlCmd *c = ctl_cmd_find(argv[first]);
+	const CtlCmd *c = ctl_cmd_find(x->args[0]);
 	if (!c)
-		return ctl_usage(x, "no command '%s'", argv[first]);
+		return ctl_usage(x, "no command '%s'", x->args[0]);
 	ctl_help_cmd(c, stdout);
 	return EX_OK;
 }

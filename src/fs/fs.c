@@ -25,14 +25,36 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* Kinds are in qid paths, which clients keep: new ones go at the end. */
+/* Kinds are in qid paths, which clients keep: new ones go at the end. A
+ * setting's file is of the kind setting_kind gives it: the first seven
+ * settings (schedule..env) kept 9..15 and limits 20 when the settings came
+ * to be one table (setting_tab); settings added later follow limits, and
+ * kinds that are not settings start at 64. */
 enum Kind {
 	K_ROOT = 1, K_CLONE, K_STATS, K_JOBS,
-	K_JOBDIR, K_CTL, K_STATUS, K_LOG, K_SCHEDULE, K_CMD, K_TIMEOUT, K_OVERLAP, K_MISFIRE,
-	K_DIR, K_ENV, K_RUNS,
+	K_JOBDIR, K_CTL, K_STATUS, K_LOG,
+	K_SETTING = 9,              /* 9..15: settings 0..6 */
+	K_RUNS = 16,
 	K_RUNDIR, K_RUNSTATUS, K_RUNOUTPUT,
-	K_LIMITS,
+	K_SETTING7 = 20,            /* 20..63: settings 7.. */
 };
+_Static_assert(K_SETTING7 + SET_N - 7 <= 64, "settings' kinds run into 64");
+
+static enum Kind setting_kind(int i)
+{
+	return i < 7 ? K_SETTING + i : K_SETTING7 + (i - 7);
+}
+
+/* The setting (SET_*) whose file is of kind k, or -1. */
+static int kind_setting(enum Kind k)
+{
+	int i = -1;
+	if (k >= K_SETTING && k < K_SETTING + 7)
+		i = (int)k - K_SETTING;
+	else if (k >= K_SETTING7)
+		i = (int)k - K_SETTING7 + 7;
+	return i < SET_N ? i : -1;
+}
 
 typedef struct Tab {
 	const char *name;
@@ -45,28 +67,21 @@ static const Tab roottab[] = {
 	{ "jobs", K_JOBS, DMDIR | 0777 },
 	{ "stats", K_STATS, 0444 },
 };
-/* A job's directory. Settings files carry their setting's name. */
-static const Tab jobtab[] = {
+/* A job's directory: these, a file per setting (setting_tab, in its order,
+ * named after it), then runs/; fs_new puts them together in fs->jobtab. */
+static const Tab jobhead[] = {
 	{ "ctl", K_CTL, 0666 },
 	{ "status", K_STATUS, 0444 },
 	{ "log", K_LOG, 0444 },
-	{ "schedule", K_SCHEDULE, 0666 },
-	{ "cmd", K_CMD, 0666 },
-	{ "timeout", K_TIMEOUT, 0666 },
-	{ "overlap", K_OVERLAP, 0666 },
-	{ "misfire", K_MISFIRE, 0666 },
-	{ "dir", K_DIR, 0666 },
-	{ "env", K_ENV, 0666 },
-	{ "limits", K_LIMITS, 0666 },
-	{ "runs", K_RUNS, DMDIR | 0555 },
 };
+static const Tab jobtail = { "runs", K_RUNS, DMDIR | 0555 };
 static const Tab runtab[] = {
 	{ "status", K_RUNSTATUS, 0444 },
 	{ "output", K_RUNOUTPUT, 0444 },
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+enum { NJOBTAB = NELEM(jobhead) + SET_N + 1 };
 
-static int is_setting(enum Kind k) { return (k >= K_SCHEDULE && k <= K_ENV) || k == K_LIMITS; }
 static int is_run_kind(enum Kind k) { return k >= K_RUNDIR && k <= K_RUNOUTPUT; }
 
 /* A user list of -allowusers or -denyusers. */
@@ -92,6 +107,7 @@ struct Fs {
 	uint32_t n_uid, n_gid;
 	Users allow, deny;
 	Owner owners[OWNER_SLOTS];
+	Tab jobtab[NJOBTAB];        /* a job's directory */
 };
 
 /* Per-fid state. */
@@ -101,6 +117,10 @@ typedef struct Faux {
 	char *job_name;             /* to find the job again (ids are checked) */
 	int64_t run_seq, run_id;    /* inside runs/N */
 	Buf snap;                   /* content snapshot taken at open */
+	/* log and runs/N/output are read from the store by position: an open
+	 * takes what is kept then, [tfirst, tend), and each read one page of it. */
+	int text;
+	int64_t tfirst, tend;
 	char *created;              /* clone: name of the job this fid created */
 	int64_t *seqs;              /* runs/: the listing taken at open */
 	size_t nseqs;
@@ -206,12 +226,12 @@ static int may_write_jobs(Fs *fs, Fid *f, char *why, size_t n)
 		pw = getpwuid((uid_t)f->uid);
 	const char *name = pw ? pw->pw_name : NULL;
 	if (fs->allow.file && !users_has(&fs->allow, name)) {
-		strfmt(why, n, "%s may not create or change jobs: not listed in %s (-allowusers)",
+		strfmt(why, n, "%s may not create or change jobs: not listed in %s",
 		       who(fs, f->uid, a, sizeof a), fs->allow.file);
 		return -EPERM;
 	}
 	if (fs->deny.file && users_has(&fs->deny, name)) {
-		strfmt(why, n, "%s may not create or change jobs: listed in %s (-denyusers)",
+		strfmt(why, n, "%s may not create or change jobs: listed in %s",
 		       who(fs, f->uid, a, sizeof a), fs->deny.file);
 		return -EPERM;
 	}
@@ -239,12 +259,12 @@ static int may_see(Fs *fs, Fid *f, const Job *j)
 	return !fs->cfg.private_jobs || f->uid == 0 || f->uid == j->owner;
 }
 
-static const Tab *find_tab(enum Kind k)
+static const Tab *find_tab(Fs *fs, enum Kind k)
 {
 	for (size_t i = 0; i < NELEM(roottab); i++)
 		if (roottab[i].kind == k) return &roottab[i];
-	for (size_t i = 0; i < NELEM(jobtab); i++)
-		if (jobtab[i].kind == k) return &jobtab[i];
+	for (size_t i = 0; i < NELEM(fs->jobtab); i++)
+		if (fs->jobtab[i].kind == k) return &fs->jobtab[i];
 	for (size_t i = 0; i < NELEM(runtab); i++)
 		if (runtab[i].kind == k) return &runtab[i];
 	return NULL;
@@ -258,23 +278,38 @@ static Job *faux_job(Fs *fs, Faux *a)
 	return j && j->id == a->job_id ? j : NULL;
 }
 
+/* The job behind f in *j (NULL outside /jobs/NAME), or -ENOENT if it was
+ * deleted since. */
+static int fid_job(Fid *f, Job **j, char *why, size_t n)
+{
+	Faux *a = f->aux;
+	*j = faux_job(FS(f), a);
+	if (a->job_id && !*j) {
+		strfmt(why, n, "job no longer exists");
+		return -ENOENT;
+	}
+	return 0;
+}
+
 static Qid mkqid(Fs *fs, enum Kind k, Job *j, int64_t run_id)
 {
 	int64_t id = is_run_kind(k) ? run_id : j ? j->id : 0;
 	Qid q = { .type = QTFILE, .path = (uint64_t)id << 8 | (uint64_t)k };
-	const Tab *t = find_tab(k);
+	const Tab *t = find_tab(fs, k);
 	if (k == K_ROOT || k == K_JOBDIR || k == K_RUNDIR || (t && (t->perm & DMDIR)))
 		q.type = QTDIR;
 	switch (k) {
-	case K_JOBS: q.vers = jobs_dir_version(fs->js); break;
-	case K_CTL: q.vers = j->vers_ctl; break;
-	case K_SCHEDULE: q.vers = j->vers_sched; break;
-	case K_LOG: q.vers = j->vers_log; break;
-	case K_STATUS: q.vers = j->vers_ctl + j->vers_runs + j->vers_sched; break;
-	case K_RUNS: case K_RUNSTATUS: case K_RUNOUTPUT: q.vers = j ? j->vers_runs : 0; break;
+	case K_JOBS: q.vers = jobs_changes(fs->js); break;
+	case K_CTL: q.vers = j->changes.state; break;
+	case K_LOG: q.vers = j->changes.log; break;
+	case K_STATUS: q.vers = j->changes.state + j->changes.runs + j->changes.schedule; break;
+	case K_RUNS: case K_RUNSTATUS: case K_RUNOUTPUT: q.vers = j ? j->changes.runs : 0; break;
 	default:
-		if (is_setting(k))
-			q.vers = j->vers_settings;
+		/* The schedule file also shows the next fire. */
+		if (kind_setting(k) == SET_SCHEDULE)
+			q.vers = j->changes.schedule;
+		else if (kind_setting(k) >= 0)
+			q.vers = j->changes.settings;
 		break;
 	}
 	return q;
@@ -302,7 +337,6 @@ static void set_place(Fid *f, enum Kind k, Job *j, int64_t run_seq, int64_t run_
 
 static int render(Fs *fs, Faux *a, Job *j, Buf *out, char *why, size_t n)
 {
-	const Tab *t = find_tab(a->kind);
 	RunInfo ri;
 	int rc;
 	switch (a->kind) {
@@ -312,19 +346,14 @@ static int render(Fs *fs, Faux *a, Job *j, Buf *out, char *why, size_t n)
 		return 0;
 	case K_CTL: buf_addstr(out, j->started ? "started" : "stopped"); return 0;
 	case K_STATUS: jobs_render_status(fs->js, j, out); return 0;
-	case K_LOG: return jobs_render_log(fs->js, j, out, why, n);
 	case K_RUNSTATUS:
-	case K_RUNOUTPUT:
 		if ((rc = jobs_run_get(fs->js, j, a->run_seq, &ri, why, n)) < 0)
 			return rc;
-		if (a->kind == K_RUNSTATUS)
-			jobs_render_run_status(fs->js, j, &ri, out);
-		else
-			rc = jobs_render_run_output(fs->js, j, &ri, out, why, n);
-		return rc;
+		jobs_render_run_status(fs->js, j, &ri, out);
+		return 0;
 	default:
-		if (is_setting(a->kind))
-			jobs_render_setting(fs->js, j, t->name, out);
+		if (kind_setting(a->kind) >= 0)
+			jobs_render_setting(fs->js, j, kind_setting(a->kind), out);
 		return 0;
 	}
 }
@@ -435,7 +464,7 @@ static int fs_walk1(Fid *f, const char *name, size_t len, char *why, size_t n)
 		return 0;
 	case K_JOBDIR:
 		if (dotdot) { set_place(f, K_JOBS, NULL, 0, 0); return 0; }
-		return walk_tab(f, jobtab, NELEM(jobtab), name, len, j, 0, 0);
+		return walk_tab(f, fs->jobtab, NELEM(fs->jobtab), name, len, j, 0, 0);
 	case K_RUNS: {
 		if (dotdot) { set_place(f, K_JOBDIR, j, 0, 0); return 0; }
 		char num[24];
@@ -491,18 +520,16 @@ static int fs_open(Fid *f, int omode, char *why, size_t n)
 {
 	Fs *fs = FS(f);
 	Faux *a = f->aux;
-	Job *j = faux_job(fs, a);
-	if (a->job_id && !j) {
-		strfmt(why, n, "job no longer exists");
-		return -ENOENT;
-	}
+	Job *j;
+	int rc = fid_job(f, &j, why, n);
+	if (rc < 0)
+		return rc;
 	int writing = (omode & 3) == OWRITE || (omode & 3) == ORDWR;
-	const Tab *t = find_tab(a->kind);
+	const Tab *t = find_tab(fs, a->kind);
 	if (writing && (!t || !(t->perm & 0222) || (t->perm & DMDIR))) {
 		strfmt(why, n, "%s is read-only", t ? t->name : "directory");
 		return -EACCES;
 	}
-	int rc;
 	if (writing && j && (rc = may_control(fs, f, j, why, n)) < 0)
 		return rc;
 	if (writing && a->kind == K_CLONE && (rc = may_write_jobs(fs, f, why, n)) < 0)
@@ -524,9 +551,48 @@ static int fs_open(Fid *f, int omode, char *why, size_t n)
 	if (a->kind == K_CLONE || (t && (t->perm & DMDIR)) || a->kind == K_ROOT ||
 	    a->kind == K_JOBDIR || a->kind == K_RUNDIR)
 		return 0;
+	if (a->kind == K_LOG || a->kind == K_RUNOUTPUT) {
+		RunInfo ri;
+		if (a->kind == K_RUNOUTPUT && (rc = jobs_run_get(fs->js, j, a->run_seq, &ri, why, n)) < 0)
+			return rc;
+		rc = jobs_text_extent(fs->js, j, a->kind == K_RUNOUTPUT ? &ri : NULL, &a->tfirst,
+		                      &a->tend, why, n);
+		a->text = rc == 0;
+		return rc;
+	}
 	/* Snapshot now so every Tread of this open sees one consistent content. */
 	buf_free(&a->snap);
 	return render(fs, a, j, &a->snap, why, n);
+}
+
+/* A page of log or output: what was kept at open, from the store. */
+static void read_text(Req *r, Faux *a)
+{
+	Fs *fs = FS(r->fid);
+	Job *j = faux_job(fs, a);
+	uint64_t off = r->ifcall.offset;
+	if (!j) {
+		req_error(r, ENOENT, "job no longer exists");
+		return;
+	}
+	if (off >= (uint64_t)(a->tend - a->tfirst)) {
+		srv_reply_data(r, NULL, 0);
+		return;
+	}
+	size_t cap = r->ifcall.count;
+	if ((uint64_t)cap > (uint64_t)(a->tend - a->tfirst) - off)
+		cap = (size_t)((uint64_t)(a->tend - a->tfirst) - off);
+	char *buf = xmalloc(cap ? cap : 1);
+	size_t got = 0;
+	char why[256];
+	RunInfo ri = { .run_id = a->run_id };
+	int rc = jobs_text_read(fs->js, j, a->kind == K_RUNOUTPUT ? &ri : NULL,
+	                        a->tfirst + (int64_t)off, buf, cap, &got, why, sizeof why);
+	if (rc < 0)
+		req_error(r, rc, why);
+	else
+		srv_reply_data(r, buf, got);
+	free(buf);
 }
 
 static void fs_read(Req *r)
@@ -536,6 +602,10 @@ static void fs_read(Req *r)
 		/* After a successful write, the clone fid reads back the new job's name. */
 		const char *s = a->created ? a->created : "";
 		srv_read_reply(r, s, strlen(s));
+		return;
+	}
+	if (a->text) {
+		read_text(r, a);
 		return;
 	}
 	srv_read_reply(r, a->snap.data ? a->snap.data : "", a->snap.len);
@@ -561,11 +631,13 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 		describe(fs, K_JOBDIR, jj, 0, jj->name, DMDIR | 0777, d);
 		return 1;
 	}
-	case K_JOBDIR:
-		if (!j || index >= NELEM(jobtab))
+	case K_JOBDIR: {
+		if (!j || index >= NELEM(fs->jobtab))
 			return 0;
-		describe(fs, jobtab[index].kind, j, 0, jobtab[index].name, jobtab[index].perm, d);
+		const Tab *t = &fs->jobtab[index];
+		describe(fs, t->kind, j, 0, t->name, t->perm, d);
 		return 1;
+	}
 	case K_RUNS: {
 		static char names[32][24];   /* one loop thread; each name is encoded before reuse */
 		if (!j || index >= a->nseqs)
@@ -597,7 +669,7 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 static int take_text(Fs *fs, const uint8_t *data, uint32_t count, char **out, char *why, size_t n)
 {
 	if (count > fs->cfg.max_ctl_write) {
-		strfmt(why, n, "write of %u bytes is larger than the %zu-byte limit (-maxwrite)", count,
+		strfmt(why, n, "write of %u bytes is larger than the %zu-byte limit", count,
 		       fs->cfg.max_ctl_write);
 		return -EFBIG;
 	}
@@ -675,11 +747,14 @@ static int write_ctl(Fs *fs, Job *j, char *text, char *why, size_t n)
 				*val++ = 0;
 				val += strspn(val, " \t");
 			}
-			if (!jobs_is_setting(key)) {
-				strfmt(why, n, "set: no setting '%.40s' (schedule, cmd, timeout, overlap, misfire, dir, env, limits)", key);
+			int i = setting_find(key, strlen(key));
+			if (i < 0) {
+				char names[128];
+				strfmt(why, n, "set: no setting '%.40s' (%s)", key,
+				       setting_names(names, sizeof names));
 				rc = -EINVAL;
 			} else {
-				rc = jobs_set(fs->js, j, key, val, why, n);
+				rc = jobs_set(fs->js, j, i, val, why, n);
 			}
 		} else {
 			strfmt(why, n, "unknown ctl verb '%.40s' (%s)", v, verbs);
@@ -698,19 +773,18 @@ static int fs_write(Fid *f, uint64_t offset, const uint8_t *data, uint32_t count
 {
 	Fs *fs = FS(f);
 	Faux *a = f->aux;
-	Job *j = faux_job(fs, a);
+	Job *j;
 	char *text;
 	(void)offset;   /* control files: every write is one whole message */
-	if (a->job_id && !j) {
-		strfmt(why, n, "job no longer exists");
-		return -ENOENT;
-	}
-	const Tab *t = find_tab(a->kind);
+	int rc = fid_job(f, &j, why, n);
+	if (rc < 0)
+		return rc;
+	const Tab *t = find_tab(fs, a->kind);
 	if (!t || !(t->perm & 0222) || (t->perm & DMDIR)) {
 		strfmt(why, n, "file is read-only");
 		return -EACCES;
 	}
-	int rc = a->kind == K_CLONE ? may_write_jobs(fs, f, why, n) : may_control(fs, f, j, why, n);
+	rc = a->kind == K_CLONE ? may_write_jobs(fs, f, why, n) : may_control(fs, f, j, why, n);
 	if (rc < 0)
 		return rc;
 	if ((rc = take_text(fs, data, count, &text, why, n)) < 0)
@@ -720,7 +794,7 @@ static int fs_write(Fid *f, uint64_t offset, const uint8_t *data, uint32_t count
 	else if (a->kind == K_CTL)
 		rc = write_ctl(fs, j, text, why, n);
 	else
-		rc = jobs_set(fs->js, j, t->name, text, why, n);
+		rc = jobs_set(fs->js, j, kind_setting(a->kind), text, why, n);
 	free(text);
 	if (rc == 0)
 		*written = count;
@@ -743,7 +817,7 @@ static int fs_stat(Fid *f, Dirinfo *d)
 		describe(fs, K_RUNDIR, j, a->run_id, runname, DMDIR | 0555, d);
 		return 0;
 	default: {
-		const Tab *t = find_tab(a->kind);
+		const Tab *t = find_tab(fs, a->kind);
 		describe(fs, a->kind, j, a->run_id, t->name, t->perm, d);
 		if (a->kind == K_RUNSTATUS)
 			d->length = run_status_length(fs, j, a->run_seq);
@@ -757,7 +831,7 @@ static int fs_truncate(Fid *f, char *why, size_t n)
 	Fs *fs = FS(f);
 	Faux *a = f->aux;
 	Job *j = faux_job(fs, a);
-	const Tab *t = find_tab(a->kind);
+	const Tab *t = find_tab(fs, a->kind);
 	/* Writable files accept truncation as a no-op: echo > ctl does it. */
 	if (t && (t->perm & 0222) && !(t->perm & DMDIR))
 		return j ? may_control(fs, f, j, why, n) : 0;
@@ -790,14 +864,11 @@ static int fs_create(Fid *f, const char *name, uint32_t perm, int omode, char *w
 static int fs_remove(Fid *f, char *why, size_t n)
 {
 	Fs *fs = FS(f);
-	Faux *a = f->aux;
-	Job *j = faux_job(fs, a);
-	if (a->job_id && !j) {
-		strfmt(why, n, "job no longer exists");
-		return -ENOENT;
-	}
-	int rc;
-	switch (a->kind) {
+	Job *j;
+	int rc = fid_job(f, &j, why, n);
+	if (rc < 0)
+		return rc;
+	switch (((Faux *)f->aux)->kind) {
 	case K_ROOT: case K_CLONE: case K_JOBS: case K_STATS:
 		strfmt(why, n, "cannot remove that");
 		return -EPERM;
@@ -839,6 +910,12 @@ Fs *fs_new(Jobs *js, const FsConfig *cfg, char *why, size_t n)
 	Fs *fs = xcalloc(1, sizeof *fs);
 	fs->js = js;
 	fs->cfg = *cfg;
+	size_t k = 0;
+	for (size_t i = 0; i < NELEM(jobhead); i++)
+		fs->jobtab[k++] = jobhead[i];
+	for (int i = 0; i < SET_N; i++)
+		fs->jobtab[k++] = (Tab){ setting_tab[i].name, setting_kind(i), 0666 };
+	fs->jobtab[k] = jobtail;
 	if (fs_reload_users(fs, why, n) < 0) {
 		free(fs);
 		return NULL;

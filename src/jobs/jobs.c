@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,6 @@ Job *jobs_lookup(Jobs *js, const char *name, size_t len)
 }
 
 Job *jobs_nth(Jobs *js, size_t i) { return i < js->nlist ? js->list[i] : NULL; }
-size_t jobs_count(Jobs *js) { return js->nlist; }
 
 size_t jobs_owned(Jobs *js, uint32_t uid)
 {
@@ -73,8 +73,7 @@ size_t jobs_owned(Jobs *js, uint32_t uid)
 		k += js->list[i]->owner == uid;
 	return k;
 }
-uint32_t jobs_dir_version(Jobs *js) { return js->dirvers; }
-const Zone *jobs_zone(Jobs *js) { return js->zone; }
+uint32_t jobs_changes(Jobs *js) { return js->changes; }
 ZoneCache *jobs_zonecache(Jobs *js) { return &js->zones; }
 
 static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, const Zone *z)
@@ -112,7 +111,7 @@ static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, c
 	j->listi = js->nlist;
 	js->list[js->nlist++] = j;
 	hash_insert(js, j);
-	js->dirvers++;
+	js->changes++;
 	return j;
 }
 
@@ -141,28 +140,6 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 		js->cfg.max_per_owner = SIZE_MAX;
 	sched_init(js);
 	return js;
-}
-
-/* ---- the log ---- */
-
-void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
-{
-	char why[256];
-	if (store_log_append(js->store, j->id, run_id, wall_now_ns(), text, len, why, sizeof why) < 0)
-		LOGE("job %s: cannot record log line: %s", j->name, why);
-	j->vers_log++;
-}
-
-void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	job_log(js, j, run_id, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 /* ---- the row ---- */
@@ -224,6 +201,11 @@ static int load_one(void *arg, const StoreJob *sj)
 int jobs_load(Jobs *js, char *why, size_t n)
 {
 	LoadCtx lc = { js, 0 };
+	int64_t lines = text_convert(js, why, n);
+	if (lines < 0)
+		return (int)lines;
+	if (lines > 0)
+		LOGI("converted %lld log lines of an older database into chunks", (long long)lines);
 	int rc = store_jobs_load(js->store, load_one, &lc, why, n);
 	if (rc < 0)
 		return rc;
@@ -264,8 +246,8 @@ static int check_new_name(Jobs *js, const char *name, char *why, size_t n)
 static int check_schedule(Jobs *js, const char *schedule, Cron *c, const Zone **z, char *why, size_t n)
 {
 	char cwhy[256];
-	if (strlen(schedule) > JOB_SCHEDULE_MAX) {
-		strfmt(why, n, "schedule is longer than %d bytes", JOB_SCHEDULE_MAX);
+	if (strlen(schedule) > SETTING_SCHEDULE_MAX) {
+		strfmt(why, n, "schedule is longer than %d bytes", SETTING_SCHEDULE_MAX);
 		return -EINVAL;
 	}
 	if (jobs_parse_schedule(js, schedule, c, z, cwhy, sizeof cwhy) < 0) {
@@ -283,7 +265,7 @@ static int check_cmd(Jobs *js, const char *cmd, char *why, size_t n)
 	}
 	size_t len = strlen(cmd);
 	if (len > js->cfg.max_cmd) {
-		strfmt(why, n, "command of %zu bytes is longer than the %zu-byte limit (-maxcmd)",
+		strfmt(why, n, "command of %zu bytes is longer than the %zu-byte limit",
 		       len, js->cfg.max_cmd);
 		return -EINVAL;
 	}
@@ -293,7 +275,7 @@ static int check_cmd(Jobs *js, const char *cmd, char *why, size_t n)
 static int check_quota(Jobs *js, uint32_t owner, char *why, size_t n)
 {
 	if (jobs_owned(js, owner) >= js->cfg.max_per_owner) {
-		strfmt(why, n, "uid %u already owns %zu jobs, the limit (-maxjobs); delete some first",
+		strfmt(why, n, "uid %u already owns %zu jobs, the limit; delete some first",
 		       owner, js->cfg.max_per_owner);
 		return -EDQUOT;
 	}
@@ -343,6 +325,23 @@ int jobs_create_empty(Jobs *js, uint32_t owner, const char *name, Job **out, cha
 
 /* ---- lifecycle ---- */
 
+/* The state and its log line ("started", "completed": the original's words)
+ * in one batch: a crash leaves both or neither. */
+static int set_started(Jobs *js, Job *j, int on, char *why, size_t n)
+{
+	int rc = store_job_set_started(js->store, j->id, on, why, n);
+	if (rc < 0)
+		return rc;
+	job_log(js, j, 0, on ? "started" : "completed", on ? 7 : 9);
+	j->started = on;
+	j->changes.state++;
+	j->changes.schedule++;
+	j->changes.log++;
+	j->mtime = wall_now_ns() / 1000000000;
+	VLOG(1, "job %s %s", j->name, on ? "started" : "stopped");
+	return 0;
+}
+
 int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 {
 	if (j->started)
@@ -355,37 +354,25 @@ int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 		strfmt(why, n, "job %s has no command: write one to its cmd file", j->name);
 		return -EINVAL;
 	}
-	/* The state and its log line in one transaction: a crash leaves both or neither. */
-	int rc = store_job_set_started_log(js->store, j->id, 1, wall_now_ns(), "started", 7, why, n);
-	if (rc < 0)
-		return rc;
-	j->started = 1;
-	j->vers_ctl++;
-	j->vers_log++;
-	j->mtime = wall_now_ns() / 1000000000;
-	sched_after(js, j, wall_now_ns() / 1000000000);
-	sched_arm(js);
-	VLOG(1, "job %s started", j->name);
-	return 0;
+	int rc = set_started(js, j, 1, why, n);
+	if (rc == 0) {
+		sched_after(js, j, wall_now_ns() / 1000000000);
+		sched_arm(js);
+	}
+	return rc;
 }
 
 int jobs_stop(Jobs *js, Job *j, char *why, size_t n)
 {
 	if (!j->started)
 		return 0;
-	int rc = store_job_set_started_log(js->store, j->id, 0, wall_now_ns(), "completed", 9, why, n);
-	if (rc < 0)
-		return rc;
-	j->started = 0;
-	j->vers_ctl++;
-	j->vers_sched++;
-	j->vers_log++;
-	j->mtime = wall_now_ns() / 1000000000;
-	heap_remove(&js->heap, j);
-	j->next = CRON_NEVER;
-	sched_arm(js);
-	VLOG(1, "job %s stopped", j->name);
-	return 0;
+	int rc = set_started(js, j, 0, why, n);
+	if (rc == 0) {
+		heap_remove(&js->heap, j);
+		j->next = CRON_NEVER;
+		sched_arm(js);
+	}
+	return rc;
 }
 
 int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
@@ -402,7 +389,7 @@ int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
 	js->nlist--;
 	for (size_t i = j->listi; i < js->nlist; i++)
 		js->list[i]->listi = i;
-	js->dirvers++;
+	js->changes++;
 	job_free(j);
 	sched_arm(js);
 	return 0;
@@ -410,100 +397,108 @@ int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
 
 /* ---- settings ---- */
 
-static const char *const setting_names[] = {
-	"schedule", "cmd", "timeout", "overlap", "misfire", "dir", "env", "limits",
-};
-
-int jobs_is_setting(const char *key)
+/* jobd's own checks of a setting, beyond its parser's, on the job as it
+ * would be: the schedule's zone (and its Cron), the command's length. */
+static int check_schedule_field(Jobs *js, Job *next, char *why, size_t n)
 {
-	for (size_t i = 0; i < sizeof setting_names / sizeof setting_names[0]; i++)
-		if (strcmp(key, setting_names[i]) == 0)
-			return 1;
+	char sub[256];
+	if (jobs_parse_schedule(js, next->schedule, &next->cron, &next->zone, sub, sizeof sub) < 0) {
+		strfmt(why, n, "%s: %s", setting_tab[SET_SCHEDULE].name, sub);
+		return -EINVAL;
+	}
+	next->has_cron = 1;
 	return 0;
 }
 
-/* Validates value, then stores the whole row, then changes the job: a value
- * the store could not keep changes nothing. */
-int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, size_t n)
+static int check_cmd_field(Jobs *js, Job *next, char *why, size_t n)
 {
-	Job next = *j;                  /* the job as it would be */
-	char *owned = NULL, *lim = NULL;
-	int rc = 0, resched = 0;
-	Cron c;
-	const Zone *z = j->zone;
-	if (strcmp(key, "schedule") == 0) {
-		if ((rc = check_schedule(js, value, &c, &z, why, n)) < 0)
-			return rc;
-		next.schedule = (char *)value;
-		resched = 1;
-	} else if (strcmp(key, "cmd") == 0) {
-		if ((rc = check_cmd(js, value, why, n)) < 0)
-			return rc;
-		next.cmd = (char *)value;
-	} else if (strcmp(key, "timeout") == 0) {
-		if ((rc = duration_parse(value, &next.timeout_ms, why, n)) < 0)
-			return rc;
-	} else if (strcmp(key, "overlap") == 0) {
-		if ((rc = overlap_parse(value, &next.overlap, why, n)) < 0)
-			return rc;
-	} else if (strcmp(key, "misfire") == 0) {
-		if ((rc = misfire_parse(value, &next.misfire, why, n)) < 0)
-			return rc;
-	} else if (strcmp(key, "dir") == 0) {
-		if ((rc = dir_valid(value, why, n)) < 0)
-			return rc;
-		next.dir = (char *)value;
-	} else if (strcmp(key, "env") == 0) {
-		if ((rc = env_parse(value, &owned, why, n)) < 0)
-			return rc;
-		next.env = owned;
-	} else if (strcmp(key, "limits") == 0) {
-		if ((rc = limits_parse(value, NULL, &lim, why, n)) < 0)
-			return rc;
-		next.limits = lim;
-	} else {
-		strfmt(why, n, "no setting '%.40s' (settings: schedule, cmd, timeout, overlap, misfire, dir, env, limits)", key);
-		return -EINVAL;
+	return check_cmd(js, next->cmd, why, n);
+}
+
+/* Where each setting lives in a Job, the one place that says so: a text
+ * keeps its canonical text (char *), a duration its milliseconds (int64_t),
+ * a choice the index of its word (int). check: jobd's own checks, as above;
+ * render: its file, if not just the canonical text. */
+enum { F_TEXT = 1, F_MS, F_WORD };
+static const struct {
+	int type;
+	size_t off;
+	int (*check)(Jobs *js, Job *next, char *why, size_t n);
+	void (*render)(Jobs *js, Job *j, Buf *out);
+} fields[SET_N] = {
+	[SET_SCHEDULE] = { F_TEXT, offsetof(Job, schedule), check_schedule_field, jobs_render_schedule },
+	[SET_CMD] = { F_TEXT, offsetof(Job, cmd), check_cmd_field, NULL },
+	[SET_TIMEOUT] = { F_MS, offsetof(Job, timeout_ms), NULL, NULL },
+	[SET_OVERLAP] = { F_WORD, offsetof(Job, overlap), NULL, NULL },
+	[SET_MISFIRE] = { F_WORD, offsetof(Job, misfire), NULL, NULL },
+	[SET_DIR] = { F_TEXT, offsetof(Job, dir), NULL, NULL },
+	[SET_ENV] = { F_TEXT, offsetof(Job, env), NULL, NULL },
+	[SET_LIMITS] = { F_TEXT, offsetof(Job, limits), NULL, NULL },
+};
+
+static void *field(Job *j, int i) { return (char *)j + fields[i].off; }
+
+void jobs_render_setting(Jobs *js, Job *j, int i, Buf *out)
+{
+	char d[32];
+	if (fields[i].render) {
+		fields[i].render(js, j, out);
+		return;
 	}
-	if ((rc = job_save(js, &next, why, n)) < 0) {
-		free(owned);
-		free(lim);
+	switch (fields[i].type) {
+	case F_TEXT: buf_addstr(out, *(char **)field(j, i)); break;
+	case F_MS:
+		duration_format(*(int64_t *)field(j, i), d, sizeof d);
+		buf_addstr(out, d);
+		break;
+	case F_WORD: buf_addstr(out, setting_word(i, *(int *)field(j, i))); break;
+	}
+}
+
+/* Puts canon, setting i's canonical text, into j: a text field takes canon
+ * and the text it held is returned; any other field takes canon's value and
+ * canon is returned. Either way the caller frees what is returned. */
+static char *field_put(Job *j, int i, char *canon)
+{
+	char *old = canon, why[8];
+	switch (fields[i].type) {
+	case F_TEXT:
+		old = *(char **)field(j, i);
+		*(char **)field(j, i) = canon;
+		break;
+	case F_MS: duration_parse(canon, field(j, i), why, sizeof why); break;
+	case F_WORD: *(int *)field(j, i) = setting_word_index(i, canon); break;
+	}
+	return old;
+}
+
+/* Checks the value, then stores the whole row, then changes the job: a value
+ * the store could not keep changes nothing. */
+int jobs_set(Jobs *js, Job *j, int i, const char *value, char *why, size_t n)
+{
+	char *canon;
+	int rc = setting_parse(i, value, &canon, why, n);
+	if (rc < 0)
+		return rc;
+	Job next = *j;                  /* the job as it would be */
+	char *old = field_put(&next, i, canon);
+	if ((fields[i].check && (rc = fields[i].check(js, &next, why, n)) < 0) ||
+	    (rc = job_save(js, &next, why, n)) < 0) {
+		free(canon);
 		return rc;
 	}
-	if (next.schedule != j->schedule) {
-		free(j->schedule);
-		j->schedule = xstrdup(value);
-		j->cron = c;
-		j->zone = z;
-		j->has_cron = 1;
-	}
-	if (next.cmd != j->cmd) {
-		free(j->cmd);
-		j->cmd = xstrdup(value);
-	}
-	if (next.dir != j->dir) {
-		free(j->dir);
-		j->dir = xstrdup(value);
-	}
-	if (owned) {
-		free(j->env);
-		j->env = owned;
-	}
-	if (lim) {
-		free(j->limits);
-		j->limits = lim;
-	}
-	j->timeout_ms = next.timeout_ms;
-	j->overlap = next.overlap;
-	j->misfire = next.misfire;
-	j->vers_settings++;
-	j->vers_sched++;
+	free(old);
+	*j = next;                      /* nothing else changed j meanwhile */
+	j->changes.settings++;
 	j->mtime = wall_now_ns() / 1000000000;
-	if (resched && j->started) {
-		sched_after(js, j, wall_now_ns() / 1000000000);
-		sched_arm(js);
+	if (i == SET_SCHEDULE) {
+		j->changes.schedule++;
+		if (j->started) {
+			sched_after(js, j, wall_now_ns() / 1000000000);
+			sched_arm(js);
+		}
 	}
-	VLOG(1, "job %s: %s set", j->name, key);
+	VLOG(1, "job %s: %s set", j->name, setting_tab[i].name);
 	return 0;
 }
 

@@ -6,7 +6,7 @@
  *   jobs.c     the table and each job's lifecycle and settings
  *   sched.c    the fire heap's timer, wall-clock steps, misfires at start-up
  *   runs.c     a fire: claim, overlap policy, spawn, output, timeout, kill, end
- *   render.c   the text of log, schedule, status and run files
+ *   render.c   the text of the schedule, status and run files
  */
 #ifndef JOBD_JOBS_H
 #define JOBD_JOBS_H
@@ -24,7 +24,7 @@
 typedef struct Jobs Jobs;
 typedef struct JobRun JobRun;
 
-enum { JOB_NAME_MAX = 128, JOB_CMD_MAX = 8192 /* -maxcmd's default */, JOB_SCHEDULE_MAX = 512, JOB_QUEUE_MAX = 16 };
+enum { JOB_NAME_MAX = 128, JOB_CMD_MAX = 8192 /* max_cmd's default */, JOB_QUEUE_MAX = 16 };
 
 /* A fire waiting for its turn (overlap=queue or replace). */
 typedef struct QueuedFire {
@@ -58,8 +58,16 @@ typedef struct Job {
 	int64_t last_start_ns, last_end_ns;
 	int last_status;            /* exit code, -signal; valid when last_end_ns != 0 */
 	int pam_refused;            /* PAM refused the owner at the last try: said once in jobd's log */
-	/* qid versions of the job's files */
-	uint32_t vers_ctl, vers_sched, vers_log, vers_settings, vers_runs;
+	unsigned own_lines;         /* its own log lines since the last trim (text.c) */
+	/* What changed, counted (the jobs layer only counts; fs makes these its
+	 * files' qid versions). */
+	struct {
+		uint32_t state;         /* started or stopped; a run began or ended */
+		uint32_t schedule;      /* the schedule, or its next fire */
+		uint32_t log;           /* a line in its log */
+		uint32_t settings;      /* any setting */
+		uint32_t runs;          /* a run claimed, begun, ended, or its output grew */
+	} changes;
 	int64_t ctime, mtime;       /* unix s: created, last changed */
 	uint32_t owner;             /* uid of whoever created it; never changes */
 	struct Job *hnext;          /* name hash chain */
@@ -120,17 +128,17 @@ int jobs_start(Jobs *js, Job *j, char *why, size_t n);
 int jobs_stop(Jobs *js, Job *j, char *why, size_t n);
 /* Kills its runs, forgets it, removes its rows. j is freed. */
 int jobs_delete(Jobs *js, Job *j, char *why, size_t n);
-/* Sets one setting by file name: schedule, cmd, timeout, overlap, misfire, dir, env, limits. */
-int jobs_set(Jobs *js, Job *j, const char *key, const char *value, char *why, size_t n);
-/* Is key the name of a setting? */
-int jobs_is_setting(const char *key);
+/* Sets setting i (SET_*) from the text a user wrote: checked with its parser
+ * (setting_tab) and jobd's own limits, stored, then applied. -EINVAL with why. */
+int jobs_set(Jobs *js, Job *j, int i, const char *value, char *why, size_t n);
+/* The file of setting i: its canonical text (schedule's: jobs_render_schedule). */
+void jobs_render_setting(Jobs *js, Job *j, int i, Buf *out);
 Job *jobs_lookup(Jobs *js, const char *name, size_t len);
 Job *jobs_nth(Jobs *js, size_t i);   /* creation order; NULL past the end */
-size_t jobs_count(Jobs *js);
 /* How many jobs uid owns. */
 size_t jobs_owned(Jobs *js, uint32_t uid);
-uint32_t jobs_dir_version(Jobs *js);
-const Zone *jobs_zone(Jobs *js);
+/* How many times a job was added or deleted. */
+uint32_t jobs_changes(Jobs *js);
 void jobs_stats(Jobs *js, JobsStats *st);
 /* Stops scheduling, SIGTERMs running children, SIGKILLs them after the grace
  * period, and calls done(arg) once every run is recorded. */
@@ -149,17 +157,24 @@ int jobs_runs(Jobs *js, Job *j, RunInfo **v, size_t *count, char *why, size_t n)
 /* One run by its sequence number: 0, or -ENOENT. */
 int jobs_run_get(Jobs *js, Job *j, int64_t seq, RunInfo *out, char *why, size_t n);
 
+/* ---- text.c ---- */
+/* Stores the text buffered in this loop turn and reads the paused runs
+ * again. Call once per turn, before the store's commit. */
+void jobs_turn_end(Jobs *js);
+/* The job's log (r NULL) or run r's output: positions [*first, *end) kept. */
+int jobs_text_extent(Jobs *js, Job *j, const RunInfo *r, int64_t *first, int64_t *end,
+                     char *why, size_t n);
+/* Up to cap bytes of it from position pos (*got; 0 at the end); -ESTALE if
+ * pos is no longer kept. */
+int jobs_text_read(Jobs *js, Job *j, const RunInfo *r, int64_t pos, char *buf, size_t cap,
+                   size_t *got, char *why, size_t n);
+
 /* ---- render.c ---- */
-/* The job's log ("<time>:<text>\n" lines). */
-int jobs_render_log(Jobs *js, Job *j, Buf *out, char *why, size_t n);
 /* The schedule file: the expression, plus ":<next run>" while started. */
 void jobs_render_schedule(Jobs *js, Job *j, Buf *out);
-/* The value of a setting file (schedule renders as above). */
-void jobs_render_setting(Jobs *js, Job *j, const char *key, Buf *out);
 /* The status line. */
 void jobs_render_status(Jobs *js, Job *j, Buf *out);
 void jobs_render_run_status(Jobs *js, Job *j, const RunInfo *r, Buf *out);
-int jobs_render_run_output(Jobs *js, Job *j, const RunInfo *r, Buf *out, char *why, size_t n);
 
 /* ---- schedule.c ---- */
 /* Parses a job's schedule: an optional "TZ=Area/City " (or "CRON_TZ=") prefix,

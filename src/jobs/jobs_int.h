@@ -30,13 +30,15 @@ struct Jobs {
 	int stepfd;                 /* timerfd that reports wall-clock steps (-1 if none) */
 	uv_poll_t steppoll;
 	int64_t skew;               /* wall - monotonic (ns) when last checked */
-	uint32_t dirvers;
+	uint32_t changes;            /* jobs added or deleted (jobs_changes) */
 	unsigned running;           /* runs in progress, all jobs */
 	JobRun *orphans;            /* runs of deleted jobs, still ending */
 	/* Ended runs whose cgroup still has processes (they escaped the run's
 	 * group and closed its output): kill, delete and shutdown still reach
 	 * them. Not counted in running. */
 	JobRun *left;
+	JobRun *tdirty;             /* runs with text buffered this turn (text.c) */
+	JobRun *tpaused;            /* runs not read again until the turn ends */
 	int adopted;                /* shutdown waits for the processes jobd adopted */
 	JobsStats stats;
 	int shutting;
@@ -63,9 +65,29 @@ struct JobRun {
 	int phase;                  /* RUN_LIVE, RUN_GRACE (SIGTERM sent) or RUN_KILLED (SIGKILL sent) */
 	int ended;                  /* recorded; on js->left until its cgroup empties */
 	int timed_out, killed;
-	int64_t out_bytes, dropped;
+	int64_t out_bytes;          /* the end of its output: stored and buffered */
+	int64_t dropped;            /* bytes past the cap, not kept */
+	/* Text not yet stored (text.c): rendered lines, sent once per turn. */
+	char *tbuf;
+	size_t tlen, tcap;
+	int tdirty, paused;
+	int tfailed;                /* storing its text failed (a full disk): said once */
+	int64_t turn_bytes;         /* output read in this turn */
+	JobRun *tnext, *tnext_paused;
 	JobRun *next;               /* the job's (or the orphans', or left) runs */
 };
+
+/* text.c: a chunk goes to the store at TEXT_CHUNK bytes or at the turn's end;
+ * a run is read for at most about TEXT_TURN bytes per turn; a job's own lines
+ * trigger retention every TEXT_OWN_TRIM. */
+enum { TEXT_CHUNK = 64 * 1024, TEXT_TURN = 64 * 1024, TEXT_OWN_TRIM = 256, TEXT_RESERVE = 384 };
+size_t text_render(const Zone *z, int64_t t_ns, const char *text, size_t len, char *out,
+                   size_t cap);
+void text_run_line(JobRun *r, const char *text, size_t len);
+void text_flush_run(JobRun *r);
+void text_end_run(JobRun *r);
+/* Converts a database's lines from before chunks (jobs_load). */
+int64_t text_convert(Jobs *js, char *why, size_t n);
 
 /* heap.c */
 void heap_push(FireHeap *h, Job *j);

@@ -101,13 +101,15 @@ int jobs_recover(Jobs *js, Store *store, int64_t grace_ms)
 			"interrupted: jobd stopped while this run was in progress" :
 			"interrupted: jobd stopped before this run could start";
 		char why[256];
-		if (store_run_settle(store, &l->run, wall_now_ns(), text, strlen(text), why,
-		                     sizeof why) < 0)
+		/* The line and the settling in one batch: both or neither. */
+		if (store_run_settle(store, &l->run, wall_now_ns(), why, sizeof why) < 0) {
 			LOGE("job %s: cannot record the interruption of run %lld: %s", l->job,
 			     (long long)l->run.id, why);
+			continue;
+		}
 		Job *j = job_by_id(js, l->run.job_id);
 		if (j != NULL)
-			j->vers_log++;
+			job_log(js, j, l->run.id, text, strlen(text));
 	}
 	int n = (int)rc.n;
 	free(rc.v);

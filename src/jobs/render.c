@@ -1,40 +1,9 @@
-/* The text of the generated files: log, schedule, settings, status, runs. */
+/* The text of the generated files: schedule, status, runs (settings: jobs.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jobs_int.h"
-
-typedef struct LogRender {
-	Jobs *js;
-	Buf *out;
-} LogRender;
-
-static int render_line(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len)
-{
-	LogRender *lr = arg;
-	char ts[80];
-	(void)run_id;
-	zone_format_go(lr->js->zone, t_ns / 1000000000, (long)(t_ns % 1000000000), 1, ts, sizeof ts);
-	buf_addstr(lr->out, ts);
-	buf_add(lr->out, ":", 1);
-	buf_add(lr->out, text, len);
-	buf_add(lr->out, "\n", 1);
-	return 0;
-}
-
-int jobs_render_log(Jobs *js, Job *j, Buf *out, char *why, size_t n)
-{
-	LogRender lr = { js, out };
-	return store_log_read(js->store, j->id, render_line, &lr, why, n);
-}
-
-int jobs_render_run_output(Jobs *js, Job *j, const RunInfo *r, Buf *out, char *why, size_t n)
-{
-	LogRender lr = { js, out };
-	(void)j;
-	return store_run_output_read(js->store, r->run_id, render_line, &lr, why, n);
-}
 
 void jobs_render_schedule(Jobs *js, Job *j, Buf *out)
 {
@@ -49,28 +18,6 @@ void jobs_render_schedule(Jobs *js, Job *j, Buf *out)
 	zone_format_go(job_zone(js, j), j->next, 0, 0, ts, sizeof ts);
 	buf_add(out, ":", 1);
 	buf_addstr(out, ts);
-}
-
-void jobs_render_setting(Jobs *js, Job *j, const char *key, Buf *out)
-{
-	char d[32];
-	if (strcmp(key, "schedule") == 0)
-		jobs_render_schedule(js, j, out);
-	else if (strcmp(key, "cmd") == 0)
-		buf_addstr(out, j->cmd);
-	else if (strcmp(key, "timeout") == 0) {
-		duration_format(j->timeout_ms, d, sizeof d);
-		buf_addstr(out, d);
-	} else if (strcmp(key, "overlap") == 0)
-		buf_addstr(out, overlap_name(j->overlap));
-	else if (strcmp(key, "misfire") == 0)
-		buf_addstr(out, misfire_name(j->misfire));
-	else if (strcmp(key, "dir") == 0)
-		buf_addstr(out, j->dir);
-	else if (strcmp(key, "env") == 0)
-		buf_addstr(out, j->env);
-	else if (strcmp(key, "limits") == 0)
-		buf_addstr(out, j->limits);
 }
 
 /* RFC 3339 of unix seconds in zone z, or "-" for 0. */

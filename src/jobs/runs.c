@@ -56,22 +56,11 @@ static void env_add_lines(Env *e, char *lines)
 	}
 }
 
-/* ---- output ---- *//* ---- output ---- */
+/* ---- output (text.c) ---- */
 
 static void on_line(void *arg, const char *text, size_t len)
 {
-	JobRun *r = arg;
-	if (!r->job)
-		return;                 /* deleted: nowhere to put it */
-	int64_t cap = r->js->cfg.max_output;
-	if (r->out_bytes + (int64_t)len + 1 > cap) {
-		/* Past the cap lines are counted, not kept: memory and disk stay bounded. */
-		r->dropped += (int64_t)len + 1;
-		return;
-	}
-	r->out_bytes += (int64_t)len + 1;
-	job_log(r->js, r->job, r->run_id, text, len);
-	r->job->vers_runs++;
+	text_run_line(arg, text, len);
 }
 
 /* ---- timers: timeout, the grace period before SIGKILL, giving up ---- */
@@ -235,8 +224,8 @@ static void on_done(void *arg, int status)
 	js->left = r;
 	cap_left(js, r->owner);
 	if (j) {
-		j->vers_ctl++;
-		j->vers_runs++;
+		j->changes.state++;
+		j->changes.runs++;
 		if (!js->shutting)
 			start_queued(js, j);
 	}
@@ -259,8 +248,10 @@ static void run_end_record(JobRun *r, int status)
 	if (status != 0)
 		js->stats.runs_failed++;
 	VLOG(2, "job %s: run %lld (pid %d) ended with status %d", r->name, (long long)r->seq, r->pid, status);
-	if (!j)
-		return;                 /* deleted: its rows are gone */
+	if (!j) {
+		text_end_run(r);        /* deleted: its rows are gone, its text goes */
+		return;
+	}
 	if (r->dropped)
 		job_logf(js, j, r->run_id, "output truncated: %lld bytes dropped (cap %lld bytes)",
 		         (long long)r->dropped, (long long)js->cfg.max_output);
@@ -268,11 +259,12 @@ static void run_end_record(JobRun *r, int status)
 		job_logf(js, j, r->run_id, "exit status %d", status);
 	else if (status < 0)
 		job_logf(js, j, r->run_id, "signal: %s", signal_name(-status));
+	/* Its output, its end, its job's history and retention: one batch. */
+	text_end_run(r);
 	StoreRunEnd e = {
 		.run_id = r->run_id, .state = RUN_DONE, .end_ns = end, .status = status,
 		.flags = (r->timed_out ? RUNF_TIMEDOUT : 0) | (r->killed ? RUNF_KILLED : 0) |
 		         (r->dropped ? RUNF_TRUNCATED : 0),
-		.out_bytes = r->out_bytes,
 	};
 	if (store_run_end(js->store, &e, why, sizeof why) < 0)
 		LOGE("job %s: cannot record end of run %lld: %s", j->name, (long long)r->seq, why);
@@ -293,12 +285,109 @@ static void end_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int statu
 	StoreRunEnd e = { .run_id = run_id, .state = state, .end_ns = wall_now_ns(), .status = status };
 	if (store_run_end(js->store, &e, why, sizeof why) < 0)
 		LOGE("job %s: cannot record run: %s", j->name, why);
-	j->vers_runs++;
+	j->changes.runs++;
 }
 
-static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual)
+/* What a child is started with, and what has to be freed after. */
+typedef struct Launch {
+	RunSpec spec;
+	Env env;
+	char e_job[JOB_NAME_MAX + 16], e_sched[48], e_run[48];
+	char *hold, *own, *user, *home;
+	int pam_rc;
+} Launch;
+
+/* The owner's identity and environment, for a run as its owner (jobd is
+ * root): uid, gid, groups, HOME, USER, LOGNAME, SHELL, HOME as the directory
+ * unless the job names one, and the PAM account check. Looked up at every
+ * run, not cached: a user removed a moment ago must not run. */
+static int launch_owner(Jobs *js, Job *j, Launch *L, char *why, size_t n)
 {
-	char why[256];
+	struct passwd *pw = getpwuid((uid_t)j->owner);
+	if (!pw) {
+		strfmt(why, n, "owner uid %u no longer exists", j->owner);
+		return -ESRCH;
+	}
+	L->home = xstrdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
+	L->user = xstrdup(pw->pw_name);
+	const char *shell = pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
+	size_t len = strlen(L->home) + strlen(shell) + 2 * strlen(L->user) + 64;
+	L->own = xmalloc(len);
+	snprintf(L->own, len, "HOME=%s\nUSER=%s\nLOGNAME=%s\nSHELL=%s\n", L->home, L->user,
+	         L->user, shell);
+	L->spec.user = L->user;
+	L->spec.uid = (uint32_t)pw->pw_uid;
+	L->spec.gid = (uint32_t)pw->pw_gid;
+	if (!*j->dir) {
+		/* A HOME that cannot be entered (never created) gives "/". */
+		L->spec.dir = L->home;
+		L->spec.dir_optional = 1;
+	}
+	env_add_lines(&L->env, L->own);
+	/* The administrator's account policy and session (run/pam.c). */
+	if (js->cfg.pam_service)
+		return L->pam_rc = run_pam_new(js->cfg.pam_service, js->cfg.pam_dir, L->user,
+		                               &L->spec.pam, why, n);
+	return 0;
+}
+
+/* The whole RunSpec: environment (first come first kept: JOBD_JOB,
+ * JOBD_SCHEDULED in unix s, JOBD_RUN; the job's env; the owner's; PAM's;
+ * jobd's own without JOBD_*), identity, directory, limits. */
+static int launch_prepare(Jobs *js, Job *j, JobRun *r, Launch *L, char *why, size_t n)
+{
+	snprintf(L->e_job, sizeof L->e_job, "JOBD_JOB=%s", j->name);
+	snprintf(L->e_sched, sizeof L->e_sched, "JOBD_SCHEDULED=%lld", (long long)r->sched);
+	snprintf(L->e_run, sizeof L->e_run, "JOBD_RUN=%lld", (long long)r->seq);
+	env_add(&L->env, L->e_job);
+	env_add(&L->env, L->e_sched);
+	env_add(&L->env, L->e_run);
+	L->hold = xstrdup(j->env);
+	env_add_lines(&L->env, L->hold);
+	L->spec.cmd = j->cmd;
+	L->spec.dir = *j->dir ? j->dir : "/";
+	int rc = js->cfg.run_as_owner ? launch_owner(js, j, L, why, n) : 0;
+	/* PAM's variables (pam_env) come after the job's and the owner's, before jobd's own. */
+	L->spec.env_keep = L->env.n;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "JOBD_", 5) != 0)
+			env_add(&L->env, *e);
+	L->spec.env = L->env.v;
+	Limits lim;
+	if (rc == 0 && (rc = limits_parse(j->limits, &lim, NULL, why, n)) == 0)
+		for (int i = 0; i < LIMIT_N; i++)
+			if (lim.set & 1u << i)
+				L->spec.limits[L->spec.nlimits++] = (RunLimit){
+					limit_resource(i), lim.v[i] == LIMIT_UNLIMITED ? RUN_UNLIMITED : lim.v[i] };
+	return rc;
+}
+
+static void launch_free(Launch *L)
+{
+	run_pam_free(L->spec.pam);  /* jobd's copy; the child has its own */
+	free(L->env.v);
+	free(L->hold);
+	free(L->own);
+	free(L->user);
+	free(L->home);
+}
+
+/* jobd's log says when PAM starts refusing a job's owner, and when it
+ * stops; in between, each refused run says so in its own output. */
+static void pam_note(Jobs *js, Job *j, const Launch *L, const char *why)
+{
+	if (!js->cfg.pam_service || !L->spec.user)
+		return;
+	if (L->pam_rc < 0 && !j->pam_refused)
+		LOGW("job %s: %s; its runs fail until that changes", j->name, why);
+	else if (L->pam_rc == 0 && j->pam_refused)
+		LOGI("job %s: PAM accepts %s again", j->name, L->user);
+	j->pam_refused = L->pam_rc < 0;
+}
+
+static JobRun *jobrun_new(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched,
+                          int manual)
+{
 	JobRun *r = xcalloc(1, sizeof *r);
 	r->js = js;
 	r->job = j;
@@ -310,82 +399,45 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	r->manual = manual;
 	uv_timer_init(js->loop, &r->timer);
 	r->timer.data = r;
+	return r;
+}
 
-	/* The run learns who and when it is: JOBD_JOB, JOBD_SCHEDULED (unix s), JOBD_RUN. */
-	char e_job[JOB_NAME_MAX + 16], e_sched[48], e_run[48];
-	snprintf(e_job, sizeof e_job, "JOBD_JOB=%s", j->name);
-	snprintf(e_sched, sizeof e_sched, "JOBD_SCHEDULED=%lld", (long long)sched);
-	snprintf(e_run, sizeof e_run, "JOBD_RUN=%lld", (long long)seq);
-	Env env = {0};
-	env_add(&env, e_job);
-	env_add(&env, e_sched);
-	env_add(&env, e_run);
-	char *hold = xstrdup(j->env);
-	env_add_lines(&env, hold);
-	RunSpec spec = { .cmd = j->cmd, .dir = *j->dir ? j->dir : "/" };
-	char *own = NULL, *user = NULL, *home = NULL;
-	int rc = 0, pam_rc = 0;
-	if (js->cfg.run_as_owner) {
-		/* As root, a run is its owner: uid, gid, groups, HOME, USER, LOGNAME,
-		 * SHELL, and HOME as its directory unless the job names one. */
-		struct passwd *pw = getpwuid((uid_t)j->owner);
-		if (!pw) {
-			strfmt(why, sizeof why, "owner uid %u no longer exists", j->owner);
-			rc = -ESRCH;
-		} else {
-			home = xstrdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
-			user = xstrdup(pw->pw_name);
-			const char *shell = pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
-			size_t len = strlen(home) + strlen(shell) + 2 * strlen(user) + 64;
-			own = xmalloc(len);
-			snprintf(own, len, "HOME=%s\nUSER=%s\nLOGNAME=%s\nSHELL=%s\n", home, user, user,
-			         shell);
-			spec.user = user;
-			spec.uid = (uint32_t)pw->pw_uid;
-			spec.gid = (uint32_t)pw->pw_gid;
-			if (!*j->dir) {
-				/* A HOME that cannot be entered (never created) gives "/". */
-				spec.dir = home;
-				spec.dir_optional = 1;
-			}
-			env_add_lines(&env, own);
-			/* The administrator's account policy and session (run/pam.c). */
-			if (js->cfg.pam_service)
-				rc = pam_rc = run_pam_new(js->cfg.pam_service, js->cfg.pam_dir, user,
-				                          &spec.pam, why, sizeof why);
-		}
-	}
-	/* PAM's variables (pam_env) come after the job's and the owner's, before jobd's own. */
-	spec.env_keep = env.n;
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "JOBD_", 5) != 0)
-			env_add(&env, *e);
-	spec.env = env.v;
+/* The child is running: count it, arm its timeout, record its start. */
+static void started(Jobs *js, Job *j, JobRun *r)
+{
+	char why[256];
+	r->next = j->runs;
+	j->runs = r;
+	j->nrunning++;
+	js->running++;
+	js->stats.runs_started++;
+	j->last_start_ns = r->start_ns;
+	j->changes.state++;
+	j->changes.runs++;
+	if (j->timeout_ms > 0)
+		uv_timer_start(&r->timer, on_run_timer, (uint64_t)j->timeout_ms, 0);
+	/* Who the process is, so that a jobd started after a crash can end what
+	 * is left of this run without mistaking a process that reused the pid. */
+	char proc[STORE_PROC_MAX];
+	if (run_proc_token(r->pid, proc, sizeof proc) < 0)
+		proc[0] = '\0';
+	if (store_run_start(js->store, r->run_id, r->start_ns, r->pid, proc, why, sizeof why) < 0)
+		LOGE("job %s: cannot record start of run %lld: %s", j->name, (long long)r->seq, why);
+	VLOG(2, "job %s: run %lld started, pid %d", j->name, (long long)r->seq, r->pid);
+}
+
+static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual)
+{
+	char why[256];
+	JobRun *r = jobrun_new(js, j, run_id, seq, sched, manual);
+	Launch L = { 0 };
 	RunCallbacks cb = { on_line, on_done, on_gone };
-	Limits lim;
-	if (rc == 0 && (rc = limits_parse(j->limits, &lim, NULL, why, sizeof why)) == 0)
-		for (int i = 0; i < LIMIT_N; i++)
-			if (lim.set & 1u << i)
-				spec.limits[spec.nlimits++] = (RunLimit){
-					limit_resource(i), lim.v[i] == LIMIT_UNLIMITED ? RUN_UNLIMITED : lim.v[i] };
+	int rc = launch_prepare(js, j, r, &L, why, sizeof why);
 	if (rc == 0)
-		rc = run_spawn(js->loop, &spec, &cb, r, &r->run, &r->pid, why, sizeof why);
-	run_pam_free(spec.pam);     /* jobd's copy; the child has its own */
+		rc = run_spawn(js->loop, &L.spec, &cb, r, &r->run, &r->pid, why, sizeof why);
 	r->start_ns = wall_now_ns();
-	/* jobd's log says when PAM starts refusing a job's owner, and when it
-	 * stops; in between, each refused run says so in its own output. */
-	if (js->cfg.pam_service && spec.user) {
-		if (pam_rc < 0 && !j->pam_refused)
-			LOGW("job %s: %s; its runs fail until that changes", j->name, why);
-		else if (pam_rc == 0 && j->pam_refused)
-			LOGI("job %s: PAM accepts %s again", j->name, user);
-		j->pam_refused = pam_rc < 0;
-	}
-	free(env.v);
-	free(hold);
-	free(own);
-	free(user);
-	free(home);
+	pam_note(js, j, &L, why);
+	launch_free(&L);
 	if (rc < 0) {
 		job_logf(js, j, run_id, "cannot run: %s", why);
 		end_unstarted(js, j, run_id, RUN_DONE, 127);
@@ -395,24 +447,7 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 		uv_close((uv_handle_t *)&r->timer, timer_closed);
 		return;
 	}
-	r->next = j->runs;
-	j->runs = r;
-	j->nrunning++;
-	js->running++;
-	js->stats.runs_started++;
-	j->last_start_ns = r->start_ns;
-	j->vers_ctl++;
-	j->vers_runs++;
-	if (j->timeout_ms > 0)
-		uv_timer_start(&r->timer, on_run_timer, (uint64_t)j->timeout_ms, 0);
-	/* Who the process is, so that a jobd started after a crash can end what
-	 * is left of this run without mistaking a process that reused the pid. */
-	char proc[STORE_PROC_MAX];
-	if (run_proc_token(r->pid, proc, sizeof proc) < 0)
-		proc[0] = '\0';
-	if (store_run_start(js->store, run_id, r->start_ns, r->pid, proc, why, sizeof why) < 0)
-		LOGE("job %s: cannot record start of run %lld: %s", j->name, (long long)seq, why);
-	VLOG(2, "job %s: run %lld started, pid %d", j->name, (long long)seq, r->pid);
+	started(js, j, r);
 }
 
 void runs_fire(Jobs *js, Job *j, int64_t sched)
@@ -431,7 +466,7 @@ void runs_fire(Jobs *js, Job *j, int64_t sched)
 	}
 	if (sched > j->last_sched)
 		j->last_sched = sched;
-	j->vers_runs++;
+	j->changes.runs++;
 	if (j->nrunning == 0 && j->nqueue == 0) {
 		spawn(js, j, run_id, seq, sched, manual);
 		return;
@@ -530,6 +565,7 @@ void runs_orphan_all(Jobs *js, Job *j)
 	while (r) {
 		JobRun *next = r->next;
 		r->job = NULL;
+		text_end_run(r);        /* what it buffered goes with the job */
 		r->killed = 1;
 		terminate(r);
 		r->next = js->orphans;

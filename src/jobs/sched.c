@@ -27,7 +27,7 @@ void sched_after(Jobs *js, Job *j, int64_t after)
 	}
 	if (j->next != CRON_NEVER)
 		heap_push(&js->heap, j);
-	j->vers_sched++;
+	j->changes.schedule++;
 }
 
 /* Misfires: times a started job missed while jobd was down, i.e. scheduled

@@ -33,28 +33,20 @@ void zonecache_free(ZoneCache *zc)
 
 int jobs_parse_schedule(Jobs *js, const char *spec, Cron *c, const Zone **zone, char *why, size_t n)
 {
-	const char *p = spec;
+	const char *name, *expr;
+	size_t len;
 	*zone = NULL;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	size_t plen = strncmp(p, "TZ=", 3) == 0 ? 3 : strncmp(p, "CRON_TZ=", 8) == 0 ? 8 : 0;
-	if (plen) {
-		const char *name = p + plen;
-		size_t len = strcspn(name, " \t");
+	if (schedule_split(spec, &name, &len, &expr, why, n) < 0)
+		return -EINVAL;
+	if (len) {
 		char zname[128], zwhy[256];
-		if (len == 0 || len >= sizeof zname || !name[len]) {
-			strfmt(why, n, "time zone: want 'TZ=Area/City expression'");
-			return -EINVAL;
-		}
-		memcpy(zname, name, len);
-		zname[len] = 0;
+		strfmt(zname, sizeof zname, "%.*s", (int)len, name);
 		const Zone *z = zonecache_get(jobs_zonecache(js), zname, zwhy, sizeof zwhy);
 		if (!z) {
 			strfmt(why, n, "time zone: unknown zone '%s' (%s)", zname, zwhy);
 			return -EINVAL;
 		}
 		*zone = z;
-		p = name + len;
 	}
-	return cron_parse(p, c, why, n);
+	return cron_parse(expr, c, why, n);
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 
+#include "cron/cron.h"
 #include "jobs/settings.h"
 #include "util/util.h"
 
@@ -76,40 +77,8 @@ void duration_format(int64_t ms, char *out, size_t n)
 	strfmt(out, n, "%s", buf);
 }
 
-static const char *const overlaps[] = { "skip", "queue", "replace", "allow" };
-static const char *const misfires[] = { "skip", "once", "all" };
-
-static int pick(const char *s, const char *const *names, int count, int *v)
-{
-	for (int i = 0; i < count; i++)
-		if (strcasecmp(s, names[i]) == 0) {
-			*v = i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-int overlap_parse(const char *s, int *v, char *why, size_t n)
-{
-	if (pick(s, overlaps, 4, v) == 0)
-		return 0;
-	strfmt(why, n, "overlap: '%.40s' is not one of skip, queue, replace, allow", s);
-	return -EINVAL;
-}
-
-const char *overlap_name(int v) { return v >= 0 && v < 4 ? overlaps[v] : "?"; }
-
-int misfire_parse(const char *s, int *v, char *why, size_t n)
-{
-	if (pick(s, misfires, 3, v) == 0)
-		return 0;
-	strfmt(why, n, "misfire: '%.40s' is not one of skip, once, all", s);
-	return -EINVAL;
-}
-
-const char *misfire_name(int v) { return v >= 0 && v < 3 ? misfires[v] : "?"; }
-
-int dir_valid(const char *s, char *why, size_t n)
+/* An absolute directory path (or empty: "/"), no NUL, no newline. */
+static int dir_valid(const char *s, char *why, size_t n)
 {
 	if (!*s)
 		return 0;
@@ -124,7 +93,10 @@ int dir_valid(const char *s, char *why, size_t n)
 	return 0;
 }
 
-int env_parse(const char *s, char **out, char *why, size_t n)
+/* KEY=value lines (an empty text is no variables); keys are [A-Za-z_][A-Za-z0-9_]*
+ * and not JOBD_*; empty lines are ignored. Writes the canonical text (each line
+ * ending in '\n') to out if out is not NULL; returns 0 or -EINVAL with why. */
+static int env_parse(const char *s, char **out, char *why, size_t n)
 {
 	if (strlen(s) > SETTING_ENV_MAX) {
 		strfmt(why, n, "env: more than %d bytes", SETTING_ENV_MAX);
@@ -328,4 +300,173 @@ const char *signal_name(int sig)
 	static char buf[16];   /* one loop thread; the name is used at once */
 	snprintf(buf, sizeof buf, "%d", sig);
 	return buf;
+}
+
+/* ---- the table ---- */
+
+int schedule_split(const char *spec, const char **zone, size_t *zlen, const char **expr,
+                   char *why, size_t n)
+{
+	const char *p = spec + strspn(spec, " \t");
+	size_t plen = strncmp(p, "TZ=", 3) == 0 ? 3 : strncmp(p, "CRON_TZ=", 8) == 0 ? 8 : 0;
+	*zone = p + plen;
+	*zlen = 0;
+	if (plen) {
+		*zlen = strcspn(*zone, " \t");
+		if (*zlen == 0 || *zlen > 127 || !(*zone)[*zlen]) {
+			strfmt(why, n, "time zone: want 'TZ=Area/City expression'");
+			return -EINVAL;
+		}
+		p = *zone + *zlen;
+	}
+	*expr = p;
+	return 0;
+}
+
+/* The expression is checked here, the zone by jobd (jobs_parse_schedule):
+ * its time zone database may differ from this machine's. */
+static int schedule_canon(const Setting *s, const char *v, char **canon, char *why, size_t n)
+{
+	const char *zone, *expr;
+	size_t zlen;
+	char sub[256];
+	Cron c;
+	if (strlen(v) > SETTING_SCHEDULE_MAX) {
+		strfmt(why, n, "%s is longer than %d bytes", s->name, SETTING_SCHEDULE_MAX);
+		return -EINVAL;
+	}
+	if (schedule_split(v, &zone, &zlen, &expr, sub, sizeof sub) < 0 ||
+	    cron_parse(expr, &c, sub, sizeof sub) < 0) {
+		strfmt(why, n, "%s: %s", s->name, sub);
+		return -EINVAL;
+	}
+	*canon = xstrdup(v);
+	return 0;
+}
+
+/* Its length is jobd's to limit (JobsConfig.max_cmd). */
+static int cmd_canon(const Setting *s, const char *v, char **canon, char *why, size_t n)
+{
+	(void)s;
+	if (!*v) {
+		strfmt(why, n, "command is empty");
+		return -EINVAL;
+	}
+	*canon = xstrdup(v);
+	return 0;
+}
+
+static int duration_canon(const Setting *s, const char *v, char **canon, char *why, size_t n)
+{
+	int64_t ms;
+	char sub[200], d[32];
+	if (duration_parse(v, &ms, sub, sizeof sub) < 0) {
+		strfmt(why, n, "%s: %s", s->name, sub);
+		return -EINVAL;
+	}
+	duration_format(ms, d, sizeof d);
+	*canon = xstrdup(d);
+	return 0;
+}
+
+/* One of the row's words, in any case; canonical in lower case. */
+static int word_canon(const Setting *s, const char *v, char **canon, char *why, size_t n)
+{
+	for (int i = 0; s->words[i]; i++)
+		if (strcasecmp(v, s->words[i]) == 0) {
+			*canon = xstrdup(s->words[i]);
+			return 0;
+		}
+	Buf b = {0};
+	for (int i = 0; s->words[i]; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", s->words[i]);
+	strfmt(why, n, "%s: '%.40s' is not one of %s", s->name, v, b.data);
+	buf_free(&b);
+	return -EINVAL;
+}
+
+static int dir_canon(const Setting *s, const char *v, char **canon, char *why, size_t n)
+{
+	(void)s;
+	if (dir_valid(v, why, n) < 0)
+		return -EINVAL;
+	*canon = xstrdup(v);
+	return 0;
+}
+
+static int env_canon(const Setting *s, const char *v, char **canon, char *why, size_t n)
+{
+	(void)s;
+	return env_parse(v, canon, why, n);
+}
+
+static int limits_canon(const Setting *s, const char *v, char **canon, char *why, size_t n)
+{
+	(void)s;
+	return limits_parse(v, NULL, canon, why, n);
+}
+
+static const char *const overlap_words[] = { "skip", "queue", "replace", "allow", NULL };
+static const char *const misfire_words[] = { "skip", "once", "all", NULL };
+
+const Setting setting_tab[SET_N] = {
+	[SET_SCHEDULE] = { "schedule", schedule_canon, NULL, 0,
+	                   "when it runs: a cron expression, TZ=Area/City first for a zone" },
+	[SET_CMD] = { "cmd", cmd_canon, NULL, SETF_WORDS, "what it runs, with /bin/sh -c" },
+	[SET_TIMEOUT] = { "timeout", duration_canon, NULL, 0,
+	                  "how long a run may last: 90, 5m, 1h30m, 2d; 0 for no limit" },
+	[SET_OVERLAP] = { "overlap", word_canon, overlap_words, 0,
+	                  "what a fire does while a run is going" },
+	[SET_MISFIRE] = { "misfire", word_canon, misfire_words, 0,
+	                  "what to run for times missed while jobd was down" },
+	[SET_DIR] = { "dir", dir_canon, NULL, 0, "the run's working directory: an absolute path" },
+	[SET_ENV] = { "env", env_canon, NULL, SETF_LINES, "KEY=value lines added to the run's environment" },
+	[SET_LIMITS] = { "limits", limits_canon, NULL, SETF_WORDS,
+	                 "resource limits, e.g. nproc=64 nofile=1024 as=512M cpu=60 core=0" },
+};
+
+int setting_find(const char *name, size_t len)
+{
+	for (int i = 0; i < SET_N; i++)
+		if (strlen(setting_tab[i].name) == len && memcmp(setting_tab[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+int setting_parse(int i, const char *value, char **canon, char *why, size_t n)
+{
+	char *c = NULL;
+	int rc = setting_tab[i].parse(&setting_tab[i], value, &c, why, n);
+	if (rc == 0 && canon)
+		*canon = c;
+	else
+		free(c);
+	return rc;
+}
+
+const char *setting_names(char *buf, size_t n)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (int i = 0; i < SET_N && len < n; i++)
+		len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", setting_tab[i].name);
+	return buf;
+}
+
+const char *setting_word(int i, int v)
+{
+	const char *const *w = setting_tab[i].words;
+	for (int k = 0; w && w[k]; k++)
+		if (k == v)
+			return w[k];
+	return "?";
+}
+
+int setting_word_index(int i, const char *word)
+{
+	const char *const *w = setting_tab[i].words;
+	for (int k = 0; w && w[k]; k++)
+		if (strcmp(w[k], word) == 0)
+			return k;
+	return -1;
 }

@@ -75,43 +75,20 @@ static void on_poll(uv_poll_t *p, int status, int events)
 	pump(p->data);
 }
 
-static int parse(const char *addr, struct sockaddr_storage *ss, char *why, size_t n)
+/* A's host, an IP address, and port as a socket address. */
+static int sockaddr_of(const NetAddr *a, struct sockaddr_storage *ss, char *why, size_t n)
 {
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || colon == addr) {
-		strfmt(why, n, "-metrics: want host:port, got '%s'", addr);
-		return -EINVAL;
-	}
-	size_t hl = (size_t)(colon - addr);
-	const char *h = addr;
-	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= sizeof host) {
-		strfmt(why, n, "-metrics: host too long");
-		return -EINVAL;
-	}
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 0 || port > 65535) {
-		strfmt(why, n, "-metrics: bad port in '%s'", addr);
-		return -EINVAL;
-	}
 	memset(ss, 0, sizeof *ss);
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+	if (inet_pton(AF_INET, a->host, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin->sin_port = htons((uint16_t)a->port);
+	} else if (inet_pton(AF_INET6, a->host, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_port = htons((uint16_t)a->port);
 	} else {
-		strfmt(why, n, "-metrics: '%s' is not an IP address", host);
+		strfmt(why, n, "'%s' is not an IP address", a->host);
 		return -EINVAL;
 	}
 	return 0;
@@ -120,9 +97,14 @@ static int parse(const char *addr, struct sockaddr_storage *ss, char *why, size_
 int metrics_start(uv_loop_t *loop, const char *addr, MetricsRender render, void *arg,
                   Metrics **out, char *why, size_t n)
 {
+	NetAddr a;
 	struct sockaddr_storage ss;
-	int rc = parse(addr, &ss, why, n);
-	if (rc < 0)
+	int rc = net_addr_parse(addr, &a, why, n);
+	if (rc == 0 && a.is_unix) {
+		strfmt(why, n, "want host:port, got '%s'", addr);
+		rc = -EINVAL;
+	}
+	if (rc < 0 || (rc = sockaddr_of(&a, &ss, why, n)) < 0)
 		return rc;
 	Metrics *m = xcalloc(1, sizeof *m);
 	m->render = render;
@@ -136,7 +118,7 @@ int metrics_start(uv_loop_t *loop, const char *addr, MetricsRender render, void 
 	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 	                        MHD_OPTION_END);
 	if (!m->d) {
-		strfmt(why, n, "-metrics: cannot listen on %s", addr);
+		strfmt(why, n, "cannot listen on %s", addr);
 		free(m);
 		return -EADDRINUSE;
 	}
@@ -147,10 +129,9 @@ int metrics_start(uv_loop_t *loop, const char *addr, MetricsRender render, void 
 	uv_poll_start(&m->poll, UV_READABLE, on_poll);
 	/* Port 0 asks the kernel for one: say which (tests rely on it). */
 	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
-	char host[64];
-	size_t hl = (size_t)(strrchr(addr, ':') - addr);
-	snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : sizeof host - 1), addr);
-	LOGI("metrics on http://%s:%u/metrics", host, pi ? (unsigned)pi->port : 0u);
+	int v6 = ss.ss_family == AF_INET6;
+	LOGI("metrics on http://%s%s%s:%u/metrics", v6 ? "[" : "", a.host, v6 ? "]" : "",
+	     pi ? (unsigned)pi->port : 0u);
 	*out = m;
 	return 0;
 }

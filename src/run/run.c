@@ -7,19 +7,35 @@
  * joins a cgroup of its own before exec, which nothing it starts can leave
  * (setsid, double forks) unless it is root and moves itself out.
  *
- * jobd forks and execs itself rather than use uv_spawn: a run as its owner
- * needs the owner's supplementary groups (what initgroups sets), and libuv
- * drops them all (setgroups(0, NULL)). Between fork and exec the child calls
- * only async-signal-safe functions; everything it needs (argv, envp, the group
- * list) is prepared before the fork, and what goes wrong before exec is
- * reported through a close-on-exec pipe. That pipe is read by the loop like
- * the output, not waited for: waiting for the child's exec would block every
- * other client and fire for milliseconds per run. A failure arrives as the
- * run's first line ("cannot run: chdir /x: No such file or directory") and
- * the child's exit status 127.
+ * jobd starts the child itself rather than use uv_spawn or posix_spawn: a
+ * run as its owner needs the owner's supplementary groups (what initgroups
+ * sets; libuv drops them all, posix_spawn cannot set them), its rlimits and
+ * its cgroup. The child is started with clone(CLONE_VM | CLONE_VFORK), as
+ * glibc's posix_spawn does: it runs in jobd's memory, on a small stack of its
+ * own, and jobd is suspended until it has exec'd (or exited), so no page
+ * table is copied and no copy-on-write fault follows, whatever the size of
+ * jobd's heap. Between clone and exec the child makes system calls only:
+ * everything it needs (argv, envp, the group list, the descriptors) is
+ * prepared before, and it writes nothing of jobd's but its own stack, the
+ * Child it was given (where it says what failed) and errno (it shares the
+ * thread's TLS; jobd is suspended meanwhile and reads errno only for the
+ * clone itself). Its identity changes are raw system calls: glibc's set*id
+ * wrappers would run jobd's own multi-thread machinery in shared memory.
+ * When clone returns the child has exec'd or failed, so a failure is known at
+ * once, without a pipe; it still becomes the run's first line ("cannot run:
+ * chdir /x: No such file or directory") and the child's exit status 127.
  *
- * The leader is held by a pidfd opened right after the fork (safe: it is our
- * child and nobody else can reap it), and watched by the loop: the pidfd
+ * Where the child must call code that is not async-signal-safe, jobd forks
+ * instead: a PAM session (pam.c) runs arbitrary module code, with malloc, in
+ * the child, which would corrupt jobd's heap in shared memory. There, and
+ * under valgrind (which runs clone(CLONE_VM | CLONE_VFORK) as a fork, so the
+ * child's report would not reach jobd's memory), the child is a copy of jobd
+ * and reports a failure through a close-on-exec pipe read by the loop, not
+ * waited for.
+ *
+ * The leader is held by a pidfd, from clone itself (CLONE_PIDFD), or opened
+ * right after the fork (safe: it is our child and nobody else can reap it),
+ * and watched by the loop: the pidfd
  * becomes readable when it exits. Its status is read with WNOWAIT, so it
  * stays an unreaped zombie until the run has ended (exit and EOF), and only
  * then is it reaped. While a zombie exists its pid cannot be handed out
@@ -44,10 +60,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,7 +74,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* Only to ask whether valgrind runs us (run_pidfds); a no-op otherwise. */
+/* Only to ask whether valgrind runs us (run_pidfds, start_child); a no-op otherwise. */
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -66,24 +84,30 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000  /* Linux 5.2; older headers lack it */
+#endif
+
 extern char **environ;
 
 struct Run {
 	uv_pipe_t out;
-	uv_pipe_t err;              /* the child's report of a failure before exec */
+	uv_pipe_t err;              /* forked: the child's report of a failure before exec */
 	uv_poll_t leader;           /* its pidfd (if any): readable once the leader has exited */
 	uv_fs_event_t events;       /* the cgroup's cgroup.events, while it outlives the run */
 	RunCallbacks cb;
 	void *arg;
 	int pid, pidfd;             /* pidfd -1: none (run_pidfds) */
 	int exited, eof, errdone, status;
+	int errpipe;                /* err is in use (forked) */
+	int paused;                 /* run_output_pause: out is not read */
 	int ended;                  /* done was called; the leader is reaped */
 	int watching;               /* events is in use */
 	int gone;                   /* gone was called: freed at the last close */
 	int closing;                /* handles still closing */
 	RunCgroup cg;
-	int errmsg[2];              /* stage, errno */
-	size_t errlen;
+	int errmsg[2];              /* what failed before exec: stage, errno */
+	size_t errlen;              /* bytes of errmsg known (all: it failed) */
 	char *dir;                  /* for the chdir failure message */
 	struct Run *next;           /* held: runs whose leader is not reaped yet */
 	char line[RUN_MAXLINE];
@@ -186,18 +210,21 @@ static void on_events(uv_fs_event_t *h, const char *name, int events, int status
  * or that cannot be watched, is left as it is; the next jobd clears it. */
 static void linger(Run *r, int abandon)
 {
-	if (r->cg.fd >= 0 && !abandon) {
+	/* Most cgroups are empty by now (nothing is left once the leader is
+	 * reaped), and nothing joins an empty one: those go at once, unwatched. */
+	int in_use = r->cg.fd >= 0 ? cgroup_populated(&r->cg) : 0;
+	if (in_use > 0 && !abandon) {
 		char path[640];
 		cgroup_events_path(&r->cg, path, sizeof path);
 		uv_fs_event_init(uv_handle_get_loop((uv_handle_t *)&r->out), &r->events);
 		r->events.data = r;
 		r->watching = 1;
-		/* Armed first: the last process may leave between the two. */
+		/* Armed, then looked at again: the last process may have left in between. */
 		if (uv_fs_event_start(&r->events, on_events, path, 0) == 0 &&
-		    cgroup_populated(&r->cg) > 0)
+		    (in_use = cgroup_populated(&r->cg)) > 0)
 			return;
 	}
-	if (r->cg.fd >= 0 && (cgroup_populated(&r->cg) != 0 || cgroup_remove(&r->cg) < 0)) {
+	if (r->cg.fd >= 0 && (in_use != 0 || cgroup_remove(&r->cg) < 0)) {
 		/* Said once, where it happens: kill and delete no longer reach it. */
 		LOGW("run (pid %d): its cgroup still has processes but cannot be %s; leaving them "
 		     "to the next jobd's clean-up", r->pid, abandon ? "waited for" : "watched");
@@ -206,14 +233,18 @@ static void linger(Run *r, int abandon)
 	go(r);
 }
 
-/* The run has ended: its last line; its leader reaped (the zombie kept its
- * pid and group from being reused until now); done; then linger. */
+static void say_failure(Run *r);
+
+/* The run has ended: its last line (and what failed before exec); its leader
+ * reaped (the zombie kept its pid and group from being reused until now);
+ * done; then linger. */
 static void end(Run *r, int abandon)
 {
 	if (r->linelen) {
 		emit(r, r->line, r->linelen);
 		r->linelen = 0;
 	}
+	say_failure(r);
 	r->ended = 1;
 	siginfo_t si;
 	/* WNOHANG: an abandoned leader may not have exited; it is left behind. */
@@ -222,7 +253,8 @@ static void end(Run *r, int abandon)
 	if (r->cb.done)
 		r->cb.done(r->arg, r->status);
 	close_handle(r, (uv_handle_t *)&r->out, handle_closed);
-	close_handle(r, (uv_handle_t *)&r->err, handle_closed);
+	if (r->errpipe)
+		close_handle(r, (uv_handle_t *)&r->err, handle_closed);
 	if (r->pidfd >= 0)
 		close_handle(r, (uv_handle_t *)&r->leader, leader_closed);
 	linger(r, abandon);
@@ -337,75 +369,251 @@ static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 }
 
-/* ---- the child, between fork and exec ---- */
+/* ---- what failed before exec ---- */
 
 enum Stage { ST_CGROUP, ST_SETSID, ST_STDIO, ST_PAM, ST_LIMITS, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_CHDIR, ST_EXEC };
 
-/* Reports what failed and why to the parent, and exits. */
-static _Noreturn void child_fail(int errfd, int stage)
+static const char *const stages[] = {
+	[ST_CGROUP] = "joining its cgroup",
+	[ST_SETSID] = "setsid", [ST_STDIO] = "redirecting stdin, stdout and stderr",
+	[ST_PAM] = "PAM session", [ST_LIMITS] = "setrlimit",
+	[ST_SETGROUPS] = "setgroups", [ST_SETGID] = "setgid", [ST_SETUID] = "setuid",
+	[ST_CHDIR] = "chdir", [ST_EXEC] = "exec /bin/sh",
+};
+
+/* The child failed before exec (errmsg is whole): the run's line that says
+ * where and why. Before done, after whatever the child wrote (nothing, as a
+ * rule: it had not exec'd). */
+static void say_failure(Run *r)
 {
-	int msg[2] = { stage, errno };
-	ssize_t w = write(errfd, msg, sizeof msg);
-	(void)w;
+	if (r->errlen != sizeof r->errmsg)
+		return;
+	int stage = r->errmsg[0] >= 0 && r->errmsg[0] <= ST_EXEC ? r->errmsg[0] : ST_EXEC;
+	int e = r->errmsg[1] > 0 ? r->errmsg[1] : EIO;
+	char line[512];
+	if (stage == ST_PAM)
+		strfmt(line, sizeof line, "cannot run: PAM session: %s", run_pam_strerror(e));
+	else if (stage == ST_CHDIR)
+		strfmt(line, sizeof line, "cannot run: chdir %s: %s", r->dir ? r->dir : "?", strerror(e));
+	else
+		strfmt(line, sizeof line, "cannot run: %s: %s", stages[stage], strerror(e));
+	r->errlen = 0;
+	emit(r, line, strlen(line));
+}
+
+static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	Run *r = h->data;
+	(void)suggested;
+	*buf = uv_buf_init((char *)r->errmsg + r->errlen, (unsigned)(sizeof r->errmsg - r->errlen));
+}
+
+/* Forked: EOF on the error pipe, the child exec'd (or died); a whole message
+ * before it, the child failed (said at the end, by say_failure). */
+static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	Run *r = s->data;
+	(void)buf;
+	if (nread == 0)
+		return;                 /* libuv's "nothing now" (EAGAIN), not end of file */
+	if (nread > 0) {
+		r->errlen += (size_t)nread;
+		if (r->errlen < sizeof r->errmsg)
+			return;
+	}
+	uv_read_stop(s);
+	if (r->errlen != sizeof r->errmsg)
+		r->errlen = 0;          /* a partial message: as good as none */
+	r->errdone = 1;
+	maybe_done(r);
+}
+
+/* ---- the child, between its start and exec ---- */
+
+/* Everything the child needs, prepared before it starts. Between start and
+ * exec it allocates nothing, takes no lock and, started by clone in jobd's
+ * memory, writes nothing of jobd's but its stack, stage and err, and errno. */
+typedef struct Child {
+	const RunSpec *spec;
+	int outfd, nullfd, cgfd;    /* all above 2 (see lift) */
+	int errfd;                  /* forked: the report pipe; else -1 */
+	const gid_t *groups;
+	size_t ngroups;
+	char **argv, **envp;
+	volatile int stage, err;    /* cloned: what failed (stage -1: nothing) */
+} Child;
+
+/* The child's code runs on a stack ASan does not know (the clone's): its
+ * no-return bookkeeping there would print a warning into the run's output,
+ * and the poison a child's frames leave on it would look like an overflow to
+ * the next child. */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize_address)
+#define CHILD_CODE __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef CHILD_CODE
+#define CHILD_CODE
+#endif
+
+/* The identity calls with 32-bit ids (i386 and 32-bit ARM have both kinds). */
+#ifdef SYS_setgroups32
+#define SYS_SETGROUPS SYS_setgroups32
+#define SYS_SETGID SYS_setgid32
+#define SYS_SETUID SYS_setuid32
+#else
+#define SYS_SETGROUPS SYS_setgroups
+#define SYS_SETGID SYS_setgid
+#define SYS_SETUID SYS_setuid
+#endif
+
+/* The kernel's sigset size (64 signals, 128 on MIPS). An all-zero kernel
+ * sigaction is SIG_DFL with no flags and an empty mask whatever the
+ * architecture's field order, and an all-zero sigset is empty; the buffer is
+ * larger than either. */
+#define KSIGSET_SIZE ((size_t)(NSIG - 1) / 8)
+static const unsigned long kzero[16];
+
+/* Says what failed and why (in jobd's memory when cloned, through the pipe
+ * when forked), and exits. */
+CHILD_CODE static _Noreturn void child_fail(Child *c, int stage, int err)
+{
+	c->stage = stage;
+	c->err = err;
+	if (c->errfd >= 0) {
+		int msg[2] = { stage, err };
+		ssize_t w = write(c->errfd, msg, sizeof msg);
+		(void)w;
+	}
 	_exit(127);
 }
 
-/* Async-signal-safe calls only: the parent may have had other threads. The
- * exception is PAM's session, which jobd's single thread makes safe (pam.c). */
-static _Noreturn void child(const RunSpec *spec, int outfd, int nullfd, int errfd, int cgfd,
-                            const gid_t *groups, size_t ngroups, char **argv, char **envp)
+/* System calls only; the exception is PAM's session, which is why a run with
+ * one is forked (pam.c says why that is safe there). */
+CHILD_CODE static _Noreturn void child(Child *c)
 {
-	/* Handlers first (jobd's would write to jobd's own signal pipe), then the
-	 * mask the parent blocked for the fork. Ignored signals are reset too. */
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (int s = 1; s < NSIG; s++) {
-		if (s == SIGKILL || s == SIGSTOP)
-			continue;
-		if (sigaction(s, &sa, NULL) < 0) {
-			/* glibc refuses its internal signals (32, 33), which an ignoring
-			 * parent can pass down to us: the kernel does not. */
-			/* An all-zero kernel sigaction is SIG_DFL with no flags and
-			 * an empty mask whatever the architecture's field order; the
-			 * buffer is larger than any of them, and the mask size is the
-			 * kernel's (64 signals, 128 on MIPS). */
-			static const unsigned long zero_ka[16];
-			syscall(SYS_rt_sigaction, s, zero_ka, NULL, (size_t)(NSIG - 1) / 8);
-		}
-	}
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	const RunSpec *spec = c->spec;
+	/* Handlers first (jobd's would write to jobd's own signal pipe, and with
+	 * CLONE_VM run on jobd's memory), then the mask jobd blocked for the
+	 * start. Ignored signals are reset too. The raw call, because glibc
+	 * refuses its internal signals (32, 33), which an ignoring parent can
+	 * pass down to us; the kernel does not. */
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			syscall(SYS_rt_sigaction, s, kzero, NULL, KSIGSET_SIZE);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, kzero, NULL, KSIGSET_SIZE);
 	/* Into the run's cgroup first, so that all it starts is born there. */
-	if (cgfd >= 0 && write(cgfd, "0", 1) != 1)
-		child_fail(errfd, ST_CGROUP);
+	if (c->cgfd >= 0 && write(c->cgfd, "0", 1) != 1)
+		child_fail(c, ST_CGROUP, errno);
 	if (setsid() < 0)
-		child_fail(errfd, ST_SETSID);
+		child_fail(c, ST_SETSID, errno);
 	/* The sources are all above 2 (see lift), so no dup2 clobbers another. */
-	if (dup2(nullfd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
-		child_fail(errfd, ST_STDIO);
+	if (dup2(c->nullfd, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
+		child_fail(c, ST_STDIO, errno);
 	/* As root, before the ids change: they act on this process (pam.c, limits.c). */
 	int prc;
-	if (spec->pam && (prc = run_pam_session(spec->pam, &envp, spec->env_keep)) != 0) {
-		errno = prc;            /* a PAM code: on_err names it */
-		child_fail(errfd, ST_PAM);
-	}
+	if (spec->pam && (prc = run_pam_session(spec->pam, &c->envp, spec->env_keep)) != 0)
+		child_fail(c, ST_PAM, prc);     /* a PAM code: say_failure names it */
 	if (run_limits_apply(spec->limits, spec->nlimits) < 0)
-		child_fail(errfd, ST_LIMITS);
+		child_fail(c, ST_LIMITS, errno);
 	if (spec->user) {
-		if (setgroups(ngroups, groups) < 0)
-			child_fail(errfd, ST_SETGROUPS);
-		if (setgid((gid_t)spec->gid) < 0)
-			child_fail(errfd, ST_SETGID);
-		if (setuid((uid_t)spec->uid) < 0)
-			child_fail(errfd, ST_SETUID);
+		if (syscall(SYS_SETGROUPS, c->ngroups, c->groups) < 0)
+			child_fail(c, ST_SETGROUPS, errno);
+		if (syscall(SYS_SETGID, (gid_t)spec->gid) < 0)
+			child_fail(c, ST_SETGID, errno);
+		if (syscall(SYS_SETUID, (uid_t)spec->uid) < 0)
+			child_fail(c, ST_SETUID, errno);
 	}
 	if (spec->dir && chdir(spec->dir) < 0 && (!spec->dir_optional || chdir("/") < 0))
-		child_fail(errfd, ST_CHDIR);
-	execve("/bin/sh", argv, envp);
-	child_fail(errfd, ST_EXEC);
+		child_fail(c, ST_CHDIR, errno);
+	execve("/bin/sh", c->argv, c->envp);
+	child_fail(c, ST_EXEC, errno);
+}
+
+CHILD_CODE static int child_main(void *arg)
+{
+	child(arg);
+}
+
+/* ---- starting the child ---- */
+
+/* The cloned child's stack: made once and reused, since only one child at a
+ * time runs on it (jobd is suspended until that one has exec'd). The child
+ * touches about 3.5 KiB of it (x86-64, -O2 and ASan builds alike: measured
+ * by looking for the deepest byte written); 64 KiB leave a wide margin, and
+ * a page below with no access turns an overflow into a crash of the child,
+ * not of jobd's memory. Stacks grow down on every architecture jobd builds
+ * for. */
+enum { CHILD_STACK = 64 * 1024 };
+
+static int child_stack(char **top, char *why, size_t n)
+{
+	static char *stack_top;
+	if (!stack_top) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		char *p = mmap(NULL, page + CHILD_STACK, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (p == MAP_FAILED) {
+			int e = errno;
+			strfmt(why, n, "the child's stack: mmap: %s", strerror(e));
+			return -e;
+		}
+		if (mprotect(p, page, PROT_NONE) < 0) {
+			int e = errno;
+			munmap(p, page + CHILD_STACK);
+			strfmt(why, n, "the child's stack: mprotect: %s", strerror(e));
+			return -e;
+		}
+		stack_top = p + page + CHILD_STACK;
+	}
+	*top = stack_top;
+	return 0;
+}
+
+/* Must the child be a fork (a copy of jobd) rather than a clone in jobd's
+ * memory? With a PAM session, and under valgrind (see the top). */
+static int must_fork(const RunSpec *spec)
+{
+	return spec->pam != NULL || RUNNING_ON_VALGRIND;
+}
+
+/* Starts the child of c, cloned or forked (must_fork), with every signal
+ * blocked in jobd meanwhile: a handler must not run in the child (it would
+ * act on jobd's memory and signal pipe) before the child has reset them.
+ * Returns its pid and *pidfd (-1 without pidfds), or -errno with why. A
+ * cloned child has exec'd or failed when this returns (c->stage says). */
+static int start_child(Child *c, int fork_it, int *pidfd, char *why, size_t n)
+{
+	char *stack = NULL;
+	int rc;
+	*pidfd = -1;
+	if (!fork_it && (rc = child_stack(&stack, why, n)) < 0)
+		return rc;
+	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (run_pidfds() ? CLONE_PIDFD : 0);
+	int saved = errno;          /* a cloned child's calls set jobd's errno */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = fork_it ? fork() : clone(child_main, stack, flags, c, pidfd);
+	if (pid == 0)
+		child(c);               /* forked */
+	int e = errno;              /* clone's or fork's own, if it failed */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	if (pid < 0) {
+		strfmt(why, n, "%s: %s", fork_it ? "fork" : "clone", strerror(e));
+		return -e;
+	}
+	/* Our unreaped child: the pid cannot name anyone else yet. */
+	if (fork_it && run_pidfds() && (*pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		e = errno;
+		strfmt(why, n, "pidfd_open: %s", strerror(e));
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -e;
+	}
+	return pid;
 }
 
 /* Moves *fd above 2 (keeping close-on-exec) so the child's dup2 onto 0, 1
@@ -441,56 +649,15 @@ static int user_groups(const char *user, uint32_t gid, gid_t **out, size_t *coun
 	return 0;
 }
 
-static const char *const stages[] = {
-	[ST_CGROUP] = "joining its cgroup",
-	[ST_SETSID] = "setsid", [ST_STDIO] = "redirecting stdin, stdout and stderr",
-	[ST_PAM] = "PAM session", [ST_LIMITS] = "setrlimit",
-	[ST_SETGROUPS] = "setgroups", [ST_SETGID] = "setgid", [ST_SETUID] = "setuid",
-	[ST_CHDIR] = "chdir", [ST_EXEC] = "exec /bin/sh",
-};
-
-static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	Run *r = h->data;
-	(void)suggested;
-	*buf = uv_buf_init((char *)r->errmsg + r->errlen, (unsigned)(sizeof r->errmsg - r->errlen));
-}
-
-/* EOF on the error pipe: the child exec'ed (or died). A whole message first:
- * it failed before exec, and says where. */
-static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	Run *r = s->data;
-	(void)buf;
-	if (nread == 0)
-		return;                 /* libuv's "nothing now" (EAGAIN), not end of file */
-	if (nread > 0) {
-		r->errlen += (size_t)nread;
-		if (r->errlen < sizeof r->errmsg)
-			return;
-	}
-	uv_read_stop(s);
-	if (r->errlen == sizeof r->errmsg) {
-		int stage = r->errmsg[0] >= 0 && r->errmsg[0] <= ST_EXEC ? r->errmsg[0] : ST_EXEC;
-		int e = r->errmsg[1] > 0 ? r->errmsg[1] : EIO;
-		char line[512];
-		if (stage == ST_PAM)
-			strfmt(line, sizeof line, "cannot run: PAM session: %s", run_pam_strerror(e));
-		else if (stage == ST_CHDIR)
-			strfmt(line, sizeof line, "cannot run: chdir %s: %s", r->dir ? r->dir : "?", strerror(e));
-		else
-			strfmt(line, sizeof line, "cannot run: %s: %s", stages[stage], strerror(e));
-		emit(r, line, strlen(line));
-	}
-	r->errdone = 1;
-	maybe_done(r);
-}
-
 /* A leader's pid is held by its zombie, which exists only while SIGCHLD is
- * not ignored (nor SA_NOCLDWAIT set): a parent may have left it so. */
+ * not ignored (nor SA_NOCLDWAIT set): a parent may have left it so. Checked
+ * at the first spawn: jobd itself never ignores SIGCHLD later. */
 static void keep_zombies(void)
 {
+	static int done;
 	struct sigaction sa;
+	if (done++)
+		return;
 	if (sigaction(SIGCHLD, NULL, &sa) == 0 &&
 	    (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT))) {
 		memset(&sa, 0, sizeof sa);
@@ -507,65 +674,110 @@ static void closefd(int *fd)
 	*fd = -1;
 }
 
-int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
-              Run **out, int *pid, char *why, size_t n)
+/* The child's stdin: /dev/null, opened once and kept (close-on-exec, above 2). */
+static int dev_null(char *why, size_t n)
 {
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, nullfd = -1, cgfd = -1, pidfd = -1, rc;
-	RunCgroup cg = { -1, 0 };
-	gid_t *groups = NULL;
-	size_t ngroups = 0;
-	if (spec->user && (rc = user_groups(spec->user, spec->gid, &groups, &ngroups, why, n)) < 0)
+	static int fd = -1;
+	int rc;
+	if (fd < 0) {
+		int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (nfd < 0 || (rc = lift(&nfd)) < 0) {
+			rc = nfd < 0 ? -errno : rc;
+			if (nfd >= 0)
+				close(nfd);
+			strfmt(why, n, "/dev/null: %s", strerror(-rc));
+			return rc;
+		}
+		fd = nfd;
+	}
+	return fd;
+}
+
+/* A spawn's descriptors and lists, from before the child starts until the
+ * Run holds what it keeps. */
+typedef struct Prep {
+	int outp[2], errp[2];       /* errp: forked only */
+	int cgfd;
+	RunCgroup cg;
+	gid_t *groups;
+	size_t ngroups;
+} Prep;
+
+/* Makes what the child needs: the output pipe (and, forked, the report
+ * pipe), the run's cgroup, the owner's groups. 0, or -errno with why. */
+static int prepare(const RunSpec *spec, int fork_it, Prep *p, Child *c, char *why, size_t n)
+{
+	int rc;
+	if (spec->user && (rc = user_groups(spec->user, spec->gid, &p->groups, &p->ngroups, why, n)) < 0)
 		return rc;
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((rc = dev_null(why, n)) < 0)
+		return rc;
+	c->nullfd = rc;
+	if (pipe2(p->outp, O_CLOEXEC) < 0 || (fork_it && pipe2(p->errp, O_CLOEXEC) < 0)) {
 		rc = -errno;
 		strfmt(why, n, "pipe: %s", strerror(-rc));
-		goto fail;
+		return rc;
 	}
-	if (cgroup_on() && (rc = cgroup_new(&cg, &cgfd, why, n)) < 0)
-		goto fail;
-	if ((rc = lift(&outp[1])) < 0 || (rc = lift(&nullfd)) < 0 || (rc = lift(&errp[1])) < 0 ||
-	    (cgfd >= 0 && (rc = lift(&cgfd)) < 0)) {
+	if (cgroup_on() && (rc = cgroup_new(&p->cg, &p->cgfd, why, n)) < 0)
+		return rc;
+	if ((rc = lift(&p->outp[1])) < 0 || (p->errp[1] >= 0 && (rc = lift(&p->errp[1])) < 0) ||
+	    (p->cgfd >= 0 && (rc = lift(&p->cgfd)) < 0)) {
 		strfmt(why, n, "dup: %s", strerror(-rc));
-		goto fail;
+		return rc;
 	}
-	char *argv[] = { "/bin/sh", "-c", (char *)spec->cmd, NULL };
-	char **envp = spec->env ? spec->env : environ;
-	keep_zombies();
+	c->spec = spec;
+	c->outfd = p->outp[1];
+	c->errfd = p->errp[1];
+	c->cgfd = p->cgfd;
+	c->groups = p->groups;
+	c->ngroups = p->ngroups;
+	c->envp = spec->env ? spec->env : environ;
+	c->stage = -1;
+	return 0;
+}
 
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t child_pid = fork();
-	if (child_pid == 0)
-		child(spec, outp[1], nullfd, errp[1], cgfd, groups, ngroups, argv, envp);
-	int fork_errno = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	closefd(&outp[1]);
-	closefd(&nullfd);
-	closefd(&errp[1]);
-	closefd(&cgfd);
-	if (child_pid < 0) {
-		rc = -fork_errno;
-		strfmt(why, n, "fork: %s", strerror(fork_errno));
-		goto fail;
+static void prep_fini(Prep *p)
+{
+	closefd(&p->outp[0]);
+	closefd(&p->outp[1]);
+	closefd(&p->errp[0]);
+	closefd(&p->errp[1]);
+	closefd(&p->cgfd);
+	if (p->cg.fd >= 0 && cgroup_remove(&p->cg) < 0)
+		cgroup_forget(&p->cg);
+	free(p->groups);
+}
+
+/* Reads *fd through pipe p (it owns the descriptor from now on). A pipe
+ * libuv will not read would never reach end of file, and the run would never
+ * end: -1 then, said in jobd's log, and what it carries is lost. */
+static int read_pipe(Run *r, uv_loop_t *loop, uv_pipe_t *p, int *fd, uv_alloc_cb alloc,
+                     uv_read_cb cb, const char *what)
+{
+	uv_pipe_init(loop, p, 0);
+	p->data = r;
+	int rc = uv_pipe_open(p, *fd);
+	if (rc < 0)
+		close(*fd);
+	*fd = -1;
+	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)p, alloc, cb)) < 0) {
+		LOGE("run (pid %d): cannot read its %s: %s", r->pid, what, uv_strerror(rc));
+		return -1;
 	}
-	/* Our unreaped child: the pid cannot name anyone else yet. */
-	if (run_pidfds() && (pidfd = (int)syscall(SYS_pidfd_open, child_pid, 0)) < 0) {
-		rc = -errno;
-		strfmt(why, n, "pidfd_open: %s", strerror(-rc));
-		kill(child_pid, SIGKILL);
-		while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		goto fail;
-	}
-	free(groups);
+	return 0;
+}
+
+/* The Run of a started child: held, its leader watched, its pipes read. */
+static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
+                    int pid, int pidfd, Prep *p)
+{
 	Run *r = xcalloc(1, sizeof *r);
 	r->cb = *cb;
 	r->arg = arg;
-	r->pid = child_pid;
+	r->pid = pid;
 	r->pidfd = pidfd;
-	r->cg = cg;
+	r->cg = p->cg;
+	p->cg = (RunCgroup){ -1, 0 };
 	r->dir = spec->dir ? xstrdup(spec->dir) : NULL;
 	r->next = held;
 	held = r;
@@ -576,39 +788,51 @@ int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void
 	} else {
 		track_sigchld(loop);    /* in place before the loop can see the exit */
 	}
-	/* A pipe libuv will not watch would never reach end of file, and the
-	 * run would never end: it counts as ended (its output is lost; said). */
-	uv_pipe_init(loop, &r->out, 0);
-	r->out.data = r;
-	if ((rc = uv_pipe_open(&r->out, outp[0])) < 0)
-		closefd(&outp[0]);
-	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)&r->out, alloc_cb, on_out)) < 0) {
-		LOGE("run (pid %d): cannot read its output: %s", r->pid, uv_strerror(rc));
+	if (read_pipe(r, loop, &r->out, &p->outp[0], alloc_cb, on_out, "output") < 0)
 		r->eof = 1;
-	}
-	/* The child execs (the pipe closes: EOF) or says what failed, later. */
-	uv_pipe_init(loop, &r->err, 0);
-	r->err.data = r;
-	if ((rc = uv_pipe_open(&r->err, errp[0])) < 0)
-		closefd(&errp[0]);
-	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)&r->err, err_alloc, on_err)) < 0) {
-		LOGE("run (pid %d): cannot read its start-up report: %s", r->pid, uv_strerror(rc));
+	if (p->errp[0] >= 0) {
+		/* The child execs (the pipe closes: EOF) or says what failed, later. */
+		r->errpipe = 1;
+		if (read_pipe(r, loop, &r->err, &p->errp[0], err_alloc, on_err, "start-up report") < 0)
+			r->errdone = 1;
+	} else {
 		r->errdone = 1;
 	}
+	return r;
+}
+
+int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
+              Run **out, int *pid, char *why, size_t n)
+{
+	Prep p = { .outp = { -1, -1 }, .errp = { -1, -1 }, .cgfd = -1, .cg = { -1, 0 } };
+	Child c = { .errfd = -1, .cgfd = -1, .stage = -1 };
+	int fork_it = must_fork(spec), pidfd, rc;
+	char *argv[] = { "/bin/sh", "-c", (char *)spec->cmd, NULL };
+	c.argv = argv;
+	if ((rc = prepare(spec, fork_it, &p, &c, why, n)) < 0)
+		goto fail;
+	keep_zombies();
+	rc = start_child(&c, fork_it, &pidfd, why, n);
+	/* The child has its own copies (or has exec'd: cloned). */
+	closefd(&p.outp[1]);
+	closefd(&p.errp[1]);
+	closefd(&p.cgfd);
+	if (rc < 0)
+		goto fail;
+	Run *r = run_new(loop, spec, cb, arg, rc, pidfd, &p);
+	if (c.stage >= 0) {
+		/* Cloned, it failed before exec and exits 127: said at the end. */
+		r->errmsg[0] = c.stage;
+		r->errmsg[1] = c.err;
+		r->errlen = sizeof r->errmsg;
+	}
+	prep_fini(&p);
 	*pid = r->pid;
 	*out = r;
 	return 0;
 
 fail:
-	closefd(&outp[0]);
-	closefd(&outp[1]);
-	closefd(&errp[0]);
-	closefd(&errp[1]);
-	closefd(&nullfd);
-	closefd(&cgfd);
-	if (cg.fd >= 0 && cgroup_remove(&cg) < 0)
-		cgroup_forget(&cg);
-	free(groups);
+	prep_fini(&p);
 	return rc;
 }
 
@@ -642,14 +866,32 @@ void run_abandon(Run *r)
 		r->status = -SIGKILL;   /* what it was last sent; it has not gone yet */
 	}
 	uv_read_stop((uv_stream_t *)&r->out);
-	uv_read_stop((uv_stream_t *)&r->err);
+	if (r->errpipe)
+		uv_read_stop((uv_stream_t *)&r->err);
 	r->exited = r->eof = r->errdone = 1;
 	end(r, 1);
 }
 
-void run_detach(Run *r)
+void run_output_pause(Run *r)
 {
-	r->cb.line = NULL;
-	r->cb.done = NULL;
-	r->cb.gone = NULL;
+	if (r->paused || r->eof || r->ended)
+		return;
+	uv_read_stop((uv_stream_t *)&r->out);
+	r->paused = 1;
+}
+
+void run_output_resume(Run *r)
+{
+	if (!r->paused)
+		return;
+	r->paused = 0;
+	if (r->eof || r->ended)
+		return;
+	int rc = uv_read_start((uv_stream_t *)&r->out, alloc_cb, on_out);
+	if (rc < 0) {
+		/* As at the spawn: the run must still end (its output is lost; said). */
+		LOGE("run (pid %d): cannot read its output again: %s", r->pid, uv_strerror(rc));
+		r->eof = 1;
+		maybe_done(r);
+	}
 }

@@ -86,8 +86,9 @@ int run_stop_adopted(int64_t grace_ms, void (*done)(void *), void *arg);
 /* ---- run.c ---- */
 /* Starts spec->cmd under /bin/sh -c with stdin from /dev/null, in a session
  * (and cgroup) of its own, as spec->user if set. Returns 0 and the pid, or
- * -errno with why (what failed, in the child before exec too: "chdir /x: No
- * such file or directory"). */
+ * -errno with why (what failed before the child started). What fails in the
+ * child before exec is the run's first line ("cannot run: chdir /x: No such
+ * file or directory") and exit status 127. */
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
               Run **out, int *pid, char *why, size_t n);
 /* Sends sig to everything of the run: its leader, its process group (until
@@ -97,9 +98,16 @@ int run_kill(Run *r, int sig);
  * -SIGKILL if it has not exited) and gone are called now, and whatever still
  * holds the output or the cgroup is left alone. For shutdown only. */
 void run_abandon(Run *r);
-/* Forgets the callbacks (the owner is going away); the child is left to finish
- * and is reaped silently. */
-void run_detach(Run *r);
+/* Stops reading the run's output until run_output_resume (its pipe stays
+ * open; the child blocks when the pipe fills). Lines of what was already read
+ * (one read, at most 64 KiB) may still come. No-op if not reading. A paused
+ * run does not end: done needs end of file, which needs reading again;
+ * run_kill and run_abandon work as ever. */
+void run_output_pause(Run *r);
+/* Reads the output again (no-op if not paused or at end of file). If it
+ * cannot, the output counts as at its end (said in jobd's log), and done may
+ * come from within. */
+void run_output_resume(Run *r);
 
 /* ---- pam.c ---- */
 /* Is service a PAM service name with a file in dir (NULL: /etc/pam.d)? 0, or

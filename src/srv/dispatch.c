@@ -1,6 +1,8 @@
 /* Per-message protocol checks and dispatch. The engine validates what 9P
  * itself defines (fid exists, not open twice, legal modes, counts within
- * msize, dialect) so the name space only decides meaning. */
+ * msize, dialect) so the name space only decides meaning. Which fid a message
+ * names and which dialect it belongs to is in one table, handlers[], at the
+ * end: dispatch looks the fid up before any handler runs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,19 +15,11 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define L_O_ACCMODE 03
-#define L_O_TRUNC 01000
-#define L_O_APPEND 02000
-#define L_O_DIRECTORY 0200000
-#define L_AT_REMOVEDIR 0x200
-
-static const char *dialect_name[] = { "9P2000", "9P2000.u", "9P2000.L" };
-
 static Srv *S(Req *r) { return r->conn->srv; }
 
 static int is_L(Req *r) { return r->conn->dialect == P9_2000L; }
 
-/* Looks up r->ifcall.fid; replies EBADF and returns NULL if it is unknown. */
+/* Looks up fid; replies EBADF and returns NULL if it is unknown. */
 static Fid *need_fid(Req *r, uint32_t fid)
 {
 	Fid *f = fid_lookup(r->conn, fid);
@@ -34,7 +28,7 @@ static Fid *need_fid(Req *r, uint32_t fid)
 	return f;
 }
 
-/* fid_new said no: the fid is taken, or the connection has -maxfids. */
+/* fid_new said no: the fid is taken, or the connection has as many as it may. */
 static void fid_refused(Req *r, uint32_t fid, const char *inuse)
 {
 	char why[128];
@@ -42,15 +36,16 @@ static void fid_refused(Req *r, uint32_t fid, const char *inuse)
 		req_error(r, EBADF, fid == P9_NOFID ? "NOFID is not a fid" : inuse);
 		return;
 	}
-	strfmt(why, sizeof why, "too many fids on this connection (the limit is %u, -maxfids); "
-	       "clunk some", S(r)->cfg.max_fids);
+	strfmt(why, sizeof why, "too many fids on this connection (the limit is %u); clunk some",
+	       S(r)->cfg.max_fids);
 	req_error(r, EMFILE, why);
 }
 
 /* ---- session ---- */
 
-static void do_version(Req *r)
+static void do_version(Req *r, Fid *unused)
 {
+	(void)unused;
 	Conn *c = r->conn;
 	const Fcall *t = &r->ifcall;
 	/* Tversion aborts everything outstanding and clunks every fid. */
@@ -67,15 +62,7 @@ static void do_version(Req *r)
 		return;
 	}
 	uint32_t msize = t->msize < S(r)->cfg.max_msize ? t->msize : S(r)->cfg.max_msize;
-	const char *v = t->version.s;
-	size_t vn = t->version.n;
-	int d = -1;
-	if (vn == 8 && memcmp(v, "9P2000.L", 8) == 0)
-		d = P9_2000L;
-	else if (vn == 8 && memcmp(v, "9P2000.u", 8) == 0)
-		d = P9_2000U;
-	else if (vn >= 6 && memcmp(v, "9P2000", 6) == 0 && (vn == 6 || v[6] == '.'))
-		d = P9_2000;
+	int d = p9_dialect_parse(t->version);
 	r->ofcall.type = Rversion;
 	r->ofcall.msize = msize;
 	if (d < 0) {
@@ -85,14 +72,15 @@ static void do_version(Req *r)
 		c->dialect = d;
 		c->msize = msize;
 		c->versioned = 1;
-		r->ofcall.version = p9_str(dialect_name[d]);
-		VLOG(3, "conn %u: %s msize %u", c->id, dialect_name[d], msize);
+		r->ofcall.version = p9_str(p9_dialect_name(d));
+		VLOG(3, "conn %u: %s msize %u", c->id, p9_dialect_name(d), msize);
 	}
 	req_respond(r);
 }
 
-static void do_auth(Req *r)
+static void do_auth(Req *r, Fid *unused)
 {
+	(void)unused;
 	/* No 9P authentication: identity comes from the transport (see attach).
 	 * diod's tools accept ENOENT here as "not required". */
 	req_error(r, ENOENT, "authentication not required");
@@ -123,10 +111,11 @@ static int believe_claim(Fid *f, char *why, size_t n)
  * the client's. A peer the kernel names (SO_PEERCRED, or sock_diag on
  * loopback TCP) is that user whatever its attach says, except root (the
  * kernel's own 9p client, or root's process), whose attach names the user.
- * Another host's root, from a privileged port and inside -trust, names its
- * users too, but not root: its uid 0 is squashed to -tcpuser, as NFS's
- * root_squash does. Every other host acts as -tcpuser, by default no one
- * (read-only, owning nothing). -tcpreadonly makes every TCP fid read-only. */
+ * Another host's root, from a privileged port and inside a trusted network
+ * (cfg->trust), names its users too, but not root: its uid 0 is squashed to
+ * cfg->tcp_uid, as NFS's root_squash does. Every other host acts as
+ * cfg->tcp_uid, by default no one (read-only, owning nothing).
+ * cfg->tcp_readonly makes every TCP fid read-only. */
 static int identify(Conn *c, Fid *f, char *why, size_t n)
 {
 	const Peer *p = &c->peer;
@@ -154,10 +143,11 @@ static int identify(Conn *c, Fid *f, char *why, size_t n)
 	return 0;
 }
 
-static void do_attach(Req *r)
+static void do_attach(Req *r, Fid *unused)
 {
 	const Fcall *t = &r->ifcall;
 	char why[256] = "";
+	(void)unused;
 	if (t->afid != P9_NOFID) {
 		req_error(r, EINVAL, "authentication not required: use afid NOFID");
 		return;
@@ -192,9 +182,10 @@ static void do_attach(Req *r)
 	req_respond(r);
 }
 
-static void do_flush(Req *r)
+static void do_flush(Req *r, Fid *unused)
 {
 	Conn *c = r->conn;
+	(void)unused;
 	for (Req *o = c->reqs; o; o = o->next) {
 		if (o == r || o->ifcall.tag != r->ifcall.oldtag || o->responded)
 			continue;
@@ -213,13 +204,92 @@ static void do_flush(Req *r)
 
 /* ---- walking ---- */
 
-static void do_walk(Req *r)
+/* The fid a walk moves: newfid, made here as a copy of f; f itself when it
+ * walks in place through no names; or a scratch copy of f when it walks in
+ * place, so that a walk that stops short leaves f where it was. NULL after
+ * replying (newfid in use, or one fid too many). */
+static Fid *walk_target(Req *r, Fid *f)
 {
 	const Fcall *t = &r->ifcall;
-	char why[256] = "";
-	Fid *f = need_fid(r, t->fid);
-	if (!f)
+	Fid *nf;
+	if (t->newfid != t->fid) {
+		if (!(nf = fid_new(r->conn, t->newfid))) {
+			fid_refused(r, t->newfid, "newfid in use");
+			return NULL;
+		}
+		memcpy(nf->uname, f->uname, sizeof nf->uname);
+		nf->n_uname = f->n_uname;
+		nf->uid = f->uid;
+		nf->readonly = f->readonly;
+		nf->qid = f->qid;
+	} else if (t->nwname > 0) {
+		nf = xcalloc(1, sizeof *nf);
+		*nf = *f;
+		nf->aux = NULL;
+		nf->hnext = NULL;
+	} else {
+		return f;
+	}
+	S(r)->ops.clone(f, nf);
+	return nf;
+}
+
+/* Moves nf through the names, one step of the name space's walk1 each,
+ * recording each qid in the reply. Returns how many names it walked; if
+ * fewer than all, *err and why say why it stopped. */
+static int walk_names(Req *r, Fid *nf, int *err, char *why, size_t n)
+{
+	const Fcall *t = &r->ifcall;
+	int i;
+	for (i = 0; i < t->nwname; i++) {
+		const P9str *w = &t->wname[i];
+		int rc;
+		if (!(nf->qid.type & QTDIR)) {
+			rc = -ENOTDIR;
+			strfmt(why, n, "not a directory");
+		} else if (memchr(w->s, '/', w->n) || w->n == 0) {
+			rc = -ENOENT;
+			strfmt(why, n, "bad name in walk");
+		} else {
+			rc = S(r)->ops.walk1(nf, w->s, w->n, why, n);
+		}
+		if (rc < 0) {
+			*err = -rc;
+			break;
+		}
+		r->ofcall.wqid[i] = nf->qid;
+	}
+	return i;
+}
+
+/* Ends the walk target: a new fid is forgotten, as walk(5) wants of one
+ * whose walk stopped short; a scratch copy of f has served. */
+static void walk_target_drop(Req *r, Fid *f, Fid *nf)
+{
+	if (nf == f)
 		return;
+	if (r->ifcall.newfid != r->ifcall.fid) {
+		fid_destroy(r->conn, nf);
+		return;
+	}
+	if (S(r)->ops.destroyfid)
+		S(r)->ops.destroyfid(nf);
+	free(nf);
+}
+
+/* A whole walk in place: f takes the scratch copy's position. */
+static void walk_commit(Req *r, Fid *f, Fid *nf)
+{
+	if (S(r)->ops.destroyfid)
+		S(r)->ops.destroyfid(f);
+	f->qid = nf->qid;
+	f->aux = nf->aux;
+	free(nf);
+}
+
+static void do_walk(Req *r, Fid *f)
+{
+	const Fcall *t = &r->ifcall;
 	/* walk(5) forbids walking an open fid; Linux-side clients (diodls -l)
 	 * walk from an open directory into a new fid, which harms nothing. */
 	if (f->omode != -1 && t->newfid == t->fid) {
@@ -230,73 +300,22 @@ static void do_walk(Req *r)
 		req_error(r, ENOTDIR, "walk in a non-directory");
 		return;
 	}
-	Fid *nf = f;
-	if (t->newfid != t->fid) {
-		nf = fid_new(r->conn, t->newfid);
-		if (!nf) {
-			fid_refused(r, t->newfid, "newfid in use");
-			return;
-		}
-		memcpy(nf->uname, f->uname, sizeof nf->uname);
-		nf->n_uname = f->n_uname;
-		nf->uid = f->uid;
-		nf->readonly = f->readonly;
-		nf->qid = f->qid;
-		S(r)->ops.clone(f, nf);
-	} else if (t->nwname > 0) {
-		/* Walk a scratch copy so a failed walk leaves fid unchanged. */
-		nf = xcalloc(1, sizeof *nf);
-		*nf = *f;
-		nf->aux = NULL;
-		nf->hnext = NULL;
-		S(r)->ops.clone(f, nf);
-	}
-	int i, rc = 0;
-	for (i = 0; i < t->nwname; i++) {
-		const P9str *w = &t->wname[i];
-		if (!(nf->qid.type & QTDIR)) {
-			rc = -ENOTDIR;
-			strfmt(why, sizeof why, "not a directory");
-			break;
-		}
-		if (memchr(w->s, '/', w->n) || w->n == 0) {
-			rc = -ENOENT;
-			strfmt(why, sizeof why, "bad name in walk");
-			break;
-		}
-		rc = S(r)->ops.walk1(nf, w->s, w->n, why, sizeof why);
-		if (rc < 0)
-			break;
-		r->ofcall.wqid[i] = nf->qid;
-	}
-	if (i < t->nwname) {
-		/* Partial walk: newfid is not created (walk(5)). */
-		if (nf != f) {
-			if (t->newfid != t->fid) {
-				fid_destroy(r->conn, nf);
-			} else {
-				if (S(r)->ops.destroyfid)
-					S(r)->ops.destroyfid(nf);
-				free(nf);
-			}
-		}
-		if (i == 0) {
-			req_error(r, -rc, why);
-			return;
-		}
-		r->ofcall.nwqid = (uint16_t)i;
-		req_respond(r);
+	Fid *nf = walk_target(r, f);
+	if (!nf)
 		return;
+	char why[256] = "";
+	int err = 0, walked = walk_names(r, nf, &err, why, sizeof why);
+	if (walked < t->nwname) {
+		walk_target_drop(r, f, nf);
+		/* Rwalk with the qids walked, or the error if the first step failed. */
+		if (walked == 0) {
+			req_error(r, err, why);
+			return;
+		}
+	} else if (nf != f && t->newfid == t->fid) {
+		walk_commit(r, f, nf);
 	}
-	if (t->newfid == t->fid && nf != f) {
-		/* Commit the scratch copy onto the fid. */
-		if (S(r)->ops.destroyfid)
-			S(r)->ops.destroyfid(f);
-		f->qid = nf->qid;
-		f->aux = nf->aux;
-		free(nf);
-	}
-	r->ofcall.nwqid = t->nwname;
+	r->ofcall.nwqid = (uint16_t)walked;
 	req_respond(r);
 }
 
@@ -339,42 +358,33 @@ static void open_common(Req *r, Fid *f, int omode, int want_dir)
 	finish_open(r, f, omode);
 }
 
-static void do_open(Req *r)
+static void do_open(Req *r, Fid *f)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	int omode = r->ifcall.mode & (3 | OTRUNC | ORCLOSE);
 	if (r->ifcall.mode & OAPPEND)
 		f->append = 1;
 	open_common(r, f, omode, 0);
 }
 
-static void do_lopen(Req *r)
+static void do_lopen(Req *r, Fid *f)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	uint32_t fl = r->ifcall.flags;
-	int omode = (int)(fl & L_O_ACCMODE);
+	int omode = (int)(fl & P9_L_ACCMODE);
 	if (omode == 3) {
 		req_error(r, EINVAL, "bad open mode");
 		return;
 	}
-	if (fl & L_O_TRUNC)
+	if (fl & P9_L_TRUNC)
 		omode |= OTRUNC;
-	if (fl & L_O_APPEND)
+	if (fl & P9_L_APPEND)
 		f->append = 1;
 	/* O_CREAT on an existing file is just an open (the kernel sends it for "echo > f"). */
-	open_common(r, f, omode, (fl & L_O_DIRECTORY) != 0);
+	open_common(r, f, omode, (fl & P9_L_DIRECTORY) != 0);
 }
 
-static void create_common(Req *r, uint32_t fid, P9str name, uint32_t perm, int omode, int open)
+static void create_common(Req *r, Fid *f, P9str name, uint32_t perm, int omode, int open)
 {
 	char why[256] = "", cname[256];
-	Fid *f = need_fid(r, fid);
-	if (!f)
-		return;
 	if (!(f->qid.type & QTDIR)) {
 		req_error(r, ENOTDIR, "create in a non-directory");
 		return;
@@ -421,22 +431,22 @@ static void create_common(Req *r, uint32_t fid, P9str name, uint32_t perm, int o
 	finish_open(r, f, omode);
 }
 
-static void do_create(Req *r)
+static void do_create(Req *r, Fid *f)
 {
 	const Fcall *t = &r->ifcall;
-	create_common(r, t->fid, t->name, t->perm, t->mode & 3, 1);
+	create_common(r, f, t->name, t->perm, t->mode & 3, 1);
 }
 
-static void do_lcreate(Req *r)
+static void do_lcreate(Req *r, Fid *f)
 {
 	const Fcall *t = &r->ifcall;
-	create_common(r, t->fid, t->name, t->lmode & 0777, (int)(t->flags & L_O_ACCMODE), 1);
+	create_common(r, f, t->name, t->lmode & 0777, (int)(t->flags & P9_L_ACCMODE), 1);
 }
 
-static void do_mkdir(Req *r)
+static void do_mkdir(Req *r, Fid *dir)
 {
 	const Fcall *t = &r->ifcall;
-	create_common(r, t->dfid, t->name, DMDIR | (t->lmode & 0777), OREAD, 0);
+	create_common(r, dir, t->name, DMDIR | (t->lmode & 0777), OREAD, 0);
 }
 
 /* ---- read, write ---- */
@@ -488,11 +498,8 @@ static void read_dir_stats(Req *r, Fid *f)
 	free(out);
 }
 
-static void do_read(Req *r)
+static void do_read(Req *r, Fid *f)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	if (f->omode == -1 || f->omode == OWRITE) {
 		req_error(r, EBADF, "fid not open for reading");
 		return;
@@ -510,11 +517,8 @@ static void do_read(Req *r)
 	S(r)->ops.read(r);
 }
 
-static void do_readdir(Req *r)
+static void do_readdir(Req *r, Fid *f)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	if (f->omode == -1 || !(f->qid.type & QTDIR)) {
 		req_error(r, f->omode == -1 ? EBADF : ENOTDIR, "not an open directory");
 		return;
@@ -552,12 +556,9 @@ static void do_readdir(Req *r)
 	free(out);
 }
 
-static void do_write(Req *r)
+static void do_write(Req *r, Fid *f)
 {
 	char why[256] = "";
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	if (f->omode != OWRITE && f->omode != ORDWR) {
 		req_error(r, EBADF, "fid not open for writing");
 		return;
@@ -579,21 +580,15 @@ static void do_write(Req *r)
 
 /* ---- clunk, remove ---- */
 
-static void do_clunk(Req *r)
+static void do_clunk(Req *r, Fid *f)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	fid_destroy(r->conn, f);
 	req_respond(r);
 }
 
-static void do_remove(Req *r)
+static void do_remove(Req *r, Fid *f)
 {
 	char why[256] = "";
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	int rc = S(r)->ops.remove ? S(r)->ops.remove(f, why, sizeof why) : -EPERM;
 	/* remove(5): the fid is clunked even if the remove fails. */
 	fid_destroy(r->conn, f);
@@ -603,13 +598,10 @@ static void do_remove(Req *r)
 		req_respond(r);
 }
 
-static void do_unlinkat(Req *r)
+static void do_unlinkat(Req *r, Fid *d)
 {
 	char why[256] = "";
 	const Fcall *t = &r->ifcall;
-	Fid *d = need_fid(r, t->dfid);
-	if (!d)
-		return;
 	if (!(d->qid.type & QTDIR)) {
 		req_error(r, ENOTDIR, "not a directory");
 		return;
@@ -620,10 +612,10 @@ static void do_unlinkat(Req *r)
 	S(r)->ops.clone(d, &tmp);
 	int rc = (t->name.n == 0 || memchr(t->name.s, '/', t->name.n)) ? -EINVAL :
 	         S(r)->ops.walk1(&tmp, t->name.s, t->name.n, why, sizeof why);
-	if (rc == 0 && (t->flags & L_AT_REMOVEDIR) && !(tmp.qid.type & QTDIR)) {
+	if (rc == 0 && (t->flags & P9_L_AT_REMOVEDIR) && !(tmp.qid.type & QTDIR)) {
 		rc = -ENOTDIR;
 		strfmt(why, sizeof why, "not a directory");
-	} else if (rc == 0 && !(t->flags & L_AT_REMOVEDIR) && (tmp.qid.type & QTDIR)) {
+	} else if (rc == 0 && !(t->flags & P9_L_AT_REMOVEDIR) && (tmp.qid.type & QTDIR)) {
 		rc = -EISDIR;
 		strfmt(why, sizeof why, "is a directory");
 	}
@@ -658,13 +650,10 @@ static void fill_stat(const Dirinfo *d, P9stat *st)
 	st->n_muid = d->n_uid;
 }
 
-/* The name space's description of the request's fid: 0, or -1 after replying
- * with the error. Shared by Tstat and Tgetattr. */
-static int describe_fid(Req *r, Dirinfo *d)
+/* The name space's description of f: 0, or -1 after replying with the
+ * error. Shared by Tstat and Tgetattr. */
+static int describe_fid(Req *r, Fid *f, Dirinfo *d)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return -1;
 	int rc = S(r)->ops.stat(f, d);
 	if (rc < 0) {
 		req_error(r, -rc, NULL);
@@ -673,19 +662,19 @@ static int describe_fid(Req *r, Dirinfo *d)
 	return 0;
 }
 
-static void do_stat(Req *r)
+static void do_stat(Req *r, Fid *f)
 {
 	Dirinfo d;
-	if (describe_fid(r, &d) < 0)
+	if (describe_fid(r, f, &d) < 0)
 		return;
 	fill_stat(&d, &r->ofcall.stat);
 	req_respond(r);
 }
 
-static void do_getattr(Req *r)
+static void do_getattr(Req *r, Fid *f)
 {
 	Dirinfo d;
-	if (describe_fid(r, &d) < 0)
+	if (describe_fid(r, f, &d) < 0)
 		return;
 	P9attr *a = &r->ofcall.attr;
 	int dir = (d.qid.type & QTDIR) != 0;
@@ -719,11 +708,8 @@ static int truncate_refused(Req *r, Fid *f, uint64_t size)
 /* Truncation to 0 is how the kernel says O_TRUNC; time updates (touch) are
  * accepted and ignored since times are the name space's to keep; anything
  * else (mode, owner, other sizes) is refused. */
-static void do_setattr(Req *r)
+static void do_setattr(Req *r, Fid *f)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	const P9setattr *sa = &r->ifcall.setattr;
 	uint32_t okbits = P9_SETATTR_SIZE | P9_SETATTR_ATIME | P9_SETATTR_MTIME |
 	                  P9_SETATTR_CTIME | P9_SETATTR_ATIME_SET | P9_SETATTR_MTIME_SET;
@@ -736,11 +722,8 @@ static void do_setattr(Req *r)
 	req_respond(r);
 }
 
-static void do_wstat(Req *r)
+static void do_wstat(Req *r, Fid *f)
 {
-	Fid *f = need_fid(r, r->ifcall.fid);
-	if (!f)
-		return;
 	const P9stat *st = &r->ifcall.stat;
 	/* "Don't touch" is all ones (or empty strings); only length 0 may change. */
 	int other = st->mode != ~0u || st->name.n != 0 || st->gid.n != 0 ||
@@ -755,38 +738,36 @@ static void do_wstat(Req *r)
 	req_respond(r);
 }
 
-static void do_statfs(Req *r)
+static void do_statfs(Req *r, Fid *f)
 {
-	if (!need_fid(r, r->ifcall.fid))
-		return;
+	(void)f;
 	r->ofcall.statfs.type = 0x01021997; /* V9FS_MAGIC */
 	r->ofcall.statfs.bsize = 4096;
 	r->ofcall.statfs.namelen = 255;
 	req_respond(r);
 }
 
-static void do_xattrwalk(Req *r)
+static void do_xattrwalk(Req *r, Fid *f)
 {
-	if (!need_fid(r, r->ifcall.fid))
-		return;
+	(void)f;
 	/* No extended attributes (doc/namespace.md: EOPNOTSUPP in 9P2000.L). The
 	 * kernel asks for security.capability on writes; any error means "none". */
 	req_error(r, EOPNOTSUPP, "no extended attributes");
 }
 
-static void do_fsync(Req *r)
+static void do_fsync(Req *r, Fid *f)
 {
-	if (!need_fid(r, r->ifcall.fid))
-		return;
+	(void)f;
 	req_respond(r);   /* every acknowledged change is already in the store */
 }
 
 static void unsupported(Req *r)
 {
-	req_error(r, is_L(r) ? EOPNOTSUPP : EPERM, "operation not supported by jobd");
+	req_error(r, EOPNOTSUPP, "operation not supported by jobd");
 }
 
-/* -tcpreadonly: anything that could change state through a read-only fid is
+/* A read-only fid (a TCP client when every TCP client is, or another host's
+ * client acting as no one): anything that could change state through it is
  * refused here, once, rather than in every handler. Opens for writing count. */
 static int readonly_refused(Req *r)
 {
@@ -796,7 +777,7 @@ static int readonly_refused(Req *r)
 	case Twrite: case Tremove: case Twstat: case Tsetattr: case Tcreate: case Tlcreate:
 		fid = t->fid; break;
 	case Topen: if ((t->mode & 3) == OREAD || (t->mode & 3) == OEXEC) return 0; fid = t->fid; break;
-	case Tlopen: if ((t->flags & L_O_ACCMODE) == 0) return 0; fid = t->fid; break;
+	case Tlopen: if ((t->flags & P9_L_ACCMODE) == 0) return 0; fid = t->fid; break;
 	case Tmkdir: case Tunlinkat: fid = t->dfid; break;
 	default: return 0;
 	}
@@ -804,14 +785,50 @@ static int readonly_refused(Req *r)
 	if (!f || !f->readonly)
 		return 0;
 	if (f->readonly == RO_NOUSER)
-		req_error(r, EROFS, "read-only connection: clients on other hosts act as no one "
-		          "unless jobd is started with -tcpuser NAME (or -trust for their network)");
+		req_error(r, EROFS, "read-only connection: clients on other hosts act as no one here");
 	else
-		req_error(r, EROFS, "read-only connection (jobd runs with -tcpreadonly)");
+		req_error(r, EROFS, "read-only connection: TCP clients may only read here");
 	return 1;
 }
 
-/* The .L messages jobd has no use for get EOPNOTSUPP; Tunlinkat is real. */
+/* How each request is handled: the fid the engine looks up first (EBADF if
+ * unknown), and whether the message is 9P2000.L's. The legacy messages are
+ * accepted on .L connections too (they are unambiguous); the .L messages
+ * jobd has no use for, and any other type, get EOPNOTSUPP (EPROTO on a
+ * legacy connection). */
+enum { NOFID, FID, DFID };      /* the fid named: none, fid[4], dfid[4] */
+typedef struct Handler {
+	void (*run)(Req *r, Fid *f);
+	uint8_t fid;
+	uint8_t dotl;
+} Handler;
+
+static const Handler handlers[256] = {
+	[Tversion] = { do_version, NOFID, 0 },
+	[Tauth] = { do_auth, NOFID, 0 },
+	[Tattach] = { do_attach, NOFID, 0 },
+	[Tflush] = { do_flush, NOFID, 0 },
+	[Twalk] = { do_walk, FID, 0 },
+	[Topen] = { do_open, FID, 0 },
+	[Tcreate] = { do_create, FID, 0 },
+	[Tread] = { do_read, FID, 0 },
+	[Twrite] = { do_write, FID, 0 },
+	[Tclunk] = { do_clunk, FID, 0 },
+	[Tremove] = { do_remove, FID, 0 },
+	[Tstat] = { do_stat, FID, 0 },
+	[Twstat] = { do_wstat, FID, 0 },
+	[Tlopen] = { do_lopen, FID, 1 },
+	[Tlcreate] = { do_lcreate, FID, 1 },
+	[Tmkdir] = { do_mkdir, DFID, 1 },
+	[Tgetattr] = { do_getattr, FID, 1 },
+	[Tsetattr] = { do_setattr, FID, 1 },
+	[Treaddir] = { do_readdir, FID, 1 },
+	[Tunlinkat] = { do_unlinkat, DFID, 1 },
+	[Tstatfs] = { do_statfs, FID, 1 },
+	[Txattrwalk] = { do_xattrwalk, FID, 1 },
+	[Tfsync] = { do_fsync, FID, 1 },
+};
+
 void dispatch(Req *r)
 {
 	Conn *c = r->conn;
@@ -857,40 +874,21 @@ void dispatch(Req *r)
 		req_error(r, EPROTO, "Tversion first");
 		return;
 	}
-	int L = c->dialect == P9_2000L;
 	if (readonly_refused(r))
 		return;
-	switch (t->type) {
-	case Tversion: do_version(r); return;
-	case Tauth: do_auth(r); return;
-	case Tattach: do_attach(r); return;
-	case Tflush: do_flush(r); return;
-	case Twalk: do_walk(r); return;
-	case Tread: do_read(r); return;
-	case Twrite: do_write(r); return;
-	case Tclunk: do_clunk(r); return;
-	case Tremove: do_remove(r); return;
-	/* Legacy messages are also accepted on .L connections (they are unambiguous). */
-	case Topen: do_open(r); return;
-	case Tcreate: do_create(r); return;
-	case Tstat: do_stat(r); return;
-	case Twstat: do_wstat(r); return;
+	const Handler *h = &handlers[t->type];
+	if (!h->run || h->dotl) {
+		if (c->dialect != P9_2000L) {
+			req_error(r, EPROTO, "9P2000.L message on a legacy connection");
+			return;
+		}
+		if (!h->run) {
+			unsupported(r);
+			return;
+		}
 	}
-	if (!L) {
-		req_error(r, EPROTO, "9P2000.L message on a legacy connection");
+	Fid *f = NULL;
+	if (h->fid != NOFID && !(f = need_fid(r, h->fid == DFID ? t->dfid : t->fid)))
 		return;
-	}
-	switch (t->type) {
-	case Tlopen: do_lopen(r); return;
-	case Tlcreate: do_lcreate(r); return;
-	case Tmkdir: do_mkdir(r); return;
-	case Tgetattr: do_getattr(r); return;
-	case Tsetattr: do_setattr(r); return;
-	case Treaddir: do_readdir(r); return;
-	case Tunlinkat: do_unlinkat(r); return;
-	case Tstatfs: do_statfs(r); return;
-	case Txattrwalk: do_xattrwalk(r); return;
-	case Tfsync: do_fsync(r); return;
-	default: unsupported(r); return;
-	}
+	h->run(r, f);
 }

@@ -36,7 +36,20 @@ static void trace(Conn *c, const char *dir, const Fcall *f)
 
 /* Encodes and queues f; the frame is at most msize, which the engine
  * guarantees by clamping counts before calling handlers. */
-static void send_fcall(Conn *c, const Fcall *f)
+/* Requests whose reply may acknowledge a change: held until srv_release. */
+static int acknowledges_change(uint8_t type)
+{
+	switch (type) {
+	case Twrite: case Tcreate: case Tlcreate: case Tmkdir: case Tremove: case Tunlinkat:
+	case Twstat: case Tsetattr: case Trename: case Trenameat: case Tsymlink: case Tmknod:
+	case Tlink:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void send_fcall(Conn *c, const Fcall *f, int hold)
 {
 	uint32_t cap = c->msize > 8192 ? c->msize : 8192;
 	uint8_t *out = xmalloc(cap);
@@ -58,7 +71,11 @@ static void send_fcall(Conn *c, const Fcall *f)
 	}
 	if (c->srv->cfg.debug)
 		trace(c, "->", f);
-	conn_send(c, out, len);
+	/* Behind a held reply, every reply waits its turn: the order stays. */
+	if (hold || c->nheld)
+		conn_hold(c, out, len);
+	else
+		conn_send(c, out, len);
 	free(out);
 }
 
@@ -71,7 +88,7 @@ void req_respond(Req *r)
 	if (r->ofcall.type == 0)
 		r->ofcall.type = (uint8_t)(r->ifcall.type + 1);
 	if (!r->flushed && !c->closing)
-		send_fcall(c, &r->ofcall);
+		send_fcall(c, &r->ofcall, acknowledges_change(r->ifcall.type));
 	unlink_req(r);
 	for (Req *f = r->flushers, *next; f; f = next) {
 		next = f->flushnext;
@@ -112,6 +129,13 @@ void srv_read_reply(Req *r, const void *content, size_t len)
 	}
 	r->ofcall.count = (uint32_t)n;
 	r->ofcall.data = n ? (const uint8_t *)content + off : NULL;
+	req_respond(r);
+}
+
+void srv_reply_data(Req *r, const void *data, size_t len)
+{
+	r->ofcall.count = (uint32_t)len;
+	r->ofcall.data = len ? data : NULL;
 	req_respond(r);
 }
 

@@ -38,8 +38,6 @@ Srv *srv_new(uv_loop_t *loop, const SrvConfig *cfg, const SrvOps *ops)
 void *srv_ops_aux(Srv *s) { return s->ops.aux; }
 uint64_t srv_messages(Srv *s) { return s->messages; }
 unsigned srv_connections(Srv *s) { return s->nconns; }
-const Peer *conn_peer(const Conn *c) { return &c->peer; }
-int conn_dialect(const Conn *c) { return c->dialect; }
 Srv *conn_srv(const Conn *c) { return c->srv; }
 
 void srv_handle_closed(Srv *s)
@@ -197,6 +195,7 @@ static void conn_closed(uv_handle_t *h)
 	Srv *s = c->srv;
 	free(c->refused);
 	free(c->rbuf);
+	free(c->hbuf);
 	free(c);
 	srv_handle_closed(s);
 }
@@ -223,6 +222,16 @@ void conn_close(Conn *c)
 	uv_read_stop(&c->u.s);
 	req_cancel_all(c);
 	fid_destroy_all(c);
+	if (c->nheld) {
+		/* Its held replies go unsent: nobody is left to read them. */
+		for (Conn **p = &c->srv->held; *p; p = &(*p)->hnext)
+			if (*p == c) {
+				*p = c->hnext;
+				break;
+			}
+		c->nheld = 0;
+		c->hlen = 0;
+	}
 	if (c->prev) c->prev->next = c->next; else c->srv->conns = c->next;
 	if (c->next) c->next->prev = c->prev;
 	pending_del(c);
@@ -252,7 +261,54 @@ typedef struct Wreq {
  * replies queued, so this is what holds it to max_reqs). */
 static int conn_reqs_full(const Conn *c)
 {
-	return c->nreqs + c->nunsent >= c->srv->cfg.max_reqs;
+	return c->nreqs + c->nunsent + c->nheld >= c->srv->cfg.max_reqs;
+}
+
+void conn_hold(Conn *c, const uint8_t *frame, size_t len)
+{
+	if (c->closing)
+		return;
+	if (c->hlen + len > c->hcap) {
+		c->hcap = c->hcap ? c->hcap : 4096;
+		while (c->hlen + len > c->hcap)
+			c->hcap *= 2;
+		c->hbuf = xrealloc(c->hbuf, c->hcap);
+	}
+	memcpy(c->hbuf + c->hlen, frame, len);
+	c->hlen += len;
+	if (c->nheld++ == 0) {
+		c->hnext = c->srv->held;
+		c->srv->held = c;
+	}
+}
+
+/* Sends what c holds; its buffer is kept for the next turn's. */
+static void conn_unhold(Conn *c)
+{
+	size_t len = c->hlen;
+	c->hlen = 0;
+	c->nheld = 0;
+	if (len)
+		conn_send(c, c->hbuf, len);
+	/* A burst of held replies should not pin its buffer for ever. */
+	if (c->hcap > 64 * 1024) {
+		free(c->hbuf);
+		c->hbuf = NULL;
+		c->hcap = 0;
+	}
+}
+
+void srv_release(Srv *s)
+{
+	Conn *c = s->held;
+	s->held = NULL;
+	while (c) {
+		Conn *next = c->hnext;
+		c->hnext = NULL;
+		conn_unhold(c);
+		conn_maybe_resume(c);
+		c = next;
+	}
 }
 
 static void write_done(uv_write_t *w, int status)
@@ -344,6 +400,15 @@ void conn_drain_close(Conn *c)
 {
 	if (c->closing || c->draining)
 		return;
+	if (c->nheld) {
+		/* What it holds goes first (a refused connection changes nothing). */
+		for (Conn **p = &c->srv->held; *p; p = &(*p)->hnext)
+			if (*p == c) {
+				*p = c->hnext;
+				break;
+			}
+		conn_unhold(c);
+	}
 	c->draining = 1;
 	uv_read_stop(&c->u.s);
 	c->reading = 0;
@@ -413,6 +478,36 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	take_frames(c);
 }
 
+/* ", <how to change it>" for a refusal, from SrvConfig.knobs, or "". */
+static const char *knob(const char *how)
+{
+	static char buf[4][96];     /* one refusal formats at most three */
+	static int next;
+	if (!how)
+		return "";
+	char *b = buf[next++ % 4];
+	snprintf(b, sizeof buf[0], ", %s", how);
+	return b;
+}
+
+/* An IPv4 or IPv6 socket address: its address bytes, port and (if name)
+ * text. Returns its family, or 0 for another. */
+static int ip_port(const struct sockaddr_storage *ss, uint8_t *ip, uint16_t *port, char *name,
+                   size_t n)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	int v4 = ss->ss_family == AF_INET;
+	if (!v4 && ss->ss_family != AF_INET6)
+		return 0;
+	const void *addr = v4 ? (const void *)&sin->sin_addr : (const void *)&sin6->sin6_addr;
+	memcpy(ip, addr, v4 ? 4 : 16);
+	*port = ntohs(v4 ? sin->sin_port : sin6->sin6_port);
+	if (name && !inet_ntop(ss->ss_family, addr, name, (socklen_t)n))
+		snprintf(name, n, "?");
+	return ss->ss_family;
+}
+
 /* Reads what the transport says of the peer: SO_PEERCRED on a unix socket;
  * both ends' addresses on TCP. Anything unreadable stays unset (has_cred 0,
  * family 0), and admit() refuses such a peer: we never guess. */
@@ -440,23 +535,8 @@ static void peer_describe(Conn *c, int is_unix, const char *laddr)
 	if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) == 0 &&
 	    uv_tcp_getsockname(&c->u.tcp, (struct sockaddr *)&ls, &llen) == 0 &&
 	    ss.ss_family == ls.ss_family) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss, *lin = (struct sockaddr_in *)&ls;
-			uv_ip4_name(sin, host, sizeof host);
-			p->family = AF_INET;
-			p->port = ntohs(sin->sin_port);
-			memcpy(p->ip, &sin->sin_addr, 4);
-			p->lport = ntohs(lin->sin_port);
-			memcpy(p->lip, &lin->sin_addr, 4);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss, *lin6 = (struct sockaddr_in6 *)&ls;
-			uv_ip6_name(sin6, host, sizeof host);
-			p->family = AF_INET6;
-			p->port = ntohs(sin6->sin6_port);
-			memcpy(p->ip, &sin6->sin6_addr, 16);
-			p->lport = ntohs(lin6->sin6_port);
-			memcpy(p->lip, &lin6->sin6_addr, 16);
-		}
+		p->family = ip_port(&ss, p->ip, &p->port, host, sizeof host);
+		ip_port(&ls, p->lip, &p->lport, NULL, 0);
 		if (p->family)
 			p->loopback = addr_is_loopback(p->family, p->ip);
 	}
@@ -485,10 +565,10 @@ static int in_nets(const Cidr *nets, size_t n, const Peer *p)
 
 /* Who is calling, and may it take a slot? Identity is always the kernel's:
  * SO_PEERCRED on a unix socket; on loopback TCP the uid that owns the peer's
- * socket (sock_diag). Another host proves nothing, so it must be inside -allow
+ * socket (sock_diag). Another host proves nothing, so it must be inside an allowed network
  * (or -trust) and acts as -tcpuser (see identify in dispatch.c). Then the
- * limits: -maxconns less a reserve only root's unix-socket peers may use, and
- * each identity's share (-maxconnsperuser; root has none). 0 and c->share
+ * limits: max_conns less a reserve only root's unix-socket peers may use, and
+ * each identity's share (max_conns_per_user; root has none). 0 and c->share
  * set, or -1 and c->refused says why. Refused peers never count. */
 static int admit(Conn *c)
 {
@@ -523,9 +603,10 @@ static int admit(Conn *c)
 		if (!trusted && !in_nets(cfg->allow, cfg->nallow, p)) {
 			char host[64] = "?";
 			inet_ntop(p->family, p->ip, host, sizeof host);
-			return refuse(c, "jobd: connections from %s are refused (protected mode); "
-			              "start jobd with -allow %s%s to allow them", host, host,
-			              p->family == AF_INET ? "/32" : "/128");
+			return refuse(c, "jobd: connections from %s are refused (protected mode: not an "
+			              "allowed network)%s%s%s%s", host, knob(cfg->knobs.allow),
+			              cfg->knobs.allow ? " " : "", cfg->knobs.allow ? host : "",
+			              !cfg->knobs.allow ? "" : p->family == AF_INET ? "/32" : "/128");
 		}
 		/* Only a privileged source port shows the caller is that host's root
 		 * (or its kernel), as NFS's "secure" does. */
@@ -535,11 +616,12 @@ static int admit(Conn *c)
 	uint32_t reserve = cfg->max_conns / 4 < ROOT_RESERVE ? cfg->max_conns / 4 : ROOT_RESERVE;
 	uint32_t cap = root && p->is_unix ? cfg->max_conns : cfg->max_conns - reserve;
 	if (s->nconns >= cap && reserve)
-		return refuse(c, "jobd: too many connections (the limit is %u, -maxconns; %u more are "
-		              "kept for root on the unix socket); try again later", cfg->max_conns, reserve);
+		return refuse(c, "jobd: too many connections (the limit is %u%s; %u more are "
+		              "kept for root on the unix socket); try again later", cfg->max_conns,
+		              knob(cfg->knobs.max_conns), reserve);
 	if (s->nconns >= cap)
-		return refuse(c, "jobd: too many connections (the limit is %u, -maxconns); try again "
-		              "later", cfg->max_conns);
+		return refuse(c, "jobd: too many connections (the limit is %u%s); try again "
+		              "later", cfg->max_conns, knob(cfg->knobs.max_conns));
 	uint8_t key[17] = { 0 };
 	if (p->has_cred) {
 		key[0] = 'u';
@@ -556,10 +638,12 @@ static int admit(Conn *c)
 	Share *sh = share_get(s, key);
 	if (!root && sh->count >= cfg->max_conns_per_user) {
 		if (p->has_cred)
-			return refuse(c, "jobd: uid %u already has %u connections (the limit per user, "
-			              "-maxconnsperuser); close some and try again", p->uid, sh->count);
+			return refuse(c, "jobd: uid %u already has %u connections (the limit per "
+			              "user%s); close some and try again", p->uid, sh->count,
+			              knob(cfg->knobs.max_conns_per_user));
 		return refuse(c, "jobd: %s already has %u connections (the limit per host, or per "
-		              "IPv6 /64, -maxconnsperuser); close some and try again", p->addr, sh->count);
+		              "IPv6 /64%s); close some and try again", p->addr, sh->count,
+		              knob(cfg->knobs.max_conns_per_user));
 	}
 	sh->count++;
 	s->nconns++;
@@ -656,64 +740,6 @@ static void on_connection(uv_stream_t *server, int status)
 /* ---- listeners ---- */
 
 /* Splits "tcp!host!port", "host:port", "[v6]:port", "unix!/path" or "/path". */
-static int parse_addr(const char *addr, int *is_unix, char *host, size_t hn, int *port,
-                      char *why, size_t n)
-{
-	const char *rest;
-	if (strncmp(addr, "unix!", 5) == 0 || addr[0] == '/') {
-		rest = addr[0] == '/' ? addr : addr + 5;
-		if (!*rest || strlen(rest) >= hn) {
-			strfmt(why, n, "bad unix socket path in '%s'", addr);
-			return -EINVAL;
-		}
-		*is_unix = 1;
-		snprintf(host, hn, "%s", rest);
-		return 0;
-	}
-	*is_unix = 0;
-	const char *portstr;
-	size_t hl;
-	if (strncmp(addr, "tcp!", 4) == 0) {
-		rest = addr + 4;
-		const char *bang = strrchr(rest, '!');
-		if (!bang) {
-			strfmt(why, n, "'%s': want tcp!host!port", addr);
-			return -EINVAL;
-		}
-		hl = (size_t)(bang - rest);
-		portstr = bang + 1;
-	} else {
-		rest = addr;
-		const char *colon = strrchr(rest, ':');
-		if (!colon) {
-			strfmt(why, n, "'%s': want host:port, tcp!host!port or unix!/path", addr);
-			return -EINVAL;
-		}
-		hl = (size_t)(colon - rest);
-		portstr = colon + 1;
-	}
-	if (hl >= 2 && rest[0] == '[' && rest[hl - 1] == ']') {
-		rest++;
-		hl -= 2;
-	}
-	if (hl >= hn) {
-		strfmt(why, n, "'%s': host too long", addr);
-		return -EINVAL;
-	}
-	memcpy(host, rest, hl);
-	host[hl] = 0;
-	if (!*host || strcmp(host, "*") == 0)
-		snprintf(host, hn, "0.0.0.0");
-	char *end;
-	long p = strtol(portstr, &end, 10);
-	if (!*portstr || *end || p < 0 || p > 65535) {
-		strfmt(why, n, "'%s': bad port '%s'", addr, portstr);
-		return -EINVAL;
-	}
-	*port = (int)p;
-	return 0;
-}
-
 static void listener_closed(uv_handle_t *h)
 {
 	Listener *l = h->data;
@@ -728,10 +754,14 @@ static void listener_closed(uv_handle_t *h)
 
 int srv_listen(Srv *s, const char *addr, char *why, size_t n)
 {
-	char host[108];
-	int is_unix, port = 0, rc;
-	if ((rc = parse_addr(addr, &is_unix, host, sizeof host, &port, why, n)) < 0)
+	NetAddr na;
+	int rc;
+	if ((rc = net_addr_parse(addr, &na, why, n)) < 0)
 		return rc;
+	char *host = na.host;
+	int is_unix = na.is_unix, port = na.port;
+	if (!is_unix && (!*host || strcmp(host, "*") == 0))
+		snprintf(na.host, sizeof na.host, "0.0.0.0");       /* every address */
 	Listener *l = xcalloc(1, sizeof *l);
 	l->srv = s;
 	l->is_unix = is_unix;

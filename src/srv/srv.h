@@ -43,11 +43,11 @@ typedef struct Peer {
 	uint8_t lip[16];            /* our end of the connection */
 	uint16_t lport;
 	int loopback;
-	int trusted;                /* inside -trust and from a privileged port: its root names its users */
+	int trusted;                /* inside a trusted network and from a privileged port: its root names its users */
 	char addr[136];             /* "tcp!127.0.0.1!4242" or "unix!/path" */
 } Peer;
 
-/* A fid that acts as no one: TCP clients from other hosts without -tcpuser. */
+/* A fid that acts as no one: TCP clients from other hosts, unless tcp_uid names someone. */
 enum { SRV_NOUSER = 0xffffffffu };
 /* Why a fid may not change anything. */
 enum { RO_NONE, RO_TCPREADONLY, RO_NOUSER };
@@ -121,13 +121,19 @@ typedef struct SrvConfig {
 	/* Protected mode: TCP peers outside loopback must be inside one of these. */
 	const Cidr *allow;
 	size_t nallow;
-	/* -trust: hosts whose root (from a privileged source port) names its users. */
+	/* Hosts whose root (from a privileged source port) names its users. */
 	const Cidr *trust;
 	size_t ntrust;
 	uint32_t tcp_uid;           /* other hosts' clients act as this user, SRV_NOUSER: no one */
-	int tcp_readonly;           /* every TCP client is read-only (-tcpreadonly) */
-	uint32_t sock_mode;         /* unix sockets' permission bits (-sockmode; 0 = 0666) */
-	int64_t sock_gid;           /* and group (-sockgroup; -1 = jobd's) */
+	int tcp_readonly;           /* every TCP client is read-only */
+	uint32_t sock_mode;         /* unix sockets' permission bits (0 = 0666) */
+	int64_t sock_gid;           /* and group (-1 = jobd's) */
+	/* How whoever runs jobd changes each limit (jobd.c: "-maxconns"), added
+	 * to a refusal that meets it; NULL: nothing is added. The engine knows
+	 * limits, not how they are set. */
+	struct {
+		const char *allow, *max_conns, *max_conns_per_user;
+	} knobs;
 } SrvConfig;
 
 /* ---- srv.c ---- */
@@ -138,15 +144,17 @@ int srv_listen(Srv *s, const char *addr, char *why, size_t n);
 /* Stops accepting, lets queued replies drain, closes every connection; calls
  * done(arg) when nothing is left open. */
 void srv_shutdown(Srv *s, void (*done)(void *), void *arg);
+/* Replies that acknowledge a change (Twrite, Tcreate, Tremove, Tsetattr, ...)
+ * are held until this is called: the caller calls it once what those
+ * requests changed is durable (once per loop turn, after the store's commit). */
+void srv_release(Srv *s);
 void srv_free(Srv *s);
 void *srv_ops_aux(Srv *s);
 uint64_t srv_messages(Srv *s);
 unsigned srv_connections(Srv *s);
-const Peer *conn_peer(const Conn *c);
 /* The connection has attached: it no longer counts toward the attach deadline. */
 void conn_attached(Conn *c);
 Srv *conn_srv(const Conn *c);
-int conn_dialect(const Conn *c);
 
 /* ---- respond.c ---- */
 /* Send r->ofcall (type filled in by the engine) as the reply. */
@@ -155,6 +163,9 @@ void req_respond(Req *r);
 void req_error(Req *r, int err, const char *why);
 /* Answer a Tread from content[0..len) honouring offset and count. */
 void srv_read_reply(Req *r, const void *content, size_t len);
+/* Answer a Tread with data[0..len), len at most its count (the caller read
+ * from the offset itself). */
+void srv_reply_data(Req *r, const void *data, size_t len);
 /* Mark r as parked (answered later); the flush op will be called to cancel it. */
 void req_park(Req *r);
 

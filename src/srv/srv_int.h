@@ -48,6 +48,12 @@ struct Conn {
 	uint32_t nreqs;
 	uint32_t nunsent;           /* replies handed to uv_write, not yet written: outstanding too */
 	size_t wqueued;             /* reply bytes handed to uv_write, not yet written */
+	/* Replies held until srv_release: those that acknowledge a change (and,
+	 * to keep the connection's order, every reply after the first held one). */
+	uint8_t *hbuf;
+	size_t hlen, hcap;
+	uint32_t nheld;             /* replies in hbuf: outstanding too */
+	Conn *hnext;                /* the server's list of connections holding replies */
 	int reading, closing, in_take, draining;
 	int logged_full;            /* said (once) that it reached max_reqs */
 	char *refused;              /* protected mode, limits, unknown peer: why it is refused */
@@ -75,6 +81,7 @@ struct Srv {
 	uint64_t refused_unlogged;  /* and not logged */
 	Share *shares[SHAREHASH];
 	Conn *phead, *ptail;        /* the pending list */
+	Conn *held;                 /* connections with replies held (Conn.hnext) */
 	uv_timer_t *attach_timer;   /* fires at phead's deadline */
 	int diagfd;                 /* NETLINK_SOCK_DIAG, opened at the first loopback peer */
 	uint64_t messages;
@@ -87,6 +94,8 @@ struct Srv {
 /* srv.c */
 void conn_close(Conn *c);
 void conn_send(Conn *c, const uint8_t *frame, size_t len);
+/* Queues a reply to be sent at the next srv_release. */
+void conn_hold(Conn *c, const uint8_t *frame, size_t len);
 void conn_maybe_resume(Conn *c);
 void conn_drain_close(Conn *c);
 void srv_handle_closed(Srv *s);

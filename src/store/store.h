@@ -43,6 +43,36 @@ typedef struct StoreJob {
 /* Run states as stored. */
 enum { RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_SKIPPED = 4 };
 
+/* ---- the write path ----
+ *
+ * Every change (a job created, edited, started, deleted; a fire claimed; a run
+ * started or ended; output stored; retention) joins one batch: the first change
+ * after a commit opens it, store_commit closes it in a single transaction.
+ * jobd commits once per loop turn, and sends a reply that acknowledges a
+ * change only once store_commit has reported the batch that holds it durable:
+ * acknowledged means committed. Readers see the batch's changes at once
+ * (what the daemon has done, durable or not); other processes see them after
+ * the commit.
+ *
+ * A change that fails is undone alone (the batch's other changes stand) and
+ * returns its error, as before batching. A backend that talks to a server
+ * implements the same contract asynchronously: it queues the changes and
+ * sends them at store_commit, whose done callback comes when the server has
+ * them; the SQLite backend calls it before store_commit returns. */
+
+/* Ends the batch (if any change is waiting): done(arg, 0, "") once it is
+ * durable; done(arg, -errno, why) if it is not: with -EAGAIN the batch is
+ * still open and whole (call store_commit again later: the database is
+ * locked by another program); with any other error it is lost (the backend
+ * rolled it back) and what the daemon holds in memory is ahead of the store:
+ * the daemon must stop, and start again from what is stored. A full disk is
+ * met before it loses a batch: the SQLite backend keeps space in reserve,
+ * gives it back for a commit that might not fit, and then refuses changes
+ * (-ENOSPC, at once) until there is room again. */
+void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), void *arg);
+/* Whether a batch is open (changes not yet committed). */
+int store_pending(const Store *s);
+
 /* ---- store_sqlite.c ---- */
 
 /* Opens (creating if needed: missing parents 0755, dir itself 0700) the
@@ -59,6 +89,7 @@ enum { RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_
  * The directory's mode becomes 0700, the files' (database, -wal, -shm, lock)
  * 0600 at most. */
 int store_open(const char *dir, int sync, Store **out, int *interrupted, char *why, size_t n);
+/* Commits what is pending, then closes. */
 void store_close(Store *s);
 /* The directory as checked at open: absolute, without links. Other files
  * jobd keeps there are to be reached by it. */
@@ -72,12 +103,10 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 /* Inserts a job; fills j->id. -EEXIST (and why) if the name is taken. */
 int store_job_create(Store *s, StoreJob *j, char *why, size_t n);
 int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n);
-/* The same, and appends text to the job's log (at t_ns, attributed to the
- * job), in one transaction: a crash leaves both or neither. */
-int store_job_set_started_log(Store *s, int64_t id, int started, int64_t t_ns, const char *text,
-                              size_t len, char *why, size_t n);
-/* Deletes the job, its runs and its log lines. */
+/* Deletes the job, its runs and its text. */
 int store_job_delete(Store *s, int64_t id, char *why, size_t n);
+/* Writes a job's schedule, command, settings and history (by j->id). */
+int store_job_save(Store *s, const StoreJob *j, char *why, size_t n);
 
 /* Claims the scheduled fire (job, sched): inserts a run record in state
  * RUN_CLAIMED and advances the job's last_sched. -EALREADY if that fire was
@@ -85,8 +114,6 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n);
  * an unscheduled (manual) run, which is never a duplicate. */
 int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
                      char *why, size_t n);
-/* Writes a job's schedule, command, settings and history (by j->id). */
-int store_job_save(Store *s, const StoreJob *j, char *why, size_t n);
 
 /* Run flags as stored. */
 enum { RUNF_TIMEDOUT = 1, RUNF_KILLED = 2, RUNF_TRUNCATED = 4 };
@@ -97,48 +124,49 @@ typedef struct StoreRunEnd {
 	int64_t end_ns;
 	int status;            /* exit code, or -signal */
 	int flags;             /* RUNF_* */
-	int64_t out_bytes;     /* output stored */
 } StoreRunEnd;
-/* Records a run's end with its flags and output size. */
+/* Records a run's end with its flags. */
 int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n);
 /* Retention: keeps the newest keep_runs finished runs of the job and, of
- * those, as many as fit in keep_bytes of stored output; their output goes
- * with them; the job's own log lines are kept to 4 * keep_runs. */
+ * those, as many as fit in keep_bytes of stored output; then the job's log
+ * keeps what was written since the oldest run kept began, and at most
+ * 2 * keep_bytes: runs that began before that go too. Only a prefix of the
+ * log is ever removed, so what is kept reads as one piece. */
 int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
                       char *why, size_t n);
-/* Calls fn for each output line of one run, in order. */
-int store_run_output_read(Store *s, int64_t run_id,
-                          int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
-                          void *arg, char *why, size_t n);
 /* Records that the run's process started: time in ns, pid, and proc, the
  * runner's token for that process (run_proc_token; "" if unknown, at most
  * STORE_PROC_MAX - 1 bytes) with which a later jobd can tell whether what it
  * finds under that pid is still the run. */
 int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, const char *proc,
                     char *why, size_t n);
-/* Records the run's end: status >= 0 an exit code, < 0 the negated signal
- * number; state is RUN_DONE or RUN_SKIPPED. */
-int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int status,
-                     char *why, size_t n);
 
-/* Appends one line (text[0..len), no newline) to a job's log, attributed to a
- * run (run_id > 0) or to the job itself (run_id == 0). */
-int store_log_append(Store *s, int64_t job_id, int64_t run_id, int64_t t_ns,
-                     const char *text, size_t len, char *why, size_t n);
-/* Calls fn for each log line of the job in order; stops early if fn returns non-zero. */
-int store_log_read(Store *s, int64_t job_id,
-                   int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
-                   void *arg, char *why, size_t n);
-
-/* ---- store_sqlite.c, additions ---- */
-
-/* Changes a job's schedule and/or command; a NULL argument leaves that field as
- * it is. -ENOENT if there is no such job. */
-int store_job_update(Store *s, int64_t id, const char *schedule, const char *cmd,
-                     char *why, size_t n);
-
-/* Deletes the job's oldest log lines so that at most keep_lines remain. */
-int store_log_trim(Store *s, int64_t job_id, size_t keep_lines, char *why, size_t n);
+/* ---- text: a job's log and its runs' output ----
+ *
+ * Stored as chunks of whole rendered lines ("<time>:<text>\n"), each of one
+ * job and of one of its runs (or of the job itself: run_id 0). A job's log is
+ * its chunks in the order written; a run's output, the run's chunks. Each
+ * chunk knows where it starts in both, so a read at any offset is one index
+ * lookup and costs what it returns. Positions only grow: a position means
+ * the same bytes for as long as they are kept. */
+enum { STORE_CHUNK_MAX = 256 * 1024 };
+/* Appends text[0..len) (whole lines, at most STORE_CHUNK_MAX bytes) to the
+ * job's log and, with run_id > 0, to that run's output. */
+int store_text_append(Store *s, int64_t job_id, int64_t run_id, const char *text, size_t len,
+                      char *why, size_t n);
+/* What is kept of the job's log (run_id 0) or of run run_id's output:
+ * positions [*first, *end). */
+int store_text_extent(Store *s, int64_t job_id, int64_t run_id, int64_t *first, int64_t *end,
+                      char *why, size_t n);
+/* Copies up to cap bytes of that text from position pos into buf (*got; 0 at
+ * the end). -ESTALE if pos is no longer kept (retention removed it). */
+int store_text_read(Store *s, int64_t job_id, int64_t run_id, int64_t pos, char *buf,
+                    size_t cap, size_t *got, char *why, size_t n);
+/* Databases from before chunks (schema < 7) kept one row per line: converts
+ * them, each line rendered by render into out (at most cap bytes; returns the
+ * length), into chunks, in one batch. Returns the number of lines converted. */
+int64_t store_convert_lines(Store *s, size_t (*render)(void *arg, int64_t t_ns, const char *text,
+                            size_t len, char *out, size_t cap), void *arg, char *why, size_t n);
 
 enum { STORE_PROC_MAX = 96 };
 
@@ -149,13 +177,13 @@ typedef struct StoreRun {
 	int64_t sched;         /* scheduled time (unix seconds), 0 for a manual run */
 	int state;             /* RUN_* */
 	int64_t start_ns;      /* 0 until store_run_start */
-	int64_t end_ns;        /* 0 until store_run_finish */
+	int64_t end_ns;        /* 0 until store_run_end */
 	int pid;
 	int status;            /* meaningful in RUN_DONE: exit code, or -signal */
 	char proc[STORE_PROC_MAX];  /* store_run_start's token, "" if none */
 	int64_t seq;           /* the run's number within its job (schema 3) */
 	int manual, flags;     /* RUNF_* */
-	int64_t out_bytes;
+	int64_t out_bytes;     /* the end of its output: bytes stored */
 } StoreRun;
 
 /* The job's run number seq (an index lookup): 0 and *out, -ENOENT if it is
@@ -172,19 +200,10 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
  * is non-zero if its process was started); stops early if fn returns non-zero
  * (that value is returned). */
 int store_runs_interrupted(Store *s, int (*fn)(void *arg, const StoreRun *r), void *arg);
-/* Settles an interrupted run, in one transaction: appends text as a line of
- * its job's log, attributed to the run, and sets its end to t_ns (and its
- * state to RUN_INTERRUPTED, if store_open could not: a full disk). Until
- * then the run is handed out by store_runs_interrupted at every open.
- * -ENOENT if it is not an unsettled interrupted run. */
-int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, const char *text, size_t len,
-                     char *why, size_t n);
-/* Deletes the job's oldest finished (done, skipped, interrupted) runs so that
- * at most keep_runs finished runs remain; claimed and running runs are kept. */
-int store_runs_trim(Store *s, int64_t job_id, size_t keep_runs, char *why, size_t n);
-
-/* Caps the database file at about max_bytes (0: no cap beyond SQLite's own);
- * writes past the cap fail with -ENOSPC, as on a full disk. */
-int store_set_size_limit(Store *s, int64_t max_bytes, char *why, size_t n);
+/* Settles an interrupted run: sets its end to t_ns (and its state to
+ * RUN_INTERRUPTED, if store_open could not: a full disk). Until then the run
+ * is handed out by store_runs_interrupted at every open. -ENOENT if it is
+ * not an unsettled interrupted run. */
+int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, char *why, size_t n);
 
 #endif

@@ -7,9 +7,10 @@
  * refused before SQLite sees it, since the jobs in it run as their owners
  * (util/secdir.c says what is checked of the directory and why).
  *
- * Durability: every mutation is its own transaction (autocommit, or BEGIN
- * IMMEDIATE ... COMMIT when it touches two rows) and is committed before the
- * function returns, so it survives a crash of the process. Whether it also
+ * Durability: every change joins the open batch (BEGIN IMMEDIATE at the first
+ * change after a commit), each under a savepoint so that a change that fails
+ * is undone alone; store_commit commits the batch, and what it has committed
+ * survives a crash of the process (what it has not, does not). Whether it also
  * survives a power loss is the -sync setting: NORMAL syncs the WAL only at
  * checkpoints (the last commits may be lost, the file stays consistent), FULL
  * syncs it on every commit.
@@ -30,6 +31,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/secdir.h"
@@ -39,7 +42,10 @@
 /* "jobd" in PRAGMA application_id marks the file as ours. */
 enum { JOBD_APPID = 0x6a6f6264 };
 enum { BUSY_TIMEOUT_MS = 1000 };
-enum { JOBS_PAGE = 64, LOG_PAGE = 256, RUNS_PAGE = 256 };
+enum { JOBS_PAGE = 64, RUNS_PAGE = 256 };
+/* A chunk longer than this is read in part (a blob handle), not loaded whole
+ * for every read of a few bytes of it. */
+enum { TEXT_INLINE = 16 * 1024 };
 
 /* Forward migrations: migrations[i] takes the schema from version i to i+1, in
  * one transaction that also sets user_version. Append only; never edit one
@@ -118,23 +124,44 @@ static const char *const migrations[] = {
 	/* 6: one run by its number, for every walk to runs/N and every entry of
 	 * a runs/ listing: an index, not a read of all the job's runs. */
 	"CREATE INDEX IF NOT EXISTS runs_seq ON runs(job_id, seq)",
+	/* 7: text in chunks of rendered lines, read by position (store.h, "text").
+	 * jobs.log_end is where the job's log ends (positions only grow);
+	 * runs.log_off where the run began in it (retention cuts the log there);
+	 * runs.out_bytes becomes the end of the run's output. The old one row per
+	 * line table stays until store_convert_lines has emptied it. */
+	"CREATE TABLE chunks("
+	"\n  id INTEGER PRIMARY KEY,"
+	"\n  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"\n  run_id INTEGER NOT NULL DEFAULT 0,"
+	"\n  off INTEGER NOT NULL,"      /* its position in the job's log */
+	"\n  roff INTEGER NOT NULL,"     /* and in its run's output (0 for the job's own) */
+	"\n  len INTEGER NOT NULL,"
+	"\n  text BLOB NOT NULL);"
+	"CREATE INDEX chunks_log ON chunks(job_id, off);"
+	"CREATE INDEX chunks_run ON chunks(run_id, roff) WHERE run_id != 0;"
+	"ALTER TABLE jobs ADD COLUMN log_end INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN log_off INTEGER NOT NULL DEFAULT 0",
 };
 enum { SCHEMA_VERSION = (int)nelem(migrations) };
 
 /* Every statement the store runs after open, prepared once. */
 enum {
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_UPDATE, S_JOB_DELETE,
-	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUN_FINISH, S_RUNS_PAGE, S_RUNS_TRIM,
-	S_LOG_APPEND, S_LOG_PAGE, S_LOG_TRIM, S_RUN_SETTLE,
-	S_JOB_SAVE, S_JOB_SEQ, S_RUN_END, S_OUTPUT_PAGE, S_RUNS_TRIM_BYTES, S_LOG_ORPHANS,
-	S_LOG_TRIM_JOB, S_RUN_GET,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_UNDO,
+	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_DELETE,
+	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUNS_PAGE, S_RUNS_TRIM,
+	S_RUN_SETTLE, S_JOB_SAVE, S_JOB_SEQ, S_RUN_END, S_RUNS_TRIM_BYTES, S_RUN_GET,
+	S_LOG_ADVANCE, S_OUT_ADVANCE, S_CHUNK_INSERT, S_LOG_TEXT, S_OUT_TEXT,
+	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
 	NSTMT
 };
 static const char *const stmtsql[NSTMT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	/* One change inside the batch: undone alone if it fails. */
+	[S_SAVEPOINT] = "SAVEPOINT change",
+	[S_RELEASE] = "RELEASE change",
+	[S_UNDO] = "ROLLBACK TO change",
 	[S_JOBS_PAGE] = "SELECT id, name, schedule, cmd, started, created_ns, last_sched,"
 		" timeout_ms, overlap, misfire, dir, env, runs_total, failures_total,"
 		" last_start_ns, last_end_ns, last_status, owner_uid, limits"
@@ -142,13 +169,12 @@ static const char *const stmtsql[NSTMT] = {
 	[S_JOB_INSERT] = "INSERT INTO jobs(name, schedule, cmd, started, created_ns, last_sched,"
 		" owner_uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_JOB_STARTED] = "UPDATE jobs SET started = ?2 WHERE id = ?1",
-	[S_JOB_UPDATE] = "UPDATE jobs SET schedule = coalesce(?2, schedule),"
-		" cmd = coalesce(?3, cmd) WHERE id = ?1",
 	[S_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual, seq) VALUES(?1, ?2, ?3, ?2 = 0, ?4)",
+	/* A run begins where its job's log ends now: retention cuts there. */
+	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual, seq, log_off)"
+		" VALUES(?1, ?2, ?3, ?2 = 0, ?4, (SELECT log_end FROM jobs WHERE id = ?1))",
 	[S_JOB_ADVANCE] = "UPDATE jobs SET last_sched = max(last_sched, ?2) WHERE id = ?1",
 	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
-	[S_RUN_FINISH] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4 WHERE id = ?1",
 	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
 		" seq, manual, flags, out_bytes"
 		" FROM runs WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -159,34 +185,54 @@ static const char *const stmtsql[NSTMT] = {
 	[S_RUNS_TRIM] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
 		" (SELECT id FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4)"
 		" ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-	[S_LOG_APPEND] = "INSERT INTO log(job_id, run_id, t_ns, text) VALUES(?1, ?2, ?3, ?4)",
-	[S_LOG_PAGE] = "SELECT id, t_ns, run_id, text FROM log"
-		" WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-	[S_LOG_TRIM] = "DELETE FROM log WHERE job_id = ?1 AND id <="
-		" (SELECT id FROM log WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
 	/* 3: RUN_INTERRUPTED; end_ns 0 until the interruption is settled. A run
 	 * still claimed (0) or running (1) is one store_open could not mark. */
+	[S_RUN_SETTLE] = "UPDATE runs SET state = 3, end_ns = ?2 WHERE id = ?1"
+		" AND (state IN (0, 1) OR (state = 3 AND end_ns = 0))",
 	[S_JOB_SAVE] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
 		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
 		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14 WHERE id = ?1",
 	[S_JOB_SEQ] = "UPDATE jobs SET run_seq = run_seq + 1 WHERE id = ?1 RETURNING run_seq",
-	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5,"
-		" out_bytes = ?6 WHERE id = ?1",
-	[S_OUTPUT_PAGE] = "SELECT id, t_ns, run_id, text FROM log"
-		" WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5 WHERE id = ?1",
 	/* The oldest finished runs beyond a byte budget of stored output, newest kept first. */
 	[S_RUNS_TRIM_BYTES] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
 		" (SELECT id FROM (SELECT id, sum(out_bytes) OVER (ORDER BY id DESC) AS acc"
 		" FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4)) WHERE acc > ?2"
 		" ORDER BY id DESC LIMIT 1)",
-	/* Output lines whose run was trimmed. */
-	[S_LOG_ORPHANS] = "DELETE FROM log WHERE job_id = ?1 AND run_id != 0 AND run_id NOT IN"
-		" (SELECT id FROM runs WHERE job_id = ?1)",
-	/* The job's own lines (started, completed, ...): the newest ?2 are kept. */
-	[S_LOG_TRIM_JOB] = "DELETE FROM log WHERE job_id = ?1 AND run_id = 0 AND id <="
-		" (SELECT id FROM log WHERE job_id = ?1 AND run_id = 0 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-	[S_RUN_SETTLE] = "UPDATE runs SET state = 3, end_ns = ?2 WHERE id = ?1"
-		" AND (state IN (0, 1) OR (state = 3 AND end_ns = 0))",
+	/* Text: each append takes its positions from the ends it advances. */
+	[S_LOG_ADVANCE] = "UPDATE jobs SET log_end = log_end + ?2 WHERE id = ?1 RETURNING log_end - ?2",
+	[S_OUT_ADVANCE] = "UPDATE runs SET out_bytes = out_bytes + ?2 WHERE id = ?1 AND job_id = ?3"
+		" RETURNING out_bytes - ?2",
+	[S_CHUNK_INSERT] = "INSERT INTO chunks(job_id, run_id, off, roff, len, text)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	/* The chunk that holds position ?2 (the last one to start at or before
+	 * it: one index seek) and those after it. The text of a chunk longer than
+	 * ?3 (TEXT_INLINE) is not loaded (NULL): it is read in part, by rowid,
+	 * through a blob handle (store_text_read). "run_id != 0" lets SQLite use
+	 * the partial index chunks_run. */
+	[S_LOG_TEXT] = "SELECT off, len, CASE WHEN len <= ?3 THEN text END, id FROM chunks"
+		" WHERE job_id = ?1 AND off >= coalesce((SELECT off FROM chunks WHERE job_id = ?1"
+		" AND off <= ?2 ORDER BY off DESC LIMIT 1), ?2) AND off + len > ?2"
+		" ORDER BY off LIMIT 16",
+	[S_OUT_TEXT] = "SELECT roff, len, CASE WHEN len <= ?3 THEN text END, id FROM chunks"
+		" WHERE run_id = ?1 AND run_id != 0 AND job_id = ?4 AND roff >= coalesce((SELECT roff"
+		" FROM chunks WHERE run_id = ?1 AND run_id != 0 AND roff <= ?2 ORDER BY roff DESC"
+		" LIMIT 1), ?2) AND roff + len > ?2 ORDER BY roff LIMIT 16",
+	[S_LOG_FIRST] = "SELECT off FROM chunks WHERE job_id = ?1 ORDER BY off LIMIT 1",
+	[S_LOG_END] = "SELECT log_end FROM jobs WHERE id = ?1",
+	[S_OUT_FIRST] = "SELECT roff FROM chunks WHERE run_id = ?1 AND run_id != 0"
+		" ORDER BY roff LIMIT 1",
+	[S_OUT_END] = "SELECT out_bytes FROM runs WHERE id = ?1 AND job_id = ?2",
+	/* Where the oldest run kept began (where the log ends if none is), and
+	 * where the log ends. */
+	/* While the job's first run is kept, so is all its log; once older runs
+	 * have gone, the log goes up to where the oldest run kept began (log_off
+	 * grows with the run's id); with no run kept, as much as the budget
+	 * allows (store_runs_retain). */
+	[S_LOG_CUT] = "SELECT coalesce((SELECT CASE WHEN seq <= 1 THEN 0 ELSE log_off END"
+		" FROM runs WHERE job_id = ?1 ORDER BY id LIMIT 1), 0), log_end FROM jobs WHERE id = ?1",
+	[S_RUNS_BEFORE] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND log_off < ?2",
+	[S_CHUNKS_CUT] = "DELETE FROM chunks WHERE job_id = ?1 AND off < ?2 AND off + len <= ?2",
 };
 
 /* Run states are values in the file: they never change meaning. */
@@ -200,14 +246,31 @@ struct Store {
 	char *dir;
 	char *real;                 /* dir as an absolute path without links (secdir_open) */
 	char *path;                 /* dir/jobd.sqlite */
-	int64_t page_size;
-	int64_t max_pages;          /* as found at open, restored by a 0 size limit */
 	int rc;                     /* extended result code of the last failure */
 	int sys;                    /* and the OS errno behind it, if any */
 	char err[256];              /* its sqlite3_errmsg, copied before the reset */
 	StoreRun *intr;             /* runs found claimed or running at open */
 	size_t nintr;
+	/* The batch (store.h, "the write path"). */
+	int batch;                  /* BEGIN IMMEDIATE done, COMMIT not yet */
+	int lost;                   /* SQLite rolled the open batch back after a failure */
+	int64_t batch_text;         /* bytes of text the batch stores */
+	int64_t batch_changes;      /* and its changes (store_commit's guess at its size) */
+	/* The disk-full reserve: a file of RESERVE_BYTES kept beside the
+	 * database and given back before a commit that might not find room
+	 * (SQLite rolls back a COMMIT that fails for a full disk: the room must
+	 * be there before, not after); from then on (full) changes are refused
+	 * before they are made, until the reserve can be made again. */
+	int dfd;                    /* the directory, for the reserve */
+	int full;
+	int64_t probe_at;           /* monotonic s of the next try to make the reserve */
 };
+
+enum { RESERVE_BYTES = 512 * 1024, RESERVE_PROBE_S = 5 };
+/* What a change other than text may add to a commit (pages of tables and
+ * indexes, in the WAL), counted for at most CHANGES_COUNTED changes (later
+ * ones mostly touch the same pages), and what any commit may add. */
+enum { CHANGE_BYTES = 8 * 1024, CHANGES_COUNTED = 128, COMMIT_BYTES = 64 * 1024 };
 
 /* ---- memory and messages ---- */
 
@@ -356,28 +419,199 @@ static int exec1(Store *s, int k)
 	return rc == SQLITE_DONE ? 0 : rc;
 }
 
-static int begin(Store *s)
+/* ---- the batch ---- */
+
+/* The batch went (SQLite rolled it back): what the daemon did since the
+ * last commit is not stored. Remembered for store_commit, which says so. */
+static void check_lost(Store *s)
 {
-	return exec1(s, S_BEGIN);
+	if (s->batch && sqlite3_get_autocommit(s->db)) {
+		s->batch = 0;
+		s->lost = 1;
+	}
 }
 
-/* Rolls back the open transaction, if SQLite has not already done so after
- * the failure that led here; keeps that failure's record. */
-static void rollback(Store *s)
+/* Opens the batch if no change has since the last commit. */
+static int join(Store *s)
 {
-	if (sqlite3_get_autocommit(s->db))
-		return;
-	sqlite3_step(s->st[S_ROLLBACK]);
-	sqlite3_reset(s->st[S_ROLLBACK]);
-}
-
-/* Commits; on failure rolls back so that no transaction is left open. */
-static int commit(Store *s)
-{
-	int rc = exec1(s, S_COMMIT);
-	if (rc != 0)
-		rollback(s);
+	if (s->batch)
+		return 0;
+	int rc = exec1(s, S_BEGIN);
+	if (rc == 0) {
+		s->batch = 1;
+		s->batch_text = s->batch_changes = 0;
+	}
 	return rc;
+}
+
+static int refuse_full(Store *s, char *why, size_t n, const char *ctx);
+
+/* Every change starts here: refused at once while the disk is full (see
+ * Store.full), else the batch is joined and a savepoint set, so that a
+ * failure undoes this change and no other. 0, or -errno with why. */
+static int change_begin(Store *s, char *why, size_t n, const char *ctx)
+{
+	if (s->full && refuse_full(s, why, n, ctx) < 0)
+		return -ENOSPC;
+	if (join(s) != 0 || exec1(s, S_SAVEPOINT) != 0) {
+		check_lost(s);
+		return fail(s, why, n, ctx);
+	}
+	s->batch_changes++;
+	return 0;
+}
+
+/* A change that is one statement: SQLite undoes a failed statement by
+ * itself, so it needs no savepoint (two statements fewer per change, which
+ * a burst of fires makes by the thousand). */
+static int change_begin1(Store *s, char *why, size_t n, const char *ctx)
+{
+	if (s->full && refuse_full(s, why, n, ctx) < 0)
+		return -ENOSPC;
+	if (join(s) != 0) {
+		check_lost(s);
+		return fail(s, why, n, ctx);
+	}
+	s->batch_changes++;
+	return 0;
+}
+
+/* The change is whole. */
+static void change_end(Store *s)
+{
+	if (exec1(s, S_RELEASE) != 0)
+		check_lost(s);
+}
+
+/* The change failed: undo what it did; the failure's record is kept. */
+static void change_undo(Store *s)
+{
+	check_lost(s);
+	if (!s->batch)
+		return;
+	sqlite3_step(s->st[S_UNDO]);
+	sqlite3_reset(s->st[S_UNDO]);
+	sqlite3_step(s->st[S_RELEASE]);
+	sqlite3_reset(s->st[S_RELEASE]);
+	check_lost(s);
+}
+
+/* Ends a change with the result r of its last step: 0 keeps it, anything
+ * else undoes it. Returns r. */
+static int change_done(Store *s, int r)
+{
+	if (r == 0)
+		change_end(s);
+	else
+		change_undo(s);
+	return r;
+}
+
+/* Whether the last failure was a full disk. */
+static int disk_full(const Store *s)
+{
+	return (s->rc & 0xff) == SQLITE_FULL || ((s->rc & 0xff) == SQLITE_IOERR && s->sys == ENOSPC);
+}
+
+/* Makes (or checks) the reserve: RESERVE_BYTES of real blocks. 0 or -errno. */
+static int reserve_make(Store *s)
+{
+	int fd = openat(s->dfd, "jobd.reserve", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int r = posix_fallocate(fd, 0, RESERVE_BYTES);
+	close(fd);
+	return -r;
+}
+
+static int64_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* Gives the reserve back: from now on changes are refused (refuse_full). */
+static void reserve_give(Store *s, const char *because)
+{
+	unlinkat(s->dfd, "jobd.reserve", 0);
+	s->full = 1;
+	s->probe_at = mono_s() + RESERVE_PROBE_S;
+	fprintf(stderr, "jobd: store: disk full in %s: %s; gave back the reserve, and refusing "
+	        "changes until there is room\n", s->dir, because);
+}
+
+/* Whether the file system may not have room for the open batch: a guess
+ * from its text and its number of changes, generous (too small a guess
+ * loses the batch on a full disk; too big a one only gives the reserve back
+ * a little early, when the disk is nearly full anyway). One fstatvfs. */
+static int room_short(Store *s)
+{
+	struct statvfs vfs;
+	if (s->dfd < 0 || fstatvfs(s->dfd, &vfs) < 0)
+		return 0;
+	int64_t changes = s->batch_changes < CHANGES_COUNTED ? s->batch_changes : CHANGES_COUNTED;
+	int64_t need = s->batch_text + changes * CHANGE_BYTES + COMMIT_BYTES;
+	return (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize < need;
+}
+
+/* While the disk is full every change is refused; every RESERVE_PROBE_S
+ * seconds one tries to make the reserve again, and once it can, changes
+ * are taken again. 0 if this change may go ahead. */
+static int refuse_full(Store *s, char *why, size_t n, const char *ctx)
+{
+	if (mono_s() >= s->probe_at) {
+		s->probe_at = mono_s() + RESERVE_PROBE_S;
+		if (reserve_make(s) == 0) {
+			s->full = 0;
+			fprintf(stderr, "jobd: store: %s has room again; taking changes\n", s->dir);
+			return 0;
+		}
+	}
+	say(why, n, "%s: disk full: %s has no room; changes are refused until there is "
+	    "(reads still work)", ctx, s->dir);
+	return -ENOSPC;
+}
+
+int store_pending(const Store *s)
+{
+	return s->batch;
+}
+
+void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), void *arg)
+{
+	char why[512] = "";
+	int r = 0;
+	if (s->lost) {
+		s->lost = 0;
+		say(why, sizeof why, "the changes since the last commit were rolled back by SQLite "
+		    "after a failure (%s)", s->err);
+		r = -EIO;
+	} else if (s->batch) {
+		/* SQLite rolls back a COMMIT that fails for a full disk: room for
+		 * the batch is made (the reserve given back) before, if it may be
+		 * short; from then on changes are refused before they are made. */
+		if (!s->full && room_short(s))
+			reserve_give(s, "the next commit may not fit");
+		int rc = exec1(s, S_COMMIT);
+		if (rc != 0 && disk_full(s)) {
+			if (!s->full)
+				reserve_give(s, "a commit did not fit");
+			if (!sqlite3_get_autocommit(s->db))
+				rc = exec1(s, S_COMMIT);        /* still open: once more, with the room */
+		}
+		if (rc == 0) {
+			s->batch = 0;
+		} else if (sqlite3_get_autocommit(s->db)) {
+			s->batch = 0;
+			r = fail(s, why, sizeof why, "committing (the changes are lost)");
+			r = r == -EAGAIN ? -EIO : r;
+		} else {
+			fail(s, why, sizeof why, "committing (will try again)");
+			r = -EAGAIN;
+		}
+	}
+	done(arg, r, why);
 }
 
 static void bind_text(Store *s, int k, int i, const char *v)
@@ -411,8 +645,9 @@ static int execsql(Store *s, const char *sql)
 	return rc;
 }
 
-/* Reads one integer from a one-row statement (a PRAGMA); records a failure. */
-static int queryint(Store *s, const char *sql, int64_t *v)
+/* Runs a query of at most one row (a PRAGMA) at open; row reads it (not
+ * called if there is none). Records a failure. */
+static int query1(Store *s, const char *sql, void (*row)(sqlite3_stmt *st, void *arg), void *arg)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -421,40 +656,46 @@ static int queryint(Store *s, const char *sql, int64_t *v)
 		return rc;
 	}
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*v = sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW)
+		row(st, arg);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		*v = 0;
-		rc = SQLITE_OK;
-	} else {
+	else
 		record(s, rc);
-	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
+static void int_row(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+}
+
+/* One integer (0 if there is no row). */
+static int queryint(Store *s, const char *sql, int64_t *v)
+{
+	*v = 0;
+	return query1(s, sql, int_row, v);
+}
+
+typedef struct TextOut {
+	char *buf;
+	size_t n;
+} TextOut;
+
+static void text_row(sqlite3_stmt *st, void *arg)
+{
+	TextOut *o = arg;
+	const unsigned char *t = sqlite3_column_text(st, 0);
+	snprintf(o->buf, o->n, "%s", t ? (const char *)t : "");
+}
+
+/* One text ("" if there is no row). */
 static int querytext(Store *s, const char *sql, char *buf, size_t n)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		record(s, rc);
-		return rc;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-		snprintf(buf, n, "%s", t ? (const char *)t : "");
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		snprintf(buf, n, "%s", "");
-		rc = SQLITE_OK;
-	} else {
-		record(s, rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
+	TextOut o = { buf, n };
+	snprintf(buf, n, "%s", "");
+	return query1(s, sql, text_row, &o);
 }
 
 /* A failure while reading or setting up the file at open. A file that is not
@@ -617,8 +858,8 @@ static int takelock(Store *s, int dfd, char *why, size_t n)
 			long pid = k > 0 ? strtol(buf, NULL, 10) : 0;
 			if (pid > 0)
 				snprintf(who, sizeof who, " (pid %ld)", pid);
-			say(why, n, "another jobd%s is using %s (lock held on %s); stop it first, "
-			    "or give this one another -dbdir", who, s->dir, lock);
+			say(why, n, "another jobd%s is using %s (lock held on %s); stop it first",
+			    who, s->dir, lock);
 			e = EBUSY;
 		} else {
 			say(why, n, "cannot lock %s: %s", lock, strerror(e));
@@ -713,9 +954,6 @@ static int setup(Store *s, int sync, char *why, size_t n)
 		say(why, n, "%s: this SQLite does not enforce foreign keys", s->path);
 		return -EOPNOTSUPP;
 	}
-	if (queryint(s, "PRAGMA page_size", &s->page_size) != SQLITE_OK ||
-	    queryint(s, "PRAGMA max_page_count", &s->max_pages) != SQLITE_OK)
-		return openfail(s, why, n, "reading page limits");
 	return 0;
 }
 
@@ -853,6 +1091,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 	Store *s = emalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
 	s->lockfd = -1;
+	s->dfd = -1;
 	s->dir = clean;
 	s->path = afmt("%s/jobd.sqlite", clean);
 	/* What jobd keeps there: its files, the original jobd's jobs.db and the
@@ -935,14 +1174,24 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 		for (size_t i = 0; i < s->nintr; i++)
 			*interrupted += s->intr[i].state != RUN_INTERRUPTED;
 	}
-	close(dfd);
+	/* The disk-full reserve (Store.full): without room for it, jobd starts
+	 * refusing changes, as after a full disk. */
+	s->dfd = dfd;
+	if ((r = secdir_file(dfd, clean, "jobd.reserve", uid, why, n)) < 0)
+		goto bad;
+	if ((r = reserve_make(s)) < 0) {
+		s->full = 1;
+		s->probe_at = mono_s() + RESERVE_PROBE_S;
+		fprintf(stderr, "jobd: store: cannot keep %d KiB in reserve in %s (%s); refusing "
+		        "changes until there is room\n", RESERVE_BYTES / 1024, clean, strerror(-r));
+	}
 	free(real);
 	umask(mask);
 	*out = s;
 	return 0;
 
 bad:
-	if (dfd >= 0)
+	if (dfd >= 0 && s->dfd != dfd)
 		close(dfd);
 	free(real);
 	store_close(s);
@@ -959,6 +1208,11 @@ void store_close(Store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->batch && !s->full && room_short(s))
+		reserve_give(s, "the last commit may not fit");
+	if (s->batch && exec1(s, S_COMMIT) != 0)
+		fprintf(stderr, "jobd: store: the last changes could not be committed at close: %s\n",
+		        s->err);
 	for (int k = 0; k < NSTMT; k++)
 		sqlite3_finalize(s->st[k]);
 	if (s->db != NULL) {
@@ -969,6 +1223,8 @@ void store_close(Store *s)
 			             NULL, NULL, NULL);
 		sqlite3_close(s->db);
 	}
+	if (s->dfd >= 0)
+		close(s->dfd);
 	if (s->lockfd >= 0)
 		close(s->lockfd);         /* releases the lock */
 	free(s->intr);
@@ -976,29 +1232,6 @@ void store_close(Store *s)
 	free(s->real);
 	free(s->path);
 	free(s);
-}
-
-int store_set_size_limit(Store *s, int64_t max_bytes, char *why, size_t n)
-{
-	if (max_bytes < 0) {
-		say(why, n, "negative size limit");
-		return -EINVAL;
-	}
-	int64_t pages = s->max_pages;
-	if (max_bytes > 0) {
-		pages = max_bytes / s->page_size;
-		if (pages < 1)
-			pages = 1;
-		if (pages > s->max_pages)
-			pages = s->max_pages;
-	}
-	/* SQLite never sets the cap below the pages already in use. */
-	char *sql = afmt("PRAGMA max_page_count = %" PRId64, pages);
-	int rc = execsql(s, sql);
-	free(sql);
-	if (rc != SQLITE_OK)
-		return fail(s, why, n, "setting the size limit");
-	return 0;
 }
 
 /* ---- jobs ---- */
@@ -1080,6 +1313,9 @@ int store_job_create(Store *s, StoreJob *j, char *why, size_t n)
 		say(why, n, "job needs a name, a schedule and a command");
 		return -EINVAL;
 	}
+	int r = change_begin(s, why, n, "creating job");
+	if (r < 0)
+		return r;
 	bind_text(s, S_JOB_INSERT, 1, j->name);
 	bind_text(s, S_JOB_INSERT, 2, j->schedule);
 	bind_text(s, S_JOB_INSERT, 3, j->cmd);
@@ -1090,84 +1326,54 @@ int store_job_create(Store *s, StoreJob *j, char *why, size_t n)
 	int rc = exec1(s, S_JOB_INSERT);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		say(why, n, "a job named '%s' already exists", j->name);
-		return -EEXIST;
+		return change_done(s, -EEXIST);
 	}
 	if (rc != 0)
-		return fail(s, why, n, "creating job");
+		return change_done(s, fail(s, why, n, "creating job"));
 	j->id = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	return change_done(s, 0);
 }
 
-/* The result of an UPDATE or DELETE on one row chosen by id. */
-static int changed1(Store *s, int rc, const char *what, int64_t id, const char *ctx,
-                    char *why, size_t n)
+/* A change that is one UPDATE or DELETE of one row chosen by id: statement
+ * k, bound by the caller; -ENOENT if there is no such row. */
+static int change1(Store *s, int k, const char *what, int64_t id, const char *ctx,
+                   char *why, size_t n)
 {
-	if (rc != 0)
-		return fail(s, why, n, ctx);
-	if (sqlite3_changes(s->db) == 0) {
-		say(why, n, "%s: no %s with id %" PRId64, ctx, what, id);
-		return -ENOENT;
+	int r = change_begin1(s, why, n, ctx);
+	if (r < 0) {
+		idle(s, k);
+		return r;
 	}
-	return 0;
+	if (exec1(s, k) != 0) {
+		r = fail(s, why, n, ctx);
+		check_lost(s);
+	} else if (sqlite3_changes(s->db) == 0) {
+		say(why, n, "%s: no %s with id %" PRId64, ctx, what, id);
+		r = -ENOENT;
+	}
+	return r;
 }
 
 int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n)
 {
 	bind_i64(s, S_JOB_STARTED, 1, id);
 	bind_i64(s, S_JOB_STARTED, 2, started != 0);
-	return changed1(s, exec1(s, S_JOB_STARTED), "job", id,
-	                started ? "starting job" : "stopping job", why, n);
+	return change1(s, S_JOB_STARTED, "job", id, started ? "starting job" : "stopping job",
+	               why, n);
 }
 
-int store_job_set_started_log(Store *s, int64_t id, int started, int64_t t_ns, const char *text,
-                              size_t len, char *why, size_t n)
-{
-	const char *ctx = started ? "starting job" : "stopping job";
-	if (len > INT32_MAX) {
-		say(why, n, "%s: log line too long (%zu bytes)", ctx, len);
-		return -E2BIG;
-	}
-	if (begin(s) != 0)
-		return fail(s, why, n, ctx);
-	bind_i64(s, S_JOB_STARTED, 1, id);
-	bind_i64(s, S_JOB_STARTED, 2, started != 0);
-	int r = changed1(s, exec1(s, S_JOB_STARTED), "job", id, ctx, why, n);
-	if (r < 0) {
-		rollback(s);
-		return r;
-	}
-	bind_i64(s, S_LOG_APPEND, 1, id);
-	bind_i64(s, S_LOG_APPEND, 2, 0);
-	bind_i64(s, S_LOG_APPEND, 3, t_ns);
-	sqlite3_bind_blob(s->st[S_LOG_APPEND], 4, len > 0 ? text : "", (int)len, SQLITE_STATIC);
-	if (exec1(s, S_LOG_APPEND) != 0 || commit(s) != 0) {
-		rollback(s);
-		return fail(s, why, n, ctx);
-	}
-	return 0;
-}
-
-int store_job_update(Store *s, int64_t id, const char *schedule, const char *cmd,
-                     char *why, size_t n)
-{
-	bind_i64(s, S_JOB_UPDATE, 1, id);
-	bind_text(s, S_JOB_UPDATE, 2, schedule);
-	bind_text(s, S_JOB_UPDATE, 3, cmd);
-	return changed1(s, exec1(s, S_JOB_UPDATE), "job", id, "updating job", why, n);
-}
-
-/* Runs and log lines go with the job through ON DELETE CASCADE. */
+/* Runs and text go with the job through ON DELETE CASCADE. */
 int store_job_delete(Store *s, int64_t id, char *why, size_t n)
 {
 	bind_i64(s, S_JOB_DELETE, 1, id);
-	return changed1(s, exec1(s, S_JOB_DELETE), "job", id, "deleting job", why, n);
+	return change1(s, S_JOB_DELETE, "job", id, "deleting job", why, n);
 }
 
 /* ---- runs ---- */
 
 /* Exactly once: the partial unique index runs_fire on (job_id, sched) refuses
  * a second claim of the same scheduled fire, whoever makes it. The run and the
- * job's last_sched change in one transaction. */
+ * job's last_sched change together. */
 int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
                      char *why, size_t n)
 {
@@ -1175,20 +1381,19 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 		say(why, n, "claiming fire: negative scheduled time %" PRId64, sched);
 		return -EINVAL;
 	}
-	int rc = begin(s);
-	if (rc != 0)
-		return fail(s, why, n, "claiming fire: beginning transaction");
+	int r = change_begin(s, why, n, "claiming fire");
+	if (r < 0)
+		return r;
 	/* The run's number within its job comes from the job row, in the same
-	 * transaction: a refused claim rolls it back too. */
+	 * change: a refused claim undoes it too. */
 	bind_i64(s, S_JOB_SEQ, 1, job_id);
-	rc = step(s, S_JOB_SEQ);
+	int rc = step(s, S_JOB_SEQ);
 	if (rc != SQLITE_ROW) {
-		rollback(s);
 		if (rc == SQLITE_DONE) {
 			say(why, n, "claiming fire: no job with id %" PRId64, job_id);
-			return -ENOENT;
+			return change_done(s, -ENOENT);
 		}
-		return fail(s, why, n, "claiming fire: numbering the run");
+		return change_done(s, fail(s, why, n, "claiming fire: numbering the run"));
 	}
 	int64_t number = sqlite3_column_int64(s->st[S_JOB_SEQ], 0);
 	idle(s, S_JOB_SEQ);
@@ -1198,35 +1403,27 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 	bind_i64(s, S_RUN_CLAIM, 4, number);
 	rc = exec1(s, S_RUN_CLAIM);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		rollback(s);
 		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
-		return -EALREADY;
+		return change_done(s, -EALREADY);
 	}
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-		rollback(s);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY || rc == SQLITE_CONSTRAINT_NOTNULL) {
 		say(why, n, "claiming fire: no job with id %" PRId64, job_id);
-		return -ENOENT;
+		return change_done(s, -ENOENT);
 	}
-	if (rc != 0) {
-		rollback(s);
-		return fail(s, why, n, "claiming fire");
-	}
+	if (rc != 0)
+		return change_done(s, fail(s, why, n, "claiming fire"));
 	int64_t id = sqlite3_last_insert_rowid(s->db);
 	if (sched != 0) {
 		bind_i64(s, S_JOB_ADVANCE, 1, job_id);
 		bind_i64(s, S_JOB_ADVANCE, 2, sched);
-		if ((rc = exec1(s, S_JOB_ADVANCE)) != 0) {
-			rollback(s);
-			return fail(s, why, n, "claiming fire: advancing last_sched");
-		}
+		if (exec1(s, S_JOB_ADVANCE) != 0)
+			return change_done(s, fail(s, why, n, "claiming fire: advancing last_sched"));
 	}
-	if ((rc = commit(s)) != 0)
-		return fail(s, why, n, "claiming fire: committing");
 	if (run_id != NULL)
 		*run_id = id;
 	if (seq != NULL)
 		*seq = number;
-	return 0;
+	return change_done(s, 0);
 }
 
 int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
@@ -1245,7 +1442,7 @@ int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
 	bind_i64(s, S_JOB_SAVE, 12, j->last_end_ns);
 	bind_i64(s, S_JOB_SAVE, 13, j->last_status);
 	bind_text(s, S_JOB_SAVE, 14, j->limits ? j->limits : "");
-	return changed1(s, exec1(s, S_JOB_SAVE), "job", j->id, "saving job", why, n);
+	return change1(s, S_JOB_SAVE, "job", j->id, "saving job", why, n);
 }
 
 int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n)
@@ -1259,34 +1456,82 @@ int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n)
 	bind_i64(s, S_RUN_END, 3, e->end_ns);
 	bind_i64(s, S_RUN_END, 4, e->status);
 	bind_i64(s, S_RUN_END, 5, e->flags);
-	bind_i64(s, S_RUN_END, 6, e->out_bytes);
-	return changed1(s, exec1(s, S_RUN_END), "run", e->run_id, "recording run end", why, n);
+	return change1(s, S_RUN_END, "run", e->run_id, "recording run end", why, n);
+}
+
+/* Steps a one-row reader k into up to two integers (NULL columns read 0).
+ * SQLITE_ROW, SQLITE_DONE (no row), or an error code; k is idle after. */
+static int read2(Store *s, int k, int64_t *a, int64_t *b)
+{
+	int rc = step(s, k);
+	if (rc != SQLITE_ROW)
+		return rc;
+	*a = sqlite3_column_int64(s->st[k], 0);
+	if (b != NULL)
+		*b = sqlite3_column_int64(s->st[k], 1);
+	idle(s, k);
+	return SQLITE_ROW;
+}
+
+/* Where retention may cut the job's log (S_LOG_CUT), but never keeping more
+ * than budget before the end; *over says the budget moved the cut. */
+static int log_cut(Store *s, int64_t job_id, int64_t budget, int64_t *cut, int *over)
+{
+	int64_t oldest = 0, end = 0;
+	bind_i64(s, S_LOG_CUT, 1, job_id);
+	int rc = read2(s, S_LOG_CUT, &oldest, &end);
+	if (rc == SQLITE_DONE) {
+		*cut = 0;
+		*over = 0;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return rc;
+	if (oldest > end)
+		oldest = end;
+	*over = end - oldest > budget;
+	*cut = *over ? end - budget : oldest;
+	return 0;
 }
 
 int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
                       char *why, size_t n)
 {
-	int rc;
+	int r = change_begin(s, why, n, "trimming runs");
+	if (r < 0)
+		return r;
+	int64_t cut;
 	bind_i64(s, S_RUNS_TRIM, 1, job_id);
 	bind_i64(s, S_RUNS_TRIM, 2, keep_runs);
-	if ((rc = exec1(s, S_RUNS_TRIM)) != 0)
-		return fail(s, why, n, "trimming runs");
-	int gone = sqlite3_changes(s->db);
+	if (exec1(s, S_RUNS_TRIM) != 0)
+		return change_done(s, fail(s, why, n, "trimming runs"));
 	bind_i64(s, S_RUNS_TRIM_BYTES, 1, job_id);
 	bind_i64(s, S_RUNS_TRIM_BYTES, 2, keep_bytes);
-	if ((rc = exec1(s, S_RUNS_TRIM_BYTES)) != 0)
-		return fail(s, why, n, "trimming runs by size");
-	gone += sqlite3_changes(s->db);
-	if (gone == 0)
-		return 0;           /* nothing left without its run: skip the scans below */
-	bind_i64(s, S_LOG_ORPHANS, 1, job_id);
-	if ((rc = exec1(s, S_LOG_ORPHANS)) != 0)
-		return fail(s, why, n, "trimming output of trimmed runs");
-	bind_i64(s, S_LOG_TRIM_JOB, 1, job_id);
-	bind_i64(s, S_LOG_TRIM_JOB, 2, keep_runs * 4);
-	if ((rc = exec1(s, S_LOG_TRIM_JOB)) != 0)
-		return fail(s, why, n, "trimming the job's log");
-	return 0;
+	if (exec1(s, S_RUNS_TRIM_BYTES) != 0)
+		return change_done(s, fail(s, why, n, "trimming runs by size"));
+	/* The log keeps what came since the oldest run kept began, within 2 *
+	 * keep_bytes; finished runs that began before the cut go too, so that
+	 * every run kept has all its output. A run in progress keeps its place
+	 * (unless the budget cuts into it: then it loses its beginning). */
+	int64_t budget = keep_bytes > INT64_MAX / 2 ? INT64_MAX : 2 * keep_bytes;
+	int over;
+	if (log_cut(s, job_id, budget, &cut, &over) != 0)
+		return change_done(s, fail(s, why, n, "trimming the log"));
+	if (over) {
+		/* Rare (a log of the job's own lines, or runs beside a long one):
+		 * a scan of the job's runs. */
+		bind_i64(s, S_RUNS_BEFORE, 1, job_id);
+		bind_i64(s, S_RUNS_BEFORE, 2, cut);
+		if (exec1(s, S_RUNS_BEFORE) != 0)
+			return change_done(s, fail(s, why, n, "trimming runs before the log's cut"));
+		if (sqlite3_changes(s->db) > 0 && log_cut(s, job_id, budget, &cut, &over) != 0)
+			return change_done(s, fail(s, why, n, "trimming the log"));
+	}
+	bind_i64(s, S_CHUNKS_CUT, 1, job_id);
+	bind_i64(s, S_CHUNKS_CUT, 2, cut);
+	if (exec1(s, S_CHUNKS_CUT) != 0)
+		return change_done(s, fail(s, why, n, "trimming the log"));
+	return change_done(s, 0);
 }
 
 int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, const char *proc,
@@ -1302,55 +1547,16 @@ int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, const c
 	bind_i64(s, S_RUN_START, 3, start_ns);
 	bind_i64(s, S_RUN_START, 4, pid);
 	bind_text(s, S_RUN_START, 5, proc != NULL ? proc : "");
-	return changed1(s, exec1(s, S_RUN_START), "run", run_id, "recording run start", why, n);
+	return change1(s, S_RUN_START, "run", run_id, "recording run start", why, n);
 }
 
-int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, const char *text, size_t len,
-                     char *why, size_t n)
+int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, char *why, size_t n)
 {
-	if (len > INT32_MAX) {
-		say(why, n, "settling run: line too long (%zu bytes)", len);
-		return -E2BIG;
-	}
-	int rc = begin(s);
-	if (rc != 0)
-		return fail(s, why, n, "settling run: beginning transaction");
-	bind_i64(s, S_LOG_APPEND, 1, r->job_id);
-	bind_i64(s, S_LOG_APPEND, 2, r->id);
-	bind_i64(s, S_LOG_APPEND, 3, t_ns);
-	sqlite3_bind_blob(s->st[S_LOG_APPEND], 4, len > 0 ? text : "", (int)len, SQLITE_STATIC);
-	if ((rc = exec1(s, S_LOG_APPEND)) != 0) {
-		rollback(s);
-		return fail(s, why, n, "settling run: appending log line");
-	}
 	bind_i64(s, S_RUN_SETTLE, 1, r->id);
 	bind_i64(s, S_RUN_SETTLE, 2, t_ns > 0 ? t_ns : 1);
-	if ((rc = exec1(s, S_RUN_SETTLE)) != 0) {
-		rollback(s);
-		return fail(s, why, n, "settling run");
-	}
-	if (sqlite3_changes(s->db) == 0) {
-		rollback(s);
-		say(why, n, "settling run: no unsettled interrupted run with id %" PRId64, r->id);
-		return -ENOENT;
-	}
-	if ((rc = commit(s)) != 0)
-		return fail(s, why, n, "settling run: committing");
-	return 0;
-}
-
-int store_run_finish(Store *s, int64_t run_id, int state, int64_t end_ns, int status,
-                     char *why, size_t n)
-{
-	if (state != RUN_DONE && state != RUN_SKIPPED) {
-		say(why, n, "recording run end: bad final state %d", state);
-		return -EINVAL;
-	}
-	bind_i64(s, S_RUN_FINISH, 1, run_id);
-	bind_i64(s, S_RUN_FINISH, 2, state);
-	bind_i64(s, S_RUN_FINISH, 3, end_ns);
-	bind_i64(s, S_RUN_FINISH, 4, status);
-	return changed1(s, exec1(s, S_RUN_FINISH), "run", run_id, "recording run end", why, n);
+	int rc = change1(s, S_RUN_SETTLE, "unsettled interrupted run", r->id, "settling run",
+	                 why, n);
+	return rc;
 }
 
 int store_run_get(Store *s, int64_t job_id, int64_t seq, StoreRun *out, char *why, size_t n)
@@ -1394,107 +1600,227 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
 	return r;
 }
 
-static int64_t keepcount(size_t keep)
-{
-	return keep > (size_t)INT64_MAX ? INT64_MAX : (int64_t)keep;
-}
+/* ---- text ---- */
 
-int store_runs_trim(Store *s, int64_t job_id, size_t keep_runs, char *why, size_t n)
+int store_text_append(Store *s, int64_t job_id, int64_t run_id, const char *text, size_t len,
+                      char *why, size_t n)
 {
-	bind_i64(s, S_RUNS_TRIM, 1, job_id);
-	bind_i64(s, S_RUNS_TRIM, 2, keepcount(keep_runs));
-	if (exec1(s, S_RUNS_TRIM) != 0)
-		return fail(s, why, n, "trimming runs");
-	return 0;
-}
-
-/* ---- log ---- */
-
-int store_log_append(Store *s, int64_t job_id, int64_t run_id, int64_t t_ns,
-                     const char *text, size_t len, char *why, size_t n)
-{
-	if (len > INT32_MAX) {
-		say(why, n, "appending log line: line too long (%zu bytes)", len);
+	if (len > STORE_CHUNK_MAX) {
+		say(why, n, "storing text: %zu bytes in one piece, more than %d", len, STORE_CHUNK_MAX);
 		return -E2BIG;
 	}
-	bind_i64(s, S_LOG_APPEND, 1, job_id);
-	bind_i64(s, S_LOG_APPEND, 2, run_id);
-	bind_i64(s, S_LOG_APPEND, 3, t_ns);
-	/* A zero-length blob, not NULL, when the line is empty. */
-	sqlite3_bind_blob(s->st[S_LOG_APPEND], 4, len > 0 ? text : "", (int)len, SQLITE_STATIC);
-	int rc = exec1(s, S_LOG_APPEND);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-		say(why, n, "appending log line: no job with id %" PRId64, job_id);
+	if (len == 0)
+		return 0;
+	int r = change_begin(s, why, n, "storing text");
+	if (r < 0)
+		return r;
+	int64_t off = 0, roff = 0;
+	bind_i64(s, S_LOG_ADVANCE, 1, job_id);
+	bind_i64(s, S_LOG_ADVANCE, 2, (int64_t)len);
+	int rc = read2(s, S_LOG_ADVANCE, &off, NULL);
+	if (rc == SQLITE_DONE) {
+		say(why, n, "storing text: no job with id %" PRId64, job_id);
+		return change_done(s, -ENOENT);
+	}
+	if (rc != SQLITE_ROW)
+		return change_done(s, fail(s, why, n, "storing text"));
+	if (run_id != 0) {
+		bind_i64(s, S_OUT_ADVANCE, 1, run_id);
+		bind_i64(s, S_OUT_ADVANCE, 2, (int64_t)len);
+		bind_i64(s, S_OUT_ADVANCE, 3, job_id);
+		rc = read2(s, S_OUT_ADVANCE, &roff, NULL);
+		if (rc == SQLITE_DONE) {
+			say(why, n, "storing text: job %" PRId64 " has no run with id %" PRId64,
+			    job_id, run_id);
+			return change_done(s, -ENOENT);
+		}
+		if (rc != SQLITE_ROW)
+			return change_done(s, fail(s, why, n, "storing text"));
+	}
+	bind_i64(s, S_CHUNK_INSERT, 1, job_id);
+	bind_i64(s, S_CHUNK_INSERT, 2, run_id);
+	bind_i64(s, S_CHUNK_INSERT, 3, off);
+	bind_i64(s, S_CHUNK_INSERT, 4, roff);
+	bind_i64(s, S_CHUNK_INSERT, 5, (int64_t)len);
+	sqlite3_bind_blob(s->st[S_CHUNK_INSERT], 6, text, (int)len, SQLITE_STATIC);
+	if (exec1(s, S_CHUNK_INSERT) != 0)
+		return change_done(s, fail(s, why, n, "storing text"));
+	s->batch_text += (int64_t)len;
+	return change_done(s, 0);
+}
+
+/* Where the job's log (run 0) or the run's output ends: 0, -ENOENT if there
+ * is no such job, or no such run of that job, or -errno. */
+static int text_end(Store *s, int64_t job_id, int64_t run_id, int64_t *end, char *why, size_t n)
+{
+	int k = run_id ? S_OUT_END : S_LOG_END;
+	bind_i64(s, k, 1, run_id ? run_id : job_id);
+	if (run_id != 0)
+		bind_i64(s, k, 2, job_id);      /* another job's run is none of this one's */
+	int rc = read2(s, k, end, NULL);
+	if (rc == SQLITE_DONE) {
+		if (run_id != 0)
+			say(why, n, "job %" PRId64 " has no run with id %" PRId64, job_id, run_id);
+		else
+			say(why, n, "no job with id %" PRId64, job_id);
 		return -ENOENT;
 	}
-	if (rc != 0)
-		return fail(s, why, n, "appending log line");
+	return rc == SQLITE_ROW ? 0 : fail(s, why, n, "reading text");
+}
+
+int store_text_extent(Store *s, int64_t job_id, int64_t run_id, int64_t *first, int64_t *end,
+                      char *why, size_t n)
+{
+	int kf = run_id ? S_OUT_FIRST : S_LOG_FIRST;
+	*first = *end = 0;
+	int r = text_end(s, job_id, run_id, end, why, n);
+	if (r < 0)
+		return r;
+	bind_i64(s, kf, 1, run_id ? run_id : job_id);
+	int rc = read2(s, kf, first, NULL);
+	if (rc == SQLITE_DONE)
+		*first = *end;          /* nothing kept */
+	else if (rc != SQLITE_ROW)
+		return fail(s, why, n, "reading text");
 	return 0;
 }
 
-typedef struct LogRow {
-	int64_t id, t_ns, run_id;
-	char *text;
-	size_t len;
-} LogRow;
-
-/* Log lines selected by statement k (S_LOG_PAGE by job, S_OUTPUT_PAGE by run). */
-static int read_lines(Store *s, int k, int64_t key,
-                      int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
-                      void *arg, char *why, size_t n)
+int store_text_read(Store *s, int64_t job_id, int64_t run_id, int64_t pos, char *buf,
+                    size_t cap, size_t *got, char *why, size_t n)
 {
-	LogRow *rows = emalloc(LOG_PAGE * sizeof *rows);
-	int64_t after = 0;
-	int r = 0;
-	for (;;) {
-		bind_i64(s, k, 1, key);
-		bind_i64(s, k, 2, after);
-		bind_i64(s, k, 3, LOG_PAGE);
-		int nrow = 0, rc;
-		sqlite3_stmt *st = s->st[k];
-		while ((rc = step(s, k)) == SQLITE_ROW) {
-			LogRow *w = &rows[nrow++];
-			w->id = sqlite3_column_int64(st, 0);
-			w->t_ns = sqlite3_column_int64(st, 1);
-			w->run_id = sqlite3_column_int64(st, 2);
-			const void *b = sqlite3_column_blob(st, 3);
-			w->len = (size_t)sqlite3_column_bytes(st, 3);
-			w->text = estrndup(b ? b : "", w->len);
+	int k = run_id ? S_OUT_TEXT : S_LOG_TEXT;
+	sqlite3_stmt *st = s->st[k];
+	sqlite3_blob *blob = NULL;
+	*got = 0;
+	bind_i64(s, k, 1, run_id ? run_id : job_id);
+	bind_i64(s, k, 2, pos);
+	bind_i64(s, k, 3, TEXT_INLINE);
+	if (run_id != 0)
+		bind_i64(s, k, 4, job_id);
+	int rc = SQLITE_DONE, r = 0;
+	int64_t at = pos;
+	while (*got < cap && (rc = step(s, k)) == SQLITE_ROW) {
+		int64_t off = sqlite3_column_int64(st, 0);
+		int64_t len = sqlite3_column_int64(st, 1);
+		if (off > at) {
+			if (at == pos)
+				r = -ESTALE;
+			break;          /* a gap: none after the first chunk, by construction */
 		}
-		if (rc != SQLITE_DONE)
-			r = fail(s, why, n, "reading log");
-		for (int i = 0; i < nrow; i++) {
-			if (r == 0)
-				r = fn(arg, rows[i].t_ns, rows[i].run_id, rows[i].text, rows[i].len);
-			free(rows[i].text);
+		size_t skip = (size_t)(at - off);
+		size_t take = (size_t)len > skip ? (size_t)len - skip : 0;
+		if (take > cap - *got)
+			take = cap - *got;
+		const char *b = sqlite3_column_blob(st, 2);
+		if (b != NULL) {
+			memcpy(buf + *got, b + skip, take);
+		} else if (take > 0) {
+			/* A long chunk: only the part asked for is read. */
+			int64_t id = sqlite3_column_int64(st, 3);
+			int brc = blob ? sqlite3_blob_reopen(blob, id) :
+			          sqlite3_blob_open(s->db, "main", "chunks", "text", id, 0, &blob);
+			if (brc == SQLITE_OK)
+				brc = sqlite3_blob_read(blob, buf + *got, (int)take, (int)skip);
+			if (brc != SQLITE_OK) {
+				record(s, brc);
+				r = fail(s, why, n, "reading text");
+				break;
+			}
 		}
-		if (r != 0 || nrow < LOG_PAGE)
-			break;
-		after = rows[nrow - 1].id;
+		*got += take;
+		at += (int64_t)take;
 	}
-	free(rows);
+	if (blob != NULL)
+		sqlite3_blob_close(blob);
+	if (rc == SQLITE_ROW)
+		idle(s, k);             /* stopped early: cap reached, a gap, or a failure */
+	else if (rc != SQLITE_DONE)
+		r = fail(s, why, n, "reading text");
+	if (r == 0 && *got == 0 && cap > 0) {
+		/* Nothing at pos: the end, or past it; no such job or run; or
+		 * nothing kept any more before the end (retention removed it all). */
+		int64_t end = 0;
+		r = text_end(s, job_id, run_id, &end, why, n);
+		if (r == 0 && pos < end)
+			r = -ESTALE;
+	}
+	if (r == -ESTALE)
+		say(why, n, "position %" PRId64 " is no longer kept (older text was removed since "
+		    "this file was opened); open it again", pos);
 	return r;
 }
 
-int store_log_read(Store *s, int64_t job_id,
-                   int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
-                   void *arg, char *why, size_t n)
+/* ---- from one row per line (schema < 7) ---- */
+
+/* Converting: the lines of one (job, run) in a row become one chunk. */
+typedef struct Convert {
+	int64_t job_id, run_id;
+	char *buf;
+	size_t len;
+} Convert;
+
+static int convert_flush(Store *s, Convert *c, char *why, size_t n)
 {
-	return read_lines(s, S_LOG_PAGE, job_id, fn, arg, why, n);
+	int r = store_text_append(s, c->job_id, c->run_id, c->buf, c->len, why, n);
+	if (r == -ENOENT && c->run_id != 0)
+		r = store_text_append(s, c->job_id, 0, c->buf, c->len, why, n);   /* its run is gone */
+	c->len = 0;
+	return r;
 }
 
-int store_run_output_read(Store *s, int64_t run_id,
-                          int (*fn)(void *arg, int64_t t_ns, int64_t run_id, const char *text, size_t len),
-                          void *arg, char *why, size_t n)
+int64_t store_convert_lines(Store *s, size_t (*render)(void *arg, int64_t t_ns, const char *text,
+                            size_t len, char *out, size_t cap), void *arg, char *why, size_t n)
 {
-	return read_lines(s, S_OUTPUT_PAGE, run_id, fn, arg, why, n);
-}
-
-int store_log_trim(Store *s, int64_t job_id, size_t keep_lines, char *why, size_t n)
-{
-	bind_i64(s, S_LOG_TRIM, 1, job_id);
-	bind_i64(s, S_LOG_TRIM, 2, keepcount(keep_lines));
-	if (exec1(s, S_LOG_TRIM) != 0)
-		return fail(s, why, n, "trimming log");
-	return 0;
+	int64_t any = 0, count = 0;
+	if (queryint(s, "SELECT count(*) FROM (SELECT 1 FROM log LIMIT 1)", &any) != SQLITE_OK)
+		return fail(s, why, n, "converting log lines");
+	if (!any)
+		return 0;
+	/* All of it or none: one change (the appends below nest inside it). */
+	int r = change_begin(s, why, n, "converting log lines");
+	if (r < 0)
+		return r;
+	if (execsql(s, "UPDATE runs SET out_bytes = 0") != SQLITE_OK)
+		return change_done(s, fail(s, why, n, "converting log lines"));
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT job_id, run_id, t_ns, text FROM log ORDER BY job_id, id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		record(s, sqlite3_errcode(s->db));
+		return change_done(s, fail(s, why, n, "converting log lines"));
+	}
+	/* A rendered line is its text and at most 80 bytes of time. */
+	enum { CHUNK = 64 * 1024, LINE = 8192 };
+	Convert c = { 0, 0, emalloc(CHUNK + LINE), 0 };
+	char *line = emalloc(LINE);
+	int rc = SQLITE_DONE;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t job = sqlite3_column_int64(st, 0), run = sqlite3_column_int64(st, 1);
+		const char *t = sqlite3_column_blob(st, 3);
+		size_t tlen = (size_t)sqlite3_column_bytes(st, 3);
+		if (tlen > LINE - 128)
+			tlen = LINE - 128;
+		size_t k = render(arg, sqlite3_column_int64(st, 2), t ? t : "", tlen, line, LINE);
+		if (c.len && (job != c.job_id || run != c.run_id || c.len + k > CHUNK))
+			r = convert_flush(s, &c, why, n);
+		c.job_id = job;
+		c.run_id = run;
+		memcpy(c.buf + c.len, line, k);
+		c.len += k;
+		count++;
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		record(s, rc);
+		r = fail(s, why, n, "converting log lines");
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && c.len)
+		r = convert_flush(s, &c, why, n);
+	free(c.buf);
+	free(line);
+	if (r == 0 && execsql(s, "UPDATE runs SET log_off = coalesce((SELECT min(off) FROM chunks"
+	                      " WHERE chunks.run_id = runs.id), (SELECT log_end FROM jobs"
+	                      " WHERE jobs.id = runs.job_id)); DELETE FROM log") != SQLITE_OK)
+		r = fail(s, why, n, "converting log lines");
+	change_done(s, r < 0 ? r : 0);
+	return r < 0 ? r : count;
 }

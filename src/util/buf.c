@@ -4,7 +4,7 @@
 
 #include "util.h"
 
-void buf_reserve(Buf *b, size_t extra)
+static void buf_reserve(Buf *b, size_t extra)
 {
 	if (b->len + extra + 1 <= b->cap)
 		return;

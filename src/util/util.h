@@ -1,6 +1,6 @@
 /* Small shared helpers: allocation that exits on failure, a growable byte
- * buffer, and the two clocks (wall and monotonic) kept as distinct types so
- * they cannot be mixed up. */
+ * buffer, the two clocks (wall and monotonic) kept as distinct types so they
+ * cannot be mixed up, and addresses and writes for stream sockets. */
 #ifndef JOBD_UTIL_H
 #define JOBD_UTIL_H
 
@@ -22,7 +22,6 @@ typedef struct Buf {
 	char *data;
 	size_t len, cap;
 } Buf;
-void buf_reserve(Buf *b, size_t extra);
 void buf_add(Buf *b, const void *p, size_t n);
 void buf_addstr(Buf *b, const char *s);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -36,5 +35,20 @@ typedef struct Mono {
 } Mono;
 int64_t wall_now_ns(void);
 Mono mono_now(void);
+
+/* ---- net.c ---- */
+/* An address as jobd -fsaddr, jobctl -a and jobd -metrics take it. */
+typedef struct NetAddr {
+	int is_unix;
+	char host[108];             /* unix: the socket path; TCP: the host, [] removed (may be "") */
+	int port;                   /* TCP: 0-65535 */
+} NetAddr;
+/* Splits "tcp!host!port", "host:port", "[v6]:port", "unix!path" or a path
+ * (anything else holding a slash). The host is not looked up. 0, or -EINVAL
+ * (-ENAMETOOLONG for a socket path) with why. */
+int net_addr_parse(const char *addr, NetAddr *a, char *why, size_t n);
+/* Writes all of buf to a stream socket (or a pipe): 0 or -errno, -EPIPE if
+ * the peer has gone. Never raises SIGPIPE on a socket. */
+int net_send_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -67,7 +67,7 @@ jobd_start -fsaddr "tcp!$NET.1!0" -allow "$NET.0/30"
 PORT=$(port_of)
 check "allowed-network-accepted" remote ls-files /
 remote write clone 'remote:@daily:true' 2>"$T/err"
-check "default-tcpuser-no-one" grep -q "clients on other hosts act as no one unless jobd is started with -tcpuser" "$T/err"
+check "default-tcpuser-no-one" grep -q "clients on other hosts act as no one here" "$T/err"
 check_fails_with "no-one-made-nothing" "'remote' not found" "$JOBCTL" read jobs/remote/cmd
 jobd_stop
 

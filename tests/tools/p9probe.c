@@ -37,6 +37,12 @@
  *                    them) and prints "answered A of N" (A counts Rreads
  *                    that answer the requests in order). Exit 1 if jobd
  *                    stops answering for 20 s.
+ *   opens PATH N GOFILE
+ *                    opens PATH N times on one session (N fids at once) and
+ *                    reads the first 8 KiB of each; prints "opened N" and
+ *                    keeps them open until GOFILE exists, then reads each
+ *                    through to its end and prints "read B bytes per open"
+ *                    (every open must read the same length, else exit 1)
  *   refusals N       with jobd's connections all taken, opens N silent
  *                    connections (more than the 16 jobd holds), and prints
  *                        oldest K: C closed without a word within 1.9 s
@@ -636,6 +642,63 @@ static int do_refusals(long n)
 	return 0;
 }
 
+/* One Tread of fid at off: the count read into buf, or -errno. */
+static long read_fid(Client *c, uint32_t fid, uint64_t off, uint8_t *buf, uint32_t count,
+                     char *why, size_t n)
+{
+	Fcall t = { .type = Tread, .fid = fid, .offset = off, .count = count }, r;
+	uint8_t *rbuf = NULL;
+	int rc = client_rpc(c, &t, &r, &rbuf, why, n);
+	long got = rc < 0 ? rc : (long)r.count;
+	if (rc >= 0)
+		memcpy(buf, r.data, r.count);
+	free(rbuf);
+	return got;
+}
+
+static int do_opens(const char *path, long count, const char *gofile)
+{
+	char why[512];
+	if (count < 1 || count > 10000)
+		return die("opens", "N must be 1..10000");
+	Client *c = session(P9_2000L, 65536, why, sizeof why);
+	if (!c)
+		return die("session", why);
+	uint32_t *fids = calloc((size_t)count, sizeof *fids), iounit;
+	uint8_t *buf = malloc(65536);
+	for (long i = 0; i < count; i++) {
+		if (client_open_fid(c, path, OREAD, 0, &fids[i], &iounit, why, sizeof why) < 0)
+			return die("open", why);
+		if (read_fid(c, fids[i], 0, buf, 8192, why, sizeof why) < 0)
+			return die("read", why);
+	}
+	printf("opened %ld\n", count);
+	fflush(stdout);
+	struct stat sb;
+	while (stat(gofile, &sb) < 0) {
+		struct timespec ts = { 0, 20 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	uint64_t first = 0;
+	for (long i = 0; i < count; i++) {
+		uint64_t off = 0;
+		long got;
+		while ((got = read_fid(c, fids[i], off, buf, 65000, why, sizeof why)) > 0)
+			off += (uint64_t)got;
+		if (got < 0)
+			return die("read", why);
+		if (i == 0)
+			first = off;
+		else if (off != first)
+			return die("opens", "the opens read different lengths");
+	}
+	printf("read %llu bytes per open\n", (unsigned long long)first);
+	free(buf);
+	free(fids);
+	client_free(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -660,6 +723,8 @@ int main(int argc, char **argv)
 		return do_op(argv[3], argv[4], argv[5], argc == 7 ? argv[6] : NULL);
 	if (strcmp(cmd, "flood") == 0 && argc == 6)
 		return do_flood(argv[3], atol(argv[4]), argv[5]);
+	if (strcmp(cmd, "opens") == 0 && argc == 6)
+		return do_opens(argv[3], atol(argv[4]), argv[5]);
 	if (strcmp(cmd, "refusals") == 0 && argc == 4)
 		return do_refusals(atol(argv[3]));
 	fprintf(stderr, "p9probe: bad command\n");

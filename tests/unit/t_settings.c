@@ -1,4 +1,5 @@
 /* Per-job settings: durations, policies, env, limits, signals. */
+#include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -29,39 +30,69 @@ static void test_durations(void)
 	}
 }
 
-static void test_policies(void)
+/* setting_parse: value -> canonical text, or the reason, naming the setting. */
+static void test_table(void)
 {
-	char why[200];
-	int v;
-	CHECK(overlap_parse("skip", &v, why, sizeof why) == 0 && v == OVERLAP_SKIP);
-	CHECK(overlap_parse("Queue", &v, why, sizeof why) == 0 && v == OVERLAP_QUEUE);
-	CHECK(overlap_parse("replace", &v, why, sizeof why) == 0 && v == OVERLAP_REPLACE);
-	CHECK(overlap_parse("allow", &v, why, sizeof why) == 0 && v == OVERLAP_ALLOW);
-	CHECK(overlap_parse("sometimes", &v, why, sizeof why) < 0 && strstr(why, "skip, queue"));
-	CHECK(misfire_parse("once", &v, why, sizeof why) == 0 && v == MISFIRE_ONCE);
-	CHECK(misfire_parse("all", &v, why, sizeof why) == 0 && v == MISFIRE_ALL);
-	CHECK(misfire_parse("never", &v, why, sizeof why) < 0);
-	CHECK(strcmp(overlap_name(OVERLAP_ALLOW), "allow") == 0);
-	CHECK(strcmp(misfire_name(MISFIRE_SKIP), "skip") == 0);
-}
-
-static void test_env_dir(void)
-{
-	char why[200], *out = NULL;
-	CHECK(env_parse("A=1\nB_2=x=y\n\nC=\n", &out, why, sizeof why) == 0);
-	CHECK(out && strcmp(out, "A=1\nB_2=x=y\nC=\n") == 0);
-	free(out);
-	CHECK(env_parse("", &out, why, sizeof why) == 0 && strcmp(out, "") == 0);
-	free(out);
-	CHECK(env_parse("1A=x", NULL, why, sizeof why) < 0);
-	CHECK(env_parse("A-B=x", NULL, why, sizeof why) < 0);
-	CHECK(env_parse("novalue", NULL, why, sizeof why) < 0);
-	CHECK(env_parse("=x", NULL, why, sizeof why) < 0);
-	CHECK(env_parse("JOBD_JOB=x", NULL, why, sizeof why) < 0);
-	CHECK(dir_valid("", why, sizeof why) == 0);
-	CHECK(dir_valid("/tmp", why, sizeof why) == 0);
-	CHECK(dir_valid("tmp", why, sizeof why) < 0);
-	CHECK(dir_valid("/a\nb", why, sizeof why) < 0);
+	static const struct { int key; const char *in, *canon, *msg; } cases[] = {
+		{ SET_OVERLAP, "skip", "skip", NULL },
+		{ SET_OVERLAP, "Queue", "queue", NULL },
+		{ SET_OVERLAP, "REPLACE", "replace", NULL },
+		{ SET_OVERLAP, "allow", "allow", NULL },
+		{ SET_OVERLAP, "sometimes", NULL, "overlap: 'sometimes' is not one of skip, queue, replace, allow" },
+		{ SET_MISFIRE, "once", "once", NULL },
+		{ SET_MISFIRE, "All", "all", NULL },
+		{ SET_MISFIRE, "never", NULL, "misfire: 'never' is not one of skip, once, all" },
+		{ SET_TIMEOUT, "90", "1m30s", NULL },
+		{ SET_TIMEOUT, "0s", "0", NULL },
+		{ SET_TIMEOUT, "soon", NULL, "timeout: 'soon' is not a duration" },
+		{ SET_TIMEOUT, "31d", NULL, "timeout: '31d' is longer than 30 days" },
+		{ SET_ENV, "A=1\nB_2=x=y\n\nC=\n", "A=1\nB_2=x=y\nC=\n", NULL },
+		{ SET_ENV, "A=1\r\nB=2", "A=1\nB=2\n", NULL },
+		{ SET_ENV, "", "", NULL },
+		{ SET_ENV, "1A=x", NULL, "env: '1A=x' is not KEY=value" },
+		{ SET_ENV, "A-B=x", NULL, "env: " },
+		{ SET_ENV, "novalue", NULL, "env: " },
+		{ SET_ENV, "=x", NULL, "env: " },
+		{ SET_ENV, "JOBD_JOB=x", NULL, "env: JOBD_* variables are set by jobd" },
+		{ SET_DIR, "", "", NULL },
+		{ SET_DIR, "/tmp", "/tmp", NULL },
+		{ SET_DIR, "tmp", NULL, "dir: 'tmp' is not an absolute path" },
+		{ SET_DIR, "/a\nb", NULL, "dir: too long or contains a newline" },
+		{ SET_SCHEDULE, " TZ=Europe/Paris 0 9 * * *", " TZ=Europe/Paris 0 9 * * *", NULL },
+		{ SET_SCHEDULE, "TZ=Mars/Olympus @daily", "TZ=Mars/Olympus @daily", NULL },
+		{ SET_SCHEDULE, "61 * * * *", NULL, "schedule: minute" },
+		{ SET_SCHEDULE, "CRON_TZ=UTC", NULL, "schedule: time zone: want 'TZ=Area/City expression'" },
+		{ SET_CMD, "echo  hi", "echo  hi", NULL },
+		{ SET_CMD, "", NULL, "command is empty" },
+		{ SET_LIMITS, "as=524288K nproc=64", "nproc=64 as=512M", NULL },
+		{ SET_LIMITS, "files=1", NULL, "limits: unknown limit 'files'" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char why[256] = "", *canon = NULL;
+		int rc = setting_parse(cases[i].key, cases[i].in, &canon, why, sizeof why);
+		const char *name = setting_tab[cases[i].key].name;
+		if (cases[i].canon)
+			CHECKF(rc == 0 && canon && strcmp(canon, cases[i].canon) == 0,
+			       "%s '%s' -> '%s' (%s)", name, cases[i].in, canon ? canon : "(null)", why);
+		else
+			CHECKF(rc == -EINVAL && !canon && strncmp(why, cases[i].msg, strlen(cases[i].msg)) == 0,
+			       "%s '%s': got '%s', want '%s...'", name, cases[i].in, why, cases[i].msg);
+		free(canon);
+	}
+	CHECK(setting_parse(SET_ENV, "A=1", NULL, NULL, 0) == 0);
+	/* The rows: names found, words both ways. */
+	for (int i = 0; i < SET_N; i++)
+		CHECKF(setting_find(setting_tab[i].name, strlen(setting_tab[i].name)) == i, "%d", i);
+	CHECK(setting_find("env", 3) == SET_ENV && setting_find("envx", 4) < 0 &&
+	      setting_find("en", 2) < 0);
+	char names[128];
+	CHECK(strcmp(setting_names(names, sizeof names),
+	             "schedule, cmd, timeout, overlap, misfire, dir, env, limits") == 0);
+	CHECK(strcmp(setting_word(SET_OVERLAP, OVERLAP_ALLOW), "allow") == 0);
+	CHECK(strcmp(setting_word(SET_MISFIRE, MISFIRE_SKIP), "skip") == 0);
+	CHECK(strcmp(setting_word(SET_MISFIRE, 7), "?") == 0 && strcmp(setting_word(SET_DIR, 0), "?") == 0);
+	CHECK(setting_word_index(SET_OVERLAP, "replace") == OVERLAP_REPLACE);
+	CHECK(setting_word_index(SET_MISFIRE, "ALL") < 0 && setting_word_index(SET_ENV, "x") < 0);
 }
 
 static void test_limits(void)
@@ -159,8 +190,7 @@ int main(void)
 {
 	unit_prog = "t_settings";
 	unit_run("durations", test_durations);
-	unit_run("policies", test_policies);
-	unit_run("env-dir", test_env_dir);
+	unit_run("table", test_table);
 	unit_run("limits", test_limits);
 	unit_run("signals", test_signals);
 	return unit_done();

@@ -173,7 +173,6 @@ static void test_glibc_posix(void)
 		if (z == NULL)
 			continue;
 		CHECK(strcmp(zone_name(z), "Local") == 0);
-		CHECKF(strcmp(zone_source(z), tzs[i]) == 0, "source %s", zone_source(z));
 		/* glibc applies POSIX rules only from 1970 on; we apply them to all years. */
 		crosscheck(z, tzs[i], 0, 3000);
 		zone_free(z);
@@ -293,7 +292,6 @@ static void test_names(void)
 	Zone *z = load("Europe/Paris");
 	if (z != NULL) {
 		CHECK(strcmp(zone_name(z), "Europe/Paris") == 0);
-		CHECK(strcmp(zone_source(z), "Europe/Paris") == 0);
 		zone_free(z);
 	}
 	z = load("UTC");
@@ -321,17 +319,17 @@ static void test_local(void)
 		zone_free(z);
 	}
 	static const struct {
-		const char *tz, *source;
+		const char *tz;
 		int off;                           /* at 2021-07-01T00:00:00Z */
 	} ok[] = {
-		{ "", "UTC", 0 },
-		{ ":", "UTC", 0 },
-		{ ":Europe/Paris", "Europe/Paris", 7200 },
-		{ "Europe/Paris", "Europe/Paris", 7200 },
-		{ ":/usr/share/zoneinfo/Asia/Tokyo", "/usr/share/zoneinfo/Asia/Tokyo", 9 * 3600 },
-		{ "EST5EDT", "EST5EDT", -4 * 3600 },
-		{ "UTC0", "UTC0", 0 },
-		{ "<+03>-3", "<+03>-3", 3 * 3600 },
+		{ "", 0 },
+		{ ":", 0 },
+		{ ":Europe/Paris", 7200 },
+		{ "Europe/Paris", 7200 },
+		{ ":/usr/share/zoneinfo/Asia/Tokyo", 9 * 3600 },
+		{ "EST5EDT", -4 * 3600 },
+		{ "UTC0", 0 },
+		{ "<+03>-3", 3 * 3600 },
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		set_tz(ok[i].tz);
@@ -340,8 +338,6 @@ static void test_local(void)
 		if (z == NULL)
 			continue;
 		CHECK(strcmp(zone_name(z), "Local") == 0);
-		CHECKF(strcmp(zone_source(z), ok[i].source) == 0, "TZ='%s': source %s", ok[i].tz,
-		       zone_source(z));
 		CHECKF(zone_offset(z, 1625097600, &abbr) == ok[i].off, "TZ='%s'", ok[i].tz);
 		zone_free(z);
 	}

@@ -1,0 +1,101 @@
+/* One write path: jobs, the 9P engine and runs change things all through a
+ * loop turn; each change joins the store's batch at once. Before the loop
+ * waits again (a uv_prepare handle: after every callback of the turn,
+ * timers included) the runs' buffered output is stored, the batch is
+ * committed in one transaction, and the replies held for it are sent.
+ *
+ * A commit that cannot go through now (-EAGAIN: the database is locked by
+ * another program) keeps the batch and the replies, and is tried again a
+ * second later, or at the next turn. A batch the store has lost leaves the
+ * daemon ahead of what is stored: jobd exits, and the next start takes up
+ * from the store (runs in progress are recorded as interrupted). */
+#include "daemon/turn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+enum { RETRY_MS = 1000 };
+
+struct Turn {
+	uv_prepare_t prepare;
+	uv_timer_t retry;
+	Jobs *js;
+	Store *store;
+	Srv *srv;
+	int closing;
+	int waiting;                /* a commit failed with -EAGAIN: said once */
+};
+
+static void on_retry(uv_timer_t *h)
+{
+	/* Nothing to do here: the turn this wakes commits (on_prepare). */
+	(void)h;
+}
+
+static void committed(void *arg, int rc, const char *why)
+{
+	Turn *t = arg;
+	if (rc == 0) {
+		if (t->waiting)
+			LOGI("store: committed again");
+		t->waiting = 0;
+		srv_release(t->srv);
+		return;
+	}
+	if (rc == -EAGAIN) {
+		if (!t->waiting)
+			LOGE("store: %s; the replies to these changes wait for it", why);
+		t->waiting = 1;
+		if (!t->closing)
+			uv_timer_start(&t->retry, on_retry, RETRY_MS, 0);
+		return;
+	}
+	LOGE("store: %s; exiting: what jobd holds is ahead of what is stored, and the next "
+	     "start takes up from the store", why);
+	log_fini();
+	exit(EXIT_FAILURE);
+}
+
+void turn_end(Turn *t)
+{
+	jobs_turn_end(t->js);
+	store_commit(t->store, committed, t);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+	turn_end(h->data);
+}
+
+Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv)
+{
+	Turn *t = xcalloc(1, sizeof *t);
+	t->js = js;
+	t->store = store;
+	t->srv = srv;
+	uv_prepare_init(loop, &t->prepare);
+	uv_timer_init(loop, &t->retry);
+	t->prepare.data = t->retry.data = t;
+	uv_prepare_start(&t->prepare, on_prepare);
+	/* The timer only wakes the loop; it must not keep a finished loop alive. */
+	uv_unref((uv_handle_t *)&t->retry);
+	return t;
+}
+
+static void closed(uv_handle_t *h)
+{
+	Turn *t = h->data;
+	if (--t->closing == 0)
+		free(t);
+}
+
+void turn_stop(Turn *t)
+{
+	turn_end(t);
+	t->closing = 2;
+	uv_close((uv_handle_t *)&t->prepare, closed);
+	uv_close((uv_handle_t *)&t->retry, closed);
+}

@@ -1,0 +1,21 @@
+/* The end of every loop turn: what the turn changed is stored, committed as
+ * one batch, and only then are the replies that acknowledge it sent. */
+#ifndef JOBD_TURN_H
+#define JOBD_TURN_H
+
+#include <uv.h>
+
+#include "jobs/jobs.h"
+#include "srv/srv.h"
+#include "store/store.h"
+
+typedef struct Turn Turn;
+
+/* Runs turn_end before the loop waits for anything, each time around. */
+Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv);
+/* Stores, commits and releases now (shutdown begins, the last turn). */
+void turn_end(Turn *t);
+/* A last turn_end, then its handles close; t is freed once they have. */
+void turn_stop(Turn *t);
+
+#endif

@@ -1,0 +1,256 @@
+/* The text of logs and outputs: each line rendered once, as it arrives
+ * ("<time>:<text>\n", the time in the daemon's zone as Go prints it), and
+ * stored in chunks (store.h, "text").
+ *
+ * A run's output is the busy path: a job printing short lines must not stall
+ * the loop. Its lines (and jobd's own lines about it) collect in the run's
+ * buffer and go to the store as one chunk per loop turn (jobs_turn_end), or
+ * sooner at TEXT_CHUNK bytes. A run that has sent TEXT_TURN bytes in one turn
+ * is not read again until the next (run_output_pause): no turn does more
+ * than a bounded amount of work for one run, however fast it prints. Past
+ * the run's cap, lines are counted, not rendered.
+ *
+ * The job's own lines (started, completed, skipped, ...) are few: each is
+ * stored as it is written, in the turn's batch like everything else. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs_int.h"
+#include "util/log.h"
+
+/* A rendered line: the text (at most RUN_MAXLINE from a run; jobd's own
+ * lines are shorter) and the time, at most 80 bytes. */
+enum { TEXT_LINE_MAX = RUN_MAXLINE + 128 };
+_Static_assert(TEXT_CHUNK + TEXT_LINE_MAX <= STORE_CHUNK_MAX, "a chunk must fit the store's limit");
+
+size_t text_render(const Zone *z, int64_t t_ns, const char *text, size_t len, char *out, size_t cap)
+{
+	char ts[80];
+	size_t k = zone_format_go(z, t_ns / 1000000000, (long)(t_ns % 1000000000), 1, ts, sizeof ts);
+	if (k >= sizeof ts)
+		k = sizeof ts - 1;
+	if (k + 2 > cap)
+		return 0;
+	if (len > cap - k - 2)
+		len = cap - k - 2;
+	memcpy(out, ts, k);
+	out[k] = ':';
+	memcpy(out + k + 1, text, len);
+	out[k + 1 + len] = '\n';
+	return k + 2 + len;
+}
+
+/* The converter's view of text_render (store_convert_lines). */
+static size_t render_for_store(void *arg, int64_t t_ns, const char *text, size_t len, char *out,
+                               size_t cap)
+{
+	return text_render(arg, t_ns, text, len, out, cap);
+}
+
+int64_t text_convert(Jobs *js, char *why, size_t n)
+{
+	return store_convert_lines(js->store, render_for_store, js->zone, why, n);
+}
+
+static void store_line_now(Jobs *js, Job *j, int64_t run_id, const char *line, size_t len)
+{
+	char why[256];
+	int rc = store_text_append(js->store, j->id, run_id, line, len, why, sizeof why);
+	if (rc == -ENOENT && run_id != 0)   /* its run was trimmed: the job's log still has it */
+		rc = store_text_append(js->store, j->id, 0, line, len, why, sizeof why);
+	if (rc < 0)
+		LOGE("job %s: cannot record log line: %s", j->name, why);
+}
+
+/* ---- a run's buffer ---- */
+
+/* The run's buffered text goes to the store now. */
+void text_flush_run(JobRun *r)
+{
+	Jobs *js = r->js;
+	if (r->tlen && r->job) {
+		char why[256];
+		if (store_text_append(js->store, r->job->id, r->run_id, r->tbuf, r->tlen, why,
+		                      sizeof why) < 0 && !r->tfailed++)
+			LOGE("job %s: cannot record output of run %lld (said once a run; what "
+			     "follows is dropped until it can): %s", r->name, (long long)r->seq, why);
+		r->job->changes.log++;
+		r->job->changes.runs++;
+	}
+	r->tlen = 0;
+}
+
+static void dirty_add(JobRun *r)
+{
+	if (r->tdirty)
+		return;
+	r->tdirty = 1;
+	r->tnext = r->js->tdirty;
+	r->js->tdirty = r;
+}
+
+static void unlist(JobRun **head, JobRun *r)
+{
+	for (JobRun **p = head; *p; p = &(*p)->tnext)
+		if (*p == r) {
+			*p = r->tnext;
+			return;
+		}
+}
+
+/* Stores what the run has buffered and takes it off the turn's lists: its
+ * end is being recorded, or its job is gone (r->job NULL: dropped). */
+void text_end_run(JobRun *r)
+{
+	Jobs *js = r->js;
+	text_flush_run(r);
+	if (r->tdirty) {
+		unlist(&js->tdirty, r);
+		r->tdirty = 0;
+	}
+	if (r->paused) {
+		for (JobRun **p = &js->tpaused; *p; p = &(*p)->tnext_paused)
+			if (*p == r) {
+				*p = r->tnext_paused;
+				break;
+			}
+		r->paused = 0;
+		run_output_resume(r->run);
+	}
+	free(r->tbuf);
+	r->tbuf = NULL;
+	r->tcap = 0;
+}
+
+static void run_add(JobRun *r, const char *line, size_t len)
+{
+	if (r->tlen + len > r->tcap) {
+		r->tcap = TEXT_CHUNK + TEXT_LINE_MAX;
+		r->tbuf = xrealloc(r->tbuf, r->tcap);
+	}
+	memcpy(r->tbuf + r->tlen, line, len);
+	r->tlen += len;
+	r->out_bytes += (int64_t)len;
+	if (r->tlen >= TEXT_CHUNK)
+		text_flush_run(r);
+	else
+		dirty_add(r);
+}
+
+/* The run's own output stops TEXT_RESERVE short of the cap: the lines jobd
+ * writes about the run (truncated, timed out, exit status) fit after it, and
+ * what is stored stays within the cap. */
+static int64_t output_cap(const Jobs *js)
+{
+	int64_t cap = js->cfg.max_output;
+	return cap > 2 * TEXT_RESERVE ? cap - TEXT_RESERVE : cap / 2;
+}
+
+/* One line of the run's output (run.c's line callback). */
+void text_run_line(JobRun *r, const char *text, size_t len)
+{
+	Jobs *js = r->js;
+	if (!r->job)
+		return;                 /* deleted: nowhere to put it */
+	r->turn_bytes += (int64_t)len + 1;
+	if (r->turn_bytes >= TEXT_TURN && !r->paused) {
+		/* Enough from this run for one turn; it is read again at the turn's end. */
+		run_output_pause(r->run);
+		r->paused = 1;
+		r->tnext_paused = js->tpaused;
+		js->tpaused = r;
+	}
+	/* The cap counts what is stored: the rendered line. Past it lines are
+	 * counted, not rendered nor kept: memory and disk stay bounded, and the
+	 * output has no holes. */
+	if (!r->dropped) {
+		char line[TEXT_LINE_MAX];
+		size_t k = text_render(js->zone, wall_now_ns(), text, len, line, sizeof line);
+		if (r->out_bytes + (int64_t)k <= output_cap(js)) {
+			run_add(r, line, k);
+			return;
+		}
+	}
+	r->dropped += (int64_t)len + 1;
+}
+
+/* ---- lines from jobd ---- */
+
+/* A line about the job, or about one of its runs: a live run's goes into
+ * its buffer, behind its output; any other is stored now. */
+void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
+{
+	char line[TEXT_LINE_MAX];
+	size_t k = text_render(js->zone, wall_now_ns(), text, len, line, sizeof line);
+	j->changes.log++;
+	if (run_id != 0)
+		for (JobRun *r = j->runs; r; r = r->next)
+			if (r->run_id == run_id) {
+				run_add(r, line, k);
+				return;
+			}
+	store_line_now(js, j, run_id, line, k);
+	/* A job that writes lines of its own and never ends a run (started and
+	 * stopped, over and over) is trimmed here, now and then. */
+	if (++j->own_lines >= TEXT_OWN_TRIM) {
+		char why[256];
+		j->own_lines = 0;
+		if (store_runs_retain(js->store, j->id, js->cfg.keep_runs, js->cfg.keep_bytes, why,
+		                      sizeof why) < 0)
+			LOGE("job %s: cannot trim its log: %s", j->name, why);
+	}
+}
+
+void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	job_log(js, j, run_id, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* ---- the turn ---- */
+
+void jobs_turn_end(Jobs *js)
+{
+	JobRun *r = js->tdirty;
+	js->tdirty = NULL;
+	while (r) {
+		JobRun *next = r->tnext;
+		r->tdirty = 0;
+		r->tnext = NULL;
+		r->turn_bytes = 0;
+		text_flush_run(r);
+		r = next;
+	}
+	r = js->tpaused;
+	js->tpaused = NULL;
+	while (r) {
+		JobRun *next = r->tnext_paused;
+		r->paused = 0;
+		r->turn_bytes = 0;
+		run_output_resume(r->run);
+		r = next;
+	}
+}
+
+/* ---- reading ---- */
+
+int jobs_text_extent(Jobs *js, Job *j, const RunInfo *r, int64_t *first, int64_t *end,
+                     char *why, size_t n)
+{
+	return store_text_extent(js->store, j->id, r ? r->run_id : 0, first, end, why, n);
+}
+
+int jobs_text_read(Jobs *js, Job *j, const RunInfo *r, int64_t pos, char *buf, size_t cap,
+                   size_t *got, char *why, size_t n)
+{
+	return store_text_read(js->store, j->id, r ? r->run_id : 0, pos, buf, cap, got, why, n);
+}

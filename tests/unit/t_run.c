@@ -1,0 +1,422 @@
+/* Tests of src/run/run.c against real children, on a libuv loop of the
+ * test's own: what a run's child is given (a session, stdin from /dev/null,
+ * every signal at its default and none blocked, its limits, its owner's
+ * identity), what a child that cannot start says, that starting one copies
+ * nothing of the daemon's memory (clone in jobd's memory; a run with a PAM
+ * session is forked, and the same check tells the two apart), and pausing
+ * and resuming a run's output. */
+#include "run/run.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uv_loop_t loop;
+
+typedef struct Got {
+	char out[8192];             /* the first lines, each with a newline */
+	size_t outlen;
+	long lines;
+	int done, gone, status;
+	int late;                   /* lines after done */
+	long pause_at;              /* run_output_pause at this line (0: never) */
+	Run *r;
+} Got;
+
+static void got_line(void *arg, const char *text, size_t len)
+{
+	Got *g = arg;
+	if (g->done)
+		g->late++;
+	if (g->outlen + len + 1 < sizeof g->out) {
+		memcpy(g->out + g->outlen, text, len);
+		g->outlen += len;
+		g->out[g->outlen++] = '\n';
+		g->out[g->outlen] = '\0';
+	}
+	if (++g->lines == g->pause_at)
+		run_output_pause(g->r);
+}
+
+static void got_done(void *arg, int status)
+{
+	Got *g = arg;
+	g->done++;
+	g->status = status;
+}
+
+static void got_gone(void *arg)
+{
+	((Got *)arg)->gone++;
+}
+
+static const RunCallbacks cbs = { got_line, got_done, got_gone };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Turns the loop for ms milliseconds, or until *flag is set: its value. */
+static int spin(const int *flag, int ms)
+{
+	int64_t end = now_ms() + ms;
+	while ((!flag || !*flag) && now_ms() < end) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return flag ? *flag : 0;
+}
+
+/* Starts spec's command: run_spawn's result; g->r and *pid set. */
+static int start(const RunSpec *spec, Got *g, int *pid)
+{
+	char why[256] = "";
+	int rc = run_spawn(&loop, spec, &cbs, g, &g->r, pid, why, sizeof why);
+	CHECKF(rc == 0, "run_spawn %s: %d %s", spec->cmd, rc, why);
+	return rc;
+}
+
+/* Runs cmd with spec (cmd filled in) to its end: 0, or -1 (said). */
+static int run(RunSpec *spec, const char *cmd, Got *g)
+{
+	int pid;
+	spec->cmd = cmd;
+	if (start(spec, g, &pid) < 0)
+		return -1;
+	CHECKF(spin(&g->gone, 10000), "%s did not end", cmd);
+	spin(NULL, 5);              /* the handles' closes */
+	CHECKF(g->done == 1 && g->gone == 1 && g->late == 0, "%s: done %d gone %d late %d",
+	       cmd, g->done, g->gone, g->late);
+	return g->gone ? 0 : -1;
+}
+
+static void test_output_and_status(void)
+{
+	RunSpec spec = { 0 };
+	Got g = { 0 };
+	if (run(&spec, "echo one; echo two >&2; printf three; exit 3", &g) < 0)
+		return;
+	CHECKF(strcmp(g.out, "one\ntwo\nthree\n") == 0, "%s", g.out);
+	CHECK(g.status == 3);
+	Got k = { 0 };
+	if (run(&spec, "kill -TERM $$", &k) == 0)
+		CHECKF(k.status == -SIGTERM, "%d", k.status);
+}
+
+/* Its own session and group, led by the shell (the pid run_spawn gave),
+ * stdin from /dev/null. */
+static void test_session(void)
+{
+	RunSpec spec = { 0 };
+	Got g = { 0 };
+	int pid;
+	spec.cmd = "echo $$; cut -d' ' -f5,6 /proc/$$/stat; readlink /proc/$$/fd/0";
+	if (start(&spec, &g, &pid) < 0)
+		return;
+	spin(&g.gone, 10000);
+	spin(NULL, 5);
+	char want[128];
+	snprintf(want, sizeof want, "%d\n%d %d\n/dev/null\n", pid, pid, pid);
+	CHECKF(strcmp(g.out, want) == 0, "got %s, want %s", g.out, want);
+}
+
+static void no_op(int sig)
+{
+	(void)sig;
+}
+
+/* jobd ignores, handles and blocks signals; its runs get none of that. The
+ * raw call also sets glibc's internal 32 (which glibc's sigaction refuses). */
+static void test_signals_reset(void)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, hnd = { .sa_handler = no_op }, o1, o2, o3;
+	sigaction(SIGUSR1, &ign, &o1);
+	sigaction(SIGTERM, &hnd, &o2);
+	sigaction(SIGRTMIN, &ign, &o3);
+#if defined(__x86_64__) || defined(__aarch64__)
+	unsigned long ka[16] = { (unsigned long)SIG_IGN }, kold[16];
+	syscall(SYS_rt_sigaction, 32, ka, kold, (size_t)8);
+#endif
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+
+	RunSpec spec = { 0 };
+	Got g = { 0 };
+	run(&spec, "grep -E '^Sig(Blk|Ign):' /proc/$$/status | tr -d '\\t'", &g);
+	CHECKF(strcmp(g.out, "SigBlk:0000000000000000\nSigIgn:0000000000000000\n") == 0, "%s", g.out);
+
+	sigprocmask(SIG_SETMASK, &old, NULL);
+#if defined(__x86_64__) || defined(__aarch64__)
+	syscall(SYS_rt_sigaction, 32, kold, NULL, (size_t)8);
+#endif
+	sigaction(SIGUSR1, &o1, NULL);
+	sigaction(SIGTERM, &o2, NULL);
+	sigaction(SIGRTMIN, &o3, NULL);
+}
+
+static void test_limits(void)
+{
+	struct rlimit before, after;
+	getrlimit(RLIMIT_NOFILE, &before);
+	RunSpec spec = { .nlimits = 2 };
+	spec.limits[0] = (RunLimit){ RLIMIT_NOFILE, 77 };
+	spec.limits[1] = (RunLimit){ RLIMIT_CORE, 0 };
+	Got g = { 0 };
+	run(&spec, "ulimit -n; ulimit -c", &g);
+	CHECKF(strcmp(g.out, "77\n0\n") == 0, "%s", g.out);
+	getrlimit(RLIMIT_NOFILE, &after);
+	CHECK(before.rlim_cur == after.rlim_cur && before.rlim_max == after.rlim_max);
+}
+
+/* A directory that cannot be entered: the run's first line says so, and it
+ * exits 127; unless it is optional (a missing HOME), then "/". */
+static void test_cannot_run(void)
+{
+	RunSpec spec = { .dir = "/nonexistent-jobd-t_run" };
+	Got g = { 0 };
+	run(&spec, "echo ran", &g);
+	CHECKF(strcmp(g.out, "cannot run: chdir /nonexistent-jobd-t_run: No such file or directory\n") == 0,
+	       "%s", g.out);
+	CHECK(g.status == 127);
+	Got o = { 0 };
+	spec.dir_optional = 1;
+	run(&spec, "pwd", &o);
+	CHECKF(strcmp(o.out, "/\n") == 0 && o.status == 0, "%s %d", o.out, o.status);
+}
+
+static void *idle_thread(void *arg)
+{
+	int *fd = arg;
+	char c;
+	while (read(*fd, &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* /proc/self/task/TID/status's line that starts with key. */
+static void task_line(pid_t tid, const char *key, char *buf, size_t n)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, key, strlen(key)) == 0) {
+			size_t len = strlen(line) < n ? strlen(line) : n - 1;
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+		}
+	if (f)
+		fclose(f);
+}
+
+static pid_t idle_tid;
+
+static void *idle_thread_tid(void *arg)
+{
+	idle_tid = (pid_t)syscall(SYS_gettid);
+	return idle_thread(arg);
+}
+
+/* As root, a run is its owner: uid, gid and the groups initgroups would give.
+ * The child changes them in jobd's memory (raw system calls, not glibc's
+ * all-threads set*id), and only its own: jobd and its other threads (here: a
+ * second one) keep theirs. */
+static void test_identity(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+	int ctl[2];
+	pthread_t th;
+	CHECK(pipe(ctl) == 0);
+	CHECK(pthread_create(&th, NULL, idle_thread_tid, &ctl[0]) == 0);
+	while (!__atomic_load_n(&idle_tid, __ATOMIC_SEQ_CST))
+		spin(NULL, 1);
+	char uid_before[256], gid_before[256], uid_after[256], gid_after[256];
+	task_line(idle_tid, "Uid:", uid_before, sizeof uid_before);
+	task_line(idle_tid, "Groups:", gid_before, sizeof gid_before);
+
+	RunSpec spec = { .user = "nobody", .uid = (uint32_t)pw->pw_uid, .gid = (uint32_t)pw->pw_gid, .dir = "/" };
+	Got g = { 0 };
+	run(&spec, "id -u; id -g; id -G", &g);
+	gid_t groups[64];
+	int ng = 64;
+	CHECK(getgrouplist("nobody", pw->pw_gid, groups, &ng) >= 0);
+	char want[1024];
+	int len = snprintf(want, sizeof want, "%u\n%u\n", (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	for (int i = 0; i < ng && len < (int)sizeof want - 16; i++)
+		len += snprintf(want + len, sizeof want - (size_t)len, "%s%u", i ? " " : "", (unsigned)groups[i]);
+	snprintf(want + len, sizeof want - (size_t)len, "\n");
+	CHECKF(strcmp(g.out, want) == 0, "got %s, want %s", g.out, want);
+
+	task_line(idle_tid, "Uid:", uid_after, sizeof uid_after);
+	task_line(idle_tid, "Groups:", gid_after, sizeof gid_after);
+	CHECKF(strcmp(uid_before, uid_after) == 0, "the other thread's ids changed: %s", uid_after);
+	CHECKF(strcmp(gid_before, gid_after) == 0, "the other thread's groups changed: %s", gid_after);
+	CHECK(getuid() == 0 && geteuid() == 0 && getgid() == 0);
+	close(ctl[1]);
+	pthread_join(th, NULL);
+	close(ctl[0]);
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/* The pages of a large heap that are written again after one spawn: with a
+ * copy of the address space (fork) every one of them faults (copy-on-write),
+ * in place (clone(CLONE_VM)) none does. pam: run with this PAM handle (so,
+ * forked). Returns the faults. */
+static long faults_after_spawn(RunPam *pam)
+{
+	size_t size = 64u << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+	char *heap = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (heap == MAP_FAILED)
+		return -1;
+	madvise(heap, size, MADV_NOHUGEPAGE);  /* one fault per 4 KiB page, not per 2 MiB */
+	memset(heap, 1, size);
+	RunSpec spec = { .cmd = "true", .pam = pam, .user = pam ? "root" : NULL };
+	Got g = { 0 };
+	int pid;
+	long before = minflt(), after = -1;
+	if (start(&spec, &g, &pid) == 0) {
+		for (size_t i = 0; i < size; i += page)
+			heap[i] = 2;
+		after = minflt();
+		spin(&g.gone, 10000);
+		spin(NULL, 5);
+		CHECKF(g.status == 0 && g.outlen == 0, "%d %s", g.status, g.out);
+	}
+	munmap(heap, size);
+	return after < 0 ? -1 : after - before;
+}
+
+static void test_memory_not_copied(void)
+{
+	long cloned = faults_after_spawn(NULL);
+	CHECKF(cloned >= 0 && cloned < 1024, "%ld minor faults after a spawn", cloned);
+	/* The same check sees the copy where there is one: a run with a PAM
+	 * session (pam_permit, from a directory of this test's) is forked. */
+	char dir[] = "/tmp/t_run.XXXXXX", path[64], why[256];
+	RunPam *pam = NULL;
+	if (geteuid() != 0 || !mkdtemp(dir)) {
+		printf("# t_run/memory_not_copied: no forked peer (needs root)\n");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/t_run", dir);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs("account required pam_permit.so\nsession required pam_permit.so\n", f);
+		fclose(f);
+	}
+	if (run_pam_new("t_run", dir, "root", &pam, why, sizeof why) == 0) {
+		long forked = faults_after_spawn(pam);
+		CHECKF(forked >= 16000, "%ld minor faults after a forked spawn", forked);
+		run_pam_free(pam);
+	} else {
+		printf("# t_run/memory_not_copied: no forked peer: %s\n", why);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A paused run is not read: its child blocks on the full pipe, and it does
+ * not end until resumed; then every line comes, and the end. */
+static void test_pause_resume(void)
+{
+	RunSpec spec = { 0 };
+	Got g = { .pause_at = 1 };
+	int pid;
+	spec.cmd = "seq 1 200000";
+	if (start(&spec, &g, &pid) < 0)
+		return;
+	/* Paused at its first line; the rest of that one read still comes. */
+	for (int i = 0; i < 10000 && g.lines == 0; i++)
+		spin(NULL, 1);
+	long seen = g.lines;
+	run_output_pause(g.r);      /* again: a no-op */
+	spin(&g.done, 500);
+	CHECKF(g.done == 0 && g.lines == seen && seen < 20000, "paused: done %d after %ld, then %ld lines",
+	       g.done, seen, g.lines);
+	char st[64];
+	snprintf(st, sizeof st, "/proc/%d/stat", pid);
+	CHECK(access(st, F_OK) == 0);   /* alive (or at least unreaped) */
+	run_output_resume(g.r);
+	run_output_resume(g.r);     /* again: a no-op */
+	CHECK(spin(&g.gone, 10000));
+	spin(NULL, 5);
+	CHECKF(g.lines == 200000 && g.status == 0 && g.late == 0, "%ld lines, status %d", g.lines,
+	       g.status);
+}
+
+/* Killed while paused: still no end (the output has not reached its end)
+ * until resumed; run_abandon of a paused run ends it at once. */
+static void test_pause_kill_abandon(void)
+{
+	RunSpec spec = { .cmd = "seq 1 200000" };
+	Got g = { .pause_at = 1 };
+	int pid;
+	if (start(&spec, &g, &pid) < 0)
+		return;
+	spin(NULL, 100);
+	CHECK(run_kill(g.r, SIGKILL) == 0);
+	spin(&g.done, 300);
+	CHECKF(g.done == 0, "done while paused");
+	run_output_resume(g.r);
+	CHECK(spin(&g.gone, 10000));
+	spin(NULL, 5);
+	CHECKF(g.status == -SIGKILL, "%d", g.status);
+
+	Got a = { .pause_at = 1 };
+	if (start(&spec, &a, &pid) < 0)
+		return;
+	spin(NULL, 100);
+	run_abandon(a.r);
+	CHECK(a.done == 1 && a.gone == 1 && a.status == -SIGKILL);
+	spin(NULL, 5);
+	/* Abandoned, it is left alone: its pipe closed, it dies of SIGPIPE. */
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, NULL, 0) == pid);
+}
+
+int main(void)
+{
+	unit_prog = "t_run";
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	uv_loop_init(&loop);
+	unit_run("output_and_status", test_output_and_status);
+	unit_run("session", test_session);
+	unit_run("signals_reset", test_signals_reset);
+	unit_run("limits", test_limits);
+	unit_run("cannot_run", test_cannot_run);
+	if (geteuid() == 0 && getpwnam("nobody"))
+		unit_run("identity", test_identity);
+	else
+		printf("ok - t_run/identity # SKIP needs root and a user nobody\n");
+	unit_run("memory_not_copied", test_memory_not_copied);
+	unit_run("pause_resume", test_pause_resume);
+	unit_run("pause_kill_abandon", test_pause_kill_abandon);
+	spin(NULL, 20);
+	CHECK(uv_loop_close(&loop) == 0);
+	return unit_done();
+}
