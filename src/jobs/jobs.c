@@ -89,6 +89,7 @@ static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, c
 	j->next = CRON_NEVER;
 	j->last_sched = sj->last_sched;
 	j->heapi = SIZE_MAX;
+	j->kept.runs = -1;          /* counted at its first retention */
 	j->timeout_ms = sj->timeout_ms;
 	j->overlap = sj->overlap;
 	j->misfire = sj->misfire;

@@ -59,6 +59,7 @@ typedef struct Job {
 	int last_status;            /* exit code, -signal; valid when last_end_ns != 0 */
 	int pam_refused;            /* PAM refused the owner at the last try: said once in jobd's log */
 	unsigned own_lines;         /* its own log lines since the last trim (text.c) */
+	StoreKept kept;             /* finished runs kept and their bytes, for retention; runs -1: unknown */
 	/* What changed, counted (the jobs layer only counts; fs makes these its
 	 * files' qid versions). */
 	struct {

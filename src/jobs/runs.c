@@ -274,8 +274,15 @@ static void run_end_record(JobRun *r, int status)
 	j->last_status = status;
 	if (job_save(js, j, why, sizeof why) < 0)
 		LOGE("job %s: cannot record its history: %s", j->name, why);
-	if (store_runs_retain(js->store, j->id, js->cfg.keep_runs, js->cfg.keep_bytes, why, sizeof why) < 0)
+	if (j->kept.runs >= 0) {
+		j->kept.runs++;
+		j->kept.bytes += r->out_bytes;
+	}
+	if (store_runs_retain(js->store, j->id, js->cfg.keep_runs, js->cfg.keep_bytes, &j->kept,
+	                      why, sizeof why) < 0) {
+		j->kept.runs = -1;
 		LOGE("job %s: cannot trim old runs: %s", j->name, why);
+	}
 }
 
 /* A run that never started: skipped (overlap) or impossible (spawn failed). */
@@ -285,6 +292,10 @@ static void end_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int statu
 	StoreRunEnd e = { .run_id = run_id, .state = state, .end_ns = wall_now_ns(), .status = status };
 	if (store_run_end(js->store, &e, why, sizeof why) < 0)
 		LOGE("job %s: cannot record run: %s", j->name, why);
+	/* One finished run more (its few bytes, a line of jobd's, are not
+	 * counted: the next count from the store has them). */
+	if (j->kept.runs >= 0)
+		j->kept.runs++;
 	j->changes.runs++;
 }
 

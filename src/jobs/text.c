@@ -198,8 +198,9 @@ void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
 	if (++j->own_lines >= TEXT_OWN_TRIM) {
 		char why[256];
 		j->own_lines = 0;
-		if (store_runs_retain(js->store, j->id, js->cfg.keep_runs, js->cfg.keep_bytes, why,
-		                      sizeof why) < 0)
+		j->kept.runs = -1;      /* counted again: the log's bound may remove runs */
+		if (store_runs_retain(js->store, j->id, js->cfg.keep_runs, js->cfg.keep_bytes, NULL,
+		                      why, sizeof why) < 0)
 			LOGE("job %s: cannot trim its log: %s", j->name, why);
 	}
 }

@@ -127,13 +127,22 @@ typedef struct StoreRunEnd {
 } StoreRunEnd;
 /* Records a run's end with its flags. */
 int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n);
+/* A job's finished runs kept and their stored output, as its owner counts
+ * them between retentions (runs < 0: not known, counted by the next). */
+typedef struct StoreKept {
+	int64_t runs, bytes;
+} StoreKept;
 /* Retention: keeps the newest keep_runs finished runs of the job and, of
  * those, as many as fit in keep_bytes of stored output; then the job's log
  * keeps what was written since the oldest run kept began, and at most
  * 2 * keep_bytes: runs that began before that go too. Only a prefix of the
- * log is ever removed, so what is kept reads as one piece. */
+ * log is ever removed, so what is kept reads as one piece.
+ * With kept (the caller adds each run that finishes, and its bytes) the
+ * work is an index seek per run removed, and nothing when none is; kept is
+ * updated. kept NULL: counted here, and the log's bound checked even when
+ * no run goes (the job's own lines grow it too). */
 int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
-                      char *why, size_t n);
+                      StoreKept *kept, char *why, size_t n);
 /* Records that the run's process started: time in ns, pid, and proc, the
  * runner's token for that process (run_proc_token; "" if unknown, at most
  * STORE_PROC_MAX - 1 bytes) with which a later jobd can tell whether what it

@@ -148,8 +148,8 @@ enum { SCHEMA_VERSION = (int)nelem(migrations) };
 enum {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_UNDO,
 	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_DELETE,
-	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUNS_PAGE, S_RUNS_TRIM,
-	S_RUN_SETTLE, S_JOB_SAVE, S_JOB_SEQ, S_RUN_END, S_RUNS_TRIM_BYTES, S_RUN_GET,
+	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUNS_PAGE, S_RUNS_KEPT,
+	S_RUN_SETTLE, S_JOB_SAVE, S_JOB_SEQ, S_RUN_END, S_RUN_OLDEST, S_RUN_GET,
 	S_LOG_ADVANCE, S_OUT_ADVANCE, S_CHUNK_INSERT, S_LOG_TEXT, S_OUT_TEXT,
 	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
 	NSTMT
@@ -182,9 +182,9 @@ static const char *const stmtsql[NSTMT] = {
 		" seq, manual, flags, out_bytes"
 		" FROM runs WHERE job_id = ?1 AND seq = ?2 ORDER BY id DESC LIMIT 1",
 	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
-	[S_RUNS_TRIM] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
-		" (SELECT id FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4)"
-		" ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
+	[S_RUNS_KEPT] = "SELECT count(*), coalesce(sum(out_bytes), 0) FROM runs"
+		" WHERE job_id = ?1 AND state IN (2, 3, 4)",
 	/* 3: RUN_INTERRUPTED; end_ns 0 until the interruption is settled. A run
 	 * still claimed (0) or running (1) is one store_open could not mark. */
 	[S_RUN_SETTLE] = "UPDATE runs SET state = 3, end_ns = ?2 WHERE id = ?1"
@@ -194,11 +194,9 @@ static const char *const stmtsql[NSTMT] = {
 		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14 WHERE id = ?1",
 	[S_JOB_SEQ] = "UPDATE jobs SET run_seq = run_seq + 1 WHERE id = ?1 RETURNING run_seq",
 	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5 WHERE id = ?1",
-	/* The oldest finished runs beyond a byte budget of stored output, newest kept first. */
-	[S_RUNS_TRIM_BYTES] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND id <="
-		" (SELECT id FROM (SELECT id, sum(out_bytes) OVER (ORDER BY id DESC) AS acc"
-		" FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4)) WHERE acc > ?2"
-		" ORDER BY id DESC LIMIT 1)",
+	/* The oldest finished run goes (retention, one at a time: an index seek). */
+	[S_RUN_OLDEST] = "DELETE FROM runs WHERE id = (SELECT id FROM runs WHERE job_id = ?1"
+		" AND state IN (2, 3, 4) ORDER BY id LIMIT 1) RETURNING out_bytes",
 	/* Text: each append takes its positions from the ends it advances. */
 	[S_LOG_ADVANCE] = "UPDATE jobs SET log_end = log_end + ?2 WHERE id = ?1 RETURNING log_end - ?2",
 	[S_OUT_ADVANCE] = "UPDATE runs SET out_bytes = out_bytes + ?2 WHERE id = ?1 AND job_id = ?3"
@@ -1495,42 +1493,64 @@ static int log_cut(Store *s, int64_t job_id, int64_t budget, int64_t *cut, int *
 }
 
 int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
-                      char *why, size_t n)
+                      StoreKept *kept, char *why, size_t n)
 {
 	int r = change_begin(s, why, n, "trimming runs");
 	if (r < 0)
 		return r;
-	int64_t cut;
-	bind_i64(s, S_RUNS_TRIM, 1, job_id);
-	bind_i64(s, S_RUNS_TRIM, 2, keep_runs);
-	if (exec1(s, S_RUNS_TRIM) != 0)
-		return change_done(s, fail(s, why, n, "trimming runs"));
-	bind_i64(s, S_RUNS_TRIM_BYTES, 1, job_id);
-	bind_i64(s, S_RUNS_TRIM_BYTES, 2, keep_bytes);
-	if (exec1(s, S_RUNS_TRIM_BYTES) != 0)
-		return change_done(s, fail(s, why, n, "trimming runs by size"));
+	StoreKept k = kept ? *kept : (StoreKept){ -1, -1 };
+	if (k.runs < 0) {
+		bind_i64(s, S_RUNS_KEPT, 1, job_id);
+		if (read2(s, S_RUNS_KEPT, &k.runs, &k.bytes) != SQLITE_ROW)
+			return change_done(s, fail(s, why, n, "counting runs"));
+	}
+	/* The oldest finished runs go, one index seek each, until keep_runs
+	 * remain and their output fits keep_bytes. */
+	int64_t gone = 0, ob;
+	while (k.runs > 0 && (k.runs > keep_runs || k.bytes > keep_bytes)) {
+		bind_i64(s, S_RUN_OLDEST, 1, job_id);
+		int rc = read2(s, S_RUN_OLDEST, &ob, NULL);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW)
+			return change_done(s, fail(s, why, n, "trimming runs"));
+		k.runs--;
+		k.bytes -= ob;
+		gone++;
+	}
+	/* With nothing gone and the counts kept by the caller, the log's cut
+	 * has not moved: done. */
+	if (gone == 0 && kept != NULL) {
+		*kept = k;
+		return change_done(s, 0);
+	}
 	/* The log keeps what came since the oldest run kept began, within 2 *
 	 * keep_bytes; finished runs that began before the cut go too, so that
 	 * every run kept has all its output. A run in progress keeps its place
 	 * (unless the budget cuts into it: then it loses its beginning). */
-	int64_t budget = keep_bytes > INT64_MAX / 2 ? INT64_MAX : 2 * keep_bytes;
+	int64_t budget = keep_bytes > INT64_MAX / 2 ? INT64_MAX : 2 * keep_bytes, cut;
 	int over;
 	if (log_cut(s, job_id, budget, &cut, &over) != 0)
 		return change_done(s, fail(s, why, n, "trimming the log"));
 	if (over) {
 		/* Rare (a log of the job's own lines, or runs beside a long one):
-		 * a scan of the job's runs. */
+		 * a scan of the job's runs, after which the counts are unknown. */
 		bind_i64(s, S_RUNS_BEFORE, 1, job_id);
 		bind_i64(s, S_RUNS_BEFORE, 2, cut);
 		if (exec1(s, S_RUNS_BEFORE) != 0)
 			return change_done(s, fail(s, why, n, "trimming runs before the log's cut"));
-		if (sqlite3_changes(s->db) > 0 && log_cut(s, job_id, budget, &cut, &over) != 0)
-			return change_done(s, fail(s, why, n, "trimming the log"));
+		if (sqlite3_changes(s->db) > 0) {
+			k.runs = -1;
+			if (log_cut(s, job_id, budget, &cut, &over) != 0)
+				return change_done(s, fail(s, why, n, "trimming the log"));
+		}
 	}
 	bind_i64(s, S_CHUNKS_CUT, 1, job_id);
 	bind_i64(s, S_CHUNKS_CUT, 2, cut);
 	if (exec1(s, S_CHUNKS_CUT) != 0)
 		return change_done(s, fail(s, why, n, "trimming the log"));
+	if (kept != NULL)
+		*kept = k;
 	return change_done(s, 0);
 }
 

@@ -614,12 +614,12 @@ static void test_run_lifecycle(void)
 	/* Retention keeps the newest finished runs and every live one. */
 	int64_t r5;
 	CHECK(store_fire_claim(s, a, 300, &r5, NULL, why, sizeof why) == 0);
-	CHECK(store_runs_retain(s, a, 1, INT64_MAX, why, sizeof why) == 0);
+	CHECK(store_runs_retain(s, a, 1, INT64_MAX, NULL, why, sizeof why) == 0);
 	rs = runs(s, a);
 	CHECKF(rs.n == 2, "after trim %d", rs.n);
 	if (rs.n == 2)
 		CHECK(rs.r[0].id == r4 && rs.r[1].id == r5);
-	CHECK(store_runs_retain(s, a, 0, INT64_MAX, why, sizeof why) == 0);
+	CHECK(store_runs_retain(s, a, 0, INT64_MAX, NULL, why, sizeof why) == 0);
 	rs = runs(s, a);
 	CHECK(rs.n == 1 && rs.r[0].id == r5);
 	store_close(s);
@@ -920,7 +920,7 @@ static void test_run_get(void)
 		StoreRunEnd e = { .run_id = id[i], .state = RUN_DONE, .end_ns = 1 };
 		CHECK(store_run_end(s, &e, why, sizeof why) == 0);
 	}
-	CHECK(store_runs_retain(s, a, 2, INT64_MAX, why, sizeof why) == 0);
+	CHECK(store_runs_retain(s, a, 2, INT64_MAX, NULL, why, sizeof why) == 0);
 	CHECK(store_run_get(s, a, seq[0], &r, why, sizeof why) == -ENOENT);
 	CHECK(store_run_get(s, a, seq[4], &r, why, sizeof why) == 0 && r.id == id[4]);
 	store_close(s);
@@ -1728,7 +1728,7 @@ static void stale_at(Store *s, int64_t job, int64_t run, int64_t pos)
 
 static void retain_ok(Store *s, int64_t job, int64_t keep_runs, int64_t keep_bytes)
 {
-	int r = store_runs_retain(s, job, keep_runs, keep_bytes, why, sizeof why);
+	int r = store_runs_retain(s, job, keep_runs, keep_bytes, NULL, why, sizeof why);
 	CHECKF(r == 0, "retain: %d %s", r, why);
 }
 
@@ -1891,6 +1891,53 @@ static void test_retain_running(void)
 /* The 2 * keep_bytes bound: retention called again and again keeps at most
  * that much of the log (and a chunk it cuts through); with a run going, at
  * least that much, and the run's output loses its beginning. */
+/* Retention with the caller's counts (what jobd does at each run end): the
+ * counts follow the store exactly, runs go one by one as new ones finish,
+ * and a wrong guess is never trusted past a recount. */
+static void test_retain_counted(void)
+{
+	Store *s = open_ok(newpath(), NULL);
+	if (s == NULL)
+		return;
+	int64_t a = mkjob(s, "a", "@daily", "a");
+	Buf log = { 0 };
+	StoreKept kept = { -1, -1 };
+	int64_t total = 0;
+	for (int i = 0; i < 12; i++) {
+		int64_t id = run_begin(s, a, 60 * (i + 1), NULL);
+		char line[64];
+		int len = snprintf(line, sizeof line, "%d:output of run %d\n", i, i);
+		add_text(s, a, id, line, (size_t)len, &log, NULL);
+		run_done(s, id);
+		if (kept.runs >= 0) {
+			kept.runs++;
+			kept.bytes += len;
+		}
+		total += len;
+		CHECK(store_runs_retain(s, a, 4, INT64_MAX, &kept, why, sizeof why) == 0);
+		Runs rs = runs(s, a);
+		int64_t want = i + 1 < 4 ? i + 1 : 4;
+		CHECKF(rs.n == want && kept.runs == want, "after run %d: %d runs, counted %lld", i,
+		       rs.n, (long long)kept.runs);
+		if (rs.n > 0)
+			CHECK(rs.r[rs.n - 1].id == id);
+	}
+	(void)total;
+	/* By bytes, with the counts: each run stored 18 or 19 bytes. */
+	CHECK(store_runs_retain(s, a, 10, 40, &kept, why, sizeof why) == 0);
+	CHECKF(runs(s, a).n == 2 && kept.runs == 2 && kept.bytes <= 40,
+	       "by bytes: %d runs, counted %lld, %lld bytes", runs(s, a).n, (long long)kept.runs,
+	       (long long)kept.bytes);
+	/* The log was cut at the oldest run kept. */
+	int64_t f, e;
+	extent(s, a, 0, &f, &e);
+	CHECK(e == (int64_t)log.n && f > 0);
+	text_is(s, a, 0, &log, f);
+	commit_ok(s);
+	store_close(s);
+	buf_free(&log);
+}
+
 static void test_retain_budget(void)
 {
 	Store *s = open_ok(newpath(), NULL);
@@ -2478,6 +2525,7 @@ int main(void)
 	unit_run("retain_runs", test_retain_runs);
 	unit_run("retain_running", test_retain_running);
 	unit_run("retain_budget", test_retain_budget);
+	unit_run("retain_counted", test_retain_counted);
 	unit_run("convert_v1", test_convert_v1);
 	unit_run("convert_v3", test_convert_v3);
 	unit_run("reserve_made", test_reserve_made);
