@@ -148,8 +148,8 @@ enum { SCHEMA_VERSION = (int)nelem(migrations) };
 enum {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_UNDO,
 	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_DELETE,
-	S_RUN_CLAIM, S_JOB_ADVANCE, S_RUN_START, S_RUNS_PAGE, S_RUNS_KEPT,
-	S_RUN_SETTLE, S_JOB_SAVE, S_JOB_SEQ, S_RUN_END, S_RUN_OLDEST, S_RUN_GET,
+	S_RUN_CLAIM, S_JOB_CLAIMED, S_RUN_DROP, S_RUN_START, S_RUNS_PAGE, S_RUNS_KEPT,
+	S_RUN_SETTLE, S_JOB_SAVE, S_RUN_END, S_RUN_OLDEST, S_RUN_GET,
 	S_LOG_ADVANCE, S_OUT_ADVANCE, S_CHUNK_INSERT, S_LOG_TEXT, S_OUT_TEXT,
 	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
 	NSTMT
@@ -170,10 +170,15 @@ static const char *const stmtsql[NSTMT] = {
 		" owner_uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_JOB_STARTED] = "UPDATE jobs SET started = ?2 WHERE id = ?1",
 	[S_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-	/* A run begins where its job's log ends now: retention cuts there. */
+	/* A claim: the run, numbered after the job's last and beginning where
+	 * its log ends now (retention cuts there); then the job's count and last
+	 * scheduled time. A refused claim (the unique key) changes nothing. */
 	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual, seq, log_off)"
-		" VALUES(?1, ?2, ?3, ?2 = 0, ?4, (SELECT log_end FROM jobs WHERE id = ?1))",
-	[S_JOB_ADVANCE] = "UPDATE jobs SET last_sched = max(last_sched, ?2) WHERE id = ?1",
+		" SELECT id, ?2, ?3, ?2 = 0, run_seq + 1, log_end FROM jobs WHERE id = ?1"
+		" RETURNING id, seq",
+	[S_JOB_CLAIMED] = "UPDATE jobs SET run_seq = run_seq + 1,"
+		" last_sched = max(last_sched, ?2) WHERE id = ?1",
+	[S_RUN_DROP] = "DELETE FROM runs WHERE id = ?1",
 	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
 	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
 		" seq, manual, flags, out_bytes"
@@ -192,7 +197,6 @@ static const char *const stmtsql[NSTMT] = {
 	[S_JOB_SAVE] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
 		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
 		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14 WHERE id = ?1",
-	[S_JOB_SEQ] = "UPDATE jobs SET run_seq = run_seq + 1 WHERE id = ?1 RETURNING run_seq",
 	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5 WHERE id = ?1",
 	/* The oldest finished run goes (retention, one at a time: an index seek). */
 	[S_RUN_OLDEST] = "DELETE FROM runs WHERE id = (SELECT id FROM runs WHERE job_id = ?1"
@@ -1372,6 +1376,8 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n)
 /* Exactly once: the partial unique index runs_fire on (job_id, sched) refuses
  * a second claim of the same scheduled fire, whoever makes it. The run and the
  * job's last_sched change together. */
+static int read2(Store *s, int k, int64_t *a, int64_t *b);
+
 int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
                      char *why, size_t n)
 {
@@ -1379,49 +1385,44 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 		say(why, n, "claiming fire: negative scheduled time %" PRId64, sched);
 		return -EINVAL;
 	}
-	int r = change_begin(s, why, n, "claiming fire");
+	/* Two statements and no savepoint, for a burst makes thousands: the
+	 * insert is refused whole (or finds no job) before anything changes,
+	 * and if the job's update then fails, the run is taken out again. */
+	int r = change_begin1(s, why, n, "claiming fire");
 	if (r < 0)
 		return r;
-	/* The run's number within its job comes from the job row, in the same
-	 * change: a refused claim undoes it too. */
-	bind_i64(s, S_JOB_SEQ, 1, job_id);
-	int rc = step(s, S_JOB_SEQ);
-	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE) {
-			say(why, n, "claiming fire: no job with id %" PRId64, job_id);
-			return change_done(s, -ENOENT);
-		}
-		return change_done(s, fail(s, why, n, "claiming fire: numbering the run"));
-	}
-	int64_t number = sqlite3_column_int64(s->st[S_JOB_SEQ], 0);
-	idle(s, S_JOB_SEQ);
+	int64_t id = 0, number = 0;
 	bind_i64(s, S_RUN_CLAIM, 1, job_id);
 	bind_i64(s, S_RUN_CLAIM, 2, sched);
 	bind_i64(s, S_RUN_CLAIM, 3, RUN_CLAIMED);
-	bind_i64(s, S_RUN_CLAIM, 4, number);
-	rc = exec1(s, S_RUN_CLAIM);
+	int rc = read2(s, S_RUN_CLAIM, &id, &number);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
-		return change_done(s, -EALREADY);
+		return -EALREADY;
 	}
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY || rc == SQLITE_CONSTRAINT_NOTNULL) {
+	if (rc == SQLITE_DONE) {
 		say(why, n, "claiming fire: no job with id %" PRId64, job_id);
-		return change_done(s, -ENOENT);
+		return -ENOENT;
 	}
-	if (rc != 0)
-		return change_done(s, fail(s, why, n, "claiming fire"));
-	int64_t id = sqlite3_last_insert_rowid(s->db);
-	if (sched != 0) {
-		bind_i64(s, S_JOB_ADVANCE, 1, job_id);
-		bind_i64(s, S_JOB_ADVANCE, 2, sched);
-		if (exec1(s, S_JOB_ADVANCE) != 0)
-			return change_done(s, fail(s, why, n, "claiming fire: advancing last_sched"));
+	if (rc != SQLITE_ROW) {
+		r = fail(s, why, n, "claiming fire");
+		check_lost(s);
+		return r;
+	}
+	bind_i64(s, S_JOB_CLAIMED, 1, job_id);
+	bind_i64(s, S_JOB_CLAIMED, 2, sched);
+	if (exec1(s, S_JOB_CLAIMED) != 0) {
+		r = fail(s, why, n, "claiming fire: numbering the run");
+		bind_i64(s, S_RUN_DROP, 1, id);
+		if (exec1(s, S_RUN_DROP) != 0)
+			check_lost(s);
+		return r;
 	}
 	if (run_id != NULL)
 		*run_id = id;
 	if (seq != NULL)
 		*seq = number;
-	return change_done(s, 0);
+	return 0;
 }
 
 int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
@@ -1495,6 +1496,9 @@ static int log_cut(Store *s, int64_t job_id, int64_t budget, int64_t *cut, int *
 int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
                       StoreKept *kept, char *why, size_t n)
 {
+	/* Within bounds by the caller's count: nothing to do, not a statement. */
+	if (kept != NULL && kept->runs >= 0 && kept->runs <= keep_runs && kept->bytes <= keep_bytes)
+		return 0;
 	int r = change_begin(s, why, n, "trimming runs");
 	if (r < 0)
 		return r;
