@@ -401,13 +401,15 @@ void conn_drain_close(Conn *c)
 	if (c->closing || c->draining)
 		return;
 	if (c->nheld) {
-		/* What it holds goes first (a refused connection changes nothing). */
+		/* Replies still held acknowledge changes not committed (shutdown
+		 * commits first; this is a commit that failed): they are not sent. */
 		for (Conn **p = &c->srv->held; *p; p = &(*p)->hnext)
 			if (*p == c) {
 				*p = c->hnext;
 				break;
 			}
-		conn_unhold(c);
+		c->nheld = 0;
+		c->hlen = 0;
 	}
 	c->draining = 1;
 	uv_read_stop(&c->u.s);
