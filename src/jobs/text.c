@@ -128,7 +128,15 @@ void text_end_run(JobRun *r)
 static void run_add(JobRun *r, const char *line, size_t len)
 {
 	if (r->tlen + len > r->tcap) {
-		r->tcap = TEXT_CHUNK + TEXT_LINE_MAX;
+		/* Grown as needed: a thousand runs printing a line each must not
+		 * take a chunk's worth each. tlen < TEXT_CHUNK here (it is flushed
+		 * there), so the largest is TEXT_CHUNK + TEXT_LINE_MAX. */
+		size_t cap = r->tcap ? r->tcap : 4096;
+		while (cap < r->tlen + len)
+			cap *= 2;
+		if (cap > TEXT_CHUNK + TEXT_LINE_MAX)
+			cap = TEXT_CHUNK + TEXT_LINE_MAX;
+		r->tcap = cap;
 		r->tbuf = xrealloc(r->tbuf, r->tcap);
 	}
 	memcpy(r->tbuf + r->tlen, line, len);
