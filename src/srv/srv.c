@@ -280,6 +280,12 @@ void conn_hold(Conn *c, const uint8_t *frame, size_t len)
 		c->hnext = c->srv->held;
 		c->srv->held = c;
 	}
+	/* Held replies count as queued: reads behind a held write must not pile
+	 * up a turn's worth of msize replies for one client. */
+	if (c->reading && c->wqueued + c->hlen > c->srv->cfg.max_wqueue) {
+		uv_read_stop(&c->u.s);
+		c->reading = 0;
+	}
 }
 
 /* Sends what c holds; its buffer is kept for the next turn's. */
@@ -373,7 +379,7 @@ void conn_maybe_resume(Conn *c)
 {
 	if (c->closing || c->draining || c->reading || c->srv->shutting)
 		return;
-	if (c->wqueued > c->srv->cfg.max_wqueue / 2 || conn_reqs_full(c))
+	if (c->wqueued + c->hlen > c->srv->cfg.max_wqueue / 2 || conn_reqs_full(c))
 		return;
 	if (uv_read_start(&c->u.s, alloc_cb, on_read) == 0)
 		c->reading = 1;

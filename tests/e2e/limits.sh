@@ -93,6 +93,19 @@ rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$JOBD_PID/status)
 echo "# RSS before ${rss0} kB, with the slow reader ${rss} kB"
 check "rss-bounded" test "$rss" -lt $((rss0 + 65536))
 kill "$SR"; wait "$SR" 2>/dev/null
+# The same behind a write: the write's reply is held until the turn's commit
+# and every reply after it waits behind it; what waits counts as queued, so
+# jobd stops taking the flood's requests there too.
+rss0=$(awk '/^VmRSS:/ { print $2 }' /proc/$JOBD_PID/status)
+SLOWREADER_WRITE="jobs/other/ctl:stop" "$BUILD/tools/slowreader" "unix!$JOBD_SOCK" jobs/big/log 4000 600 >"$T/slow2" & SR=$!
+ON_EXIT="kill $SR"
+check "held-slowreader-blocked" wait_for 60 grep -q "; blocked" "$T/slow2"
+sed 's/^/# /' "$T/slow2"
+check "held-others-served" timeout 60 "$J" ls-files jobs
+rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$JOBD_PID/status)
+echo "# RSS before ${rss0} kB, with the slow reader behind a write ${rss} kB"
+check "held-rss-bounded" test "$rss" -lt $((rss0 + 65536))
+kill "$SR"; wait "$SR" 2>/dev/null
 ON_EXIT=
 check "served-after-slow-reader" "$J" ls-files /
 jobd_stop

@@ -6,7 +6,10 @@
  *     sent K of N requests; blocked|all sent
  * then keeps the connection open, still reading nothing, for SECONDS, so the
  * test can check that jobd serves others meanwhile and its memory stays
- * bounded. Exit 0, or 1 if the session could not be set up. */
+ * bounded. Exit 0, or 1 if the session could not be set up.
+ * With SLOWREADER_WRITE=FILE:DATA in the environment, a Twrite of DATA to
+ * FILE goes first: its reply is held until jobd commits, and every reply
+ * after it on the connection waits behind it, which must be bounded too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -62,8 +65,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slowreader: %s\n", why);
 		return 1;
 	}
+	uint8_t frame[512];
+	const char *w = getenv("SLOWREADER_WRITE");
+	if (w && strchr(w, ':')) {
+		char wpath[256];
+		const char *data = strchr(w, ':') + 1;
+		snprintf(wpath, sizeof wpath, "%.*s", (int)(data - 1 - w), w);
+		uint32_t wfid, wio;
+		if (client_open_fid(c, wpath, OWRITE, 0, &wfid, &wio, why, sizeof why) < 0) {
+			fprintf(stderr, "slowreader: %s\n", why);
+			return 1;
+		}
+		Fcall t;
+		memset(&t, 0, sizeof t);
+		t.type = Twrite;
+		t.tag = 999;
+		t.fid = wfid;
+		t.count = (uint32_t)strlen(data);
+		t.data = (const uint8_t *)data;
+		size_t len = p9_pack(frame, sizeof frame, P9_2000U, &t);
+		if (len == 0 || send_frame(fd, frame, len) < 0) {
+			fprintf(stderr, "slowreader: cannot send the write\n");
+			return 1;
+		}
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	uint8_t frame[64];
 	long sent = 0;
 	int blocked = 0;
 	for (; sent < n; sent++) {
