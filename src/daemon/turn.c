@@ -62,7 +62,10 @@ static void committed(void *arg, int rc, const char *why)
 void turn_end(Turn *t)
 {
 	jobs_turn_end(t->js);
-	store_commit(t->store, committed, t);
+	if (store_pending(t->store))
+		store_commit(t->store, committed, t);
+	else
+		committed(t, 0, "");    /* nothing changed: the held replies go */
 }
 
 static void on_prepare(uv_prepare_t *h)

@@ -70,7 +70,8 @@ enum { RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_
  * gives it back for a commit that might not fit, and then refuses changes
  * (-ENOSPC, at once) until there is room again. */
 void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), void *arg);
-/* Whether a batch is open (changes not yet committed). */
+/* Whether store_commit has something to do: a batch open (changes not yet
+ * committed), or one the backend lost, to be reported. */
 int store_pending(const Store *s);
 
 /* ---- store_sqlite.c ---- */

@@ -577,7 +577,7 @@ static int refuse_full(Store *s, char *why, size_t n, const char *ctx)
 
 int store_pending(const Store *s)
 {
-	return s->batch;
+	return s->batch || s->lost;     /* a lost batch is news for store_commit to give */
 }
 
 void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), void *arg)
