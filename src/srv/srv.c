@@ -207,6 +207,20 @@ static void refused_timer_closed(uv_handle_t *h)
 	srv_handle_closed(s);
 }
 
+/* The replies c holds are dropped, unsent, and c leaves the held list. */
+static void held_drop(Conn *c)
+{
+	if (!c->nheld)
+		return;
+	for (Conn **p = &c->srv->held; *p; p = &(*p)->hnext)
+		if (*p == c) {
+			*p = c->hnext;
+			break;
+		}
+	c->nheld = 0;
+	c->hlen = 0;
+}
+
 void conn_close(Conn *c)
 {
 	if (c->closing)
@@ -222,16 +236,7 @@ void conn_close(Conn *c)
 	uv_read_stop(&c->u.s);
 	req_cancel_all(c);
 	fid_destroy_all(c);
-	if (c->nheld) {
-		/* Its held replies go unsent: nobody is left to read them. */
-		for (Conn **p = &c->srv->held; *p; p = &(*p)->hnext)
-			if (*p == c) {
-				*p = c->hnext;
-				break;
-			}
-		c->nheld = 0;
-		c->hlen = 0;
-	}
+	held_drop(c);               /* nobody is left to read them */
 	if (c->prev) c->prev->next = c->next; else c->srv->conns = c->next;
 	if (c->next) c->next->prev = c->prev;
 	pending_del(c);
@@ -406,17 +411,9 @@ void conn_drain_close(Conn *c)
 {
 	if (c->closing || c->draining)
 		return;
-	if (c->nheld) {
-		/* Replies still held acknowledge changes not committed (shutdown
-		 * commits first; this is a commit that failed): they are not sent. */
-		for (Conn **p = &c->srv->held; *p; p = &(*p)->hnext)
-			if (*p == c) {
-				*p = c->hnext;
-				break;
-			}
-		c->nheld = 0;
-		c->hlen = 0;
-	}
+	/* Replies still held acknowledge changes not committed (shutdown
+	 * commits first; this is a commit that failed): they are not sent. */
+	held_drop(c);
 	c->draining = 1;
 	uv_read_stop(&c->u.s);
 	c->reading = 0;
