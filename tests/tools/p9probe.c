@@ -439,6 +439,18 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Treads number i of flood: tag 1000 + i, 64 bytes from offset 0. */
+static size_t pack_read(uint8_t *frame, size_t cap, uint32_t fid, long i)
+{
+	Fcall t;
+	memset(&t, 0, sizeof t);
+	t.type = Tread;
+	t.tag = (uint16_t)(1000 + i);
+	t.fid = fid;
+	t.count = 64;
+	return p9_pack(frame, cap, P9_2000U, &t);
+}
+
 static int do_flood(const char *path, long n, const char *gofile)
 {
 	char why[512];
@@ -470,13 +482,7 @@ static int do_flood(const char *path, long n, const char *gofile)
 			progress = now_ms();
 		}
 		if (flen == 0 && sent < n) {
-			Fcall t;
-			memset(&t, 0, sizeof t);
-			t.type = Tread;
-			t.tag = (uint16_t)(1000 + sent);
-			t.fid = fid;
-			t.count = 64;
-			flen = p9_pack(frame, sizeof frame, P9_2000U, &t);
+			flen = pack_read(frame, sizeof frame, fid, sent);
 			foff = 0;
 		}
 		int moved = 0;
@@ -493,13 +499,7 @@ static int do_flood(const char *path, long n, const char *gofile)
 			flen = 0;
 			if (++sent == n)
 				break;
-			Fcall t;
-			memset(&t, 0, sizeof t);
-			t.type = Tread;
-			t.tag = (uint16_t)(1000 + sent);
-			t.fid = fid;
-			t.count = 64;
-			flen = p9_pack(frame, sizeof frame, P9_2000U, &t);
+			flen = pack_read(frame, sizeof frame, fid, sent);
 			foff = 0;
 		}
 		if (reading) {
