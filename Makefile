@@ -1,8 +1,9 @@
 # jobd — cron served as a 9P file system.
 #   make          build build/jobd and build/jobctl
 #   make run      install missing packages, build, start jobd on ./.jobd and 127.0.0.1:5640
+#                 (PORT=N for another port)
 #   make test     install missing packages, build, run every test (plain, then ASan+UBSan)
-#   make install  binaries, man pages, systemd unit, bash completion under
+#   make install  binaries, man pages, systemd unit, bash, zsh and fish completions under
 #                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local), and the PAM service
 #                 $(DESTDIR)/etc/pam.d/jobd; make uninstall
 #   make fuzz     libFuzzer passes over the 9P codec and the cron parser (clang; fuzz/)
@@ -70,9 +71,11 @@ $(B)/tools/%: $(B)/obj/tests/tools/%.o $(TEST_AUX_OBJ) $(B)/libjobd.a
 
 unit: $(UNIT_BIN) $(TOOL_BIN)
 
+# make run PORT=N: another TCP port than 5640.
+PORT ?= 5640
 run: deps
 	@$(MAKE) --no-print-directory all
-	@sh scripts/run.sh
+	@PORT='$(PORT)' B='$(B)' sh scripts/run.sh
 
 # The whole suite, twice: the optimised build, then an ASan+UBSan build in build-san/
 # (tests/run.sh sets the sanitizer options for a directory named build-san).
@@ -103,11 +106,13 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 # Linux-PAM reads /etc/pam.d whatever the PREFIX.
 PAMDIR ?= /etc/pam.d
 INSTALLED = $(SBINDIR)/jobd $(BINDIR)/jobctl $(MANDIR)/man1/jobctl.1 \
 	$(MANDIR)/man5/jobd-namespace.5 $(MANDIR)/man8/jobd.8 $(UNITDIR)/jobd.service \
-	$(BASHCOMPDIR)/jobctl $(PAMDIR)/jobd
+	$(BASHCOMPDIR)/jobctl $(ZSHCOMPDIR)/_jobctl $(FISHCOMPDIR)/jobctl.fish $(PAMDIR)/jobd
 
 # The unit names /usr/local/sbin/jobd; it is rewritten for SBINDIR. The PAM
 # service is a configuration file: one already there (perhaps the
@@ -115,7 +120,8 @@ INSTALLED = $(SBINDIR)/jobd $(BINDIR)/jobctl $(MANDIR)/man1/jobctl.1 \
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(PAMDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+		$(DESTDIR)$(PAMDIR)
 	install -m 0755 $(B)/jobd $(DESTDIR)$(SBINDIR)/jobd
 	install -m 0755 $(B)/jobctl $(DESTDIR)$(BINDIR)/jobctl
 	install -m 0644 doc/man/jobctl.1 $(DESTDIR)$(MANDIR)/man1/jobctl.1
@@ -124,6 +130,8 @@ install: all
 	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' contrib/systemd/jobd.service >$(DESTDIR)$(UNITDIR)/jobd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/jobd.service
 	install -m 0644 contrib/bash-completion/jobctl $(DESTDIR)$(BASHCOMPDIR)/jobctl
+	install -m 0644 contrib/zsh-completion/_jobctl $(DESTDIR)$(ZSHCOMPDIR)/_jobctl
+	install -m 0644 contrib/fish-completion/jobctl.fish $(DESTDIR)$(FISHCOMPDIR)/jobctl.fish
 	[ -e $(DESTDIR)$(PAMDIR)/jobd ] || install -m 0644 contrib/pam/jobd $(DESTDIR)$(PAMDIR)/jobd
 
 uninstall:

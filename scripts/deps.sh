@@ -9,7 +9,7 @@ build="gcc make pkg-config libuv1-dev libsqlite3-dev libmicrohttpd-dev libpam0g-
 # (systemd-analyze verify on the installed unit; only the package, which
 # does not make systemd init nor start anything in a container), bsdutils
 # (script(1): jobctl on a terminal), util-linux (setpriv), passwd (useradd).
-test="clang diod qemu-system-x86 cpio busybox-static faketime tzdata procps iproute2 sqlite3 libclang-rt-dev valgrind passwd util-linux bsdutils groff-base man-db systemd strace"
+test="clang diod zsh fish qemu-system-x86 cpio busybox-static faketime tzdata procps iproute2 sqlite3 libclang-rt-dev valgrind passwd util-linux bsdutils groff-base man-db systemd strace"
 want=$build
 [ "${1:-}" = test ] && want="$build $test"
 missing=

@@ -203,6 +203,9 @@ size_t p9_unpack_dirent(const uint8_t *buf, size_t len, Qid *qid, uint64_t *offs
 
 /* The version string of a dialect ("9P2000.L"). */
 const char *p9_dialect_name(int dialect);
+/* errstr.c: the text a 9P2000 Rerror carries for errno err: the Linux
+ * kernel's own word for it, which its legacy client maps back to err. */
+const char *p9_errstr(int err);
 /* The dialect a Tversion or Rversion string names: "9P2000.L", "9P2000.u",
  * or plain 9P2000 for "9P2000" and "9P2000.<anything else>" (version(5));
  * -1 for any other string. */

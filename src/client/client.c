@@ -138,6 +138,8 @@ void client_free(Client *c)
 }
 
 int client_dialect(const Client *c) { return c->dialect; }
+int client_fd(const Client *c) { return c->fd; }
+int client_broken(const Client *c) { return c->broken; }
 
 uint32_t client_fid(Client *c)
 {
@@ -583,13 +585,11 @@ int client_read_many(Client *c, const char *const *paths, size_t count,
 	return rc;
 }
 
-int client_write_file(Client *c, const char *path, const void *data, size_t len, char *why,
-                      size_t n)
+/* Twrites of data to the open fid from offset 0, in iounit-sized pieces. */
+static int write_fid(Client *c, uint32_t fid, uint32_t iounit, const void *data, size_t len,
+                     char *why, size_t n)
 {
-	uint32_t fid, iounit;
-	int rc = client_open_fid(c, path, OWRITE, 0, &fid, &iounit, why, n);
-	if (rc < 0)
-		return rc;
+	int rc = 0;
 	const uint8_t *p = data;
 	size_t done = 0;
 	while (done < len && rc == 0) {
@@ -605,13 +605,41 @@ int client_write_file(Client *c, const char *path, const void *data, size_t len,
 			done += r.count;
 		free(rb);
 	}
-	if (rc < 0) {
+	return rc;
+}
+
+int client_write_file(Client *c, const char *path, const void *data, size_t len, char *why,
+                      size_t n)
+{
+	uint32_t fid, iounit;
+	int rc = client_open_fid(c, path, OWRITE, 0, &fid, &iounit, why, n);
+	if (rc < 0)
+		return rc;
+	if ((rc = write_fid(c, fid, iounit, data, len, why, n)) < 0) {
 		client_clunk(c, fid);
 		return rc;
 	}
 	/* Some servers act on a write only when the fid is clunked; report that too. */
 	Fcall t = { .type = Tclunk, .fid = fid };
 	return simple_rpc(c, &t, why, n);
+}
+
+int client_write_read(Client *c, const char *path, const void *data, size_t len, Buf *reply,
+                      char *why, size_t n)
+{
+	uint32_t fid, iounit;
+	int rc = client_open_fid(c, path, ORDWR, 0, &fid, &iounit, why, n);
+	if (rc < 0)
+		return rc;
+	if ((rc = write_fid(c, fid, iounit, data, len, why, n)) == 0) {
+		char rwhy[256];
+		Buf b = { 0 };
+		if (read_fid(c, fid, iounit, 0, &b, rwhy, sizeof rwhy) == 0)
+			buf_add(reply, b.data ? b.data : "", b.len);
+		buf_free(&b);
+	}
+	client_clunk(c, fid);
+	return rc;
 }
 
 void client_free_names(char **names, size_t count)

@@ -53,6 +53,11 @@ int client_attach(Client *c, const char *uname, uint32_t n_uname, const char *an
 
 /* The negotiated dialect. */
 int client_dialect(const Client *c);
+/* The socket (to shut it from a signal handler: a read waiting in the
+ * server then returns), and whether the connection is unusable (closed,
+ * or its framing lost): a caller may dial again. */
+int client_fd(const Client *c);
+int client_broken(const Client *c);
 
 /* One raw transaction. Sets t->tag (NOTAG for Tversion), sends t, and decodes
  * the reply into r, which borrows *rbuf: a malloc'ed copy of the reply frame
@@ -104,6 +109,14 @@ int client_read_many(Client *c, const char *const *paths, size_t count,
  * for `echo > file` minus its xattr and setattr steps). */
 int client_write_file(Client *c, const char *path, const void *data, size_t len, char *why,
                       size_t n);
+
+/* Opens path read-write, writes data as client_write_file does, then reads
+ * the same fid from offset 0 to end of file into *reply (jobd's answer to the
+ * write: see ctl_reply_next), and clunks it. Returns the write's result; the
+ * read back is best effort (a server that refuses it leaves *reply empty),
+ * since the write has taken effect by then. */
+int client_write_read(Client *c, const char *path, const void *data, size_t len, Buf *reply,
+                      char *why, size_t n);
 
 /* The names in directory path, in the server's order, without "." and "..".
  * *names is a malloc'ed array of malloc'ed strings; free it with

@@ -1,6 +1,7 @@
 /* jobctl: jobd's own 9P client. Everything it does, the file system can do;
  * it only makes it pleasant. Flags and dispatch; the commands are in
- * src/ctl/. Exit codes: 0 success, 1 refused, 2 usage, 3 cannot connect. */
+ * src/ctl/. Exit codes (ctl.h): 0 success, 1 refused or failed, 2 usage or
+ * invalid input, 3 cannot connect or connection lost, 4 not found. */
 #include <string.h>
 #include <unistd.h>
 
@@ -10,9 +11,10 @@
 int main(int argc, char **argv)
 {
 	const char *addr = NULL;
-	int version = 0;
+	int version = 0, utc = 0;
 	Flag flags[] = {
 		{ "a", FLAG_STRING, &addr, "jobd's address", "$JOBD_ADDR" },
+		{ "utc", FLAG_BOOL, &utc, "print times in UTC", "false" },
 		{ "version", FLAG_BOOL, &version, "print the version and exit", "false" },
 		{ 0 },
 	};
@@ -39,11 +41,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobctl: unknown command '%s' (jobctl help lists them)\n", argv[idx]);
 		return EX_USAGE;
 	}
-	Ctl x = { .cmd = cmd, .tty = isatty(STDOUT_FILENO) };
+	Ctl x = { .cmd = cmd, .tty = isatty(STDOUT_FILENO), .utc = utc };
 	x.addr = ctl_default_addr(addr, &x.addr_from);
 	int rc = ctl_run(&x, argc - idx, argv + idx);
 	if (x.c)
 		client_free(x.c);
+	if (x.zone)
+		zone_free(x.zone);
+	buf_free(&x.warned);
 	if (fflush(stdout) != 0 && rc == EX_OK)
 		rc = EX_REFUSED;
 	return rc;

@@ -240,7 +240,7 @@ static int parse_flags(int argc, char **argv, Flags *f)
 		{ "maxconns", FLAG_INT, &f->maxconns, "most concurrent 9P connections", "1024" },
 		{ "maxconnsperuser", FLAG_INT, &f->maxconnsperuser, "most concurrent connections of one user, or of one other host (root: no limit)", "64" },
 		{ "maxfids", FLAG_INT, &f->maxfids, "most fids per connection", "4096" },
-		{ "maxjobs", FLAG_INT, &f->maxjobs, "most jobs one owner may have", "1000" },
+		{ "maxjobs", FLAG_INT, &f->maxjobs, "most jobs one owner may have (root: no limit)", "1000" },
 		{ "maxreqs", FLAG_INT, &f->maxreqs, "most requests outstanding per connection (more wait unread)", "256" },
 		{ "maxwrite", FLAG_INT, &f->maxwrite, "largest write to clone, ctl or a setting file, in bytes", "16384" },
 		{ "metrics", FLAG_STRING, &f->metrics, "serve Prometheus metrics over HTTP at host:port (e.g. 127.0.0.1:9640); off when empty", "\"\"" },
@@ -544,7 +544,7 @@ static int serve(Daemon *d, const Flags *f, const Config *c)
 		return 1;
 	}
 	jobs_begin(d->jobs);
-	d->turn = turn_start(d->loop, d->jobs, d->store, d->srv);
+	d->turn = turn_start(d->loop, d->jobs, d->store, d->srv, d->fs);
 	uv_signal_init(d->loop, &d->sigterm);
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sighup);

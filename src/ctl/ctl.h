@@ -15,13 +15,20 @@
 #include <stdio.h>
 
 #include "client/client.h"
+#include "cron/zone.h"
 #include "jobs/settings.h"
 #include "util/flags.h"
 #include "util/util.h"
 
-/* Exit statuses. EX_REFUSED also covers jobctl's own checks of a value
- * before it is sent (a bad cron expression in `edit`). */
-enum { EX_OK = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_CONNECT = 3 };
+/* Exit statuses, one per kind of failure whichever command meets it (the
+ * table in jobctl(1)); ctl_exit_for maps jobd's errno to them. EX_REFUSED
+ * also covers a value that jobctl's own check refuses before it is sent (a
+ * schedule, a time zone, a crontab line), as jobd would: so an unknown zone
+ * is 1 everywhere. EX_USAGE is for the command line's form only. */
+enum { EX_OK = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_CONNECT = 3, EX_NOTFOUND = 4 };
+
+/* -o: how ls, status, runs and next print. */
+enum { OUT_TABLE, OUT_WIDE, OUT_JSON };
 
 /* Ctl.n when -n was not given. */
 enum { CTL_UNSET = INT_MIN };
@@ -44,6 +51,14 @@ typedef struct Ctl {
 	int n;                      /* -n N: a count (CTL_UNSET when not given) */
 	const char *sig;            /* -s SIGNAL */
 	const char *from, *tz;      /* -from TIME, -tz ZONE */
+	int out;                    /* -o: OUT_TABLE, OUT_WIDE or OUT_JSON */
+	int start;                  /* new -s: create it started */
+	const char *user;           /* import/export -u USER: the system crontab format */
+	int check;                  /* import -check: parse and print, create nothing */
+	/* Global flags and state. */
+	int utc;                    /* -utc: print times in UTC */
+	Zone *zone;                 /* the zone times are printed in (ctl_zone); main frees it */
+	Buf warned;                 /* warnings printed, one a line: each is said once */
 } Ctl;
 
 /* A command's body, or its check of x->args: returns an exit status (a
@@ -69,6 +84,8 @@ const CtlCmd *ctl_cmd_find(const char *name);
 /* The overview (`jobctl help`) and one command's help, to f. */
 void ctl_help(FILE *f);
 void ctl_help_cmd(const CtlCmd *cmd, FILE *f);
+/* `jobctl help settings`: one setting a line, "NAME ABOUT[; one of: WORDS]". */
+void ctl_settings_list(FILE *f);
 /* Runs x->cmd with argv (argv[0] is its name): parses the flags it takes
  * into x, checks that between min and max arguments follow them and calls
  * its check, connects if it needs jobd, and runs it. Returns its exit status,
@@ -87,11 +104,44 @@ const char *ctl_default_addr(const char *flag, const char **from);
  * text) and attached on first use. NULL after printing "cannot connect" and a
  * hint (ctl_run then returns EX_CONNECT). */
 Client *ctl_client(Ctl *x);
+/* Dials addr, versions and attaches, quietly: NULL with why (*answered: the
+ * address was reached but did not answer as jobd does). */
+Client *ctl_dial(const char *addr, int *answered, char *why, size_t n);
 /* Prints "jobctl: who: why" and returns EX_REFUSED. */
 int ctl_refused(const char *who, const char *why);
+/* jobctl's exit status for -errno rc from jobd or the connection: EX_CONNECT
+ * for a connection lost, EX_NOTFOUND for ENOENT, EX_REFUSED for the rest. */
+int ctl_exit_for(int rc);
+/* Prints "jobctl: who: why" (saying so when the connection was lost) and
+ * returns ctl_exit_for(rc). */
+int ctl_fail(const char *who, int rc, const char *why);
 /* The same for a failure on one of job `name`'s files: a -ENOENT from a job
  * that does not exist becomes "no such job". */
 int ctl_job_refused(Ctl *x, const char *name, int rc, const char *why);
+
+/* jobd's reply to a write, read back from the fid written (a ctl or
+ * /clone): lines "run N" (a run verb's run), "warning: TEXT", and others (the
+ * job's state after a ctl write; the new job's name first after a clone). */
+enum { CTL_REPLY_OTHER, CTL_REPLY_RUN, CTL_REPLY_WARNING };
+typedef struct CtlReplyLine {
+	int kind;
+	const char *text;           /* the line (a warning: its TEXT), not terminated */
+	size_t len;
+	long run;                   /* CTL_REPLY_RUN: N */
+	int skipped;                /* ... "run N skipped": its overlap setting kept it from starting */
+} CtlReplyLine;
+/* The line at *p into l, *p moved past it; 0 at the end of the text. */
+int ctl_reply_next(const char **p, CtlReplyLine *l);
+typedef struct CtlReply {
+	long run;                   /* the run a run verb started or queued; 0 if jobd did not say */
+	int skipped;                /* ... or recorded as skipped */
+} CtlReply;
+/* Writes text to path and reads jobd's reply from the same open file:
+ * prints its warnings (each once per invocation) to stderr as "jobctl: who:
+ * warning: TEXT" and fills r. A jobd without replies answers with the state
+ * or the name alone; r then has no run. Returns the write's 0 or -errno. */
+int ctl_command(Ctl *x, const char *who, const char *path, const char *text, CtlReply *r,
+                char *why, size_t n);
 /* Whether jobs/name exists (1), not (0), or the question failed (-errno). */
 int ctl_job_exists(Ctl *x, const char *name);
 /* "jobs/NAME/FILE" into out (FILE may be NULL: the directory). */
@@ -103,6 +153,18 @@ char *ctl_read(Ctl *x, const char *path, int *rc, char *why, size_t n);
 /* Writes data to path in one message (an empty value is sent as "\n", which
  * jobd reads as empty: a write of no bytes would not reach it). */
 int ctl_write(Ctl *x, const char *path, const char *data, size_t len, char *why, size_t n);
+/* Files of many jobs, read in one pipeline (client_read_many). */
+typedef struct JobFiles {
+	char **text;                /* [job * nfiles + file]: its text, or NULL */
+	int *rc;                    /* the read's 0 or -errno */
+	size_t nfiles, total;
+	char why[256];              /* why the first read that failed did */
+} JobFiles;
+/* Reads files[0..nfiles) of each job named; a file missing is a NULL text
+ * and its -errno. 0, or -errno if the connection failed (free jf anyway). */
+int ctl_read_jobs(Ctl *x, char **names, size_t count, const char *const *files, size_t nfiles,
+                  JobFiles *jf, char *why, size_t n);
+void ctl_jobfiles_free(JobFiles *jf);
 /* Names of runs/ of a job, as numbers, ascending. *runs is malloc'ed. */
 int ctl_job_runs(Ctl *x, const char *name, long **runs, size_t *count, char *why, size_t n);
 
@@ -114,6 +176,90 @@ void ctl_escape(Buf *out, const char *s, size_t len);
 /* Writes text a job controls (output, log, cmd, a file) to stdout: escaped
  * with ctl_escape on a terminal, as it is with -raw or when piped. */
 void ctl_print(Ctl *x, const char *s, size_t len);
+/* Appends s as one table cell: ctl_escape, and tab and newline as \x09 and
+ * \x0a too, whatever the output (they would split the columns). */
+void ctl_cell(Buf *out, const char *s);
+/* The length of the valid UTF-8 sequence at p (n bytes left), with its code
+ * point in *cp; 0 if the bytes there are not one (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF). */
+size_t ctl_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp);
+
+/* ---- times.c ---- */
+/* A time read from jobd: set is 0 for none ("-"). */
+typedef struct CtlTime {
+	int64_t sec;
+	long nsec;
+	int set;
+} CtlTime;
+/* The zone times are printed in: UTC with -utc, else the local one ($TZ,
+ * /etc/localtime). Loaded on first use; NULL after saying why (an unknown
+ * $TZ): the command then exits EX_REFUSED, as for any unknown zone. */
+const Zone *ctl_zone(Ctl *x);
+int64_t ctl_now(void);
+/* t in z as RFC 3339 to the second ("2026-12-02T09:00:00-05:00"), "-" if
+ * not set; returns out. */
+const char *ctl_time_str(const Zone *z, CtlTime t, char *out, size_t n);
+/* The same with the fraction of a second, if any, for JSON. */
+const char *ctl_time_json(const Zone *z, CtlTime t, char *out, size_t n);
+/* Log, output or event lines (jobd's), printed with ctl_print, each line's
+ * time in the user's zone, RFC 3339 to the second; a log line keeps its
+ * form, <time>:<text>: "2026-11-28T09:00:01+01:00:hello". With -raw, as
+ * jobd wrote them (Go's time.String(), in jobd's zone, to the nanosecond).
+ * events: lines of /events ("SEQ TIME ..."); else "<Go time>:<text>". */
+void ctl_print_lines(Ctl *x, const char *s, size_t len, int events);
+/* delta seconds from now, as systemctl list-timers shows it: "in 3h12m",
+ * "5m ago", "now" (the two largest units). */
+void ctl_reltime(int64_t delta, char *out, size_t n);
+/* "-" or "" (unset) or RFC 3339 into *t; -EINVAL for anything else. */
+int ctl_time_parse(const char *s, CtlTime *t);
+/* A job's status line (jobs/NAME/status). */
+typedef struct JobStatus {
+	char state[16];             /* started, stopped */
+	CtlTime next, last_start, last_end;
+	int has_next;               /* the line has next= (not a status made up from ctl) */
+	char last_status[64];       /* exit:0, signal:TERM; "" before any run ended */
+	long long runs, failures;
+	int pid;                    /* the newest run going; 0: none */
+	int active;                 /* runs going: active=N, else 1 if a pid */
+} JobStatus;
+void job_status_parse(const char *line, JobStatus *st);
+/* A run's status line (jobs/NAME/runs/N/status). */
+typedef struct RunStatus {
+	long run;
+	CtlTime sched, start, end;
+	double duration, lateness;  /* seconds; -1: none */
+	char state[16];             /* waiting, running, done, interrupted, skipped */
+	char status[64];            /* exit:0, signal:TERM; "" while not ended */
+	int manual, timed_out, killed, truncated;
+	int pid;                    /* 0: none */
+	long long output_bytes;
+} RunStatus;
+void run_status_parse(const char *line, RunStatus *r);
+/* Copies a line of key=value fields to out with every RFC 3339 value shown
+ * in z instead (jobd writes its own zone). */
+void ctl_rezone(const char *line, const Zone *z, Buf *out);
+
+/* ---- json.c ---- */
+enum { JSON_DEPTH = 8 };
+typedef struct Json {
+	Buf *out;
+	int depth;
+	int count[JSON_DEPTH];      /* values written so far in each open container */
+} Json;
+void json_init(Json *j, Buf *out);
+/* Opens '{' or '[' (a member named key of an object; key NULL in an array
+ * or at the top) and closes it with '}' or ']'. */
+void json_open(Json *j, const char *key, char bracket);
+void json_close(Json *j, char bracket);
+/* Values: a string (NULL: null), an integer, a number (negative: null), a
+ * boolean, a time in z (RFC 3339 with the fraction; unset: null). */
+void json_str(Json *j, const char *key, const char *v);
+void json_int(Json *j, const char *key, long long v);
+void json_num(Json *j, const char *key, double v);
+void json_bool(Json *j, const char *key, int v);
+void json_time(Json *j, const char *key, const Zone *z, CtlTime t);
+/* s[0..len) as a JSON string, quoted. */
+void json_quote(Buf *out, const char *s, size_t len);
 
 /* ---- table.c ---- */
 /* Rows of text cells, printed aligned under a header on a terminal, or as
@@ -152,10 +298,80 @@ int settings_check(const Settings *s, char *why, size_t n);
 void settings_from_file(int key, char *value);
 void settings_free(Settings *s);
 
+/* ---- crontab.c ---- */
+/* Environment lines in force ("KEY=value"), in the order cron lists them. */
+typedef struct CronEnv {
+	char **v;
+	size_t n, cap;
+} CronEnv;
+void cronenv_free(CronEnv *e);
+/* A job as a crontab holds it (import) or is to hold it (export). */
+typedef struct CronJob {
+	int line;                   /* import: its line, from 1 */
+	char *name;                 /* "# jobctl name" above it; export: the job's name */
+	char auto_name[48];         /* import: a name made from the command (crontab_name) */
+	char *schedule;             /* "[TZ=Zone ]expression": CRON_TZ becomes the prefix */
+	char *cmd;                  /* the command, '%' handled (crontab_percent) */
+	char *user;                 /* the user column of the system format, or NULL */
+	char *env;                  /* KEY=value lines in force at its line */
+	char *set[SET_N];           /* "# jobctl set KEY VALUE": timeout ... limits, canonical */
+	int stopped;                /* "# jobctl stopped", the entry commented out */
+	int bad;                    /* import: a "# jobctl" line above it was refused */
+} CronJob;
+/* What import says about a line: an error refuses it, a warning does not. */
+typedef struct CronNote {
+	int line;
+	int error;
+	char *text;
+} CronNote;
+typedef struct Crontab {
+	CronJob *v;                 /* the entries taken, in order */
+	size_t n, cap;
+	CronNote *notes;            /* in line order */
+	size_t nnotes, notescap;
+} Crontab;
+/* Reads a crontab; system: /etc/crontab's format, a user column after the
+ * schedule. Never fails as a whole: a line it cannot take is an error note,
+ * the rest goes on. The schedules are checked with jobd's parser (not their
+ * zones: jobd's zone database may differ from this machine's). */
+void crontab_parse(const char *text, int system, Crontab *ct);
+void crontab_free(Crontab *ct);
+/* A command field split as cron does: up to the first unescaped '%' into
+ * cmd, the rest into input with '%' as newlines; "\%" is '%'. */
+void crontab_percent(const char *s, Buf *cmd, Buf *input, int *has_input);
+/* cmd with input on its standard input, in /bin/sh on one line. */
+void crontab_with_input(const char *cmd, const char *input, Buf *out);
+/* A job name made from a command: [A-Za-z0-9_], at most 40, never empty. */
+void crontab_name(const char *cmd, char *out, size_t n);
+/* Export: the CRON_TZ and environment in force between jobs. */
+typedef struct CronOut {
+	int system;                 /* write the user column */
+	const char *user;           /* ... as this */
+	char *zone;
+	CronEnv env;
+} CronOut;
+void crontab_header(Buf *out, int system);
+/* Appends job j (name, schedule, cmd, env, set, stopped) as crontab lines:
+ * what changes CRON_TZ and the environment to its, its "# jobctl" lines, its
+ * entry. -EINVAL with why if a crontab cannot hold it (seconds or years in
+ * the schedule, a command of several lines). */
+int crontab_put(CronOut *w, const CronJob *j, Buf *out, char *why, size_t n);
+void cronout_free(CronOut *w);
+
 /* ---- the commands, and the checks of their arguments: jobcmds.c ---- */
-CtlRun ctl_cmd_ls, ctl_cmd_new, ctl_cmd_run, ctl_cmd_kill, ctl_cmd_status, ctl_cmd_set;
+CtlRun ctl_cmd_new, ctl_cmd_run, ctl_cmd_kill, ctl_cmd_set;
 CtlRun ctl_cmd_verb;                                /* start, stop, rm */
 CtlRun ctl_check_new, ctl_check_kill, ctl_check_set;
+/* Writes text to each named job's ctl with ctl_command (jobd's warnings
+ * printed); goes on past a failure (not past a lost connection) and returns
+ * the first one's exit status. */
+int ctl_each(Ctl *x, char **names, int n, const char *text);
+
+/* ---- show.c ---- */
+CtlRun ctl_cmd_ls, ctl_cmd_status;
+
+/* ---- import.c ---- */
+CtlRun ctl_cmd_import, ctl_cmd_export, ctl_check_import;
 
 /* ---- runs.c ---- */
 CtlRun ctl_cmd_log, ctl_cmd_runs, ctl_cmd_output;
@@ -163,8 +379,14 @@ CtlRun ctl_check_last, ctl_check_output;           /* -n N of log and runs; RUN 
 /* How a run ended, from its runs/N/status line: "exit:0", "signal:TERM
  * timed-out", "running", "skipped"..., then " manual" if asked and so. */
 void run_describe(const char *status, int manual, char *out, size_t n);
-/* Sleeps ms milliseconds, less if SIGINT or SIGTERM ends a follow. */
-void ctl_nap(long ms);
+
+/* ---- follow.c: log -f, output -f, run -w, events ---- */
+/* log -f: the last `tail` lines (all: -1), then each line as it comes,
+ * until SIGINT or SIGTERM (EX_OK); across restarts of jobd. */
+int ctl_follow_log(Ctl *x, const char *name, long tail);
+CtlRun ctl_cmd_events;
+/* Where the last `tail` lines of s[0..len) begin. */
+size_t ctl_tail_start(const char *s, size_t len, long tail);
 /* Follows run `run` of job `name`: prints its output as it comes until the
  * run has ended, then returns its runs/N/status line (free it) or NULL. */
 char *ctl_follow_run(Ctl *x, const char *name, long run, int *rc);

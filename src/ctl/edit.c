@@ -209,8 +209,10 @@ int ctl_cmd_edit(Ctl *x)
 	buf_free(&text);
 	int ex = EX_REFUSED, keep = 0;
 	for (;;) {
-		if (run_editor(name, path) < 0)
+		if (run_editor(name, path) < 0) {
+			ex = EX_REFUSED;
 			break;
+		}
 		char *edited = slurp(path), why[512];
 		if (!edited) {
 			fprintf(stderr, "jobctl: %s: cannot read %s back: %s\n", name, path, strerror(errno));

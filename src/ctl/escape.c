@@ -17,17 +17,17 @@
  *
  * Which commands: log, output, run -w (a run's output), read (any file, a
  * job's cmd and env included) and status on a terminal (it shows the
- * command). Not ls, runs or ls-files: what they print is jobd's own (names
- * are letters, digits and '_'; states and times are jobd's). */
+ * command), export and import -check (commands, environments). ls shows a
+ * schedule and, with -o wide, the command: through ctl_cell, which also
+ * escapes tab and newline, as they would split a column. Not runs or
+ * ls-files: what they print is jobd's own. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ctl/ctl.h"
 
-/* The length of the valid UTF-8 sequence at p (n bytes left), with its code
- * point in *cp; 0 if the bytes there are not one (RFC 3629: no overlong
- * forms, no surrogates, nothing past U+10FFFF). */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+size_t ctl_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
 {
 	size_t k;
 	uint32_t c = p[0];
@@ -64,7 +64,7 @@ void ctl_escape(Buf *out, const char *s, size_t len)
 	size_t i = 0, plain = 0;           /* s[plain..i) is waiting to be copied */
 	while (i < len) {
 		uint32_t cp = 0;
-		size_t k = utf8_seq(p + i, len - i, &cp);
+		size_t k = ctl_utf8_seq(p + i, len - i, &cp);
 		int bad = k == 0 || (cp < 0x20 && cp != '\t' && cp != '\n') ||
 		          (cp >= 0x7f && cp <= 0x9f);
 		if (!bad) {
@@ -94,4 +94,21 @@ void ctl_print(Ctl *x, const char *s, size_t len)
 	ctl_escape(&b, s, len);
 	fwrite(b.data ? b.data : "", 1, b.len, stdout);
 	buf_free(&b);
+}
+
+void ctl_cell(Buf *out, const char *s)
+{
+	Buf b = {0};
+	ctl_escape(&b, s, strlen(s));
+	for (size_t i = 0; i < b.len; i++) {
+		if (b.data[i] == '\t')
+			buf_addstr(out, "\\x09");
+		else if (b.data[i] == '\n')
+			buf_addstr(out, "\\x0a");
+		else
+			buf_add(out, b.data + i, 1);
+	}
+	buf_free(&b);
+	if (!out->data)
+		buf_addstr(out, "");
 }

@@ -25,6 +25,7 @@ struct Turn {
 	Jobs *js;
 	Store *store;
 	Srv *srv;
+	Fs *fs;
 	int closing;
 	int waiting;                /* a commit failed with -EAGAIN: said once */
 };
@@ -43,6 +44,7 @@ static void committed(void *arg, int rc, const char *why)
 			LOGI("store: committed again");
 		t->waiting = 0;
 		srv_release(t->srv);
+		fs_turn_end(t->fs);     /* followers see only what is committed */
 		return;
 	}
 	if (rc == -EAGAIN) {
@@ -73,9 +75,10 @@ static void on_prepare(uv_prepare_t *h)
 	turn_end(h->data);
 }
 
-Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv)
+Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs)
 {
 	Turn *t = xcalloc(1, sizeof *t);
+	t->fs = fs;
 	t->js = js;
 	t->store = store;
 	t->srv = srv;

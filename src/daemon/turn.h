@@ -5,14 +5,17 @@
 
 #include <uv.h>
 
+#include "fs/fs.h"
 #include "jobs/jobs.h"
 #include "srv/srv.h"
 #include "store/store.h"
 
 typedef struct Turn Turn;
 
-/* Runs turn_end before the loop waits for anything, each time around. */
-Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv);
+/* Runs turn_end before the loop waits for anything, each time around; after
+ * each commit, the held replies go (srv_release) and the parked reads that
+ * now have an answer get it (fs_turn_end). */
+Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs);
 /* Stores, commits and releases now (shutdown begins, the last turn). */
 void turn_end(Turn *t);
 /* A last turn_end, then its handles close; t is freed once they have. */

@@ -21,24 +21,25 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "fs_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
-/* Kinds are in qid paths, which clients keep: new ones go at the end. A
- * setting's file is of the kind setting_kind gives it: the first seven
- * settings (schedule..env) kept 9..15 and limits 20 when the settings came
- * to be one table (setting_tab); settings added later follow limits, and
- * kinds that are not settings start at 64. */
-enum Kind {
-	K_ROOT = 1, K_CLONE, K_STATS, K_JOBS,
-	K_JOBDIR, K_CTL, K_STATUS, K_LOG,
-	K_SETTING = 9,              /* 9..15: settings 0..6 */
-	K_RUNS = 16,
-	K_RUNDIR, K_RUNSTATUS, K_RUNOUTPUT,
-	K_SETTING7 = 20,            /* 20..63: settings 7.. */
+static const Tab roottab[] = {
+	{ "clone", K_CLONE, 0666 },
+	{ "jobs", K_JOBS, DMDIR | 0777 },
+	{ "stats", K_STATS, 0444 },
+	{ "events", K_EVENTS, 0444 },
 };
-_Static_assert(K_SETTING7 + SET_N - 7 <= 64, "settings' kinds run into 64");
+/* A job's directory: these, a file per setting (setting_tab, in its order,
+ * named after it), then runs/; fs_new puts them together in fs->jobtab. */
+static const Tab jobhead[] = {
+	{ "ctl", K_CTL, 0666 },
+	{ "status", K_STATUS, 0444 },
+	{ "log", K_LOG, 0444 },
+	{ "log.follow", K_LOGFOLLOW, 0444 },
+};
+_Static_assert(NELEM(jobhead) == NJOBHEAD, "NJOBHEAD counts jobhead");
 
 static enum Kind setting_kind(int i)
 {
@@ -51,82 +52,17 @@ static int kind_setting(enum Kind k)
 	int i = -1;
 	if (k >= K_SETTING && k < K_SETTING + 7)
 		i = (int)k - K_SETTING;
-	else if (k >= K_SETTING7)
+	else if (k >= K_SETTING7 && k < K_EVENTS)
 		i = (int)k - K_SETTING7 + 7;
 	return i < SET_N ? i : -1;
 }
-
-typedef struct Tab {
-	const char *name;
-	enum Kind kind;
-	uint32_t perm;              /* DMDIR | bits */
-} Tab;
-
-static const Tab roottab[] = {
-	{ "clone", K_CLONE, 0666 },
-	{ "jobs", K_JOBS, DMDIR | 0777 },
-	{ "stats", K_STATS, 0444 },
-};
-/* A job's directory: these, a file per setting (setting_tab, in its order,
- * named after it), then runs/; fs_new puts them together in fs->jobtab. */
-static const Tab jobhead[] = {
-	{ "ctl", K_CTL, 0666 },
-	{ "status", K_STATUS, 0444 },
-	{ "log", K_LOG, 0444 },
-};
 static const Tab jobtail = { "runs", K_RUNS, DMDIR | 0555 };
 static const Tab runtab[] = {
 	{ "status", K_RUNSTATUS, 0444 },
 	{ "output", K_RUNOUTPUT, 0444 },
+	{ "output.follow", K_OUTFOLLOW, 0444 },
+	{ "wait", K_RUNWAIT, 0444 },
 };
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-enum { NJOBTAB = NELEM(jobhead) + SET_N + 1 };
-
-static int is_run_kind(enum Kind k) { return k >= K_RUNDIR && k <= K_RUNOUTPUT; }
-
-/* A user list of -allowusers or -denyusers. */
-typedef struct Users {
-	char *file;                 /* NULL: no list */
-	char **names;
-	size_t n;
-} Users;
-
-/* Owner names and groups, looked up at most every OWNER_TTL seconds. */
-typedef struct Owner {
-	uint32_t uid, gid;
-	int64_t at;                 /* monotonic s when looked up; 0 = empty slot */
-	char name[64], group[64];
-} Owner;
-enum { OWNER_SLOTS = 64, OWNER_TTL = 30 };
-
-struct Fs {
-	Jobs *js;
-	FsConfig cfg;
-	int64_t start;              /* times of the synthetic directories */
-	char uid[64], gid[64];
-	uint32_t n_uid, n_gid;
-	Users allow, deny;
-	Owner owners[OWNER_SLOTS];
-	Tab jobtab[NJOBTAB];        /* a job's directory */
-};
-
-/* Per-fid state. */
-typedef struct Faux {
-	enum Kind kind;
-	int64_t job_id;             /* 0 outside /jobs/NAME */
-	char *job_name;             /* to find the job again (ids are checked) */
-	int64_t run_seq, run_id;    /* inside runs/N */
-	Buf snap;                   /* content snapshot taken at open */
-	/* log and runs/N/output are read from the store by position: an open
-	 * takes what is kept then, [tfirst, tend), and each read one page of it. */
-	int text;
-	int64_t tfirst, tend;
-	char *created;              /* clone: name of the job this fid created */
-	int64_t *seqs;              /* runs/: the listing taken at open */
-	size_t nseqs;
-} Faux;
-
-static Fs *FS(Fid *f) { return srv_ops_aux(conn_srv(f->conn)); }
 
 /* ---- who is who ---- */
 
@@ -254,7 +190,7 @@ static int may_control(Fs *fs, Fid *f, Job *j, char *why, size_t n)
 }
 
 /* Does f see j at all? Everyone does, except with -private. */
-static int may_see(Fs *fs, Fid *f, const Job *j)
+int may_see(Fs *fs, Fid *f, const Job *j)
 {
 	return !fs->cfg.private_jobs || f->uid == 0 || f->uid == j->owner;
 }
@@ -270,7 +206,7 @@ static const Tab *find_tab(Fs *fs, enum Kind k)
 	return NULL;
 }
 
-static Job *faux_job(Fs *fs, Faux *a)
+Job *faux_job(Fs *fs, Faux *a)
 {
 	if (!a->job_name)
 		return NULL;
@@ -301,9 +237,11 @@ static Qid mkqid(Fs *fs, enum Kind k, Job *j, int64_t run_id)
 	switch (k) {
 	case K_JOBS: q.vers = jobs_changes(fs->js); break;
 	case K_CTL: q.vers = j->changes.state; break;
-	case K_LOG: q.vers = j->changes.log; break;
+	case K_LOG: case K_LOGFOLLOW: q.vers = j->changes.log; break;
 	case K_STATUS: q.vers = j->changes.state + j->changes.runs + j->changes.schedule; break;
-	case K_RUNS: case K_RUNSTATUS: case K_RUNOUTPUT: q.vers = j ? j->changes.runs : 0; break;
+	case K_RUNS: case K_RUNSTATUS: case K_RUNOUTPUT: case K_OUTFOLLOW: case K_RUNWAIT:
+		q.vers = j ? j->changes.runs : 0;
+		break;
 	default:
 		/* The schedule file also shows the next fire. */
 		if (kind_setting(k) == SET_SCHEDULE)
@@ -364,7 +302,8 @@ static int render(Fs *fs, Faux *a, Job *j, Buf *out, char *why, size_t n)
  * run_status_length. */
 static uint64_t file_length(Fs *fs, enum Kind k, Job *j)
 {
-	if (!j || k == K_LOG || k == K_RUNOUTPUT || k == K_RUNSTATUS || k == K_STATS || k == K_CLONE)
+	if (!j || k == K_LOG || k == K_RUNOUTPUT || k == K_RUNSTATUS || k == K_STATS || k == K_CLONE ||
+	    is_live_kind(k))
 		return 0;
 	Buf b = {0};
 	Faux tmp = { .kind = k };
@@ -526,6 +465,8 @@ static int fs_open(Fid *f, int omode, char *why, size_t n)
 		return rc;
 	int writing = (omode & 3) == OWRITE || (omode & 3) == ORDWR;
 	const Tab *t = find_tab(fs, a->kind);
+	if (is_live_kind(a->kind))
+		return live_open(f, why, n);
 	if (writing && (!t || !(t->perm & 0222) || (t->perm & DMDIR))) {
 		strfmt(why, n, "%s is read-only", t ? t->name : "directory");
 		return -EACCES;
@@ -602,6 +543,10 @@ static void fs_read(Req *r)
 		/* After a successful write, the clone fid reads back the new job's name. */
 		const char *s = a->created ? a->created : "";
 		srv_read_reply(r, s, strlen(s));
+		return;
+	}
+	if (is_live_kind(a->kind)) {
+		live_read(r);
 		return;
 	}
 	if (a->text) {
@@ -698,22 +643,44 @@ static int write_clone(Fs *fs, Fid *f, Faux *a, char *line, char *why, size_t n)
 	*c1 = *c2 = 0;
 	Job *j;
 	int rc = jobs_create(fs->js, f->uid, line, c1 + 1, c2 + 1, &j, why, n);
-	if (rc == 0) {
+	if (rc >= 0) {
+		/* Read back on this fid: the name, and what jobd warns of (rc 1). */
+		Buf b = {0};
+		buf_addstr(&b, j->name);
+		if (rc > 0)
+			buf_printf(&b, "\nwarning: %s", why);
+		buf_add(&b, "", 1);
 		free(a->created);
-		a->created = xstrdup(j->name);
+		a->created = (char *)b.data;
 	}
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 static const char verbs[] = "verbs: start, stop, run, kill, delete, set";
 
+/* The reply lines of "run": "run 7", or "run 7 skipped" when its overlap
+ * setting kept it from starting. */
+static void reply_run(Fs *fs, Job *j, int64_t seq, Buf *reply)
+{
+	RunInfo ri;
+	char why[128];
+	buf_printf(reply, "run %lld", (long long)seq);
+	if (jobs_run_get(fs->js, j, seq, &ri, why, sizeof why) == 0 && ri.state == RUN_SKIPPED)
+		buf_addstr(reply, " skipped");
+	buf_addstr(reply, "\n");
+}
+
 /* One verb per line, applied in order; the first failure is reported. A
- * delete ends the write (there is no job left to apply the rest to). */
-static int write_ctl(Fs *fs, Job *j, char *text, char *why, size_t n)
+ * delete ends the write (there is no job left to apply the rest to). What
+ * the verbs answer ("run 7", "warning: ...") goes to reply, a line each. */
+static int write_ctl(Fs *fs, Job *j, char *text, Buf *reply, char *why, size_t n)
 {
 	char *save = NULL;
 	int rc = 0, nverbs = 0;
-	for (char *v = strtok_r(text, "\n", &save); v && rc == 0; v = strtok_r(NULL, "\n", &save)) {
+	for (char *v = strtok_r(text, "\n", &save); v && rc >= 0; v = strtok_r(NULL, "\n", &save)) {
+		if (rc > 0)
+			buf_printf(reply, "warning: %s\n", why);
+		rc = 0;
 		size_t len = strlen(v);
 		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r'))
 			v[--len] = 0;
@@ -731,8 +698,11 @@ static int write_ctl(Fs *fs, Job *j, char *text, char *why, size_t n)
 			rc = jobs_start(fs->js, j, why, n);
 		else if (strcasecmp(v, "stop") == 0 && !*arg)
 			rc = jobs_stop(fs->js, j, why, n);
-		else if (strcasecmp(v, "run") == 0 && !*arg)
-			rc = jobs_run_now(fs->js, j, why, n);
+		else if (strcasecmp(v, "run") == 0 && !*arg) {
+			int64_t seq = 0;
+			if ((rc = jobs_run_now(fs->js, j, &seq, why, n)) == 0)
+				reply_run(fs, j, seq, reply);
+		}
 		else if (strcasecmp(v, "kill") == 0) {
 			int sig = 0;
 			if (*arg)
@@ -761,6 +731,10 @@ static int write_ctl(Fs *fs, Job *j, char *text, char *why, size_t n)
 			rc = -EINVAL;
 		}
 	}
+	if (rc > 0) {
+		buf_printf(reply, "warning: %s\n", why);
+		rc = 0;
+	}
 	if (rc == 0 && nverbs == 0) {
 		strfmt(why, n, "empty ctl write (%s)", verbs);
 		rc = -EINVAL;
@@ -780,21 +754,38 @@ static int fs_write(Fid *f, uint64_t offset, const uint8_t *data, uint32_t count
 	if (rc < 0)
 		return rc;
 	const Tab *t = find_tab(fs, a->kind);
-	if (!t || !(t->perm & 0222) || (t->perm & DMDIR)) {
+	if (!is_live_kind(a->kind) && (!t || !(t->perm & 0222) || (t->perm & DMDIR))) {
 		strfmt(why, n, "file is read-only");
 		return -EACCES;
 	}
-	rc = a->kind == K_CLONE ? may_write_jobs(fs, f, why, n) : may_control(fs, f, j, why, n);
+	if (is_live_kind(a->kind))
+		rc = 0;     /* "from POS" moves this fid alone: whoever may read it may */
+	else
+		rc = a->kind == K_CLONE ? may_write_jobs(fs, f, why, n) : may_control(fs, f, j, why, n);
 	if (rc < 0)
 		return rc;
 	if ((rc = take_text(fs, data, count, &text, why, n)) < 0)
 		return rc;
-	if (a->kind == K_CLONE)
+	if (is_live_kind(a->kind)) {
+		rc = live_write(f, text, why, n);
+	} else if (a->kind == K_CLONE) {
 		rc = write_clone(fs, f, a, text, why, n);
-	else if (a->kind == K_CTL)
-		rc = write_ctl(fs, j, text, why, n);
-	else
+	} else if (a->kind == K_CTL) {
+		/* Read back on this fid: the verbs' replies, then the state after them. */
+		Buf reply = {0};
+		rc = write_ctl(fs, j, text, &reply, why, n);
+		if (rc == 0 && (j = faux_job(fs, a))) {
+			buf_free(&a->snap);
+			a->snap = reply;
+			render(fs, a, j, &a->snap, why, n);
+		} else {
+			buf_free(&reply);
+		}
+	} else {
+		/* A warning (rc 1) shows through ctl, clone, the log and /events. */
 		rc = jobs_set(fs->js, j, kind_setting(a->kind), text, why, n);
+		rc = rc < 0 ? rc : 0;
+	}
 	free(text);
 	if (rc == 0)
 		*written = count;
@@ -884,8 +875,7 @@ static int fs_remove(Fid *f, char *why, size_t n)
 
 static void fs_flush(Req *r)
 {
-	/* No file parks reads yet; a flushed request is answered (and the reply discarded). */
-	req_error(r, EINTR, "interrupted");
+	live_flush(r);
 }
 
 int fs_reload_users(Fs *fs, char *why, size_t n)
@@ -905,6 +895,9 @@ int fs_reload_users(Fs *fs, char *why, size_t n)
 	return 0;
 }
 
+static void on_touched(void *fs, Job *j) { fs_touched(fs, j); }
+static void on_gone(void *fs, Job *j) { fs_gone(fs, j); }
+
 Fs *fs_new(Jobs *js, const FsConfig *cfg, char *why, size_t n)
 {
 	Fs *fs = xcalloc(1, sizeof *fs);
@@ -920,6 +913,8 @@ Fs *fs_new(Jobs *js, const FsConfig *cfg, char *why, size_t n)
 		free(fs);
 		return NULL;
 	}
+	fs->live = live_new(fs);
+	jobs_watch(js, &(JobsWatch){ .arg = fs, .touched = on_touched, .gone = on_gone });
 	fs->start = wall_now_ns() / 1000000000;
 	fs->n_uid = (uint32_t)getuid();
 	fs->n_gid = (uint32_t)getgid();
@@ -956,5 +951,6 @@ void fs_free(Fs *fs)
 		return;
 	users_free(&fs->allow);
 	users_free(&fs->deny);
+	live_free(fs->live);
 	free(fs);
 }

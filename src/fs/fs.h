@@ -31,6 +31,14 @@ Fs *fs_new(Jobs *js, const FsConfig *cfg, char *why, size_t n);
 int fs_reload_users(Fs *fs, char *why, size_t n);
 /* The operations to hand to srv_new (aux = the Fs). */
 SrvOps fs_ops(Fs *fs);
+
+/* ---- live.c: files whose reads wait ---- */
+/* The JobsWatch hooks (jobs_watch): j changed; j is about to go. */
+void fs_touched(Fs *fs, Job *j);
+void fs_gone(Fs *fs, Job *j);
+/* Once per loop turn, after the store's commit: parked reads that can now
+ * be answered are. */
+void fs_turn_end(Fs *fs);
 void fs_free(Fs *fs);
 
 #endif

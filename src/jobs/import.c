@@ -47,6 +47,8 @@ static int import_line(Jobs *js, const char *path, long lineno, char *line)
 		LOGE("%s:%ld: %s; line skipped", path, lineno, why);
 		return -1;
 	}
+	if (rc > 0)
+		LOGW("%s:%ld: job %s imported, but %s", path, lineno, name, why);
 	return 1;
 }
 

@@ -1,6 +1,7 @@
 /* The job table and each job's lifecycle and settings. Where a job is fired:
  * sched.c on_timer -> runs.c runs_fire(). */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -139,6 +140,7 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 		js->cfg.max_cmd = JOB_CMD_MAX;
 	if (js->cfg.max_per_owner == 0)
 		js->cfg.max_per_owner = SIZE_MAX;
+	js->events = events_new(wall_now_ns());
 	sched_init(js);
 	return js;
 }
@@ -273,9 +275,11 @@ static int check_cmd(Jobs *js, const char *cmd, char *why, size_t n)
 	return 0;
 }
 
+/* Root is not bound: an administrator moving a large crontab in must not hit
+ * the limit meant for users. jobs_owned is O(jobs): one scan per create. */
 static int check_quota(Jobs *js, uint32_t owner, char *why, size_t n)
 {
-	if (jobs_owned(js, owner) >= js->cfg.max_per_owner) {
+	if (owner != 0 && jobs_owned(js, owner) >= js->cfg.max_per_owner) {
 		strfmt(why, n, "uid %u already owns %zu jobs, the limit; delete some first",
 		       owner, js->cfg.max_per_owner);
 		return -EDQUOT;
@@ -292,11 +296,42 @@ static int create(Jobs *js, uint32_t owner, const char *name, const char *schedu
 	int rc = store_job_create(js->store, &sj, why, n);
 	if (rc < 0)
 		return rc;
-	Job *j = job_add(js, &sj, c, has_cron, z);
+	*out = job_add(js, &sj, c, has_cron, z);
+	job_event(js, *out, "job.created", "owner=%u", owner);
 	VLOG(1, "job %s created by uid %u: '%s' '%s'", name, owner, schedule, cmd);
-	if (out)
-		*out = j;
 	return 0;
+}
+
+/* ---- schedules that never fire ---- */
+
+/* Where the job's next fire would go if it were started now: as sched_after
+ * puts it, after now and after its last fire. O(cron_next). */
+static int64_t next_from_now(Jobs *js, const Job *j)
+{
+	int64_t after = wall_now_ns() / 1000000000;
+	if (after < j->last_sched)
+		after = j->last_sched;
+	return cron_next(&j->cron, after, 0, job_zone(js, j));
+}
+
+/* A schedule with no time to come (0 0 31 2 *, a past year) is accepted: the
+ * job is kept, listed, and runs when asked to, as before. But whoever wrote
+ * or started it is told, or the first sign would be a run that never comes:
+ * 1 with the warning in why (and, if log, in the job's log), or 0. */
+static int warn_never(Jobs *js, Job *j, int log, char *why, size_t n)
+{
+	if (!j->has_cron)
+		return 0;
+	int64_t next = j->started ? j->next : next_from_now(js, j);
+	if (next != CRON_NEVER)
+		return 0;
+	char w[SETTING_SCHEDULE_MAX + 64];
+	strfmt(w, sizeof w, "schedule '%s' never fires: no time from now on matches it",
+	       j->schedule);
+	if (log)
+		job_logf(js, j, 0, "warning: %s", w);
+	strfmt(why, n, "%s", w);
+	return 1;
 }
 
 int jobs_create(Jobs *js, uint32_t owner, const char *name, const char *schedule,
@@ -304,13 +339,17 @@ int jobs_create(Jobs *js, uint32_t owner, const char *name, const char *schedule
 {
 	Cron c;
 	const Zone *z = NULL;
+	Job *j;
 	int rc;
 	if ((rc = check_new_name(js, name, why, n)) < 0 ||
 	    (rc = check_schedule(js, schedule, &c, &z, why, n)) < 0 ||
 	    (rc = check_cmd(js, cmd, why, n)) < 0 ||
-	    (rc = check_quota(js, owner, why, n)) < 0)
+	    (rc = check_quota(js, owner, why, n)) < 0 ||
+	    (rc = create(js, owner, name, schedule, cmd, &c, 1, z, &j, why, n)) < 0)
 		return rc;
-	return create(js, owner, name, schedule, cmd, &c, 1, z, out, why, n);
+	if (out)
+		*out = j;
+	return warn_never(js, j, 1, why, n);
 }
 
 int jobs_create_empty(Jobs *js, uint32_t owner, const char *name, Job **out, char *why,
@@ -319,25 +358,33 @@ int jobs_create_empty(Jobs *js, uint32_t owner, const char *name, Job **out, cha
 	Cron c;
 	memset(&c, 0, sizeof c);
 	int rc;
-	if ((rc = check_new_name(js, name, why, n)) < 0 || (rc = check_quota(js, owner, why, n)) < 0)
+	Job *j;
+	if ((rc = check_new_name(js, name, why, n)) < 0 || (rc = check_quota(js, owner, why, n)) < 0 ||
+	    (rc = create(js, owner, name, "", "", &c, 0, NULL, &j, why, n)) < 0)
 		return rc;
-	return create(js, owner, name, "", "", &c, 0, NULL, out, why, n);
+	if (out)
+		*out = j;
+	return 0;
 }
 
 /* ---- lifecycle ---- */
 
-/* The state and its log line ("started", "completed": the original's words)
- * in one batch: a crash leaves both or neither. */
+/* The state and its log line in one batch: a crash leaves both or neither.
+ * "started" is the original's word; for a stop it wrote "completed" (its
+ * scheduling loop had ended), which reads like a run's end now that runs
+ * have "run N ended" lines: "stopped", as ctl says. */
 static int set_started(Jobs *js, Job *j, int on, char *why, size_t n)
 {
 	int rc = store_job_set_started(js->store, j->id, on, why, n);
 	if (rc < 0)
 		return rc;
-	job_log(js, j, 0, on ? "started" : "completed", on ? 7 : 9);
+	const char *word = on ? "started" : "stopped";
+	job_log(js, j, 0, word, strlen(word));
 	j->started = on;
 	j->changes.state++;
 	j->changes.schedule++;
 	j->changes.log++;
+	job_event(js, j, on ? "job.started" : "job.stopped", NULL);
 	j->mtime = wall_now_ns() / 1000000000;
 	VLOG(1, "job %s %s", j->name, on ? "started" : "stopped");
 	return 0;
@@ -346,7 +393,7 @@ static int set_started(Jobs *js, Job *j, int on, char *why, size_t n)
 int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 {
 	if (j->started)
-		return 0;
+		return warn_never(js, j, 0, why, n);   /* nothing changed: not logged again */
 	if (!j->has_cron) {
 		strfmt(why, n, "job %s has no schedule: write one to its schedule file", j->name);
 		return -EINVAL;
@@ -356,11 +403,11 @@ int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 		return -EINVAL;
 	}
 	int rc = set_started(js, j, 1, why, n);
-	if (rc == 0) {
-		sched_after(js, j, wall_now_ns() / 1000000000);
-		sched_arm(js);
-	}
-	return rc;
+	if (rc < 0)
+		return rc;
+	sched_after(js, j, wall_now_ns() / 1000000000);
+	sched_arm(js);
+	return warn_never(js, j, 1, why, n);
 }
 
 int jobs_stop(Jobs *js, Job *j, char *why, size_t n)
@@ -382,6 +429,8 @@ int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
 	if (rc < 0)
 		return rc;
 	VLOG(1, "job %s deleted", j->name);
+	job_event(js, j, "job.deleted", NULL);
+	job_gone(js, j);
 	runs_orphan_all(js, j);
 	heap_remove(&js->heap, j);
 	hash_remove(js, j);
@@ -416,6 +465,28 @@ static int check_cmd_field(Jobs *js, Job *next, char *why, size_t n)
 	return check_cmd(js, next->cmd, why, n);
 }
 
+/* The directory as the job's runs would find it: there, a directory, and
+ * searchable by the run's user (the owner, when jobd is root; else jobd's
+ * own user), so that a mistake shows now rather than at 3 a.m. It may still
+ * vanish later: the run checks again (run.c: "cannot run: chdir ..."). */
+static int check_dir_field(Jobs *js, Job *next, char *why, size_t n)
+{
+	if (!*next->dir)
+		return 0;               /* unset: HOME, or "/" */
+	if (!js->cfg.run_as_owner)
+		return run_dir_check(next->dir, NULL, 0, 0, why, n);
+	struct passwd *pw = getpwuid((uid_t)next->owner);
+	if (!pw) {
+		strfmt(why, n, "dir: cannot check %s for the job's owner: uid %u no longer exists",
+		       next->dir, next->owner);
+		return -EINVAL;
+	}
+	char *user = xstrdup(pw->pw_name);     /* pw is static: NSS may reuse it */
+	int rc = run_dir_check(next->dir, user, (uint32_t)pw->pw_uid, (uint32_t)pw->pw_gid, why, n);
+	free(user);
+	return rc;
+}
+
 /* Where each setting lives in a Job, the one place that says so: a text
  * keeps its canonical text (char *), a duration its milliseconds (int64_t),
  * a choice the index of its word (int). check: jobd's own checks, as above;
@@ -432,7 +503,7 @@ static const struct {
 	[SET_TIMEOUT] = { F_MS, offsetof(Job, timeout_ms), NULL, NULL },
 	[SET_OVERLAP] = { F_WORD, offsetof(Job, overlap), NULL, NULL },
 	[SET_MISFIRE] = { F_WORD, offsetof(Job, misfire), NULL, NULL },
-	[SET_DIR] = { F_TEXT, offsetof(Job, dir), NULL, NULL },
+	[SET_DIR] = { F_TEXT, offsetof(Job, dir), check_dir_field, NULL },
 	[SET_ENV] = { F_TEXT, offsetof(Job, env), NULL, NULL },
 	[SET_LIMITS] = { F_TEXT, offsetof(Job, limits), NULL, NULL },
 };
@@ -492,15 +563,16 @@ int jobs_set(Jobs *js, Job *j, int i, const char *value, char *why, size_t n)
 	*j = next;                      /* nothing else changed j meanwhile */
 	j->changes.settings++;
 	j->mtime = wall_now_ns() / 1000000000;
-	if (i == SET_SCHEDULE) {
-		j->changes.schedule++;
-		if (j->started) {
-			sched_after(js, j, wall_now_ns() / 1000000000);
-			sched_arm(js);
-		}
-	}
 	VLOG(1, "job %s: %s set", j->name, setting_tab[i].name);
-	return 0;
+	job_event(js, j, "job.changed", "what=%s", setting_tab[i].name);
+	if (i != SET_SCHEDULE)
+		return 0;
+	j->changes.schedule++;
+	if (j->started) {
+		sched_after(js, j, wall_now_ns() / 1000000000);
+		sched_arm(js);
+	}
+	return warn_never(js, j, 1, why, n);
 }
 
 /* ---- stats ---- */
@@ -553,6 +625,8 @@ void jobs_free(Jobs *js)
 	free(js->hash);
 	free(js->heap.v);
 	zonecache_free(&js->zones);
+	events_free(js->events);
+	js->events = NULL;
 	js->list = NULL;
 	js->hash = NULL;
 	js->heap.v = NULL;

@@ -90,7 +90,7 @@ typedef struct JobsConfig {
 	int64_t keep_runs;          /* runs kept per job */
 	int64_t keep_bytes;         /* output bytes kept per job */
 	size_t max_cmd;             /* bytes in a command (-maxcmd); 0 = JOB_CMD_MAX */
-	size_t max_per_owner;       /* jobs one owner may have (-maxjobs); 0 = no limit */
+	size_t max_per_owner;       /* jobs one owner other than root may have (-maxjobs); 0 = no limit */
 	uint32_t daemon_uid;        /* who jobd runs as: owner of jobs made before owners existed */
 	/* jobd is root: each run takes its owner's uid, gid, groups, HOME, USER,
 	 * LOGNAME and SHELL (and HOME as its directory unless the job sets one);
@@ -118,19 +118,25 @@ int jobs_load(Jobs *js, char *why, size_t n);
 /* Schedules the started jobs (and replays what they missed, by each one's
  * misfire policy). Call once, when start-up can no longer be refused. */
 void jobs_begin(Jobs *js);
-/* Validates and creates a stopped job owned by uid owner. -EEXIST, -EINVAL,
- * -EDQUOT (the owner has max_per_owner jobs) with why. */
+/* Validates and creates a stopped job owned by uid owner: 0; or 1, created
+ * but with a warning in why (its schedule never fires: also in its log);
+ * or -EEXIST, -EINVAL, -EDQUOT (the owner, not root, has max_per_owner jobs)
+ * with why. Callers take rc >= 0 as success. */
 int jobs_create(Jobs *js, uint32_t owner, const char *name, const char *schedule,
                 const char *cmd, Job **out, char *why, size_t n);
 /* An empty stopped job (mkdir): it cannot start until it has a schedule and a command. */
 int jobs_create_empty(Jobs *js, uint32_t owner, const char *name, Job **out, char *why,
                       size_t n);
+/* Starts scheduling the job: 0; 1, started but its schedule never fires
+ * (the warning in why and in its log); or -errno with why. */
 int jobs_start(Jobs *js, Job *j, char *why, size_t n);
 int jobs_stop(Jobs *js, Job *j, char *why, size_t n);
 /* Kills its runs, forgets it, removes its rows. j is freed. */
 int jobs_delete(Jobs *js, Job *j, char *why, size_t n);
 /* Sets setting i (SET_*) from the text a user wrote: checked with its parser
- * (setting_tab) and jobd's own limits, stored, then applied. -EINVAL with why. */
+ * (setting_tab) and jobd's own checks, stored, then applied: 0; 1 for a
+ * schedule that is set but never fires (the warning in why and in the log);
+ * or -EINVAL (-ENOENT, -ENOTDIR, -EACCES for a dir) with why. */
 int jobs_set(Jobs *js, Job *j, int i, const char *value, char *why, size_t n);
 /* The file of setting i: its canonical text (schedule's: jobs_render_schedule). */
 void jobs_render_setting(Jobs *js, Job *j, int i, Buf *out);
@@ -149,7 +155,7 @@ void jobs_free(Jobs *js);
 
 /* ---- runs.c ---- */
 /* Runs the job now, outside its schedule (the "run" verb). */
-int jobs_run_now(Jobs *js, Job *j, char *why, size_t n);
+int jobs_run_now(Jobs *js, Job *j, int64_t *seq, char *why, size_t n);
 /* The "kill" verb: sig 0 = SIGTERM to each run's group, SIGKILL after the
  * grace period; otherwise that signal once. -ESRCH if nothing runs. */
 int jobs_kill(Jobs *js, Job *j, int sig, char *why, size_t n);
@@ -200,8 +206,23 @@ int jobs_recover(Jobs *js, Store *store, int64_t grace_ms);
  * file cannot be read. */
 int jobs_import_legacy(Jobs *js, const char *dbdir, char *why, size_t n);
 
+/* ---- notify.c ---- */
+/* What jobs tell whoever serves them (fs: its live files). touched: j has
+ * new text, or a run of it began or ended, or its state changed; called
+ * often, it must be cheap. gone: j is about to be freed. */
+typedef struct JobsWatch {
+	void *arg;
+	void (*touched)(void *arg, Job *j);
+	void (*gone)(void *arg, Job *j);
+} JobsWatch;
+void jobs_watch(Jobs *js, const JobsWatch *w);
+/* The events ring (events.h) the table writes to. */
+struct Events *jobs_events(Jobs *js);
+
 /* ---- name.c ---- */
-/* Job names: letters, digits and '_' (the original's rule), 1..JOB_NAME_MAX bytes. */
+/* Job names: 1..JOB_NAME_MAX letters, digits, '_', '-' and '.', not starting
+ * with '.' or '-' (the original's letters, digits and '_' among them).
+ * 0, or -EINVAL with why. */
 int job_name_valid(const char *name, size_t len, char *why, size_t n);
 
 #endif

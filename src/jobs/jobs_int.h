@@ -3,6 +3,7 @@
 #define JOBD_JOBS_INT_H
 
 #include "jobs.h"
+#include "jobs/events.h"
 
 typedef struct FireHeap {
 	Job **v;
@@ -46,6 +47,8 @@ struct Jobs {
 	void *done_arg;
 	int closing_handles;        /* sched's handles still closing */
 	int freed;                  /* jobs_free was called: free at the last close */
+	struct Events *events;      /* what happened, for /events (notify.c) */
+	JobsWatch watch;
 };
 
 /* A run in progress. */
@@ -81,9 +84,16 @@ struct JobRun {
  * a run is read for at most about TEXT_TURN bytes per turn; a job's own lines
  * trigger retention every TEXT_OWN_TRIM. */
 enum { TEXT_CHUNK = 64 * 1024, TEXT_TURN = 64 * 1024, TEXT_OWN_TRIM = 256, TEXT_RESERVE = 384 };
-size_t text_render(const Zone *z, int64_t t_ns, const char *text, size_t len, char *out,
-                   size_t cap);
-void text_run_line(JobRun *r, const char *text, size_t len);
+/* A line the run wrote to stderr is marked so, before its text; stdout's
+ * lines stay as the original printed them. The mark is stored: the cap
+ * counts it. */
+#define TEXT_STDERR_MARK "stderr: "
+/* "<time>:<mark><text>\n" into out (mark may be NULL): its length, or 0 if
+ * cap has no room for the time; text is cut to fit. */
+size_t text_render(const Zone *z, int64_t t_ns, const char *mark, const char *text, size_t len,
+                   char *out, size_t cap);
+/* One line of the run's output; is_err: from its stderr. */
+void text_run_line(JobRun *r, int is_err, const char *text, size_t len);
 void text_flush_run(JobRun *r);
 void text_end_run(JobRun *r);
 /* Converts a database's lines from before chunks (jobs_load). */
@@ -110,14 +120,29 @@ void sched_resume(Jobs *js, Job *j, int64_t now);
 const Zone *job_zone(Jobs *js, const Job *j);
 
 /* runs.c */
-/* A scheduled (sched > 0) or manual (sched == 0) fire. */
-void runs_fire(Jobs *js, Job *j, int64_t sched);
+/* A scheduled (sched > 0) or manual (sched == 0) fire: the run's number
+ * (seq), or 0 if the fire was not claimed. */
+int64_t runs_fire(Jobs *js, Job *j, int64_t sched);
 /* Kills (SIGTERM, then SIGKILL after the grace period) and forgets the job's runs. */
 void runs_orphan_all(Jobs *js, Job *j);
 /* Shutdown: SIGTERM to every run, what ended runs left, and (without cgroups)
  * every adopted process; SIGKILL after the grace period; see runs.c. */
 void runs_stop_all(Jobs *js);
 void runs_close(JobRun *r);             /* handle cleanup at the end of a run */
+
+/* notify.c */
+/* j changed in a way its live files show (new text, a run began or ended,
+ * its state): tell the watcher. Cheap: it is called at each such change. */
+static inline void job_touch(Jobs *js, Job *j)
+{
+	if (js->watch.touched)
+		js->watch.touched(js->watch.arg, j);
+}
+/* j is about to be freed. */
+void job_gone(Jobs *js, Job *j);
+/* An event of j for /events: KIND and the key=value part (fmt may be NULL). */
+void job_event(Jobs *js, const Job *j, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* jobs.c */
 void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len);

@@ -59,7 +59,15 @@ void jobs_render_status(Jobs *js, Job *j, Buf *out)
 		buf_printf(out, "%d", j->runs->pid);
 	else
 		buf_addstr(out, "-");
-	buf_addstr(out, "\n");
+	/* Last, so that parsers of the fields before it keep working. */
+	buf_printf(out, " active=%u", j->nrunning);
+	/* Where the kept log begins and ends (absolute byte positions): a
+	 * follower resumes with "from POS" (log.follow). Two index seeks. */
+	int64_t first = 0, end = 0;
+	char why[128];
+	if (store_text_extent(js->store, j->id, 0, &first, &end, why, sizeof why) < 0)
+		first = end = 0;
+	buf_printf(out, " log_first=%lld log_end=%lld\n", (long long)first, (long long)end);
 }
 
 static const char *state_name(int s)

@@ -60,7 +60,12 @@ static void env_add_lines(Env *e, char *lines)
 
 static void on_line(void *arg, const char *text, size_t len)
 {
-	text_run_line(arg, text, len);
+	text_run_line(arg, 0, text, len);
+}
+
+static void on_errline(void *arg, const char *text, size_t len)
+{
+	text_run_line(arg, 1, text, len);
 }
 
 /* ---- timers: timeout, the grace period before SIGKILL, giving up ---- */
@@ -232,6 +237,26 @@ static void on_done(void *arg, int status)
 	jobs_maybe_done(js);
 }
 
+/* "run 7 ended: exit 0 in 1.2s", "run 7 ended: signal KILL in 3m2s": in the
+ * job's log only, after the run's last output (text_end_run stored it). */
+static void log_end(Jobs *js, Job *j, int64_t seq, int status, int64_t ns)
+{
+	char d[32];
+	duration_short(ns, d, sizeof d);
+	if (status >= 0)
+		job_logf(js, j, 0, "run %lld ended: exit %d in %s", (long long)seq, status, d);
+	else
+		job_logf(js, j, 0, "run %lld ended: signal %s in %s", (long long)seq,
+		         signal_name(-status), d);
+	char st[32];
+	if (status >= 0)
+		snprintf(st, sizeof st, "exit:%d", status);
+	else
+		snprintf(st, sizeof st, "signal:%s", signal_name(-status));
+	job_event(js, j, "run.ended", "run=%lld status=%s duration=%s", (long long)seq, st, d);
+	job_touch(js, j);
+}
+
 static void run_end_record(JobRun *r, int status)
 {
 	Jobs *js = r->js;
@@ -261,6 +286,7 @@ static void run_end_record(JobRun *r, int status)
 		job_logf(js, j, r->run_id, "signal: %s", signal_name(-status));
 	/* Its output, its end, its job's history and retention: one batch. */
 	text_end_run(r);
+	log_end(js, j, r->seq, status, end - r->start_ns);
 	StoreRunEnd e = {
 		.run_id = r->run_id, .state = RUN_DONE, .end_ns = end, .status = status,
 		.flags = (r->timed_out ? RUNF_TIMEDOUT : 0) | (r->killed ? RUNF_KILLED : 0) |
@@ -297,6 +323,7 @@ static void end_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int statu
 	if (j->kept.runs >= 0)
 		j->kept.runs++;
 	j->changes.runs++;
+	job_touch(js, j);
 }
 
 /* What a child is started with, and what has to be freed after. */
@@ -434,6 +461,11 @@ static void started(Jobs *js, Job *j, JobRun *r)
 		proc[0] = '\0';
 	if (store_run_start(js->store, r->run_id, r->start_ns, r->pid, proc, why, sizeof why) < 0)
 		LOGE("job %s: cannot record start of run %lld: %s", j->name, (long long)r->seq, why);
+	/* The job's log only (run_id 0), not the run's output: what the run
+	 * printed stays what it printed. */
+	job_logf(js, j, 0, "run %lld started, pid %d", (long long)r->seq, r->pid);
+	job_event(js, j, "run.started", "run=%lld pid=%d", (long long)r->seq, r->pid);
+	job_touch(js, j);
 	VLOG(2, "job %s: run %lld started, pid %d", j->name, (long long)r->seq, r->pid);
 }
 
@@ -442,7 +474,7 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	char why[256];
 	JobRun *r = jobrun_new(js, j, run_id, seq, sched, manual);
 	Launch L = { 0 };
-	RunCallbacks cb = { on_line, on_done, on_gone };
+	RunCallbacks cb = { on_line, on_done, on_gone, on_errline };
 	int rc = launch_prepare(js, j, r, &L, why, sizeof why);
 	if (rc == 0)
 		rc = run_spawn(js->loop, &L.spec, &cb, r, &r->run, &r->pid, why, sizeof why);
@@ -451,6 +483,8 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	launch_free(&L);
 	if (rc < 0) {
 		job_logf(js, j, run_id, "cannot run: %s", why);
+		job_logf(js, j, 0, "run %lld ended: exit 127, not started", (long long)seq);
+		job_event(js, j, "run.ended", "run=%lld status=exit:127 duration=0s", (long long)seq);
 		end_unstarted(js, j, run_id, RUN_DONE, 127);
 		j->runs_total++;
 		j->failures_total++;
@@ -461,7 +495,7 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	started(js, j, r);
 }
 
-void runs_fire(Jobs *js, Job *j, int64_t sched)
+int64_t runs_fire(Jobs *js, Job *j, int64_t sched)
 {
 	char why[256];
 	int64_t run_id, seq;
@@ -469,23 +503,23 @@ void runs_fire(Jobs *js, Job *j, int64_t sched)
 	int rc = store_fire_claim(js->store, j->id, sched, &run_id, &seq, why, sizeof why);
 	if (rc == -EALREADY) {
 		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
-		return;
+		return 0;
 	}
 	if (rc < 0) {
 		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)sched, why);
-		return;
+		return 0;
 	}
 	if (sched > j->last_sched)
 		j->last_sched = sched;
 	j->changes.runs++;
 	if (j->nrunning == 0 && j->nqueue == 0) {
 		spawn(js, j, run_id, seq, sched, manual);
-		return;
+		return seq;
 	}
 	switch (j->overlap) {
 	case OVERLAP_ALLOW:
 		spawn(js, j, run_id, seq, sched, manual);
-		return;
+		return seq;
 	case OVERLAP_REPLACE:
 		for (JobRun *r = j->runs; r; r = r->next) {
 			r->killed = 1;
@@ -493,8 +527,10 @@ void runs_fire(Jobs *js, Job *j, int64_t sched)
 		}
 		job_logf(js, j, run_id, "replacing the run in progress (pid %d)", j->runs ? j->runs->pid : 0);
 		/* Only the newest waits: what it replaces is older. */
-		for (unsigned i = 0; i < j->nqueue; i++)
+		for (unsigned i = 0; i < j->nqueue; i++) {
+			job_event(js, j, "run.skipped", "run=%lld", (long long)j->queue[i].seq);
 			end_unstarted(js, j, j->queue[i].run_id, RUN_SKIPPED, 0);
+		}
 		j->nqueue = 0;
 		/* wait for the old run to end, as a queued fire */
 		__attribute__((fallthrough));
@@ -504,25 +540,28 @@ void runs_fire(Jobs *js, Job *j, int64_t sched)
 			if (!j->queue)
 				j->queue = xmalloc(JOB_QUEUE_MAX * sizeof *j->queue);
 			j->queue[j->nqueue++] = (QueuedFire){ run_id, seq, sched, manual };
+			job_event(js, j, "run.queued", "run=%lld", (long long)seq);
 			if (j->overlap == OVERLAP_QUEUE)
 				job_logf(js, j, run_id, "queued: previous run (pid %d) still running",
 				         j->runs ? j->runs->pid : 0);
 			start_queued(js, j);
-			return;
+			return seq;
 		}
 		job_logf(js, j, run_id, "skipped: %d runs already waiting", JOB_QUEUE_MAX);
+		job_event(js, j, "run.skipped", "run=%lld", (long long)seq);
 		end_unstarted(js, j, run_id, RUN_SKIPPED, 0);
-		return;
+		return seq;
 	default:
 		/* overlap=skip, the original's behaviour: never run a job alongside itself. */
 		job_logf(js, j, run_id, "skipped: previous run (pid %d) still running",
 		         j->runs ? j->runs->pid : 0);
+		job_event(js, j, "run.skipped", "run=%lld", (long long)seq);
 		end_unstarted(js, j, run_id, RUN_SKIPPED, 0);
-		return;
+		return seq;
 	}
 }
 
-int jobs_run_now(Jobs *js, Job *j, char *why, size_t n)
+int jobs_run_now(Jobs *js, Job *j, int64_t *seq, char *why, size_t n)
 {
 	if (!*j->cmd) {
 		strfmt(why, n, "job %s has no command: write one to its cmd file", j->name);
@@ -532,7 +571,11 @@ int jobs_run_now(Jobs *js, Job *j, char *why, size_t n)
 		strfmt(why, n, "jobd is shutting down");
 		return -ESHUTDOWN;
 	}
-	runs_fire(js, j, 0);
+	*seq = runs_fire(js, j, 0);
+	if (*seq == 0) {
+		strfmt(why, n, "job %s: the run could not be recorded (jobd's log says why)", j->name);
+		return -EIO;
+	}
 	return 0;
 }
 

@@ -77,6 +77,38 @@ void duration_format(int64_t ms, char *out, size_t n)
 	strfmt(out, n, "%s", buf);
 }
 
+/* Truncated, not rounded: 59.96 s is "59s", never "60s" (nor "1m0s"). The
+ * larger unit leads; the smaller follows only when it is not zero. */
+void duration_short(int64_t ns, char *out, size_t n)
+{
+	static const struct { int64_t s; char unit, sub; int64_t sub_s; } big[] = {
+		{ 86400, 'd', 'h', 3600 }, { 3600, 'h', 'm', 60 }, { 60, 'm', 's', 1 },
+	};
+	if (ns < 0)
+		ns = 0;
+	int64_t ms = ns / 1000000, s = ns / 1000000000;
+	if (ms < 1000) {
+		strfmt(out, n, "%lldms", (long long)ms);
+		return;
+	}
+	if (s < 10) {
+		strfmt(out, n, "%lld.%llds", (long long)s, (long long)(ms % 1000 / 100));
+		return;
+	}
+	for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+		if (s < big[i].s)
+			continue;
+		long long whole = (long long)(s / big[i].s);
+		long long rest = (long long)(s % big[i].s / big[i].sub_s);
+		if (rest)
+			strfmt(out, n, "%lld%c%lld%c", whole, big[i].unit, rest, big[i].sub);
+		else
+			strfmt(out, n, "%lld%c", whole, big[i].unit);
+		return;
+	}
+	strfmt(out, n, "%llds", (long long)s);
+}
+
 /* An absolute directory path (or empty: "/"), no NUL, no newline. */
 static int dir_valid(const char *s, char *why, size_t n)
 {

@@ -69,6 +69,9 @@ int schedule_split(const char *spec, const char **zone, size_t *zlen, const char
 int duration_parse(const char *s, int64_t *ms, char *why, size_t n);
 /* Canonical text: "0", "45s", "1h30m", "2d3h". */
 void duration_format(int64_t ms, char *out, size_t n);
+/* A measured duration, short and truncated, never more than two units:
+ * "0ms", "850ms", "1.2s", "42s", "3m2s", "3m", "2h5m", "1d3h". */
+void duration_short(int64_t ns, char *out, size_t n);
 /* "nproc=64 nofile=1024 as=512M cpu=60 core=0": name=value pairs apart by
  * blanks, any order, each name once; a value is a whole number (as and core
  * in bytes, with an optional K, M, G or T of 1024s; cpu in seconds) or

@@ -10,8 +10,9 @@
  * than a bounded amount of work for one run, however fast it prints. Past
  * the run's cap, lines are counted, not rendered.
  *
- * The job's own lines (started, completed, skipped, ...) are few: each is
- * stored as it is written, in the turn's batch like everything else. */
+ * The job's own lines (started, stopped, run N started, skipped, ...) are
+ * few, a handful per run: each is stored as it is written, in the turn's
+ * batch like everything else. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,33 +22,40 @@
 #include "jobs_int.h"
 #include "util/log.h"
 
-/* A rendered line: the text (at most RUN_MAXLINE from a run; jobd's own
- * lines are shorter) and the time, at most 80 bytes. */
+/* A rendered line: the text (at most RUN_MAXLINE from a run, perhaps after
+ * the stderr mark; jobd's own lines are shorter), the time (at most 79
+ * bytes), ':' and '\n'. */
 enum { TEXT_LINE_MAX = RUN_MAXLINE + 128 };
 _Static_assert(TEXT_CHUNK + TEXT_LINE_MAX <= STORE_CHUNK_MAX, "a chunk must fit the store's limit");
+_Static_assert(79 + 2 + sizeof TEXT_STDERR_MARK - 1 + RUN_MAXLINE <= TEXT_LINE_MAX,
+               "a marked line of a run must fit whole");
 
-size_t text_render(const Zone *z, int64_t t_ns, const char *text, size_t len, char *out, size_t cap)
+size_t text_render(const Zone *z, int64_t t_ns, const char *mark, const char *text, size_t len,
+                   char *out, size_t cap)
 {
 	char ts[80];
 	size_t k = zone_format_go(z, t_ns / 1000000000, (long)(t_ns % 1000000000), 1, ts, sizeof ts);
+	size_t mlen = mark ? strlen(mark) : 0;
 	if (k >= sizeof ts)
 		k = sizeof ts - 1;
-	if (k + 2 > cap)
+	if (k + 2 + mlen > cap)
 		return 0;
-	if (len > cap - k - 2)
-		len = cap - k - 2;
+	if (len > cap - k - 2 - mlen)
+		len = cap - k - 2 - mlen;
 	memcpy(out, ts, k);
 	out[k] = ':';
-	memcpy(out + k + 1, text, len);
-	out[k + 1 + len] = '\n';
-	return k + 2 + len;
+	if (mlen)
+		memcpy(out + k + 1, mark, mlen);
+	memcpy(out + k + 1 + mlen, text, len);
+	out[k + 1 + mlen + len] = '\n';
+	return k + 2 + mlen + len;
 }
 
 /* The converter's view of text_render (store_convert_lines). */
 static size_t render_for_store(void *arg, int64_t t_ns, const char *text, size_t len, char *out,
                                size_t cap)
 {
-	return text_render(arg, t_ns, text, len, out, cap);
+	return text_render(arg, t_ns, NULL, text, len, out, cap);
 }
 
 int64_t text_convert(Jobs *js, char *why, size_t n)
@@ -79,6 +87,7 @@ void text_flush_run(JobRun *r)
 			     "follows is dropped until it can): %s", r->name, (long long)r->seq, why);
 		r->job->changes.log++;
 		r->job->changes.runs++;
+		job_touch(js, r->job);
 	}
 	r->tlen = 0;
 }
@@ -157,8 +166,8 @@ static int64_t output_cap(const Jobs *js)
 	return cap > 2 * TEXT_RESERVE ? cap - TEXT_RESERVE : cap / 2;
 }
 
-/* One line of the run's output (run.c's line callback). */
-void text_run_line(JobRun *r, const char *text, size_t len)
+/* One line of the run's output (run.c's line and errline callbacks). */
+void text_run_line(JobRun *r, int is_err, const char *text, size_t len)
 {
 	Jobs *js = r->js;
 	if (!r->job)
@@ -176,7 +185,8 @@ void text_run_line(JobRun *r, const char *text, size_t len)
 	 * output has no holes. */
 	if (!r->dropped) {
 		char line[TEXT_LINE_MAX];
-		size_t k = text_render(js->zone, wall_now_ns(), text, len, line, sizeof line);
+		size_t k = text_render(js->zone, wall_now_ns(), is_err ? TEXT_STDERR_MARK : NULL, text,
+		                       len, line, sizeof line);
 		if (r->out_bytes + (int64_t)k <= output_cap(js)) {
 			run_add(r, line, k);
 			return;
@@ -192,7 +202,7 @@ void text_run_line(JobRun *r, const char *text, size_t len)
 void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
 {
 	char line[TEXT_LINE_MAX];
-	size_t k = text_render(js->zone, wall_now_ns(), text, len, line, sizeof line);
+	size_t k = text_render(js->zone, wall_now_ns(), NULL, text, len, line, sizeof line);
 	j->changes.log++;
 	if (run_id != 0)
 		for (JobRun *r = j->runs; r; r = r->next)
@@ -201,6 +211,7 @@ void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
 				return;
 			}
 	store_line_now(js, j, run_id, line, k);
+	job_touch(js, j);
 	/* A job that writes lines of its own and never ends a run (started and
 	 * stopped, over and over) is trimmed here, now and then. */
 	if (++j->own_lines >= TEXT_OWN_TRIM) {

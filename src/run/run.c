@@ -1,7 +1,10 @@
-/* Spawning, output capture and reaping. stdout and stderr share one pipe so
- * lines interleave as the child wrote them. A run is finished only when the
- * child has exited AND the pipe reached EOF, so no output line is ever
- * recorded after the exit status. The child calls setsid: it leads a session
+/* Spawning, output capture and reaping. stdout and stderr share one pipe, so
+ * lines interleave exactly as the child wrote them, unless the caller wants
+ * stderr's lines told apart (RunCallbacks.errline): then each has a pipe of
+ * its own, and a line's stream is known at the cost of the exact order
+ * between the two. A run is finished only when the child has exited AND
+ * every output pipe reached EOF, so no output line is ever recorded after
+ * the exit status. The child calls setsid: it leads a session
  * and process group of its own, so kill(-pid) reaches everything it started
  * that stayed in the group; where jobd has cgroups (cgroup.c) the child also
  * joins a cgroup of its own before exec, which nothing it starts can leave
@@ -58,7 +61,6 @@
  * ended only when someone asks. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -90,17 +92,27 @@
 
 extern char **environ;
 
+/* One output pipe of the run and the line it is collecting. */
+typedef struct Stream {
+	uv_pipe_t pipe;             /* its data is the Run, as every handle's */
+	int eof;                    /* at end of file, or never to be read again */
+	int is_err;                 /* stderr's own pipe: lines go to cb.errline */
+	char line[RUN_MAXLINE];
+	size_t linelen;
+} Stream;
+
 struct Run {
-	uv_pipe_t out;
+	Stream out[2];              /* stdout (and stderr, unless split); stderr if split */
+	int nout;                   /* 1, or 2 when stderr has its own pipe (split) */
 	uv_pipe_t err;              /* forked: the child's report of a failure before exec */
 	uv_poll_t leader;           /* its pidfd (if any): readable once the leader has exited */
 	uv_fs_event_t events;       /* the cgroup's cgroup.events, while it outlives the run */
 	RunCallbacks cb;
 	void *arg;
 	int pid, pidfd;             /* pidfd -1: none (run_pidfds) */
-	int exited, eof, errdone, status;
+	int exited, errdone, status;
 	int errpipe;                /* err is in use (forked) */
-	int paused;                 /* run_output_pause: out is not read */
+	int paused;                 /* run_output_pause: its pipes are not read */
 	int ended;                  /* done was called; the leader is reaped */
 	int watching;               /* events is in use */
 	int gone;                   /* gone was called: freed at the last close */
@@ -110,18 +122,31 @@ struct Run {
 	size_t errlen;              /* bytes of errmsg known (all: it failed) */
 	char *dir;                  /* for the chdir failure message */
 	struct Run *next;           /* held: runs whose leader is not reaped yet */
-	char line[RUN_MAXLINE];
-	size_t linelen;
 };
 
 /* Runs whose leader jobd holds unreaped. O(runs in progress) to search:
  * only the SIGCHLD watcher does (as subreaper, or without pidfds). */
 static Run *held;
 
-static void emit(Run *r, const char *p, size_t n)
+static void emit(Run *r, const Stream *st, const char *p, size_t n)
 {
-	if (r->cb.line)
-		r->cb.line(r->arg, p, n);
+	void (*cb)(void *, const char *, size_t) = st->is_err ? r->cb.errline : r->cb.line;
+	if (cb)
+		cb(r->arg, p, n);
+}
+
+/* Every output pipe is at its end. */
+static int out_eof(const Run *r)
+{
+	for (int i = 0; i < r->nout; i++)
+		if (!r->out[i].eof)
+			return 0;
+	return 1;
+}
+
+static Stream *stream_of(Run *r, uv_stream_t *s)
+{
+	return (uv_pipe_t *)s == &r->out[1].pipe ? &r->out[1] : &r->out[0];
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -216,7 +241,7 @@ static void linger(Run *r, int abandon)
 	if (in_use > 0 && !abandon) {
 		char path[640];
 		cgroup_events_path(&r->cg, path, sizeof path);
-		uv_fs_event_init(uv_handle_get_loop((uv_handle_t *)&r->out), &r->events);
+		uv_fs_event_init(uv_handle_get_loop((uv_handle_t *)&r->out[0].pipe), &r->events);
 		r->events.data = r;
 		r->watching = 1;
 		/* Armed, then looked at again: the last process may have left in between. */
@@ -240,9 +265,12 @@ static void say_failure(Run *r);
  * done; then linger. */
 static void end(Run *r, int abandon)
 {
-	if (r->linelen) {
-		emit(r, r->line, r->linelen);
-		r->linelen = 0;
+	for (int i = 0; i < r->nout; i++) {
+		Stream *st = &r->out[i];
+		if (st->linelen) {
+			emit(r, st, st->line, st->linelen);
+			st->linelen = 0;
+		}
 	}
 	say_failure(r);
 	r->ended = 1;
@@ -252,7 +280,8 @@ static void end(Run *r, int abandon)
 	unhold(r);
 	if (r->cb.done)
 		r->cb.done(r->arg, r->status);
-	close_handle(r, (uv_handle_t *)&r->out, handle_closed);
+	for (int i = 0; i < r->nout; i++)
+		close_handle(r, (uv_handle_t *)&r->out[i].pipe, handle_closed);
 	if (r->errpipe)
 		close_handle(r, (uv_handle_t *)&r->err, handle_closed);
 	if (r->pidfd >= 0)
@@ -262,7 +291,7 @@ static void end(Run *r, int abandon)
 
 static void maybe_done(Run *r)
 {
-	if (r->exited && r->eof && r->errdone && !r->ended)
+	if (r->exited && out_eof(r) && r->errdone && !r->ended)
 		end(r, 0);
 }
 
@@ -332,22 +361,15 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(chunk, sizeof chunk);
 }
 
-static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Cuts what was read from one pipe into lines, each emitted as it ends. */
+static void take_lines(Run *r, Stream *st, const char *p, const char *end)
 {
-	Run *r = s->data;
-	if (nread < 0) {
-		uv_read_stop(s);
-		r->eof = 1;
-		maybe_done(r);
-		return;
-	}
-	const char *p = buf->base, *end = buf->base + nread;
 	while (p < end) {
-		if (r->linelen == RUN_MAXLINE) {
+		if (st->linelen == RUN_MAXLINE) {
 			/* A full line is split here, unless its newline is what comes
 			 * next: a line of exactly RUN_MAXLINE bytes is one line. */
-			emit(r, r->line, RUN_MAXLINE);
-			r->linelen = 0;
+			emit(r, st, st->line, RUN_MAXLINE);
+			st->linelen = 0;
 			if (*p == '\n') {
 				p++;
 				continue;
@@ -355,18 +377,31 @@ static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		}
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t take = (size_t)((nl ? nl : end) - p);
-		size_t room = RUN_MAXLINE - r->linelen;
+		size_t room = RUN_MAXLINE - st->linelen;
 		if (take > room)
 			take = room;
-		memcpy(r->line + r->linelen, p, take);
-		r->linelen += take;
+		memcpy(st->line + st->linelen, p, take);
+		st->linelen += take;
 		p += take;
 		if (nl && p == nl) {
-			emit(r, r->line, r->linelen);
-			r->linelen = 0;
+			emit(r, st, st->line, st->linelen);
+			st->linelen = 0;
 			p++;
 		}
 	}
+}
+
+static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	Run *r = s->data;
+	Stream *st = stream_of(r, s);
+	if (nread < 0) {
+		uv_read_stop(s);
+		st->eof = 1;
+		maybe_done(r);
+		return;
+	}
+	take_lines(r, st, buf->base, buf->base + nread);
 }
 
 /* ---- what failed before exec ---- */
@@ -398,7 +433,7 @@ static void say_failure(Run *r)
 	else
 		strfmt(line, sizeof line, "cannot run: %s: %s", stages[stage], strerror(e));
 	r->errlen = 0;
-	emit(r, line, strlen(line));
+	emit(r, &r->out[0], line, strlen(line));   /* jobd's line: stdout's, unmarked */
 }
 
 static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -436,6 +471,7 @@ static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 typedef struct Child {
 	const RunSpec *spec;
 	int outfd, nullfd, cgfd;    /* all above 2 (see lift) */
+	int stderrfd;               /* its stderr: its own pipe's end (split), else outfd */
 	int errfd;                  /* forked: the report pipe; else -1 */
 	const gid_t *groups;
 	size_t ngroups;
@@ -508,7 +544,7 @@ CHILD_CODE static _Noreturn void child(Child *c)
 	if (setsid() < 0)
 		child_fail(c, ST_SETSID, errno);
 	/* The sources are all above 2 (see lift), so no dup2 clobbers another. */
-	if (dup2(c->nullfd, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
+	if (dup2(c->nullfd, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->stderrfd, 2) < 0)
 		child_fail(c, ST_STDIO, errno);
 	/* As root, before the ids change: they act on this process (pam.c, limits.c). */
 	int prc;
@@ -630,25 +666,6 @@ static int lift(int *fd)
 	return 0;
 }
 
-/* The groups initgroups(user, gid) would set, as a malloc'ed list. */
-static int user_groups(const char *user, uint32_t gid, gid_t **out, size_t *count,
-                       char *why, size_t n)
-{
-	int ng = 32;
-	gid_t *g = xmalloc((size_t)ng * sizeof *g);
-	for (int tries = 0; getgrouplist(user, (gid_t)gid, g, &ng) < 0; tries++) {
-		if (tries > 8 || ng <= 0 || ng > 65536) {
-			free(g);
-			strfmt(why, n, "cannot list the groups of user %s", user);
-			return -EINVAL;
-		}
-		g = xrealloc(g, (size_t)ng * sizeof *g);
-	}
-	*out = g;
-	*count = (size_t)ng;
-	return 0;
-}
-
 /* A leader's pid is held by its zombie, which exists only while SIGCHLD is
  * not ignored (nor SA_NOCLDWAIT set): a parent may have left it so. Checked
  * at the first spawn: jobd itself never ignores SIGCHLD later. */
@@ -697,23 +714,27 @@ static int dev_null(char *why, size_t n)
  * Run holds what it keeps. */
 typedef struct Prep {
 	int outp[2], errp[2];       /* errp: forked only */
+	int stderrp[2];             /* split only: stderr's own pipe */
 	int cgfd;
 	RunCgroup cg;
 	gid_t *groups;
 	size_t ngroups;
 } Prep;
 
-/* Makes what the child needs: the output pipe (and, forked, the report
- * pipe), the run's cgroup, the owner's groups. 0, or -errno with why. */
-static int prepare(const RunSpec *spec, int fork_it, Prep *p, Child *c, char *why, size_t n)
+/* Makes what the child needs: the output pipe (split: and stderr's; forked:
+ * and the report pipe), the run's cgroup, the owner's groups. 0, or -errno
+ * with why. */
+static int prepare(const RunSpec *spec, int fork_it, int split, Prep *p, Child *c, char *why,
+                   size_t n)
 {
 	int rc;
-	if (spec->user && (rc = user_groups(spec->user, spec->gid, &p->groups, &p->ngroups, why, n)) < 0)
+	if (spec->user && (rc = run_user_groups(spec->user, spec->gid, &p->groups, &p->ngroups, why, n)) < 0)
 		return rc;
 	if ((rc = dev_null(why, n)) < 0)
 		return rc;
 	c->nullfd = rc;
-	if (pipe2(p->outp, O_CLOEXEC) < 0 || (fork_it && pipe2(p->errp, O_CLOEXEC) < 0)) {
+	if (pipe2(p->outp, O_CLOEXEC) < 0 || (split && pipe2(p->stderrp, O_CLOEXEC) < 0) ||
+	    (fork_it && pipe2(p->errp, O_CLOEXEC) < 0)) {
 		rc = -errno;
 		strfmt(why, n, "pipe: %s", strerror(-rc));
 		return rc;
@@ -721,12 +742,14 @@ static int prepare(const RunSpec *spec, int fork_it, Prep *p, Child *c, char *wh
 	if (cgroup_on() && (rc = cgroup_new(&p->cg, &p->cgfd, why, n)) < 0)
 		return rc;
 	if ((rc = lift(&p->outp[1])) < 0 || (p->errp[1] >= 0 && (rc = lift(&p->errp[1])) < 0) ||
+	    (p->stderrp[1] >= 0 && (rc = lift(&p->stderrp[1])) < 0) ||
 	    (p->cgfd >= 0 && (rc = lift(&p->cgfd)) < 0)) {
 		strfmt(why, n, "dup: %s", strerror(-rc));
 		return rc;
 	}
 	c->spec = spec;
 	c->outfd = p->outp[1];
+	c->stderrfd = p->stderrp[1] >= 0 ? p->stderrp[1] : p->outp[1];
 	c->errfd = p->errp[1];
 	c->cgfd = p->cgfd;
 	c->groups = p->groups;
@@ -740,6 +763,8 @@ static void prep_fini(Prep *p)
 {
 	closefd(&p->outp[0]);
 	closefd(&p->outp[1]);
+	closefd(&p->stderrp[0]);
+	closefd(&p->stderrp[1]);
 	closefd(&p->errp[0]);
 	closefd(&p->errp[1]);
 	closefd(&p->cgfd);
@@ -788,8 +813,13 @@ static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb
 	} else {
 		track_sigchld(loop);    /* in place before the loop can see the exit */
 	}
-	if (read_pipe(r, loop, &r->out, &p->outp[0], alloc_cb, on_out, "output") < 0)
-		r->eof = 1;
+	r->nout = p->stderrp[0] >= 0 ? 2 : 1;
+	r->out[1].is_err = 1;
+	if (read_pipe(r, loop, &r->out[0].pipe, &p->outp[0], alloc_cb, on_out, "output") < 0)
+		r->out[0].eof = 1;
+	if (r->nout == 2 && read_pipe(r, loop, &r->out[1].pipe, &p->stderrp[0], alloc_cb, on_out,
+	                              "stderr") < 0)
+		r->out[1].eof = 1;
 	if (p->errp[0] >= 0) {
 		/* The child execs (the pipe closes: EOF) or says what failed, later. */
 		r->errpipe = 1;
@@ -804,17 +834,19 @@ static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
               Run **out, int *pid, char *why, size_t n)
 {
-	Prep p = { .outp = { -1, -1 }, .errp = { -1, -1 }, .cgfd = -1, .cg = { -1, 0 } };
+	Prep p = { .outp = { -1, -1 }, .errp = { -1, -1 }, .stderrp = { -1, -1 }, .cgfd = -1,
+	           .cg = { -1, 0 } };
 	Child c = { .errfd = -1, .cgfd = -1, .stage = -1 };
 	int fork_it = must_fork(spec), pidfd, rc;
 	char *argv[] = { "/bin/sh", "-c", (char *)spec->cmd, NULL };
 	c.argv = argv;
-	if ((rc = prepare(spec, fork_it, &p, &c, why, n)) < 0)
+	if ((rc = prepare(spec, fork_it, cb->errline != NULL, &p, &c, why, n)) < 0)
 		goto fail;
 	keep_zombies();
 	rc = start_child(&c, fork_it, &pidfd, why, n);
 	/* The child has its own copies (or has exec'd: cloned). */
 	closefd(&p.outp[1]);
+	closefd(&p.stderrp[1]);
 	closefd(&p.errp[1]);
 	closefd(&p.cgfd);
 	if (rc < 0)
@@ -865,18 +897,23 @@ void run_abandon(Run *r)
 			uv_poll_stop(&r->leader);
 		r->status = -SIGKILL;   /* what it was last sent; it has not gone yet */
 	}
-	uv_read_stop((uv_stream_t *)&r->out);
+	for (int i = 0; i < r->nout; i++) {
+		uv_read_stop((uv_stream_t *)&r->out[i].pipe);
+		r->out[i].eof = 1;
+	}
 	if (r->errpipe)
 		uv_read_stop((uv_stream_t *)&r->err);
-	r->exited = r->eof = r->errdone = 1;
+	r->exited = r->errdone = 1;
 	end(r, 1);
 }
 
 void run_output_pause(Run *r)
 {
-	if (r->paused || r->eof || r->ended)
+	if (r->paused || out_eof(r) || r->ended)
 		return;
-	uv_read_stop((uv_stream_t *)&r->out);
+	for (int i = 0; i < r->nout; i++)
+		if (!r->out[i].eof)
+			uv_read_stop((uv_stream_t *)&r->out[i].pipe);
 	r->paused = 1;
 }
 
@@ -885,13 +922,21 @@ void run_output_resume(Run *r)
 	if (!r->paused)
 		return;
 	r->paused = 0;
-	if (r->eof || r->ended)
+	if (r->ended)
 		return;
-	int rc = uv_read_start((uv_stream_t *)&r->out, alloc_cb, on_out);
-	if (rc < 0) {
-		/* As at the spawn: the run must still end (its output is lost; said). */
-		LOGE("run (pid %d): cannot read its output again: %s", r->pid, uv_strerror(rc));
-		r->eof = 1;
-		maybe_done(r);
+	int lost = 0;
+	for (int i = 0; i < r->nout; i++) {
+		Stream *st = &r->out[i];
+		int rc = st->eof ? 0 : uv_read_start((uv_stream_t *)&st->pipe, alloc_cb, on_out);
+		if (rc < 0) {
+			/* As at the spawn: the run must still end (this pipe's output is
+			 * lost; said). */
+			LOGE("run (pid %d): cannot read its %s again: %s", r->pid,
+			     st->is_err ? "stderr" : "output", uv_strerror(rc));
+			st->eof = 1;
+			lost = 1;
+		}
 	}
+	if (lost)
+		maybe_done(r);
 }

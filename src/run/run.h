@@ -1,7 +1,8 @@
 /* Child processes: spawn a command with /bin/sh -c in a session and, where
- * jobd has cgroups, a cgroup of its own; capture stdout and stderr
- * (interleaved, as produced) line by line; reap it; signal everything it
- * started, and nothing else. Knows nothing of jobs or 9P. */
+ * jobd has cgroups, a cgroup of its own; capture stdout and stderr line by
+ * line (through one pipe, interleaved as produced, or one each, told apart:
+ * RunCallbacks.errline); reap it; signal everything it started, and nothing
+ * else. Knows nothing of jobs or 9P. */
 #ifndef JOBD_RUN_H
 #define JOBD_RUN_H
 
@@ -22,6 +23,12 @@ typedef struct RunCallbacks {
 	 * when its cgroup has emptied (processes it left behind have exited), or
 	 * at run_abandon. The Run must not be used after this. */
 	void (*gone)(void *arg);
+	/* One line of stderr, as line is of stdout. NULL: stderr shares stdout's
+	 * pipe, and its lines come to line, interleaved exactly as written. Set:
+	 * stderr has a pipe of its own; each stream's lines keep their order, but
+	 * a stdout and a stderr line written in the same instant may come in
+	 * either order (the kernel does not say which pipe was written first). */
+	void (*errline)(void *arg, const char *text, size_t len);
 } RunCallbacks;
 
 enum { RUN_MAXLINE = 4096 };
@@ -98,9 +105,9 @@ int run_kill(Run *r, int sig);
  * -SIGKILL if it has not exited) and gone are called now, and whatever still
  * holds the output or the cgroup is left alone. For shutdown only. */
 void run_abandon(Run *r);
-/* Stops reading the run's output until run_output_resume (its pipe stays
- * open; the child blocks when the pipe fills). Lines of what was already read
- * (one read, at most 64 KiB) may still come. No-op if not reading. A paused
+/* Stops reading the run's output until run_output_resume (its pipes stay
+ * open; the child blocks when one fills). Lines of what was already read
+ * (one read of each pipe, at most 64 KiB each) may still come. No-op if not reading. A paused
  * run does not end: done needs end of file, which needs reading again;
  * run_kill and run_abandon work as ever. */
 void run_output_pause(Run *r);
@@ -108,6 +115,18 @@ void run_output_pause(Run *r);
  * cannot, the output counts as at its end (said in jobd's log), and done may
  * come from within. */
 void run_output_resume(Run *r);
+
+/* ---- access.c ---- */
+/* Could a run as user (uid, gid and the groups initgroups gives user; user
+ * NULL: as jobd itself is now) make dir its working directory? Judged, as
+ * the kernel would, from the mode bits of dir and of every directory on the
+ * way to it (as given, and again resolved, for symbolic links): each must
+ * be a directory the run may search (x). ACLs and security modules are not
+ * consulted, and nothing runs as the user: no fork, no change of jobd's
+ * identity. Root needs only that they are directories. O(components) stat
+ * calls. 0, or -ENOENT, -ENOTDIR, -EACCES (or stat's -errno) with why. */
+int run_dir_check(const char *dir, const char *user, uint32_t uid, uint32_t gid, char *why,
+                  size_t n);
 
 /* ---- pam.c ---- */
 /* Is service a PAM service name with a file in dir (NULL: /etc/pam.d)? 0, or

@@ -2,6 +2,8 @@
 #ifndef JOBD_RUN_INT_H
 #define JOBD_RUN_INT_H
 
+#include <sys/types.h>
+
 #include "run.h"
 
 /* A run's cgroup: run.<id> in jobd's directory. */
@@ -42,6 +44,12 @@ void cgroup_forget(RunCgroup *c);
 int cgroup_locate_own(const char *mountinfo, const char *cgroup, char *abs, size_t an,
                       char *rel, size_t rn);
 int cgroup_locate_dir(const char *mountinfo, const char *abs, char *rel, size_t rn);
+
+/* ---- access.c ---- */
+/* The groups initgroups(user, gid) would set, as a malloc'ed list (the
+ * passwd and group databases: NSS, which may be slow). 0, or -EINVAL with why. */
+int run_user_groups(const char *user, uint32_t gid, gid_t **out, size_t *count, char *why,
+                    size_t n);
 
 /* ---- run.c ---- */
 /* Is pid the leader of a run, not reaped yet? O(runs in progress). */

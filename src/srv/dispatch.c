@@ -48,10 +48,9 @@ static void do_version(Req *r, Fid *unused)
 	(void)unused;
 	Conn *c = r->conn;
 	const Fcall *t = &r->ifcall;
-	/* Tversion aborts everything outstanding and clunks every fid. */
-	for (Req *o = c->reqs; o; o = o->next)
-		if (o != r && o->parked && !o->responded)
-			o->flushed = 1;
+	/* Tversion aborts everything outstanding and clunks every fid. (Parked
+	 * reads must not be marked flushed first: req_cancel_all and fid_destroy
+	 * skip flushed requests, and one left parked would outlive its fid.) */
 	req_cancel_all(c);
 	fid_destroy_all(c);
 	if (t->tag != P9_NOTAG)

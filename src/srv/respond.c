@@ -84,6 +84,8 @@ void req_respond(Req *r)
 	Conn *c = r->conn;
 	assert(!r->responded);
 	r->responded = 1;
+	if (r->parked)
+		c->nparked--;
 	r->ofcall.tag = r->ifcall.tag;
 	if (r->ofcall.type == 0)
 		r->ofcall.type = (uint8_t)(r->ifcall.type + 1);
@@ -106,14 +108,23 @@ void req_error(Req *r, int err, const char *why)
 	if (err == 0)
 		err = EIO;
 	memset(&r->ofcall, 0, sizeof r->ofcall);
-	if (r->conn->dialect == P9_2000L) {
+	int d = r->conn->dialect;
+	if (d == P9_2000L) {
 		r->ofcall.type = Rlerror;
+	} else if (d == P9_2000 && r->conn->versioned) {
+		/* Text only: the kernel's word for err, which it maps back (errstr.c).
+		 * Before a Tversion (a refused connection's reason) the text is for
+		 * a person, and stays. */
+		r->ofcall.type = Rerror;
+		r->ofcall.ename = p9_str(p9_errstr(err));
+		if (why && *why)
+			VLOG(2, "conn %u: %s (sent as \"%s\")", r->conn->id, why, p9_errstr(err));
 	} else {
 		r->ofcall.type = Rerror;
 		r->ofcall.ename = p9_str(why && *why ? why : strerror(err));
 	}
 	r->ofcall.ecode = (uint32_t)err;
-	if (why && *why && r->conn->dialect == P9_2000L && r->conn->srv->cfg.debug)
+	if (why && *why && d != P9_2000U && r->conn->srv->cfg.debug)
 		fprintf(stderr, "-- %u %s\n", r->conn->id, why);
 	req_respond(r);
 }
@@ -139,9 +150,16 @@ void srv_reply_data(Req *r, const void *data, size_t len)
 	req_respond(r);
 }
 
-void req_park(Req *r)
+int req_park(Req *r)
 {
+	Conn *c = r->conn;
+	/* Bounded apart from max_reqs (conn_reqs_full): a parked read holds a
+	 * fid, and a connection holds at most max_fids of those. */
+	if (c->nparked >= c->srv->cfg.max_fids)
+		return -EBUSY;
 	r->parked = 1;
+	c->nparked++;
+	return 0;
 }
 
 /* The connection is going away (or Tversion reset it): every parked request

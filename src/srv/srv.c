@@ -263,10 +263,12 @@ typedef struct Wreq {
 
 /* Whether c has max_reqs requests outstanding: unanswered, or answered by a
  * reply still waiting to be written (a client that stops reading leaves its
- * replies queued, so this is what holds it to max_reqs). */
+ * replies queued, so this is what holds it to max_reqs). Parked reads are
+ * not counted: they wait for the world, not for jobd, and one kernel mount
+ * carries every process's `cat /events`; req_park bounds them apart. */
 static int conn_reqs_full(const Conn *c)
 {
-	return c->nreqs + c->nunsent + c->nheld >= c->srv->cfg.max_reqs;
+	return c->nreqs - c->nparked + c->nunsent + c->nheld >= c->srv->cfg.max_reqs;
 }
 
 void conn_hold(Conn *c, const uint8_t *frame, size_t len)

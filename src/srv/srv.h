@@ -166,7 +166,9 @@ void srv_read_reply(Req *r, const void *content, size_t len);
 /* Answer a Tread with data[0..len), len at most its count (the caller read
  * from the offset itself). */
 void srv_reply_data(Req *r, const void *data, size_t len);
-/* Mark r as parked (answered later); the flush op will be called to cancel it. */
-void req_park(Req *r);
+/* Mark r as parked (answered later); the flush op will be called to cancel
+ * it. -EBUSY: the connection has as many parked as it may (max_fids); the
+ * caller answers r itself. Parked requests do not count against max_reqs. */
+int req_park(Req *r);
 
 #endif

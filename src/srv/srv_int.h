@@ -46,6 +46,7 @@ struct Conn {
 	uint32_t nfids;
 	Req *reqs;                  /* outstanding: not yet answered */
 	uint32_t nreqs;
+	uint32_t nparked;           /* of those, parked (req_park): not counted against max_reqs */
 	uint32_t nunsent;           /* replies handed to uv_write, not yet written: outstanding too */
 	size_t wqueued;             /* reply bytes handed to uv_write, not yet written */
 	/* Replies held until srv_release: those that acknowledge a change (and,

@@ -53,7 +53,14 @@ limit() {
 $J new lim "$never" true
 env_ok="A=$(rep 8190 x)"
 check "env-8KiB" limit env env "$env_ok" "${env_ok}y" "env: more than 8192 bytes"
-dir_ok="/$(rep 1023 d)"
+# A directory whose path is 1024 bytes: dir is checked when set, so it must exist.
+dir_ok=$T/l
+while [ ${#dir_ok} -lt 1024 ]; do
+	left=$((1024 - ${#dir_ok} - 1))
+	[ "$left" -gt 200 ] && left=200
+	dir_ok=$dir_ok/$(rep "$left" d)
+done
+mkdir -p "$dir_ok"
 check "dir-1KiB" limit dir dir "$dir_ok" "${dir_ok}d" "dir: too long"
 # 0,0,...,0 0 1 1 * 2099: 512 bytes; a second space before the hour makes 513.
 mins="0$(rep 249 x | sed 's/x/,0/g')"

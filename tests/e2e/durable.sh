@@ -94,7 +94,7 @@ last" "$J" ls-files jobs
 		"for j in nightly colon flip last; do printf '%s ' \"\$(\"$J\" read jobs/\$j/ctl)\"; done | sed 's/ \$//'"
 	expect "kill9-$sync-cmd" "echo a:b:c" "$J" read jobs/colon/cmd
 	expect "kill9-$sync-schedule" "0 0 1 1 *" "$J" read jobs/colon/schedule
-	expect "kill9-$sync-history" "started completed started" sh -c \
+	expect "kill9-$sync-history" "started stopped started" sh -c \
 		"\"$J\" log flip | sed 's/.*://' | tr '\n' ' ' | sed 's/ \$//'"
 	jobd_stop
 done
@@ -277,7 +277,7 @@ hello:0 0/5 * * * ? *:echo hello world
 colons:0 0 1 1 *:echo a:b:c; printf '%s\n' x:y
 
 this line has no fields
-bad-name:* * * * *:true
+bad/name:* * * * *:true
 badexpr:61 * * * *:true
 nightly:0 3 * * *:/usr/local/bin/backup --all
 EOF
@@ -291,7 +291,7 @@ expect "import-stopped" "stopped stopped stopped" sh -c \
 expect "import-cmd-with-colons" "echo a:b:c; printf '%s\n' x:y" "$J" read jobs/colons/cmd
 expect "import-schedule" "0 0/5 * * * ? *" "$J" read jobs/hello/schedule
 check "import-bad-line-4" grep -q "jobs.db:4: want name:cronexpr:command" "$T/jobd.log"
-check "import-bad-line-5" grep -q "jobs.db:5: .*bad-name" "$T/jobd.log"
+check "import-bad-line-5" grep -q "jobs.db:5: .*bad/name" "$T/jobd.log"
 check "import-bad-line-6" grep -q "jobs.db:6: bad schedule '61 \* \* \* \*'" "$T/jobd.log"
 check "import-summary" grep -q "imported 3 jobs (stopped) .* 3 lines skipped" "$T/jobd.log"
 check "import-text-file-moved" test ! -e "$T/db/jobs.db"

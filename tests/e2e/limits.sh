@@ -48,10 +48,15 @@ check "maxcmd-says-why" grep -q "command of 205 bytes is longer than the 100-byt
 check "maxcmd-on-edit" grep -q "longer than the 100-byte limit" "$T/err"
 expect "maxcmd-unchanged" "true" "$J" read jobs/c1/cmd
 check "second-job" "$J" new c2 "$never" true
-"$J" new c3 "$never" true 2>"$T/err"
-check "maxjobs-says-why" grep -q "uid $(id -u) already owns 2 jobs, the limit; delete some first" "$T/err"
-"$J" rm c2
-check "maxjobs-room-after-delete" "$J" new c3 "$never" true
+if [ "$(id -u)" = 0 ]; then
+	# Root is not bound by -maxjobs; paper.sh and contract.sh check a user's limit.
+	check "maxjobs-not-for-root" "$J" new c3 "$never" true
+else
+	"$J" new c3 "$never" true 2>"$T/err"
+	check "maxjobs-says-why" grep -q "uid $(id -u) already owns 2 jobs, the limit; delete some first" "$T/err"
+	"$J" rm c2
+	check "maxjobs-room-after-delete" "$J" new c3 "$never" true
+fi
 jobd_stop
 
 # ---- retention: -max_output, -keep_runs, -keep_bytes ----
@@ -86,7 +91,7 @@ check "paused-logged" grep -q "bytes of replies unread; pausing its requests" "$
 t0=$(date +%s%N)
 check "others-served" timeout 60 "$J" ls-files jobs
 check "others-write" timeout 60 "$J" new other "$never" true
-check "others-read-big" timeout 60 sh -c "\"$J\" read jobs/big/log | tail -1 | grep -q 'UTC:x'"
+check "others-read-big" timeout 60 sh -c "\"$J\" read jobs/big/log | grep -v ':run 1 ended: ' | tail -1 | grep -q 'UTC:x'"
 t1=$(date +%s%N)
 echo "# others served in $(( (t1 - t0) / 1000000 )) ms while the slow reader waits"
 rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$JOBD_PID/status)
@@ -118,10 +123,14 @@ jobd_start
 wait_for 10 ended inj 1
 check "env-not-interpolated" sh -c "\"$J\" read jobs/inj/runs/1/output | grep -qF '[\$(touch $T/pwned-env); \`touch $T/pwned-env2\`]'"
 check "env-ran-nothing" sh -c "! ls $T/pwned-env* 2>/dev/null"
-"$J" write jobs/inj/dir "/nonexistent; touch $T/pwned-dir"
+# dir is checked when set (it must exist then), and again at each run: set
+# while it exists, then removed.
+mkdir -p "$T/gone; touch $T/pwned-dir"
+"$J" write jobs/inj/dir "$T/gone; touch $T/pwned-dir"
+rm -r "$T/gone; touch "
 "$J" write jobs/inj/ctl run
 wait_for 10 ended inj 2
-check "dir-not-interpolated" sh -c "\"$J\" log inj | grep -qF 'cannot run: chdir /nonexistent; touch $T/pwned-dir: No such file or directory'"
+check "dir-not-interpolated" sh -c "\"$J\" log inj | grep -qF 'cannot run: chdir $T/gone; touch $T/pwned-dir: No such file or directory'"
 check "dir-ran-nothing" test ! -e "$T/pwned-dir"
 check_fails "env-key-validated" "$J" write jobs/inj/env 'A B=1'
 check_fails "env-jobd-reserved" "$J" write jobs/inj/env 'JOBD_JOB=x'

@@ -32,7 +32,8 @@ expect "flood-every-line-kept" "$((N + 1))" sh -c "wc -l <'$T/out' | tr -d ' '"
 expect "flood-lines-in-order-and-whole" "ok" sh -c "awk -F: 'NR<=$N && \$NF!=\"\" {bad=1} NR==$((N + 1)) && \$NF!=\"last\" {bad=1} END {print bad ? \"bad\" : \"ok\"}' '$T/out'"
 # The run's size is what was stored: the rendered lines.
 expect "flood-out-bytes-is-stored-size" "$(wc -c <"$T/out" | tr -d ' ')" state flood 1 output_bytes
-expect "flood-log-has-the-output" "$((N + 1))" sh -c "'$J' read jobs/flood/log | wc -l | tr -d ' '"
+# The log: the output, and "run 1 started" and "run 1 ended" around it.
+expect "flood-log-has-the-output" "$((N + 3))" sh -c "'$J' read jobs/flood/log | wc -l | tr -d ' '"
 
 # ---- reading costs a page: 200 opens of a ~40 MB log ----
 idle=$(rss_kb)

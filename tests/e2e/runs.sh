@@ -25,7 +25,7 @@ epoch() { date -d "$1" +%s; }
 
 # ---- run, status, runs/N ----
 mk r1 'echo out; echo err >&2; exit 3'
-expect "status-before" "state=stopped next=- last_start=- last_end=- last_status=- runs=0 failures=0 pid=-" st r1
+expect "status-before" "state=stopped next=- last_start=- last_end=- last_status=- runs=0 failures=0 pid=- active=0 log_first=0 log_end=0" st r1
 check "run-verb" "$J" write jobs/r1/ctl run
 check "run-1-ends" wait_for 10 ended r1 1
 expect "runs-listed" "1" "$J" ls-files jobs/r1/runs
@@ -33,7 +33,7 @@ expect "run-status-exit" "exit:3" rfield r1 1 status
 expect "run-manual" "1" rfield r1 1 manual
 expect "run-sched-manual" "-" rfield r1 1 sched
 check "run-output" sh -c "\"$J\" read jobs/r1/runs/1/output | grep -Eq '^[0-9-]{10} [0-9:.]+ [+-][0-9]{4} [A-Z]+:out$'"
-check "run-output-stderr" sh -c "\"$J\" read jobs/r1/runs/1/output | grep -q ':err$'"
+check "run-output-stderr" sh -c "\"$J\" read jobs/r1/runs/1/output | grep -q ':stderr: err$'"
 check "log-derived" sh -c "\"$J\" log r1 | grep -q ':exit status 3$'"
 expect "status-after" "1 1 exit:3 -" echo "$(field r1 runs) $(field r1 failures) $(field r1 last_status) $(field r1 pid)"
 check "status-times" sh -c "\"$J\" read jobs/r1/status | grep -Eq 'last_start=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{2}:[0-9]{2} last_end=[0-9]{4}'"

@@ -76,7 +76,10 @@ check "ls" "$J" ls
 check "stats" "$J" read stats
 check "tcp-read" "$J" -a "$JOBD_TCP" read jobs/a/schedule
 check "ls-files" "$J" ls-files jobs/a/runs
-check "bad-dir-set" "$J" set a dir /nonexistent
+# Set while it exists (dir is checked then), gone by the run (checked again).
+mkdir "$T/vanishing"
+check "bad-dir-set" "$J" set a dir "$T/vanishing"
+rmdir "$T/vanishing"
 "$J" write jobs/a/ctl run
 check "cannot-start-recorded" wait_for 60 ended a 4
 check_fails "bad-write" "$J" write jobs/a/overlap sometimes

@@ -3,7 +3,7 @@
  * middle of a request, between requests, during start-up). After each restart
  * the name space must be exactly what the acknowledged operations made: the
  * jobs in creation order, each one's cmd, schedule and ctl state, and the
- * started/completed lines its log holds. The one operation whose reply never
+ * started/stopped lines its log holds. The one operation whose reply never
  * came may or may not have happened; either is accepted, and the model then
  * follows what is seen.
  *
@@ -48,7 +48,7 @@ typedef struct MJob {
 	char sched[64];
 	char cmd[128];
 	int started;
-	int nev;            /* started/completed lines in its log; they alternate, "started" first */
+	int nev;            /* started/stopped lines in its log; they alternate, "started" first */
 } MJob;
 
 typedef struct Model {
@@ -582,7 +582,7 @@ static void observe(Client *c, Model *o)
 			if (nl == NULL)
 				fatal("crash-consistency", "%s: last line has no newline", path);
 			size_t ll = (size_t)(nl - p);
-			int s = endswith(p, ll, ":started"), cpl = endswith(p, ll, ":completed");
+			int s = endswith(p, ll, ":started"), cpl = endswith(p, ll, ":stopped");
 			if (!s && !cpl)
 				continue;
 			if (s != (j->nev % 2 == 0))
@@ -620,7 +620,7 @@ static void dump(const char *label, const Model *m)
 {
 	printf("#   %s: %d jobs\n", label, m->n);
 	for (int i = 0; i < m->n; i++)
-		printf("#     %s '%s' '%s' %s, %d started/completed lines\n", m->j[i].name,
+		printf("#     %s '%s' '%s' %s, %d started/stopped lines\n", m->j[i].name,
 		       m->j[i].sched, m->j[i].cmd, m->j[i].started ? "started" : "stopped",
 		       m->j[i].nev);
 }

@@ -43,6 +43,25 @@
  *                    keeps them open until GOFILE exists, then reads each
  *                    through to its end and prints "read B bytes per open"
  *                    (every open must read the same length, else exit 1)
+ *   park PATH MODE   opens PATH (9P2000.u) and sends a Tread that must wait
+ *                    (a live file): a Twalk sent after it must be answered
+ *                    first, then it prints "parked". MODE says what follows:
+ *                      wait     the read's answer (up to 30 s): its data as
+ *                               is, or "error: TEXT"
+ *                      flush    Tflush of it: "flushed" once Rflush came
+ *                               and the read's reply did not
+ *                      clunk    Tclunk of its fid: "clunked" (the read's
+ *                               reply must not come; the session still works)
+ *                      version  a new Tversion: "reset" (likewise)
+ *                      close    hangs up: "closed"
+ *   parkmany PATH N  opens PATH N times on one session and sends a Tread on
+ *                    each (they must all wait), then a Twalk: "parked N" once
+ *                    the walk is answered (waiting reads must not count
+ *                    against -maxreqs)
+ *   stream PATH GOFILE LINES
+ *                    opens PATH, prints "open", waits for GOFILE to exist,
+ *                    then reads until LINES lines came (or two empty replies
+ *                    in a row: the end) and prints them
  *   refusals N       with jobd's connections all taken, opens N silent
  *                    connections (more than the 16 jobd holds), and prints
  *                        oldest K: C closed without a word within 1.9 s
@@ -548,6 +567,217 @@ static int do_flood(const char *path, long n, const char *gofile)
 	return answered == n ? 0 : 1;
 }
 
+/* ---- park: a read that waits, and what ends it ---- */
+
+enum { PARK_TAG = 7, PROBE_TAG = 8, AFTER_TAG = 9, PROBE_FID = 0x7fff0001 };
+
+/* Sends t raw on fd. */
+static int send_raw(int fd, int dialect, Fcall *t)
+{
+	uint8_t frame[512];
+	size_t len = p9_pack(frame, sizeof frame, dialect, t);
+	return len && write(fd, frame, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* Reads one reply frame from fd within ms: its type and tag, the frame in
+ * buf (at most cap). -1 on timeout or a closed connection. */
+static int recv_raw(int fd, uint8_t *buf, size_t cap, int ms, uint8_t *type, uint16_t *tag)
+{
+	size_t have = 0, want = 7;
+	int64_t end = now_ms() + ms;
+	while (have < want) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left = (int)(end - now_ms());
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return -1;
+		ssize_t r = read(fd, buf + have, want - have);
+		if (r <= 0)
+			return -1;
+		have += (size_t)r;
+		if (have == 7) {
+			want = (size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16 | (size_t)buf[3] << 24;
+			if (want < 7 || want > cap)
+				return -1;
+		}
+	}
+	*type = buf[4];
+	*tag = (uint16_t)(buf[5] | buf[6] << 8);
+	return (int)want;
+}
+
+/* Waits for the reply tagged want; any reply to the parked read first is a failure. */
+static int expect_reply(int fd, uint8_t *buf, size_t cap, uint16_t want, const char *what)
+{
+	uint8_t type;
+	uint16_t tag;
+	for (;;) {
+		if (recv_raw(fd, buf, cap, 10000, &type, &tag) < 0)
+			return die(what, "no reply within 10 s");
+		if (tag == want)
+			return 0;
+		if (tag == PARK_TAG)
+			return die(what, "the parked read was answered, though it was cancelled");
+	}
+}
+
+static int do_park(const char *path, const char *mode)
+{
+	char why[512];
+	int fd;
+	if (client_dial(addr, &fd, why, sizeof why) < 0)
+		return die("connect", why);
+	Client *c = client_new(dup(fd), P9_2000U, 0);
+	uint32_t fid, iounit, root;
+	const char *user = getenv("USER") ? getenv("USER") : "";
+	if (client_version(c, why, sizeof why) < 0 ||
+	    client_attach(c, user, (uint32_t)getuid(), "", why, sizeof why) < 0 ||
+	    client_walk(c, "", &root, NULL, why, sizeof why) < 0 ||
+	    client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, sizeof why) < 0)
+		return die("session", why);
+	size_t cap = 1 << 16;
+	uint8_t *buf = malloc(cap);
+	uint8_t type;
+	uint16_t tag;
+	Fcall t = { .type = Tread, .tag = PARK_TAG, .fid = fid, .count = 8192 };
+	Fcall w = { .type = Twalk, .tag = PROBE_TAG, .fid = root, .newfid = PROBE_FID };
+	if (send_raw(fd, P9_2000U, &t) < 0 || send_raw(fd, P9_2000U, &w) < 0)
+		return die("park", "cannot send");
+	if (recv_raw(fd, buf, cap, 10000, &type, &tag) < 0)
+		return die("park", "no reply within 10 s");
+	if (tag == PARK_TAG) {
+		printf("answered at once\n");
+		return 1;
+	}
+	printf("parked\n");
+	fflush(stdout);
+	int rc = 0;
+	if (strcmp(mode, "wait") == 0) {
+		int len = recv_raw(fd, buf, cap, 30000, &type, &tag);
+		if (len < 0 || tag != PARK_TAG)
+			return die("wait", "no answer within 30 s");
+		Fcall r;
+		if (p9_unpack(buf, (uint32_t)len, P9_2000U, &r) < 0)
+			return die("wait", "bad reply");
+		if (r.type == Rread)
+			fwrite(r.data, 1, r.count, stdout);
+		else
+			printf("error: %.*s\n", r.ename.n, r.ename.s);
+	} else if (strcmp(mode, "flush") == 0) {
+		Fcall f = { .type = Tflush, .tag = AFTER_TAG, .oldtag = PARK_TAG };
+		if (send_raw(fd, P9_2000U, &f) < 0 || (rc = expect_reply(fd, buf, cap, AFTER_TAG, "flush")))
+			return rc;
+		printf("flushed\n");
+	} else if (strcmp(mode, "clunk") == 0 || strcmp(mode, "version") == 0) {
+		int clunk = mode[0] == 'c';
+		Fcall f = { .type = Tclunk, .tag = AFTER_TAG, .fid = fid };
+		if (!clunk) {
+			f = (Fcall){ .type = Tversion, .tag = P9_NOTAG, .msize = 8192 };
+			f.version = p9_str("9P2000.u");
+		}
+		if (send_raw(fd, P9_2000U, &f) < 0 ||
+		    (rc = expect_reply(fd, buf, cap, clunk ? AFTER_TAG : P9_NOTAG, mode)))
+			return rc;
+		/* The session still answers: a walk (clunk) or a new attach (version). */
+		Fcall a = { .type = Twalk, .tag = AFTER_TAG + 1, .fid = root, .newfid = PROBE_FID + 1 };
+		if (!clunk) {
+			a = (Fcall){ .type = Tattach, .tag = AFTER_TAG + 1, .fid = 1, .afid = P9_NOFID,
+			             .n_uname = (uint32_t)getuid() };
+			a.uname = p9_str(user);
+			a.aname = p9_str("");
+		}
+		if (send_raw(fd, P9_2000U, &a) < 0 || (rc = expect_reply(fd, buf, cap, AFTER_TAG + 1, mode)))
+			return rc;
+		printf(clunk ? "clunked\n" : "reset\n");
+	} else {
+		printf("closed\n");
+	}
+	free(buf);
+	close(fd);
+	client_free(c);
+	return rc;
+}
+
+static int do_parkmany(const char *path, long count)
+{
+	char why[512];
+	int fd;
+	if (count < 1 || count > 1000)
+		return die("parkmany", "N must be 1..1000");
+	if (client_dial(addr, &fd, why, sizeof why) < 0)
+		return die("connect", why);
+	Client *c = client_new(dup(fd), P9_2000U, 0);
+	uint32_t root, iounit;
+	const char *user = getenv("USER") ? getenv("USER") : "";
+	if (client_version(c, why, sizeof why) < 0 ||
+	    client_attach(c, user, (uint32_t)getuid(), "", why, sizeof why) < 0 ||
+	    client_walk(c, "", &root, NULL, why, sizeof why) < 0)
+		return die("session", why);
+	uint8_t buf[4096], type;
+	uint16_t tag;
+	for (long i = 0; i < count; i++) {
+		uint32_t fid;
+		if (client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, sizeof why) < 0)
+			return die("open", why);
+		Fcall t = { .type = Tread, .tag = (uint16_t)(100 + i), .fid = fid, .count = 4096 };
+		if (send_raw(fd, P9_2000U, &t) < 0)
+			return die("parkmany", "cannot send");
+	}
+	Fcall w = { .type = Twalk, .tag = PROBE_TAG, .fid = root, .newfid = PROBE_FID };
+	if (send_raw(fd, P9_2000U, &w) < 0)
+		return die("parkmany", "cannot send");
+	if (recv_raw(fd, buf, sizeof buf, 10000, &type, &tag) < 0)
+		return die("parkmany", "no reply within 10 s");
+	if (tag != PROBE_TAG)
+		return die("parkmany", "a read was answered: it did not wait");
+	printf("parked %ld\n", count);
+	close(fd);
+	client_free(c);
+	return 0;
+}
+
+static int do_stream(const char *path, const char *gofile, long lines)
+{
+	char why[512];
+	Client *c = session(P9_2000U, 0, why, sizeof why);
+	uint32_t fid, iounit;
+	if (!c)
+		return die("connect", why);
+	if (client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, sizeof why) < 0)
+		return die(path, why);
+	printf("open\n");
+	fflush(stdout);
+	int64_t end = now_ms() + 30000;
+	while (access(gofile, F_OK) != 0) {
+		if (now_ms() > end)
+			return die("stream", "no GOFILE within 30 s");
+		poll(NULL, 0, 20);
+	}
+	uint64_t off = 0;
+	long got = 0;
+	int zeros = 0;
+	while (got < lines) {
+		Fcall t = { .type = Tread, .fid = fid, .offset = off, .count = 8192 }, r;
+		uint8_t *rb;
+		if (client_rpc(c, &t, &r, &rb, why, sizeof why) < 0)
+			return die("read", why);
+		if (r.count == 0) {
+			/* An empty reply ends a batch; two in a row are the end (live.c). */
+			free(rb);
+			if (zeros++)
+				break;
+			continue;
+		}
+		zeros = 0;
+		fwrite(r.data, 1, r.count, stdout);
+		for (uint32_t i = 0; i < r.count; i++)
+			got += r.data[i] == '\n';
+		off += r.count;
+		free(rb);
+	}
+	client_free(c);
+	return 0;
+}
+
 /* ---- refusals: what the 16 held refused connections, and older ones, get ---- */
 
 enum { HELD = 16 };
@@ -725,6 +955,12 @@ int main(int argc, char **argv)
 		return do_flood(argv[3], atol(argv[4]), argv[5]);
 	if (strcmp(cmd, "opens") == 0 && argc == 6)
 		return do_opens(argv[3], atol(argv[4]), argv[5]);
+	if (strcmp(cmd, "park") == 0 && argc == 5)
+		return do_park(argv[3], argv[4]);
+	if (strcmp(cmd, "parkmany") == 0 && argc == 5)
+		return do_parkmany(argv[3], strtol(argv[4], NULL, 10));
+	if (strcmp(cmd, "stream") == 0 && argc == 6)
+		return do_stream(argv[3], argv[4], strtol(argv[5], NULL, 10));
 	if (strcmp(cmd, "refusals") == 0 && argc == 4)
 		return do_refusals(atol(argv[3]));
 	fprintf(stderr, "p9probe: bad command\n");

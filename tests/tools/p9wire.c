@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 			char **ns;
 			size_t cnt;
 			rc = client_list_dir(d, "/", &ns, &cnt, why, sizeof why);
-			int ok = rc == 0 && cnt == 3 && client_dialect(d) == dialects[i];
+			int ok = rc == 0 && cnt == 4 && client_dialect(d) == dialects[i];   /* clone events jobs stats */
 			if (rc == 0)
 				client_free_names(ns, cnt);
 			char name[64];

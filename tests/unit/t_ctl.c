@@ -1,5 +1,6 @@
 /* jobctl's pure helpers: the edit text (render, parse, check), status
- * fields, column output. */
+ * fields, column output, jobd's replies, times, JSON, crontabs. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,353 @@ static void test_escape(void)
 	buf_free(&b);
 }
 
+/* jobd's reply to a write, read back from the fid written. */
+static void test_reply(void)
+{
+	const char *p = "run 7\nwarning: schedule '0 0 31 2 *' never fires\nrun x\nstarted";
+	CtlReplyLine l;
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_RUN && l.run == 7);
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_WARNING &&
+	      l.len == strlen("schedule '0 0 31 2 *' never fires") &&
+	      !strncmp(l.text, "schedule '0 0 31 2 *' never fires", l.len));
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_OTHER && l.len == 5);   /* not a number */
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_OTHER && l.len == 7 &&
+	      !strncmp(l.text, "started", 7));
+	CHECK(!ctl_reply_next(&p, &l));
+	p = "hello\nwarning: x";            /* a clone's: the name first */
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_OTHER && !strncmp(l.text, "hello", 5));
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_WARNING && l.len == 1);
+	p = "run 12 skipped\nrun 3 later\n";
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_RUN && l.run == 12 && l.skipped);
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_OTHER);
+	p = "run 0\nrun -3\n";
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_OTHER);
+	CHECK(ctl_reply_next(&p, &l) && l.kind == CTL_REPLY_OTHER);
+	CHECK(!ctl_reply_next(&p, &l));
+}
+
+/* One exit status per kind of failure, from jobd's errno or the client's. */
+static void test_exit_for(void)
+{
+	CHECK(ctl_exit_for(0) == EX_OK);
+	CHECK(ctl_exit_for(-ENOENT) == EX_NOTFOUND);
+	CHECK(ctl_exit_for(-EINVAL) == EX_REFUSED);
+	CHECK(ctl_exit_for(-EEXIST) == EX_REFUSED && ctl_exit_for(-EACCES) == EX_REFUSED);
+	CHECK(ctl_exit_for(-ESRCH) == EX_REFUSED && ctl_exit_for(-EDQUOT) == EX_REFUSED);
+	CHECK(ctl_exit_for(-EPIPE) == EX_CONNECT && ctl_exit_for(-ECONNRESET) == EX_CONNECT);
+	CHECK(ctl_exit_for(-EPROTO) == EX_CONNECT);
+}
+
+static void test_times(void)
+{
+	static const struct { int64_t d; const char *want; } rel[] = {
+		{ 0, "now" }, { 42, "in 42s" }, { -300, "5m ago" }, { 3 * 3600 + 12 * 60 + 5, "in 3h12m" },
+		{ 3 * 3600 + 5, "in 3h" }, { -(2 * 86400 + 4 * 3600 + 59), "2d4h ago" }, { 61, "in 1m1s" },
+		{ 400 * 86400, "in 400d" },
+	};
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		char out[48];
+		ctl_reltime(rel[i].d, out, sizeof out);
+		CHECKF(!strcmp(out, rel[i].want), "%lld: got '%s', want '%s'", (long long)rel[i].d, out,
+		       rel[i].want);
+	}
+	char why[256], out[80];
+	Zone *ny = zone_load("America/New_York", why, sizeof why);
+	CHECKF(ny != NULL, "%s", why);
+	if (!ny)
+		return;
+	CtlTime t;
+	CHECK(ctl_time_parse("2026-12-02T14:00:00.5+00:00", &t) == 0 && t.set && t.nsec == 500000000);
+	CHECK(!strcmp(ctl_time_str(ny, t, out, sizeof out), "2026-12-02T09:00:00-05:00"));
+	CHECKF(!strcmp(ctl_time_json(ny, t, out, sizeof out), "2026-12-02T09:00:00.5-05:00"), "%s", out);
+	t.nsec = 0;
+	CHECK(!strcmp(ctl_time_json(ny, t, out, sizeof out), "2026-12-02T09:00:00-05:00"));
+	CHECK(ctl_time_parse("-", &t) == 0 && !t.set);
+	CHECK(!strcmp(ctl_time_str(ny, t, out, sizeof out), "-"));
+	CHECK(ctl_time_parse("yesterday", &t) < 0);
+	/* A status line from jobd in its zone, shown in another. */
+	Buf b = {0};
+	ctl_rezone("state=started next=2026-07-01T12:00:00+02:00 last_start=- runs=3 pid=12\n", ny, &b);
+	CHECKF(!strcmp(b.data, "state=started next=2026-07-01T06:00:00-04:00 last_start=- runs=3 "
+	               "pid=12\n"), "got '%s'", b.data);
+	buf_free(&b);
+	zone_free(ny);
+}
+
+static void test_status_parse(void)
+{
+	JobStatus st;
+	job_status_parse("state=started next=2026-12-02T09:00:00-05:00 last_start=2026-12-02T08:00:00"
+	                 "-05:00 last_end=- last_status=- runs=12 failures=3 pid=4242 active=2\n", &st);
+	CHECK(!strcmp(st.state, "started") && st.next.set && st.last_start.set && !st.last_end.set);
+	CHECK(!st.last_status[0] && st.runs == 12 && st.failures == 3 && st.pid == 4242);
+	CHECK(st.active == 2 && st.has_next);
+	job_status_parse("state=started\n", &st);      /* made up from ctl: no next= */
+	CHECK(!st.has_next && !st.next.set);
+	/* Without active=, a pid is one run going. */
+	job_status_parse("state=stopped next=- pid=99", &st);
+	CHECK(st.active == 1 && !st.next.set);
+	job_status_parse("state=stopped pid=-", &st);
+	CHECK(st.active == 0 && st.pid == 0);
+	RunStatus r;
+	run_status_parse("run=3 sched=- start=2026-12-02T08:00:00+00:00 end=2026-12-02T08:00:01+00:00 "
+	                 "duration=1.503s state=done status=signal:TERM manual=1 timed_out=1 killed=0 "
+	                 "pid=- output_bytes=77 output_cap=1048576 truncated=0 lateness=-\n", &r);
+	CHECK(r.run == 3 && !r.sched.set && r.start.set && r.end.set);
+	CHECK(r.duration > 1.502 && r.duration < 1.504 && r.lateness < 0);
+	CHECK(!strcmp(r.state, "done") && !strcmp(r.status, "signal:TERM"));
+	CHECK(r.manual && r.timed_out && !r.killed && !r.pid && r.output_bytes == 77);
+}
+
+static void test_json(void)
+{
+	Buf b = {0};
+	Json j;
+	json_init(&j, &b);
+	json_open(&j, NULL, '[');
+	json_open(&j, NULL, '{');
+	json_str(&j, "s", "a\"b\\c\nd\te\x01 \xc3\xa9 \xff");
+	json_int(&j, "i", -42);
+	json_num(&j, "n", 1.5);
+	json_num(&j, "none", -1);
+	json_bool(&j, "t", 1);
+	json_str(&j, "null", NULL);
+	json_open(&j, "list", '[');
+	json_str(&j, NULL, "x");
+	json_str(&j, NULL, "y");
+	json_close(&j, ']');
+	json_close(&j, '}');
+	json_open(&j, NULL, '{');
+	json_close(&j, '}');
+	json_close(&j, ']');
+	const char *want = "[\n  {\"s\":\"a\\\"b\\\\c\\nd\\te\\u0001 \xc3\xa9 \xef\xbf\xbd\",\"i\":-42,"
+	                   "\"n\":1.5,\"none\":null,\"t\":true,\"null\":null,\"list\":[\"x\",\"y\"]},"
+	                   "\n  {}\n]\n";
+	CHECKF(!strcmp(b.data, want), "got '%s'", b.data);
+	b.len = 0;
+	json_init(&j, &b);
+	json_open(&j, NULL, '[');
+	json_close(&j, ']');
+	CHECKF(!strcmp(b.data, "[]\n"), "empty: '%s'", b.data);
+	buf_free(&b);
+}
+
+/* A crontab of every feature. */
+static const char crontab_text[] =
+	"# comment\n"
+	"MAILTO=ops@example.com\n"
+	"GREETING = \"  hi  \"\n"
+	"Q='single'\n"
+	"\n"
+	"*/5 * * * * /usr/local/bin/backup.sh --full >/dev/null 2>&1\n"
+	"  @daily   pg_dump mydb > /var/backups/mydb.sql\r\n"
+	"CRON_TZ=America/New_York\n"
+	"0 9 * * 1-5 mail -s \"standup\" team%Standup in 5.%Coffee: 100\\%.%\n"
+	"CRON_TZ=\n"
+	"GREETING=bye\n"
+	"# jobctl name keep\n"
+	"# jobctl set timeout 90\n"
+	"# jobctl set overlap queue\n"
+	"# jobctl stopped\n"
+	"#15 3 * * * echo \"100\\% \\\\d\"\n"
+	"# jobctl unset Q\n"
+	"0 0 1 1 * true\n";
+
+static void test_crontab_parse(void)
+{
+	Crontab ct;
+	crontab_parse(crontab_text, 0, &ct);
+	CHECKF(ct.n == 5, "%zu entries", ct.n);
+	for (size_t i = 0; i < ct.nnotes; i++)
+		CHECKF(ct.notes[i].line == 2, "line %d: %s", ct.notes[i].line, ct.notes[i].text);
+	if (ct.n != 5) {
+		crontab_free(&ct);
+		return;
+	}
+	const CronJob *e = ct.v;
+	CHECK(e[0].line == 6 && !strcmp(e[0].schedule, "*/5 * * * *"));
+	CHECK(!strcmp(e[0].cmd, "/usr/local/bin/backup.sh --full >/dev/null 2>&1"));
+	CHECK(!strcmp(e[0].auto_name, "backup") && !e[0].name && !e[0].stopped);
+	CHECKF(!strcmp(e[0].env, "MAILTO=ops@example.com\nGREETING=  hi  \nQ=single"), "env '%s'",
+	       e[0].env);
+	CHECK(!strcmp(e[1].schedule, "@daily") && !strcmp(e[1].auto_name, "pg_dump_mydb"));
+	CHECK(!strcmp(e[1].cmd, "pg_dump mydb > /var/backups/mydb.sql"));
+	CHECK(!strcmp(e[2].schedule, "TZ=America/New_York 0 9 * * 1-5"));
+	CHECKF(!strcmp(e[2].cmd, "printf 'Standup in 5.\\nCoffee: 100%%.\\n' | /bin/sh -c "
+	               "'mail -s \"standup\" team'"), "cmd '%s'", e[2].cmd);
+	CHECK(!strcmp(e[3].schedule, "15 3 * * *") && e[3].stopped && !strcmp(e[3].name, "keep"));
+	CHECKF(!strcmp(e[3].cmd, "echo \"100% \\\\d\""), "cmd '%s'", e[3].cmd);
+	CHECK(e[3].set[SET_TIMEOUT] && !strcmp(e[3].set[SET_TIMEOUT], "1m30s"));
+	CHECK(e[3].set[SET_OVERLAP] && !strcmp(e[3].set[SET_OVERLAP], "queue"));
+	CHECK(!strcmp(e[3].env, "MAILTO=ops@example.com\nGREETING=bye\nQ=single"));
+	CHECK(!strcmp(e[4].env, "MAILTO=ops@example.com\nGREETING=bye") && !e[4].stopped);
+	/* A warning: MAILTO; no other. */
+	CHECK(ct.nnotes == 1 && !ct.notes[0].error && strstr(ct.notes[0].text, "MAILTO"));
+	crontab_free(&ct);
+
+	/* Every line refused, each with its line and reason. */
+	static const struct { const char *line, *why; } bad[] = {
+		{ "@reboot /sbin/thing", "@reboot: jobd has schedules" },
+		{ "61 * * * * x", "bad schedule '61 * * * *': minute" },
+		{ "* * * *", "want five time fields" },
+		{ "@sometimes x", "unknown macro" },
+		{ "0 0 * * *   ", "no command" },
+		{ "JOBD_JOB=x", "JOBD_* variables are set by jobd" },
+		{ "MY-VAR=1", "variable names of letters, digits and '_'" },
+		{ "hello world", "neither an entry" },
+		{ "CRON_TZ=Bad Zone", "not a zone name" },
+		{ "# jobctl set colour blue\n0 0 * * * x", "'colour' is not a setting" },
+		{ "# jobctl set timeout soon\n0 0 * * * x", "timeout: 'soon'" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		crontab_parse(bad[i].line, 0, &ct);
+		CHECKF(ct.n == 0, "'%s' taken", bad[i].line);
+		CHECKF(ct.nnotes >= 1 && ct.notes[0].error && ct.notes[0].line == 1 &&
+		       strstr(ct.notes[0].text, bad[i].why), "'%s': got '%s'", bad[i].line,
+		       ct.nnotes ? ct.notes[0].text : "nothing");
+		crontab_free(&ct);
+	}
+	/* The system format: a user column. */
+	crontab_parse("17 *\t* * *\troot    cd / && run-parts --report /etc/cron.hourly\n"
+	              "0 0 * * * www-data php /srv/cron.php\n0 0 * * *\n", 1, &ct);
+	CHECK(ct.n == 2 && !strcmp(ct.v[0].user, "root") && !strcmp(ct.v[1].user, "www-data"));
+	CHECK(ct.n == 2 && !strcmp(ct.v[0].cmd, "cd / && run-parts --report /etc/cron.hourly"));
+	CHECK(ct.n == 2 && !strcmp(ct.v[0].auto_name, "run_parts_cron_hourly"));
+	CHECK(ct.nnotes == 1 && ct.notes[0].line == 3 && strstr(ct.notes[0].text, "no user"));
+	crontab_free(&ct);
+	/* Warnings do not refuse: days matched differently, a shell jobd does
+	 * not use, a '# jobctl' block with no entry below it. */
+	crontab_parse("0 0 */2 * 1 x\nSHELL=/bin/bash\n# jobctl name lost\n\n", 0, &ct);
+	CHECK(ct.n == 1 && ct.nnotes == 3);
+	CHECK(ct.nnotes == 3 && strstr(ct.notes[0].text, "days that match both"));
+	CHECK(ct.nnotes == 3 && strstr(ct.notes[1].text, "/bin/sh"));
+	CHECK(ct.nnotes == 3 && ct.notes[2].line == 3 && strstr(ct.notes[2].text, "ignored"));
+	crontab_free(&ct);
+}
+
+static void test_crontab_percent(void)
+{
+	static const struct { const char *in, *cmd, *input; int has; } cases[] = {
+		{ "echo hi", "echo hi", "", 0 },
+		{ "echo 100\\%", "echo 100%", "", 0 },
+		{ "cat%a%b", "cat", "a\nb", 1 },
+		{ "cat%a%b%", "cat", "a\nb\n", 1 },
+		{ "cat%", "cat", "", 1 },
+		{ "echo \\\\%x", "echo \\\\", "x", 1 },      /* the pair "\\", then the % */
+		{ "echo \\n \\%", "echo \\n %", "", 0 },       /* other pairs stay */
+		{ "x%50\\% off", "x", "50% off", 1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		Buf cmd = {0}, input = {0};
+		int has;
+		crontab_percent(cases[i].in, &cmd, &input, &has);
+		CHECKF(!strcmp(cmd.data, cases[i].cmd) && !strcmp(input.data, cases[i].input) &&
+		       has == cases[i].has, "'%s': got '%s' '%s' %d", cases[i].in, cmd.data, input.data,
+		       has);
+		buf_free(&cmd);
+		buf_free(&input);
+	}
+	/* The input through printf's format, both in single quotes. */
+	Buf b = {0};
+	crontab_with_input("echo 'x'", "a'b\\c%d\ne", &b);
+	const char *want = "printf 'a'\\''b\\\\c%%d\\ne' | /bin/sh -c 'echo '\\''x'\\'''";
+	CHECKF(!strcmp(b.data, want), "got %s", b.data);
+	buf_free(&b);
+}
+
+static void test_crontab_name(void)
+{
+	static const struct { const char *cmd, *want; } cases[] = {
+		{ "cd / && run-parts --report /etc/cron.daily", "run_parts_cron_daily" },
+		{ "test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.weekly; }",
+		  "run_parts_cron_weekly" },
+		{ "/usr/local/bin/backup.sh --full >/dev/null 2>&1", "backup" },
+		{ "cd /srv/app && ./manage.py clearsessions", "manage_clearsessions" },
+		{ "pg_dump mydb > /var/backups/mydb.sql", "pg_dump_mydb" },
+		{ "LANG=C nice -n 10 ionice -c3 rsync -a /home/ /backup/home/", "rsync_home" },
+		{ "[ -x /usr/lib/php/sessionclean ] && if [ ! -d /run/systemd/system ]; then "
+		  "/usr/lib/php/sessionclean; fi", "sessionclean" },
+		{ "echo 'hello world'", "echo_hello_world" },
+		{ "true", "job" },
+		{ ">/tmp/x", "job" },
+		{ "caf\xc3\xa9.sh", "caf" },
+		{ "x123456789012345678901234567890123456789_ y", "x123456789012345678901234567890123456789" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[64];
+		crontab_name(cases[i].cmd, out, sizeof out);
+		CHECKF(!strcmp(out, cases[i].want), "'%s': got '%s', want '%s'", cases[i].cmd, out,
+		       cases[i].want);
+		for (char *c = out; *c; c++)
+			CHECKF((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			       *c == '_', "'%s': '%c' in '%s'", cases[i].cmd, *c, out);
+	}
+}
+
+/* Jobs written by crontab_put and read back by crontab_parse are the same
+ * jobs, whatever their environments do from one to the next. */
+static void test_crontab_roundtrip(void)
+{
+	CronJob in[] = {
+		{ .name = "a", .schedule = "*/5 * * * *", .cmd = "echo 100% \\\\% a\\b", .env = "" },
+		{ .name = "b", .schedule = "TZ=Europe/Paris @daily", .cmd = "x",
+		  .env = "A=1\nB= two \nC=\"q\"" },
+		{ .name = "c", .schedule = "0  9 * * 1-5", .cmd = "y", .env = "B= two \nA=1", .stopped = 1 },
+		{ .name = "d", .schedule = "CRON_TZ=UTC 0 0 1 1 *", .cmd = "z", .env = "A=2" },
+		{ .name = "e", .schedule = "0 0 1 1 *", .cmd = "w", .env = "" },
+	};
+	in[2].set[SET_TIMEOUT] = "1h";
+	in[2].set[SET_DIR] = "/srv/my dir";
+	size_t n = sizeof in / sizeof in[0];
+	/* Schedules come back with fields one blank apart, TZ= for either prefix. */
+	static const char *const sched[] = {
+		"*/5 * * * *", "TZ=Europe/Paris @daily", "0 9 * * 1-5", "TZ=UTC 0 0 1 1 *", "0 0 1 1 *",
+	};
+	for (int system = 0; system < 2; system++) {
+		Buf out = {0};
+		CronOut w = { .system = system, .user = "alice" };
+		char why[256];
+		crontab_header(&out, system);
+		for (size_t i = 0; i < n; i++)
+			CHECKF(crontab_put(&w, &in[i], &out, why, sizeof why) == 0, "%s: %s", in[i].name, why);
+		cronout_free(&w);
+		Crontab ct;
+		crontab_parse(out.data, system, &ct);
+		CHECKF(ct.n == n && ct.nnotes == 0, "%zu entries, %zu notes in\n%s", ct.n, ct.nnotes,
+		       out.data);
+		for (size_t i = 0; i < ct.n && i < n; i++) {
+			const CronJob *a = &in[i], *b = &ct.v[i];
+			CHECKF(b->name && !strcmp(a->name, b->name) && !strcmp(a->cmd, b->cmd) &&
+			       !strcmp(a->env, b->env) && a->stopped == b->stopped,
+			       "%s came back %s '%s' env '%s'", a->name, b->name, b->cmd, b->env);
+			CHECKF(!strcmp(b->schedule, sched[i]), "%s: '%s'", a->name, b->schedule);
+			CHECKF(!system || (b->user && !strcmp(b->user, "alice")), "%s: no user", a->name);
+			for (int k = 0; k < SET_N; k++)
+				CHECKF(!a->set[k] == !b->set[k] && (!a->set[k] || !strcmp(a->set[k], b->set[k])),
+				       "%s: %s", a->name, setting_tab[k].name);
+		}
+		crontab_free(&ct);
+		buf_free(&out);
+	}
+	/* What a crontab cannot hold. */
+	static const CronJob cannot[] = {
+		{ .name = "s", .schedule = "*/5 * * * * * *", .cmd = "x", .env = "" },
+		{ .name = "y", .schedule = "0 0 1 1 * 2030", .cmd = "x", .env = "" },
+		{ .name = "l", .schedule = "0 0 * * *", .cmd = "a\nb", .env = "" },
+		{ .name = "p", .schedule = "0 0 * * *", .cmd = "echo \\%", .env = "" },
+	};
+	for (size_t i = 0; i < sizeof cannot / sizeof cannot[0]; i++) {
+		Buf out = {0};
+		CronOut w = {0};
+		char why[256] = "";
+		CHECKF(crontab_put(&w, &cannot[i], &out, why, sizeof why) < 0 && *why, "%s written",
+		       cannot[i].name);
+		CHECKF(out.len == 0, "%s: wrote '%s'", cannot[i].name, out.data);
+		cronout_free(&w);
+		buf_free(&out);
+	}
+}
+
 int main(void)
 {
 	unit_prog = "t_ctl";
@@ -245,5 +593,14 @@ int main(void)
 	unit_run("kv", test_kv);
 	unit_run("table", test_table);
 	unit_run("escape", test_escape);
+	unit_run("reply", test_reply);
+	unit_run("exit-for", test_exit_for);
+	unit_run("times", test_times);
+	unit_run("status-parse", test_status_parse);
+	unit_run("json", test_json);
+	unit_run("crontab-parse", test_crontab_parse);
+	unit_run("crontab-percent", test_crontab_percent);
+	unit_run("crontab-name", test_crontab_name);
+	unit_run("crontab-roundtrip", test_crontab_roundtrip);
 	return unit_done();
 }

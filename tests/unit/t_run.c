@@ -61,7 +61,7 @@ static void got_gone(void *arg)
 	((Got *)arg)->gone++;
 }
 
-static const RunCallbacks cbs = { got_line, got_done, got_gone };
+static const RunCallbacks cbs = { got_line, got_done, got_gone, NULL };
 
 static int64_t now_ms(void)
 {

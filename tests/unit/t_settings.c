@@ -1,8 +1,9 @@
-/* Per-job settings: durations, policies, env, limits, signals. */
+/* Per-job settings: durations, policies, env, limits, signals; job names. */
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
 
+#include "jobs/jobs.h"
 #include "jobs/settings.h"
 #include "unit.h"
 
@@ -28,6 +29,60 @@ static void test_durations(void)
 		int64_t ms;
 		CHECKF(duration_parse(bad[i], &ms, why, sizeof why) < 0, "accepted '%s'", bad[i]);
 	}
+}
+
+/* A run's duration in the log: short, truncated, at most two units. */
+static void test_duration_short(void)
+{
+	static const struct { int64_t ns; const char *text; } cases[] = {
+		{ -5, "0ms" }, { 0, "0ms" }, { 999999, "0ms" }, { 4300000, "4ms" },
+		{ 999999999, "999ms" }, { 1000000000, "1.0s" }, { 1260000000, "1.2s" },
+		{ 9999999999, "9.9s" }, { 10000000000, "10s" }, { 59999999999, "59s" },
+		{ 60000000000, "1m" }, { 182000000000, "3m2s" }, { 3599999999999, "59m59s" },
+		{ 3600000000000, "1h" }, { 7500000000000, "2h5m" }, { 86400000000000, "1d" },
+		{ 97200000000000, "1d3h" }, { 40LL * 86400 * 1000000000, "40d" },
+	};
+	char out[32];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		duration_short(cases[i].ns, out, sizeof out);
+		CHECKF(strcmp(out, cases[i].text) == 0, "%lld ns: '%s', want '%s'",
+		       (long long)cases[i].ns, out, cases[i].text);
+	}
+}
+
+/* Job names: systemd's and Kubernetes' characters; the old names unchanged. */
+static void test_names(void)
+{
+	static const char *const good[] = { "hello", "my-job", "db.backup", "a", "A_b-c.d",
+	                                    "x.", "x-", "0day", "_x", "a..b" };
+	static const struct { const char *name, *msg; } bad[] = {
+		{ "", "job name is empty" },
+		{ ".x", "invalid job name '.x': it may not start with '.'" },
+		{ "..", "invalid job name '..': it may not start with '.'" },
+		{ ".", "invalid job name '.': it may not start with '.'" },
+		{ "-x", "invalid job name '-x': it may not start with '-'" },
+		{ "a/b", "invalid job name 'a/b': use letters, digits, '_', '-' and '.'" },
+		{ "a:b", "invalid job name 'a:b': use letters, digits, '_', '-' and '.'" },
+		{ "a b", "invalid job name 'a b': use letters, digits, '_', '-' and '.'" },
+		{ "caf\xc3\xa9", "invalid job name 'caf\xc3\xa9': use letters, digits, '_', '-' and '.'" },
+	};
+	char why[200];
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		CHECKF(job_name_valid(good[i], strlen(good[i]), why, sizeof why) == 0, "'%s': %s",
+		       good[i], why);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why[0] = 0;
+		int rc = job_name_valid(bad[i].name, strlen(bad[i].name), why, sizeof why);
+		CHECKF(rc == -EINVAL && strcmp(why, bad[i].msg) == 0, "'%s': %d '%s'", bad[i].name,
+		       rc, why);
+	}
+	char longest[JOB_NAME_MAX + 2];
+	memset(longest, 'n', sizeof longest);
+	CHECK(job_name_valid(longest, JOB_NAME_MAX, why, sizeof why) == 0);
+	CHECK(job_name_valid(longest, JOB_NAME_MAX + 1, why, sizeof why) == -EINVAL &&
+	      strcmp(why, "job name is longer than 128 bytes") == 0);
+	/* Only len bytes count: a name inside a longer path. */
+	CHECK(job_name_valid("ab/cd", 2, why, sizeof why) == 0);
 }
 
 /* setting_parse: value -> canonical text, or the reason, naming the setting. */
@@ -190,6 +245,8 @@ int main(void)
 {
 	unit_prog = "t_settings";
 	unit_run("durations", test_durations);
+	unit_run("duration_short", test_duration_short);
+	unit_run("names", test_names);
 	unit_run("table", test_table);
 	unit_run("limits", test_limits);
 	unit_run("signals", test_signals);

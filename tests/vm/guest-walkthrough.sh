@@ -31,6 +31,17 @@ bad() {
 	fi
 }
 
+# waitfor CMD: CMD succeeds within 15 s (checked every 0.2 s).
+waitfor() {
+	n=0
+	while [ $n -lt 75 ]; do eval "$1" && return 0; sleep 0.2; n=$((n + 1)); done
+	return 1
+}
+# blocked PID: PID has a file open as fd 3 and sleeps (in a read of it), within 15 s.
+blocked() {
+	waitfor "[ -e /proc/$1/fd/3 ] && grep -q '^State:[[:space:]]*[SD]' /proc/$1/status"
+}
+
 for m in $VM_MOUNTS; do
 	eval "dir=\$VM_MNT_$m V=\$VM_VERSION_$m"
 	j=hello_$m
@@ -64,11 +75,14 @@ for m in $VM_MOUNTS; do
 " "jobs/$j/ctl"
 	is ctl-stopped-again stopped "jobs/$j/ctl"
 	has log-started "jobs/$j/log" ':started$'
-	has log-completed "jobs/$j/log" ':completed$'
+	has log-stopped "jobs/$j/log" ':stopped$'
 
 	bad clone-bad-expression "${j}_x:99 * * * * * *:echo no" clone
 	if [ -e "jobs/${j}_x" ]; then nok bad-expression-created-nothing; else ok bad-expression-created-nothing; fi
 	bad ctl-bogus-verb bogus "jobs/$j/ctl"
+	# Every dialect shows a real message (9P2000's text is the kernel's own
+	# word for the errno, which it maps back; not "Unknown error 526").
+	has error-text-is-real /tmp/err 'Invalid argument'
 	is ctl-unchanged stopped "jobs/$j/ctl"
 
 	# Run controls through ordinary file operations.
@@ -106,5 +120,37 @@ for m in $VM_MOUNTS; do
 	ls jobs >/tmp/ls 2>&1
 	if grep -q "^$j" /tmp/ls; then nok jobs-gone; cat /tmp/ls | note; else ok jobs-gone; fi
 	put name-reusable "$j:@daily:true" clone
+
+	# Live files: a read that waits is answered when there is something, and
+	# Ctrl-C (SIGINT to a cat blocked in read: the kernel sends Tflush) ends it.
+	lj=live_$m
+	put live-create "$lj:0 0 1 1 * 2099:echo live-line" clone
+	cat events >/tmp/ev 2>&1 &
+	evpid=$!
+	cat "jobs/$lj/log.follow" >/tmp/fol 2>&1 &
+	folpid=$!
+	blocked $evpid && ok events-blocks || nok events-blocks
+	blocked $folpid && ok follow-blocks || nok follow-blocks
+	put live-run run "jobs/$lj/ctl"
+	waitfor "grep -q ':live-line$' /tmp/fol" && ok follow-gets-line || { nok follow-gets-line; note </tmp/fol; }
+	waitfor "grep -q ' run.ended $lj ' /tmp/ev" && ok events-gets-run || { nok events-gets-run; note </tmp/ev; }
+	cat "jobs/$lj/runs/1/status" >/tmp/st
+	cat "jobs/$lj/runs/1/wait" >/tmp/wt 2>&1
+	cmp -s /tmp/st /tmp/wt && ok wait-after-end || { nok wait-after-end; note </tmp/wt; }
+	kill $evpid $folpid 2>/dev/null
+	# Ctrl-C: cat in the foreground, SIGINT sent once it sleeps in read.
+	( p=''; n=0
+	  while [ $n -lt 100 ]; do
+		p=$(pidof cat); [ -n "$p" ] && blocked "$p" && break
+		sleep 0.1; n=$((n + 1))
+	  done
+	  kill -INT $p ) &
+	killer=$!
+	cat "jobs/$lj/log.follow" >/dev/null 2>&1
+	rc=$?
+	wait $killer
+	[ $rc -eq 130 ] && ok ctrl-c-ends-follow || { nok ctrl-c-ends-follow; echo "cat exited $rc" | note; }
+	is served-after-ctrl-c stopped "jobs/$lj/ctl"
+	rm -r "jobs/$lj"
 done
 exit $((fails > 100 ? 100 : fails))
