@@ -217,7 +217,7 @@ ticker" "$J" ls-files jobs
 		"for j in nightly colon ticker; do printf '%s ' \"\$(\"$J\" read jobs/\$j/ctl)\"; done | sed 's/ \$//'"
 	expect "v1-cmd" "echo a:b:c" "$J" read jobs/colon/cmd
 	expect "v1-history" "started tick skipped: previous run (pid 7758) still running completed interrupted: jobd stopped while this run was in progress" \
-		sh -c "\"$J\" log ticker | sed 's/^[^:]*:[^:]*:[^:]*://' | tr '\n' ' ' | sed 's/ \$//'"
+		sh -c "\"$J\" log -raw ticker | sed 's/^[^:]*:[^:]*:[^:]*://' | tr '\n' ' ' | sed 's/ \$//'"
 	expect "v1-upgraded" 7 q "PRAGMA user_version"
 	# Its lines are in chunks now (the history above reads them), the old rows gone.
 	expect "v1-lines-converted" 0 q "SELECT count(*) FROM log"
