@@ -6,7 +6,8 @@
 #   make install  binaries, man pages, systemd unit, bash, zsh and fish completions under
 #                 $(DESTDIR)$(PREFIX) (PREFIX=/usr/local), and the PAM service
 #                 $(DESTDIR)/etc/pam.d/jobd; make uninstall
-#   make fuzz     libFuzzer passes over the 9P codec and the cron parser (clang; fuzz/)
+#   make fuzz     libFuzzer passes over the 9P codec, the cron parser, jobctl's crontab
+#                 reader and writer and its JSON writer (clang; fuzz/)
 #   make clean
 # Every src/<module>/*.c except src/cmd goes into build/libjobd.a; src/cmd/<prog>.c
 # links against it. tests/unit/t_<name>.c each become build/tests/t_<name>.
@@ -138,7 +139,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # ---- fuzzing: libFuzzer targets in fuzz/, built with clang into $(FUZZ_B) ----
-# The codec, cron and util sources are compiled again here, with coverage
+# The codec, cron and util sources (and jobctl's crontab and JSON code, with
+# the settings and name checks they use) are compiled again here, with coverage
 # instrumentation (not libjobd.a, which is gcc-built and uninstrumented), into an
 # archive, so each target links only the objects it uses.
 #   make fuzz         each target for FUZZ_SECONDS (60) on a copy of fuzz/corpus/
@@ -149,7 +151,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c17 -Wall -Wextra -g -O1 -D_GNU_SOURCE -Isrc $(FUZZ_SAN) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIB_SRC := $(wildcard src/9p/*.c src/cron/*.c src/util/*.c)
+FUZZ_LIB_SRC := $(wildcard src/9p/*.c src/cron/*.c src/util/*.c) src/jobs/settings.c src/jobs/name.c \
+	$(addprefix src/ctl/,crontab.c json.c escape.c times.c table.c)
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BIN := $(patsubst fuzz/%.c,$(FUZZ_B)/%,$(wildcard fuzz/fuzz_*.c))
 

@@ -28,18 +28,43 @@
 
 #include "cron/cron.h"
 #include "ctl/ctl.h"
+#include "jobs/jobs.h"
 
 static const char directive[] = "# jobctl ";
 
 /* ---- environment lines in force ---- */
 
+static int env_is(const char *line, const char *key, size_t klen)
+{
+	return !strncmp(line, key, klen) && line[klen] == '=';
+}
+
 /* The index of KEY in env (lines "KEY=value"), or -1. */
 static int env_find(const CronEnv *e, const char *key, size_t klen)
 {
 	for (size_t i = 0; i < e->n; i++)
-		if (!strncmp(e->v[i], key, klen) && e->v[i][klen] == '=')
+		if (env_is(e->v[i], key, klen))
 			return (int)i;
 	return -1;
+}
+
+/* The same, looking at index `hint` first: where two environments list
+ * their variables in the same order, that is where KEY is, and comparing
+ * two of hundreds of lines does not take hundreds of lookups of each. */
+static int env_find_at(const CronEnv *e, const char *key, size_t klen, size_t hint)
+{
+	if (hint < e->n && env_is(e->v[hint], key, klen))
+		return (int)hint;
+	return env_find(e, key, klen);
+}
+
+static void env_append(CronEnv *e, const char *line)
+{
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 8;
+		e->v = xrealloc(e->v, e->cap * sizeof *e->v);
+	}
+	e->v[e->n++] = xstrdup(line);
 }
 
 /* KEY=value replaces KEY's line where it is, or is added at the end: the
@@ -53,11 +78,7 @@ static void env_assign(CronEnv *e, const char *line)
 		e->v[i] = xstrdup(line);
 		return;
 	}
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 8;
-		e->v = xrealloc(e->v, e->cap * sizeof *e->v);
-	}
-	e->v[e->n++] = xstrdup(line);
+	env_append(e, line);
 }
 
 static void env_unset(CronEnv *e, const char *key)
@@ -103,6 +124,30 @@ static char *env_text(const CronEnv *e)
 	return b.data ? b.data : xstrdup("");
 }
 
+/* Two env lines by their keys. */
+static int key_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t xl = strcspn(x, "="), yl = strcspn(y, "=");
+	int c = memcmp(x, y, xl < yl ? xl : yl);
+	return c ? c : (xl > yl) - (xl < yl);
+}
+
+/* Whether no key is in e twice (a job's env may hold one twice). */
+static int env_unique(const CronEnv *e)
+{
+	if (e->n < 2)
+		return 1;               /* (and memcpy from no lines: e->v is NULL) */
+	const char **k = xcalloc(e->n + 1, sizeof *k);
+	memcpy(k, e->v, e->n * sizeof *k);
+	qsort(k, e->n, sizeof *k, key_cmp);
+	int unique = 1;
+	for (size_t i = 1; i < e->n && unique; i++)
+		unique = key_cmp(&k[i - 1], &k[i]) != 0;
+	free(k);
+	return unique;
+}
+
 static int env_same(const CronEnv *a, const CronEnv *b)
 {
 	if (a->n != b->n)
@@ -120,7 +165,9 @@ typedef struct Reader {
 	int system;
 	int line;                   /* the line being read */
 	CronEnv env;                /* the environment lines in force */
+	size_t env_bytes;           /* their length, a newline after each */
 	char *zone;                 /* CRON_TZ in force; NULL: jobd's zone */
+	int zone_bad;               /* the CRON_TZ in force was refused */
 	CronJob block;              /* what "# jobctl" lines above the next entry said */
 	int block_line;             /* where that block started; 0: none */
 	int mailto_told;
@@ -139,7 +186,14 @@ static void note(Reader *r, int error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	ct->notes[ct->nnotes++] = (CronNote){ r->line, error, xstrdup(text) };
+	/* In line order, which import prints them in: a block's note, said when
+	 * the block ends, goes before those of the lines below its start. */
+	size_t at = ct->nnotes;
+	while (at > 0 && ct->notes[at - 1].line > r->line)
+		at--;
+	memmove(ct->notes + at + 1, ct->notes + at, (ct->nnotes - at) * sizeof *ct->notes);
+	ct->notes[at] = (CronNote){ r->line, error, xstrdup(text) };
+	ct->nnotes++;
 }
 
 static void job_clear(CronJob *j)
@@ -177,6 +231,9 @@ static void read_directive(Reader *r, const char *s)
 	if (wl == 5 && !strncmp(s, "unset", 5)) {
 		char key[256];
 		strfmt(key, sizeof key, "%.*s", (int)strcspn(arg, " \t"), arg);
+		int i = env_find(&r->env, key, strlen(key));
+		if (i >= 0)
+			r->env_bytes -= strlen(r->env.v[i]) + 1;
 		env_unset(&r->env, key);
 		return;
 	}
@@ -184,8 +241,19 @@ static void read_directive(Reader *r, const char *s)
 		r->block_line = r->line;
 	char why[256];
 	if (wl == 4 && !strncmp(s, "name", 4)) {
+		/* The name goes first in the clone line, which jobd splits at its
+		 * first two ':': one in it would make the rest of the name the
+		 * schedule and the command. Checked as jobd checks a name. */
+		size_t nl = strlen(arg);
+		while (nl && (arg[nl - 1] == ' ' || arg[nl - 1] == '\t'))
+			nl--;
+		if (job_name_valid(arg, nl, why, sizeof why) < 0) {
+			note(r, 1, "# jobctl name: %s", why);
+			r->block.bad = 1;
+			return;
+		}
 		free(r->block.name);
-		r->block.name = xstrdup(arg);
+		r->block.name = xstrndup(arg, nl);
 	} else if (wl == 7 && !strncmp(s, "stopped", 7)) {
 		r->block.stopped = 1;
 	} else if (wl == 3 && !strncmp(s, "set", 3)) {
@@ -330,12 +398,15 @@ static char *read_schedule(Reader *r, const char **p)
 	else {
 		if (nf == 5)
 			day_rule(r, f[2], fl[2], f[4], fl[4]);
-		if (!r->zone)
+		if (r->zone) {
+			Buf z = {0};
+			buf_printf(&z, "TZ=%s %s", r->zone, sched.data);
+			buf_free(&sched);
+			sched = z;
+		}
+		if (sched.len <= SETTING_SCHEDULE_MAX)
 			return sched.data;
-		Buf z = {0};
-		buf_printf(&z, "TZ=%s %s", r->zone, sched.data);
-		buf_free(&sched);
-		return z.data;
+		note(r, 1, "schedule is longer than %d bytes (jobd's limit)", SETTING_SCHEDULE_MAX);
 	}
 	buf_free(&sched);
 	return NULL;
@@ -399,6 +470,17 @@ static void read_entry(Reader *r, const char *s)
 		note(r, 1, "not imported: a '# jobctl' line above it was refused");
 		goto fail;
 	}
+	if (r->zone_bad) {
+		/* Not in jobd's zone instead: it would run at other times. */
+		note(r, 1, "not imported: the CRON_TZ line above it was refused");
+		goto fail;
+	}
+	if (r->env_bytes > (size_t)SETTING_ENV_MAX + 1) {
+		/* jobd would refuse it; and each entry keeps its own copy. */
+		note(r, 1, "not imported: the environment lines above it are more than %d bytes "
+		     "(jobd's limit for a job's env)", SETTING_ENV_MAX);
+		goto fail;
+	}
 	j.env = env_text(&r->env);
 	Crontab *ct = r->ct;
 	if (ct->n == ct->cap) {
@@ -447,10 +529,13 @@ static void read_env(Reader *r, const char *s)
 	if (kl == 7 && !strncmp(s, "CRON_TZ", 7)) {
 		free(r->zone);
 		r->zone = vl ? xstrndup(v, vl) : NULL;
-		if (r->zone && strpbrk(r->zone, " \t:")) {
+		r->zone_bad = 0;
+		if (r->zone && (strpbrk(r->zone, " \t:") || vl > 127)) {
+			/* 127: the longest zone jobd takes in a TZ= prefix (schedule_split). */
 			note(r, 1, "CRON_TZ: '%s' is not a zone name", r->zone);
 			free(r->zone);
 			r->zone = NULL;
+			r->zone_bad = 1;
 		}
 		return;
 	}
@@ -465,6 +550,10 @@ static void read_env(Reader *r, const char *s)
 		note(r, 0, "MAILTO: jobd sends no mail; a run's output is in its log (jobctl output)");
 	Buf line = {0};
 	buf_printf(&line, "%.*s=%.*s", (int)kl, s, (int)vl, v);
+	int i = env_find(&r->env, s, kl);
+	if (i >= 0)
+		r->env_bytes -= strlen(r->env.v[i]) + 1;
+	r->env_bytes += line.len + 1;
 	env_assign(&r->env, line.data);
 	buf_free(&line);
 }
@@ -677,13 +766,15 @@ void crontab_header(Buf *out, int system)
 }
 
 /* The value of an env line as cron will read it back: quoted when cron
- * would otherwise trim its blanks or strip its quotes. */
+ * would otherwise trim its blanks or strip its quotes, or import the
+ * carriage returns ending a line. */
 static void put_env_line(Buf *out, const char *line)
 {
 	size_t kl = strcspn(line, "=");
 	const char *v = line + kl + (line[kl] == '=');
 	size_t vl = strlen(v);
 	int quote = vl && (v[0] == ' ' || v[0] == '\t' || v[vl - 1] == ' ' || v[vl - 1] == '\t' ||
+	                   v[vl - 1] == '\r' ||
 	                   (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]));
 	if (quote)
 		buf_printf(out, "%.*s=\"%s\"\n", (int)kl, line, v);
@@ -698,13 +789,16 @@ static void put_env(CronOut *w, const CronEnv *want, Buf *out)
 {
 	if (env_same(&w->env, want))
 		return;
-	CronEnv sim = {0};
+	/* sim: what cron will hold after the lines written (w->env has each
+	 * variable once: a copy). */
+	CronEnv sim = { .n = w->env.n, .cap = w->env.n };
 	Buf lines = {0};
+	sim.v = xcalloc(sim.cap + 1, sizeof *sim.v);
 	for (size_t i = 0; i < w->env.n; i++)
-		env_assign(&sim, w->env.v[i]);
+		sim.v[i] = xstrdup(w->env.v[i]);
 	for (size_t i = 0; i < sim.n;) {
 		size_t kl = strcspn(sim.v[i], "=");
-		if (env_find(want, sim.v[i], kl) >= 0) {
+		if (env_find_at(want, sim.v[i], kl, i) >= 0) {
 			i++;
 			continue;
 		}
@@ -713,11 +807,24 @@ static void put_env(CronOut *w, const CronEnv *want, Buf *out)
 		memmove(sim.v + i, sim.v + i + 1, (sim.n - i - 1) * sizeof *sim.v);
 		sim.n--;
 	}
+	/* With want's keys unique, a key of want not among the lines kept is
+	 * not in sim at all (those appended are want's other keys): only the
+	 * kept ones are looked through, so that writing a job of many
+	 * variables after none does not take a look through all for each. */
+	size_t kept = sim.n;
+	int unique = env_unique(want);
 	for (size_t i = 0; i < want->n; i++) {
-		int k = env_find(&sim, want->v[i], strcspn(want->v[i], "="));
+		size_t kl = strcspn(want->v[i], "=");
+		CronEnv part = { sim.v, unique ? kept : sim.n, 0 };
+		int k = env_find_at(&part, want->v[i], kl, i);
 		if (k >= 0 && !strcmp(sim.v[k], want->v[i]))
 			continue;
-		env_assign(&sim, want->v[i]);
+		if (k >= 0) {
+			free(sim.v[k]);
+			sim.v[k] = xstrdup(want->v[i]);
+		} else {
+			env_append(&sim, want->v[i]);
+		}
 		put_env_line(&lines, want->v[i]);
 	}
 	if (!env_same(&sim, want)) {
@@ -727,16 +834,17 @@ static void put_env(CronOut *w, const CronEnv *want, Buf *out)
 		for (size_t i = 0; i < w->env.n; i++)
 			buf_printf(&lines, "%sunset %.*s\n", directive,
 			           (int)strcspn(w->env.v[i], "="), w->env.v[i]);
-		for (size_t i = 0; i < want->n; i++)
+		cronenv_free(&sim);
+		for (size_t i = 0; i < want->n; i++) {
 			put_env_line(&lines, want->v[i]);
+			env_assign(&sim, want->v[i]);
+		}
 	}
 	if (lines.len)
 		buf_add(out, lines.data, lines.len);
 	buf_free(&lines);
-	cronenv_free(&sim);
 	cronenv_free(&w->env);
-	for (size_t i = 0; i < want->n; i++)
-		env_assign(&w->env, want->v[i]);
+	w->env = sim;               /* what cron holds now */
 }
 
 /* The command as a crontab field: '%' escaped. A backslash pairs with the
@@ -762,6 +870,11 @@ static int put_cmd(Buf *out, const char *cmd, char *why, size_t n)
 			buf_add(out, cmd + i, 1);
 		}
 	}
+	/* Import drops the carriage returns that end a line (CRLF files): an
+	 * empty input after them keeps them, and cron reads the same command. */
+	size_t len = strlen(cmd);
+	if (len && cmd[len - 1] == '\r')
+		buf_add(out, "%", 1);
 	return 0;
 }
 
@@ -784,6 +897,11 @@ int crontab_put(CronOut *w, const CronJob *j, Buf *out, char *why, size_t n)
 		rc = -EINVAL;
 	} else if (!j->cmd || put_cmd(&cmd, j->cmd, why, n) < 0) {
 		rc = -EINVAL;
+	} else if (j->env && (!strncmp(j->env, "CRON_TZ=", 8) || strstr(j->env, "\nCRON_TZ="))) {
+		/* Cron reads a CRON_TZ line as the zone of the schedules below it. */
+		strfmt(why, n, "its environment sets CRON_TZ, which a crontab takes for the zone of "
+		       "its schedules");
+		rc = -EINVAL;
 	}
 	if (rc < 0) {
 		buf_free(&sched);
@@ -792,8 +910,12 @@ int crontab_put(CronOut *w, const CronJob *j, Buf *out, char *why, size_t n)
 	}
 	buf_add(out, "\n", 1);
 	char *z = zlen ? xstrndup(zone, zlen) : NULL;
-	if ((z == NULL) != (w->zone == NULL) || (z && strcmp(z, w->zone)))
-		buf_printf(out, "CRON_TZ=%s\n", z ? z : "");
+	if ((z == NULL) != (w->zone == NULL) || (z && strcmp(z, w->zone))) {
+		Buf line = {0};
+		buf_printf(&line, "CRON_TZ=%s", z ? z : "");
+		put_env_line(out, line.data);
+		buf_free(&line);
+	}
 	free(w->zone);
 	w->zone = z;
 	CronEnv want = {0};

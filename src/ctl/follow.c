@@ -265,10 +265,13 @@ int ctl_follow_log(Ctl *x, const char *name, long tail)
 		/* Start at the last `tail` lines of what is there now. (The log
 		 * file begins where status said, unless a run ended in between and
 		 * retention moved it: then the first lines printed may be others.) */
-		char path[256];
-		char *all = ctl_read(x, ctl_job_path(path, sizeof path, name, "log"), &rc, why, sizeof why);
-		if (all) {
-			s.pos += (int64_t)ctl_tail_start(all, strlen(all), tail);
+		char path[256], *all;
+		size_t len;
+		rc = client_read_file(x->c, ctl_job_path(path, sizeof path, name, "log"), &all, &len, why,
+		                      sizeof why);
+		if (rc == 0) {
+			/* Its length, not strlen: a run's output in it may hold a NUL. */
+			s.pos += (int64_t)ctl_tail_start(all, len, tail);
 			free(all);
 		}
 	}

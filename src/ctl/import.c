@@ -27,13 +27,16 @@ static char *read_input(const char *path, int *ex)
 	Buf b = {0};
 	char chunk[4096];
 	size_t k;
+	errno = 0;
 	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
 		buf_add(&b, chunk, k);
-	int bad = ferror(f);
+	int bad = ferror(f), e = errno;
 	if (f != stdin)
 		fclose(f);
 	if (bad || (b.data && memchr(b.data, 0, b.len))) {
-		ctl_refused(path, bad ? "read error" : "holds a NUL byte: not a crontab");
+		/* A directory opens but cannot be read: say why (EISDIR). */
+		ctl_refused(path, bad ? (e ? strerror(e) : "read error") :
+		                        "holds a NUL byte: not a crontab");
 		*ex = EX_REFUSED;
 		buf_free(&b);
 		return NULL;
@@ -118,10 +121,16 @@ static int create(Ctl *x, const CronJob *e, const char *name, char *why, size_t 
 	return rc;
 }
 
-/* What import says of line N of `what`: "jobctl: FILE:N: text". */
+/* What import says of line N of `what`: "jobctl: FILE:N: text". The text
+ * quotes the file (a schedule, a user, a variable) or jobd's answer, which
+ * may quote it too: the crontab is someone's text, so its control bytes and
+ * what is not UTF-8 are shown as \xHH (ctl_escape), on a terminal or not. */
 static void say(const char *what, int line, const char *kind, const char *text)
 {
-	fprintf(stderr, "jobctl: %s:%d: %s%s\n", what, line, kind, text);
+	Buf b = {0};
+	ctl_escape(&b, text, strlen(text));
+	fprintf(stderr, "jobctl: %s:%d: %s%s\n", what, line, kind, b.data ? b.data : "");
+	buf_free(&b);
 }
 
 /* The notes of lines up to `line` (all: INT_MAX), in order; the first

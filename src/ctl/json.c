@@ -3,6 +3,7 @@
  * So a list of jobs is one job a line (grep-able), and still one JSON text
  * for jq. Text from jobs (commands, env) may hold any byte: what is not
  * valid UTF-8 becomes U+FFFD, so the output is always valid JSON. */
+#include <math.h>
 #include <string.h>
 
 #include "ctl/ctl.h"
@@ -97,13 +98,21 @@ void json_int(Json *j, const char *key, long long v)
 void json_num(Json *j, const char *key, double v)
 {
 	sep(j, key);
-	if (v < 0) {
+	/* NaN and infinities have no JSON spelling (strtod reads "nan" and
+	 * "inf", and "1e999" as an infinity, from a status line). */
+	if (!isfinite(v) || v < 0) {
 		buf_addstr(j->out, "null");
 		return;
 	}
 	/* jobd gives durations to the millisecond or tenth of one: %.6f keeps
-	 * them, then trailing zeros go. */
+	 * them, then trailing zeros go. From 1e15 on, %.6f would not fit: %.17g
+	 * (an exponent, which JSON allows; never "inf" or "nan" here). */
 	char num[64];
+	if (v >= 1e15) {
+		strfmt(num, sizeof num, "%.17g", v);
+		buf_addstr(j->out, num);
+		return;
+	}
 	strfmt(num, sizeof num, "%.6f", v);
 	size_t k = strlen(num);
 	while (k > 1 && num[k - 1] == '0')

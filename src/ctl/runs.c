@@ -44,10 +44,15 @@ int ctl_cmd_log(Ctl *x)
 	int rc;
 	if (x->follow)
 		return ctl_follow_log(x, name, last_n(x));
-	char *all = ctl_read(x, ctl_job_path(path, sizeof path, name, "log"), &rc, why, sizeof why);
-	if (!all)
+	/* The bytes as they are, with their length: a run's output, which the
+	 * log holds, may have a NUL byte (ctl_read refuses those). */
+	char *all;
+	size_t len;
+	rc = client_read_file(x->c, ctl_job_path(path, sizeof path, name, "log"), &all, &len, why,
+	                      sizeof why);
+	if (rc < 0)
 		return ctl_job_refused(x, name, rc, why);
-	size_t len = strlen(all), from = last_n(x) < 0 ? 0 : ctl_tail_start(all, len, last_n(x));
+	size_t from = last_n(x) < 0 ? 0 : ctl_tail_start(all, len, last_n(x));
 	ctl_print_lines(x, all + from, len - from, 0);
 	free(all);
 	return EX_OK;
@@ -203,14 +208,17 @@ int ctl_cmd_output(Ctl *x)
 		free(st);
 		return rc;
 	}
-	char *out = ctl_read(x, ctl_run_path(path, sizeof path, name, run, "output"), &rc, why,
-	                     sizeof why);
-	if (!out) {
+	/* Any bytes the run wrote, NUL included (as output -f and run -w show them). */
+	char *out;
+	size_t len;
+	rc = client_read_file(x->c, ctl_run_path(path, sizeof path, name, run, "output"), &out, &len,
+	                      why, sizeof why);
+	if (rc < 0) {
 		if (rc == -ENOENT && ctl_job_exists(x, name) == 1)
 			return ctl_fail(name, -ENOENT, strfmt(why, sizeof why, "no run %ld", run));
 		return ctl_job_refused(x, name, rc, why);
 	}
-	ctl_print_lines(x, out, strlen(out), 0);
+	ctl_print_lines(x, out, len, 0);
 	free(out);
 	return EX_OK;
 }

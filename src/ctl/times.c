@@ -42,7 +42,11 @@ const char *ctl_time_json(const Zone *z, CtlTime t, char *out, size_t n)
 {
 	char base[64];
 	zone_format_rfc3339(z, t.sec, base, sizeof base);
-	if (t.nsec <= 0 || strlen(base) < 19)
+	/* The offset is the last 6 bytes ("+05:30"): the seconds end before
+	 * it, whatever the year's width ("10000-...", "-0001-..." in a zone
+	 * ahead of or behind the UTC a time was given in). */
+	size_t blen = strlen(base);
+	if (t.nsec <= 0 || t.nsec > 999999999 || blen < 25)
 		return strfmt(out, n, "%s", base);
 	/* The fraction goes after the seconds, before the offset; trailing
 	 * zeros go, as Go's RFC3339Nano does. */
@@ -50,7 +54,7 @@ const char *ctl_time_json(const Zone *z, CtlTime t, char *out, size_t n)
 	strfmt(frac, sizeof frac, "%09ld", t.nsec);
 	for (size_t k = strlen(frac); k > 1 && frac[k - 1] == '0'; k--)
 		frac[k - 1] = 0;
-	return strfmt(out, n, "%.19s.%s%s", base, frac, base + 19);
+	return strfmt(out, n, "%.*s.%s%s", (int)(blen - 6), base, frac, base + blen - 6);
 }
 
 void ctl_reltime(int64_t delta, char *out, size_t n)
@@ -196,22 +200,41 @@ static int64_t days_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* n decimal digits at s, or -1. */
+static int digits_at(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* The time a log line starts with, as jobd writes it (Go's time.String():
  * "2026-11-28 08:00:01.518811023 +0000 UTC:"): its unix seconds, and how
- * long the time is with the ':' after it. 0 if the line does not start so. */
+ * long the time is with the ':' after it. 0 if the line does not start so.
+ * Only s[0..len) is read: the line is one of many in a buffer (sscanf would
+ * measure the rest of it, for every line: quadratic in a log's size). */
 static size_t go_time(const char *s, size_t len, int64_t *sec)
 {
-	int y, mo, d, h, mi, se, off, k = 0;
-	char sign;
-	if (len < 26 || sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &k) != 6 ||
-	    k != 19)
+	if (len < 26 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':')
+		return 0;
+	int y = digits_at(s, 4), mo = digits_at(s + 5, 2), d = digits_at(s + 8, 2);
+	int h = digits_at(s + 11, 2), mi = digits_at(s + 14, 2), se = digits_at(s + 17, 2);
+	if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || se < 0)
 		return 0;
 	size_t p = 19;
 	if (s[p] == '.')
 		for (p++; p < len && s[p] >= '0' && s[p] <= '9'; p++)
 			;
-	if (p + 7 > len || s[p] != ' ' || sscanf(s + p + 1, "%c%4d", &sign, &off) != 2 ||
-	    (sign != '+' && sign != '-'))
+	/* " +HHMM ZONE:" */
+	if (p + 7 > len || s[p] != ' ' || (s[p + 1] != '+' && s[p + 1] != '-'))
+		return 0;
+	char sign = s[p + 1];
+	int off = digits_at(s + p + 2, 4);
+	if (off < 0)
 		return 0;
 	p += 6;
 	if (p >= len || s[p] != ' ')

@@ -124,6 +124,8 @@ static int try_events(Fs *fs, Req *r, Faux *a)
 		a->ecur = events_first(ev);
 		a->eoff = 0;
 	}
+	if (a->ecur >= events_next(ev) && !a->edropped)
+		return -1;      /* nothing new: no buffer made for nothing */
 	char *out = xmalloc(cap);
 	size_t len = 0;
 	if (a->edropped) {

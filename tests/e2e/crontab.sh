@@ -68,6 +68,17 @@ check "check-refuses-after-bad-set" refused 9 "not imported"
 check "check-refuses-unknown-macro" refused 13 "unknown macro"
 expect "check-bad-takes-the-rest" "line 7: echo_differ: 0 0 */2 * 1: echo days differ
 line 12: explicit-name: 0 2 * * *: echo named" cat "$T/out"
+# What import says quotes the file (a schedule, a user column): its control
+# bytes are shown as \xHH, never sent raw to the terminal.
+ESC=$(printf '\033')
+printf '61\033[2J * * * * x\n0 0 * * * us\033]0;t\007er echo hi\n' >"$T/esc"
+rc_is "check-escapes-exit-1" 1 jobctl import -check -u "$ME" "$T/esc"
+check "check-escapes-schedule" grep -qF "esc:1: bad schedule '61\x1b[2J * * * *'" "$T/err"
+check "check-escapes-user" grep -qF 'esc:2: for user us\x1b]0;t\x07er, not' "$T/err"
+check_fails "check-escapes-no-esc" grep -q "$ESC" "$T/err"
+# A file that cannot be read says why.
+rc_is "import-directory-1" 1 jobctl import -check /
+check "import-directory-says-why" grep -qx 'jobctl: /: Is a directory' "$T/err"
 rc_is "import-missing-file-4" 4 jobctl import -check "$T/nosuch"
 rc_is "import-missing-arg-2" 2 jobctl import
 # -u is who the jobs are for: jobd makes a job its creator's, so only that
@@ -142,6 +153,12 @@ printf 'CRON_TZ=Mars/Olympus\n0 9 * * * echo mars\n' >"$T/mars"
 rc_is "import-unknown-zone-1" 1 jobctl import "$T/mars"
 check "import-unknown-zone-says-why" grep -q "mars:2: echo_mars: .*Mars/Olympus" "$T/err"
 check "import-unknown-zone-made-nothing" sh -c '! jobctl ls-files jobs | grep -qx echo_mars'
+# A name with a ':' would be cut by jobd's clone line "name:schedule:cmd",
+# the rest of it taken for the schedule and the command: refused here.
+printf '# jobctl name evil:@daily:echo owned\n0 0 * * * echo hi\n' >"$T/colon"
+rc_is "import-name-colon-1" 1 jobctl import "$T/colon"
+check "import-name-colon-says-why" grep -q "colon:1: # jobctl name: invalid job name 'evil:" "$T/err"
+check "import-name-colon-made-nothing" sh -c '! jobctl ls-files jobs | grep -qx evil'
 printf '# jobctl name explicit-name\n0 0 * * * echo other\n' >"$T/taken"
 rc_is "import-name-taken-1" 1 jobctl import "$T/taken"
 file_is "import-name-taken-untouched" explicit-name cmd "echo named"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Bounded libFuzzer passes over the 9P codec and the cron parser (fuzz/README.md).
+# Bounded libFuzzer passes over the 9P codec, the cron parser, jobctl's crontab
+# reader and writer and its JSON writer (fuzz/README.md).
 # Builds the targets (make fuzz-build, clang) unless FUZZ_NOBUILD is set, then runs
 # each for FUZZ_SECONDS (default 10) on a temporary copy of its committed corpus,
 # so the repository stays clean. A crash, leak, failed property or hang is
@@ -63,4 +64,6 @@ fuzz_one() {
 
 fuzz_one 9p 4096
 fuzz_one cron 200
+fuzz_one crontab 4096
+fuzz_one json 4096
 finish

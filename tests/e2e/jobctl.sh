@@ -395,6 +395,25 @@ check "output-numbered" sh -c "\"$JOBCTL\" output hello '${first:-1}' | grep -q 
 rc_is "output-no-such-run" 4 "$JOBCTL" output hello 99999
 check "output-no-such-run-message" grep -q '^jobctl: hello: no run 99999$' "$T/err"
 rc_is "output-no-runs" 4 "$JOBCTL" output other
+# A run's output may hold any byte, NUL too: output and log print it whole,
+# as run -w does (piped: as it is).
+"$JOBCTL" new nul '0 0 1 1 *' "printf 'a\\000b\\n'; echo after" 2>/dev/null
+"$JOBCTL" run -w nul >/dev/null 2>&1
+rc_is "output-nul-exit-0" 0 "$JOBCTL" output nul
+check "output-nul-whole" sh -c "tr '\\000' @ <\"$T/out\" | grep -q ':a@b\$'"
+check "output-nul-after" grep -q ':after$' "$T/out"
+rc_is "log-nul-exit-0" 0 "$JOBCTL" log nul
+check "log-nul-after" grep -q ':after$' "$T/out"
+rc_is "log-nul-n" 0 "$JOBCTL" log -n 1 nul
+check "log-nul-n-last-line" test "$(wc -l <"$T/out")" -eq 1
+# log -f -n 1 finds where its last line starts in the bytes, NUL included.
+"$JOBCTL" log -f -n 1 nul >"$T/nulf" 2>"$T/nulf.err" &
+fpid=$!
+nulf_line() { [ -s "$T/nulf" ]; }
+check "log-f-nul-starts" wait_for 10 nulf_line
+kill -INT "$fpid"; wait "$fpid"; rc=$?
+check "log-f-nul-exit-0" test "$rc" -eq 0
+check "log-f-nul-last-line" sh -c "test \"\$(\"$JOBCTL\" log -n 1 nul)\" = \"\$(cat \"$T/nulf\")\""
 "$JOBCTL" new sleeper '0 0 1 1 *' 'echo up; sleep 30'
 up() { "$JOBCTL" output sleeper 2>/dev/null | grep -q ':up$'; }
 killed() { "$JOBCTL" runs sleeper 2>/dev/null | grep -v '	skipped' | tail -1 | grep -q "$1"; }

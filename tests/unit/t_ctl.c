@@ -1,9 +1,13 @@
 /* jobctl's pure helpers: the edit text (render, parse, check), status
  * fields, column output, jobd's replies, times, JSON, crontabs. */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ctl/ctl.h"
 #include "unit.h"
@@ -306,7 +310,89 @@ static void test_times(void)
 	CHECKF(!strcmp(b.data, "state=started next=2026-07-01T06:00:00-04:00 last_start=- runs=3 "
 	               "pid=12\n"), "got '%s'", b.data);
 	buf_free(&b);
+	/* A time whose year is not four digits once in the zone shown: the
+	 * fraction still goes after the seconds, before the offset. */
+	Zone *utc = zone_load("UTC", why, sizeof why);
+	CHECK(ctl_time_parse("9999-12-31T23:59:59.5-23:00", &t) == 0);
+	CHECKF(!strcmp(ctl_time_json(utc, t, out, sizeof out), "10000-01-01T22:59:59.5+00:00"),
+	       "got '%s'", out);
+	CHECK(ctl_time_parse("0000-01-01T00:00:00.25+23:00", &t) == 0);
+	CHECKF(!strcmp(ctl_time_json(utc, t, out, sizeof out), "-0001-12-31T01:00:00.25+00:00"),
+	       "got '%s'", out);
+	zone_free(utc);
 	zone_free(ny);
+}
+
+/* ctl_print_lines to a file instead of stdout; the text printed (free it). */
+static char *print_lines_to_file(Ctl *x, const char *s, size_t len, int events)
+{
+	char path[] = "/tmp/t_ctl.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(fd, 1);
+	ctl_print_lines(x, s, len, events);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	off_t size = lseek(fd, 0, SEEK_END);
+	char *text = calloc(1, (size_t)size + 1);
+	if (pread(fd, text, (size_t)size, 0) != size)
+		text[0] = 0;
+	close(fd);
+	return text;
+}
+
+/* Log lines with jobd's Go times, shown in the user's zone; the time of each
+ * line is found in that line alone, so a big log takes time in proportion
+ * to its size (it used to be scanned to its end for every line). */
+static void test_print_lines(void)
+{
+	Ctl x = { .utc = 1 };
+	const char *log = "2026-11-28 08:00:01.518811023 +0100 CET:hello\n"
+	                  "2026-11-28 08:00:01 -0530 X:no fraction\n"
+	                  "2026-11-28 08:00:01.5 +0100 CET no colon after the zone\n"
+	                  "2026-11-28 08:00:01.5 +01 CET:short offset\n"
+	                  "2026-1x-28 08:00:01.5 +0100 CET:not a date\n"
+	                  "short\n"
+	                  "2026-11-28 08:00:01 +0000 UTC:no newline";
+	char *got = print_lines_to_file(&x, log, strlen(log), 0);
+	const char *want = "2026-11-28T07:00:01+00:00:hello\n"
+	                   "2026-11-28T13:30:01+00:00:no fraction\n"
+	                   "2026-11-28 08:00:01.5 +0100 CET no colon after the zone\n"
+	                   "2026-11-28 08:00:01.5 +01 CET:short offset\n"
+	                   "2026-1x-28 08:00:01.5 +0100 CET:not a date\n"
+	                   "short\n"
+	                   "2026-11-28T08:00:01+00:00:no newline";
+	CHECKF(got && !strcmp(got, want), "got '%s'", got ? got : "(nothing)");
+	free(got);
+	/* Only the line is read: a time cut off at the line's end is none. */
+	const char cut[] = "2026-11-28 08:00:01 +0000 UTC:x";
+	got = print_lines_to_file(&x, cut, 29, 0);
+	CHECKF(got && !strcmp(got, "2026-11-28 08:00:01 +0000 UTC"), "cut: '%s'", got ? got : "");
+	free(got);
+	zone_free(x.zone);
+	x.zone = NULL;
+
+	size_t line = strlen("2026-11-28 08:00:01.518811023 +0000 UTC:hello\n"), n = 8 << 20;
+	char *big = malloc(n + 1);
+	for (size_t i = 0; i + line <= n; i += line)
+		memcpy(big + i, "2026-11-28 08:00:01.518811023 +0000 UTC:hello\n", line);
+	n -= n % line;
+	big[n] = 0;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	got = print_lines_to_file(&x, big, n, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	CHECKF(secs < 2, "8 MB of log lines took %.1f s", secs);
+	CHECK(got && strlen(got) == n / line * strlen("2026-11-28T08:00:01+00:00:hello\n"));
+	free(got);
+	free(big);
+	zone_free(x.zone);
 }
 
 static void test_status_parse(void)
@@ -345,6 +431,10 @@ static void test_json(void)
 	json_int(&j, "i", -42);
 	json_num(&j, "n", 1.5);
 	json_num(&j, "none", -1);
+	json_num(&j, "nan", NAN);
+	json_num(&j, "inf", INFINITY);
+	json_num(&j, "big", 1e300);
+	json_num(&j, "k", 123456789012345.0);
 	json_bool(&j, "t", 1);
 	json_str(&j, "null", NULL);
 	json_open(&j, "list", '[');
@@ -356,7 +446,8 @@ static void test_json(void)
 	json_close(&j, '}');
 	json_close(&j, ']');
 	const char *want = "[\n  {\"s\":\"a\\\"b\\\\c\\nd\\te\\u0001 \xc3\xa9 \xef\xbf\xbd\",\"i\":-42,"
-	                   "\"n\":1.5,\"none\":null,\"t\":true,\"null\":null,\"list\":[\"x\",\"y\"]},"
+	                   "\"n\":1.5,\"none\":null,\"nan\":null,\"inf\":null,"
+	                   "\"big\":1.0000000000000001e+300,\"k\":123456789012345,\"t\":true,\"null\":null,\"list\":[\"x\",\"y\"]},"
 	                   "\n  {}\n]\n";
 	CHECKF(!strcmp(b.data, want), "got '%s'", b.data);
 	b.len = 0;
@@ -433,6 +524,14 @@ static void test_crontab_parse(void)
 		{ "CRON_TZ=Bad Zone", "not a zone name" },
 		{ "# jobctl set colour blue\n0 0 * * * x", "'colour' is not a setting" },
 		{ "# jobctl set timeout soon\n0 0 * * * x", "timeout: 'soon'" },
+		/* The name goes first in the clone line "name:schedule:cmd": a ':'
+		 * in it would give jobd another schedule and command. */
+		{ "# jobctl name evil:@daily:curl x|sh\n0 0 * * * echo hi", "invalid job name 'evil:" },
+		{ "# jobctl name .hidden\n0 0 * * * x", "may not start with '.'" },
+		{ "# jobctl name \n0 0 * * * x", "job name is empty" },
+		/* Longer than a TZ= prefix may be (127 bytes). */
+		{ "CRON_TZ=Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n0 0 * * * x", "is not a zone name" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		crontab_parse(bad[i].line, 0, &ct);
@@ -457,6 +556,52 @@ static void test_crontab_parse(void)
 	CHECK(ct.nnotes == 3 && strstr(ct.notes[0].text, "days that match both"));
 	CHECK(ct.nnotes == 3 && strstr(ct.notes[1].text, "/bin/sh"));
 	CHECK(ct.nnotes == 3 && ct.notes[2].line == 3 && strstr(ct.notes[2].text, "ignored"));
+	crontab_free(&ct);
+	/* A schedule cron_parse takes but jobd would not: longer than 512 bytes. */
+	Buf longer = {0};
+	for (int i = 0; i < 200; i++)
+		buf_printf(&longer, "%s%d", i ? "," : "", i % 60);
+	buf_addstr(&longer, " * * * * echo long\n");
+	crontab_parse(longer.data, 0, &ct);
+	CHECKF(ct.n == 0 && ct.nnotes == 1 && strstr(ct.notes[0].text, "longer than 512 bytes"),
+	       "%zu taken: %s", ct.n, ct.nnotes ? ct.notes[0].text : "no note");
+	crontab_free(&ct);
+	buf_free(&longer);
+	/* An environment jobd would refuse (more than 8192 bytes): the entries
+	 * under it are not taken; an unset brings it back under. */
+	Buf big = {0};
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&big, "V%03d=value\n", i);       /* 11 bytes a line, 11,000 */
+	buf_addstr(&big, "0 0 * * * too much\n");
+	for (int i = 0; i < 400; i++)
+		buf_printf(&big, "# jobctl unset V%03d\n", i);
+	buf_addstr(&big, "0 0 * * * fits\n");
+	crontab_parse(big.data, 0, &ct);
+	CHECKF(ct.n == 1 && !strcmp(ct.v[0].cmd, "fits") && strlen(ct.v[0].env) == 6600 - 1,
+	       "%zu taken", ct.n);
+	CHECKF(ct.nnotes == 1 && ct.notes[0].line == 1001 && strstr(ct.notes[0].text, "8192 bytes"),
+	       "%zu notes: %s", ct.nnotes, ct.nnotes ? ct.notes[0].text : "");
+	crontab_free(&ct);
+	buf_free(&big);
+	/* Notes in line order: a '# jobctl' block's, said when it ends, comes
+	 * before those of the lines in it (import prints them before the
+	 * entries below them). */
+	crontab_parse("# jobctl name keep\n# jobctl set timeout soon\n# jobctl frob\n", 0, &ct);
+	CHECKF(ct.nnotes == 3 && ct.notes[0].line == 1 && ct.notes[1].line == 2 &&
+	       ct.notes[2].line == 3, "%zu notes, lines %d %d", ct.nnotes,
+	       ct.nnotes ? ct.notes[0].line : 0, ct.nnotes > 1 ? ct.notes[1].line : 0);
+	crontab_free(&ct);
+	/* Under a CRON_TZ refused, entries are not taken in jobd's zone instead;
+	 * the next CRON_TZ ends that. */
+	crontab_parse("CRON_TZ=Bad Zone\n0 0 * * * x\nCRON_TZ=UTC\n0 0 * * * y\n", 0, &ct);
+	CHECKF(ct.n == 1 && !strcmp(ct.v[0].schedule, "TZ=UTC 0 0 * * *"), "%zu taken", ct.n);
+	CHECKF(ct.nnotes == 2 && ct.notes[1].line == 2 && ct.notes[1].error &&
+	       strstr(ct.notes[1].text, "CRON_TZ line above it was refused"), "%zu notes", ct.nnotes);
+	crontab_free(&ct);
+	/* A name with blanks after it (an editor's leftovers): they go. */
+	crontab_parse("# jobctl name db-backup.v2 \t\n0 0 * * * x\n", 0, &ct);
+	CHECKF(ct.n == 1 && ct.nnotes == 0 && !strcmp(ct.v[0].name, "db-backup.v2"), "%zu, '%s'",
+	       ct.n, ct.n ? ct.v[0].name : "");
 	crontab_free(&ct);
 }
 
@@ -530,6 +675,9 @@ static void test_crontab_roundtrip(void)
 		{ .name = "c", .schedule = "0  9 * * 1-5", .cmd = "y", .env = "B= two \nA=1", .stopped = 1 },
 		{ .name = "d", .schedule = "CRON_TZ=UTC 0 0 1 1 *", .cmd = "z", .env = "A=2" },
 		{ .name = "e", .schedule = "0 0 1 1 *", .cmd = "w", .env = "" },
+		/* What import would trim or unquote: a zone in quotes, carriage
+		 * returns ending a command and a value. */
+		{ .name = "f", .schedule = "TZ='odd' 0 0 * * *", .cmd = "x\r", .env = "R=v\r" },
 	};
 	in[2].set[SET_TIMEOUT] = "1h";
 	in[2].set[SET_DIR] = "/srv/my dir";
@@ -537,6 +685,7 @@ static void test_crontab_roundtrip(void)
 	/* Schedules come back with fields one blank apart, TZ= for either prefix. */
 	static const char *const sched[] = {
 		"*/5 * * * *", "TZ=Europe/Paris @daily", "0 9 * * 1-5", "TZ=UTC 0 0 1 1 *", "0 0 1 1 *",
+		"TZ='odd' 0 0 * * *",
 	};
 	for (int system = 0; system < 2; system++) {
 		Buf out = {0};
@@ -570,6 +719,8 @@ static void test_crontab_roundtrip(void)
 		{ .name = "y", .schedule = "0 0 1 1 * 2030", .cmd = "x", .env = "" },
 		{ .name = "l", .schedule = "0 0 * * *", .cmd = "a\nb", .env = "" },
 		{ .name = "p", .schedule = "0 0 * * *", .cmd = "echo \\%", .env = "" },
+		/* Read back, a CRON_TZ line is the schedules' zone, not a variable. */
+		{ .name = "z", .schedule = "0 0 * * *", .cmd = "x", .env = "A=1\nCRON_TZ=UTC" },
 	};
 	for (size_t i = 0; i < sizeof cannot / sizeof cannot[0]; i++) {
 		Buf out = {0};
@@ -596,6 +747,7 @@ int main(void)
 	unit_run("reply", test_reply);
 	unit_run("exit-for", test_exit_for);
 	unit_run("times", test_times);
+	unit_run("print-lines", test_print_lines);
 	unit_run("status-parse", test_status_parse);
 	unit_run("json", test_json);
 	unit_run("crontab-parse", test_crontab_parse);
