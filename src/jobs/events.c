@@ -3,6 +3,7 @@
 #include "events.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +34,34 @@ void events_free(Events *ev)
 	free(ev);
 }
 
-/* 2026-12-02T04:10:00.123456Z */
+/* 2026-12-02T04:10:00.123456Z. The part to the second is made once a
+ * second and kept (events come in bursts: two a run). */
 static size_t utc_stamp(int64_t t_ns, char *out, size_t cap)
 {
-	time_t s = (time_t)(t_ns / 1000000000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	                 (long)((t_ns % 1000000000 + 1000000000) % 1000000000 / 1000));
-	return n < 0 ? 0 : (size_t)n;
+	static int64_t ksec = INT64_MIN;
+	static char head[32];
+	static size_t hlen;
+	int64_t sec = t_ns / 1000000000;
+	long us = (long)((t_ns % 1000000000 + 1000000000) % 1000000000 / 1000);
+	if (sec != ksec) {
+		time_t s = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&s, &tm);
+		int n = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+		                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (n < 0 || (size_t)n >= sizeof head)
+			return 0;
+		hlen = (size_t)n;
+		ksec = sec;
+	}
+	if (hlen + 8 > cap)
+		return 0;
+	memcpy(out, head, hlen);
+	for (int i = 5; i >= 0; i--, us /= 10)
+		out[hlen + (size_t)i] = (char)('0' + us % 10);
+	out[hlen + 6] = 'Z';
+	out[hlen + 7] = '\0';
+	return hlen + 7;
 }
 
 void events_add(Events *ev, int64_t t_ns, uint32_t owner, const char *kind, const char *job,

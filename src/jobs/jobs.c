@@ -119,6 +119,7 @@ static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, c
 
 static void job_free(Job *j)
 {
+	text_drop_job(j);
 	free(j->name);
 	free(j->schedule);
 	free(j->cmd);
@@ -619,6 +620,7 @@ void jobs_free(Jobs *js)
 		js->shutting = 1;
 		sched_fini(js);
 	}
+	text_fini(js);                  /* lines still buffered join the last commit */
 	for (size_t i = 0; i < js->nlist; i++)
 		job_free(js->list[i]);
 	free(js->list);

@@ -23,6 +23,7 @@
 
 typedef struct Jobs Jobs;
 typedef struct JobRun JobRun;
+typedef struct JobLines JobLines;
 
 enum { JOB_NAME_MAX = 128, JOB_CMD_MAX = 8192 /* max_cmd's default */, JOB_QUEUE_MAX = 16 };
 
@@ -59,6 +60,7 @@ typedef struct Job {
 	int last_status;            /* exit code, -signal; valid when last_end_ns != 0 */
 	int pam_refused;            /* PAM refused the owner at the last try: said once in jobd's log */
 	unsigned own_lines;         /* its own log lines since the last trim (text.c) */
+	JobLines *lines;            /* its own log lines not yet stored (text.c), or NULL */
 	StoreKept kept;             /* finished runs kept and their bytes, for retention; runs -1: unknown */
 	/* What changed, counted (the jobs layer only counts; fs makes these its
 	 * files' qid versions). */

@@ -39,6 +39,7 @@ struct Jobs {
 	 * them. Not counted in running. */
 	JobRun *left;
 	JobRun *tdirty;             /* runs with text buffered this turn (text.c) */
+	JobLines *ldirty;           /* jobs' own lines buffered this turn (text.c) */
 	JobRun *tpaused;            /* runs not read again until the turn ends */
 	int adopted;                /* shutdown waits for the processes jobd adopted */
 	JobsStats stats;
@@ -80,6 +81,15 @@ struct JobRun {
 	JobRun *next;               /* the job's (or the orphans', or left) runs */
 };
 
+/* A job's own lines not yet stored (text.c): on the turn's list (Jobs.ldirty)
+ * until the turn ends; job NULL once the job is gone. */
+struct JobLines {
+	Job *job;
+	JobLines *next;
+	char *buf;
+	size_t len, cap;
+};
+
 /* text.c: a chunk goes to the store at TEXT_CHUNK bytes or at the turn's end;
  * a run is read for at most about TEXT_TURN bytes per turn; a job's own lines
  * trigger retention every TEXT_OWN_TRIM. */
@@ -95,6 +105,12 @@ size_t text_render(const Zone *z, int64_t t_ns, const char *mark, const char *te
 /* One line of the run's output; is_err: from its stderr. */
 void text_run_line(JobRun *r, int is_err, const char *text, size_t len);
 void text_flush_run(JobRun *r);
+/* The job's own buffered lines go to the store now. */
+void text_flush_job(Jobs *js, Job *j);
+/* The job is deleted or freed: its buffered lines are dropped. */
+void text_drop_job(Job *j);
+/* Stores what jobs still buffer and frees the buffers (jobs_free). */
+void text_fini(Jobs *js);
 void text_end_run(JobRun *r);
 /* Converts a database's lines from before chunks (jobs_load). */
 int64_t text_convert(Jobs *js, char *why, size_t n);

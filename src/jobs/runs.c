@@ -1,7 +1,6 @@
 /* A fire, from claim to record: the overlap policy, the child, its output,
  * its timeout, kill, and its end. */
 #include <errno.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,57 @@ static void env_add(Env *e, char *kv)
 	}
 	e->v[e->n++] = kv;
 	e->v[e->n] = NULL;
+}
+
+/* jobd's own environment without JOBD_* and without a second value of a
+ * name (the first is kept): what ends every run's environment. Worked out
+ * once (jobd does not change its environment; if environ is replaced, again):
+ * a run then checks each of these names only against the few set before
+ * them (env_own), not against each other. */
+static char **own_env(size_t *count)
+{
+	static char **v, **from;
+	static size_t n;
+	if (v && from == environ) {
+		*count = n;
+		return v;
+	}
+	Env e = { 0 };
+	for (char **p = environ; p && *p; p++)
+		if (strncmp(*p, "JOBD_", 5) != 0)
+			env_add(&e, *p);
+	free(v);
+	v = e.v;
+	n = e.n;
+	from = environ;
+	*count = n;
+	return v;
+}
+
+/* jobd's own environment after what the run sets first (the first n0
+ * entries of e, which own_env's names do not repeat among themselves). */
+static void env_own(Env *e)
+{
+	size_t n0 = e->n, n;
+	char **own = own_env(&n);
+	size_t klen[n0 ? n0 : 1];
+	for (size_t i = 0; i < n0; i++)
+		klen[i] = strcspn(e->v[i], "=");
+	for (size_t k = 0; k < n; k++) {
+		const char *kv = own[k];
+		size_t len = strcspn(kv, "=");
+		size_t i = 0;
+		while (i < n0 && (klen[i] != len || memcmp(e->v[i], kv, len) != 0))
+			i++;
+		if (i < n0)
+			continue;       /* set already, by something that comes first */
+		if (e->n + 1 >= e->cap) {
+			e->cap = e->cap ? e->cap * 2 : 64;
+			e->v = xrealloc(e->v, e->cap * sizeof *e->v);
+		}
+		e->v[e->n++] = (char *)kv;
+		e->v[e->n] = NULL;
+	}
 }
 
 /* KEY=value lines, each ending in a newline (env_parse's canonical text);
@@ -284,9 +334,12 @@ static void run_end_record(JobRun *r, int status)
 		job_logf(js, j, r->run_id, "exit status %d", status);
 	else if (status < 0)
 		job_logf(js, j, r->run_id, "signal: %s", signal_name(-status));
-	/* Its output, its end, its job's history and retention: one batch. */
+	/* Its output, its end, its job's history and retention: one batch.
+	 * The job's lines go to the store before its row is saved, which then
+	 * writes where its log ends too (store_sqlite.c, "counts"). */
 	text_end_run(r);
 	log_end(js, j, r->seq, status, end - r->start_ns);
+	text_flush_job(js, j);
 	StoreRunEnd e = {
 		.run_id = r->run_id, .state = RUN_DONE, .end_ns = end, .status = status,
 		.flags = (r->timed_out ? RUNF_TIMEDOUT : 0) | (r->killed ? RUNF_KILLED : 0) |
@@ -337,25 +390,28 @@ typedef struct Launch {
 
 /* The owner's identity and environment, for a run as its owner (jobd is
  * root): uid, gid, groups, HOME, USER, LOGNAME, SHELL, HOME as the directory
- * unless the job names one, and the PAM account check. Looked up at every
- * run, not cached: a user removed a moment ago must not run. */
+ * unless the job names one, and the PAM account check. The identity is the
+ * passwd and group databases' as of this run: a user removed a moment ago
+ * must not run (run_owner keeps an owner's only while their files are
+ * unchanged, and for a second at most; run/owner.c). */
 static int launch_owner(Jobs *js, Job *j, Launch *L, char *why, size_t n)
 {
-	struct passwd *pw = getpwuid((uid_t)j->owner);
-	if (!pw) {
-		strfmt(why, n, "owner uid %u no longer exists", j->owner);
-		return -ESRCH;
-	}
-	L->home = xstrdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
-	L->user = xstrdup(pw->pw_name);
-	const char *shell = pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
+	const RunOwner *o;
+	int rc = run_owner(j->owner, &o, why, n);
+	if (rc < 0)
+		return rc;
+	L->home = xstrdup(*o->home ? o->home : "/");
+	L->user = xstrdup(o->name);
+	const char *shell = *o->shell ? o->shell : "/bin/sh";
 	size_t len = strlen(L->home) + strlen(shell) + 2 * strlen(L->user) + 64;
 	L->own = xmalloc(len);
 	snprintf(L->own, len, "HOME=%s\nUSER=%s\nLOGNAME=%s\nSHELL=%s\n", L->home, L->user,
 	         L->user, shell);
 	L->spec.user = L->user;
-	L->spec.uid = (uint32_t)pw->pw_uid;
-	L->spec.gid = (uint32_t)pw->pw_gid;
+	L->spec.uid = o->uid;
+	L->spec.gid = o->gid;
+	L->spec.groups = o->groups;
+	L->spec.ngroups = o->ngroups;
 	if (!*j->dir) {
 		/* A HOME that cannot be entered (never created) gives "/". */
 		L->spec.dir = L->home;
@@ -387,9 +443,7 @@ static int launch_prepare(Jobs *js, Job *j, JobRun *r, Launch *L, char *why, siz
 	int rc = js->cfg.run_as_owner ? launch_owner(js, j, L, why, n) : 0;
 	/* PAM's variables (pam_env) come after the job's and the owner's, before jobd's own. */
 	L->spec.env_keep = L->env.n;
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "JOBD_", 5) != 0)
-			env_add(&L->env, *e);
+	env_own(&L->env);
 	L->spec.env = L->env.v;
 	Limits lim;
 	if (rc == 0 && (rc = limits_parse(j->limits, &lim, NULL, why, n)) == 0)
@@ -457,7 +511,7 @@ static void started(Jobs *js, Job *j, JobRun *r)
 	/* Who the process is, so that a jobd started after a crash can end what
 	 * is left of this run without mistaking a process that reused the pid. */
 	char proc[STORE_PROC_MAX];
-	if (run_proc_token(r->pid, proc, sizeof proc) < 0)
+	if (run_token(r->run, proc, sizeof proc) < 0)
 		proc[0] = '\0';
 	if (store_run_start(js->store, r->run_id, r->start_ns, r->pid, proc, why, sizeof why) < 0)
 		LOGE("job %s: cannot record start of run %lld: %s", j->name, (long long)r->seq, why);

@@ -58,6 +58,8 @@
 enum {
 	CG_DEPTH = 16,              /* cgroups a root job made below its own: how deep we look */
 	CG_STALE_WAIT_MS = 1000,    /* at start, for a dead jobd's killed processes to go */
+	CG_POOL = 1024,             /* empty run cgroups kept for later runs */
+	CG_POOL_IDLE_MS = 60000,    /* how long one is kept unused */
 };
 
 static struct {
@@ -68,6 +70,13 @@ static struct {
 	char rel[512];              /* its path as /proc/PID/cgroup shows it */
 	char prel[512];             /* the parent's, likewise */
 	unsigned next;              /* the number of the last run cgroup made */
+	/* Empty run cgroups kept for later runs (see "the pool"), oldest first:
+	 * by number, not held open (jobd's descriptors are for runs). */
+	struct {
+		unsigned id;
+		int64_t at_ms;          /* monotonic ms when its last run let it go */
+	} pool[CG_POOL];
+	size_t npool;
 } cg = { .parent = -1, .base = -1 };
 
 int cgroup_on(void)
@@ -318,16 +327,34 @@ static void kill_tree(int fd, const char *rel)
 		;
 }
 
-/* 1 if the cgroup fd (or one below it) has a process, 0 if not, -errno. */
+/* 1 if the cgroup fd (or one below it) has a process, 0 if not, -errno;
+ * *frozen (if not NULL) whether it is frozen. cgroup.events is two short
+ * lines: one read. */
+static int populated_frozen(int at, const char *dir, int *frozen)
+{
+	char buf[256], path[600];
+	snprintf(path, sizeof path, "%s/cgroup.events", dir);
+	int efd = openat(at, path, O_RDONLY | O_CLOEXEC);
+	if (efd < 0)
+		return -errno;
+	ssize_t k;
+	do
+		k = read(efd, buf, sizeof buf - 1);
+	while (k < 0 && errno == EINTR);
+	int e = errno;
+	close(efd);
+	if (k < 0)
+		return -e;
+	buf[k] = '\0';
+	char *p = strstr(buf, "populated "), *f = strstr(buf, "frozen ");
+	if (frozen)
+		*frozen = f && f[7] == '1';
+	return p ? p[10] == '1' : -EINVAL;
+}
+
 static int populated(int fd)
 {
-	char *s = slurp(fd, "cgroup.events", 4096);
-	if (!s)
-		return -errno;
-	char *p = strstr(s, "populated ");
-	int r = p ? p[10] == '1' : -EINVAL;
-	free(s);
-	return r;
+	return populated_frozen(fd, ".", NULL);
 }
 
 /* Removes the cgroup name in at and any (empty) cgroups below it. */
@@ -554,6 +581,7 @@ int cgroup_fini(char *why, size_t n)
 {
 	if (cg.base < 0)
 		return 0;
+	cg.npool = 0;                   /* the pool's cgroups are removed with the others below */
 	/* Each run's cgroup went with it; any left is in use (abandoned). */
 	int busy = 0, dfd = openat(cg.base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -583,47 +611,111 @@ static void run_rel(const RunCgroup *c, char *buf, size_t n)
 	snprintf(buf, n, "%s/run.%u", cg.rel, c->id);
 }
 
-int cgroup_new(RunCgroup *c, int *procs, char *why, size_t n)
+/* ---- the pool ----
+ *
+ * Making a run's cgroup and removing it are among the dearest steps of a run
+ * (the kernel makes and unmakes a directory of interface files: about 10 us
+ * each on a small VM, and the removal leaves RCU work behind). So a cgroup
+ * whose run has ended, that is empty, has no cgroup below it and is not
+ * frozen is kept for a later run instead of removed: up to CG_POOL of them,
+ * each for at most CG_POOL_IDLE_MS unused (cgroup_pool_trim). Nothing joins
+ * an empty cgroup but through its cgroup.procs, which only root may write;
+ * whether it is empty is what cgroup.events says, as for removal. A root job
+ * can change its cgroup's own settings (cgroup.max.descendants, ...), which a
+ * later run then meets; a root job can do as much to jobd's own cgroup. */
+
+static int64_t now_ms(void)
+{
+	return mono_now().ns / 1000000;
+}
+
+/* Removes the (empty) cgroup run.<id>. 0, or -errno. */
+static int remove_id(unsigned id)
 {
 	char name[32];
+	snprintf(name, sizeof name, "run.%u", id);
+	return remove_tree(cg.base, name, 0);
+}
+
+int64_t cgroup_pool_trim(void)
+{
+	int64_t now = now_ms();
+	size_t k = 0;
+	while (k < cg.npool && cg.pool[k].at_ms + CG_POOL_IDLE_MS <= now)
+		remove_id(cg.pool[k++].id);     /* one in use after all is the next jobd's */
+	if (k > 0) {
+		memmove(&cg.pool[0], &cg.pool[k], (cg.npool - k) * sizeof cg.pool[0]);
+		cg.npool -= k;
+	}
+	return cg.npool ? cg.pool[0].at_ms + CG_POOL_IDLE_MS - now : -1;
+}
+
+/* "run.<id>/<file>" of c (file "" for the directory itself). */
+static void run_path(const RunCgroup *c, const char *file, char *buf, size_t n)
+{
+	snprintf(buf, n, *file ? "run.%u/%s" : "run.%u", c->id, file);
+}
+
+/* A run's cgroup is reached by its name in jobd's directory (which only jobd
+ * changes), not held open: a run in progress holds no descriptor for it. */
+int cgroup_new(RunCgroup *c, int *procs, char *why, size_t n)
+{
+	char path[64];
+	c->frozen = 0;
+	/* The most recently used first: its pages are the likeliest cached. */
+	while (cg.npool > 0) {
+		c->id = cg.pool[--cg.npool].id;
+		run_path(c, "cgroup.procs", path, sizeof path);
+		if ((*procs = openat(cg.base, path, O_WRONLY | O_CLOEXEC)) >= 0) {
+			c->on = 1;
+			return 0;
+		}
+		remove_id(c->id);
+	}
 	c->id = ++cg.next;
-	snprintf(name, sizeof name, "run.%u", c->id);
-	if (mkdirat(cg.base, name, 0755) < 0) {
+	c->on = 0;
+	run_path(c, "", path, sizeof path);
+	if (mkdirat(cg.base, path, 0755) < 0) {
 		int rc = -errno;
-		strfmt(why, n, "cannot make cgroup %s/%s: %s", cg.abs, name, strerror(-rc));
-		c->fd = -1;
+		strfmt(why, n, "cannot make cgroup %s/%s: %s", cg.abs, path, strerror(-rc));
 		return rc;
 	}
-	c->fd = openat(cg.base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	*procs = c->fd >= 0 ? openat(c->fd, "cgroup.procs", O_WRONLY | O_CLOEXEC) : -1;
-	if (*procs < 0) {
+	run_path(c, "cgroup.procs", path, sizeof path);
+	if ((*procs = openat(cg.base, path, O_WRONLY | O_CLOEXEC)) < 0) {
 		int rc = -errno;
-		strfmt(why, n, "cgroup %s/%s: %s", cg.abs, name, strerror(-rc));
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
-		unlinkat(cg.base, name, AT_REMOVEDIR);
+		strfmt(why, n, "cgroup %s/%s: %s", cg.abs, path, strerror(-rc));
+		remove_id(c->id);
 		return rc;
 	}
+	c->on = 1;
 	return 0;
 }
 
 int cgroup_signal(const RunCgroup *c, int sig)
 {
-	char rel[640];
-	if (c->fd < 0)
+	char rel[640], path[64];
+	if (!c->on)
 		return -ESRCH;
+	run_path(c, "", path, sizeof path);
+	int fd = openat(cg.base, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
 	run_rel(c, rel, sizeof rel);
 	if (sig == SIGKILL)
-		kill_tree(c->fd, rel);
+		kill_tree(fd, rel);
 	else
-		signal_tree(c->fd, rel, sig, 0);
+		signal_tree(fd, rel, sig, 0);
+	close(fd);
 	return 0;
 }
 
-int cgroup_populated(const RunCgroup *c)
+int cgroup_populated(RunCgroup *c)
 {
-	return c->fd < 0 ? 0 : populated(c->fd);
+	char path[64];
+	if (!c->on)
+		return 0;
+	run_path(c, "", path, sizeof path);
+	return populated_frozen(cg.base, path, &c->frozen);
 }
 
 void cgroup_events_path(const RunCgroup *c, char *buf, size_t n)
@@ -633,19 +725,27 @@ void cgroup_events_path(const RunCgroup *c, char *buf, size_t n)
 
 int cgroup_remove(RunCgroup *c)
 {
-	char name[32];
-	if (c->fd < 0)
+	char path[64];
+	struct stat st;
+	if (!c->on)
 		return 0;
-	snprintf(name, sizeof name, "run.%u", c->id);
-	int rc = remove_tree(cg.base, name, 0);
+	/* A cgroup directory's link count is 2 and one per cgroup below it. */
+	run_path(c, "", path, sizeof path);
+	if (!c->frozen && cg.npool < CG_POOL && fstatat(cg.base, path, &st, 0) == 0 &&
+	    st.st_nlink == 2) {
+		cg.pool[cg.npool].id = c->id;
+		cg.pool[cg.npool].at_ms = now_ms();
+		cg.npool++;
+		c->on = 0;
+		return 0;
+	}
+	int rc = remove_id(c->id);
 	if (rc == 0)
-		cgroup_forget(c);
+		c->on = 0;
 	return rc;
 }
 
 void cgroup_forget(RunCgroup *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
+	c->on = 0;
 }

@@ -79,19 +79,30 @@ static int proc_stat(long pid, ProcStat *ps)
 	return 0;
 }
 
+/* This boot's id. Read once: a process lives in one boot. */
 static int boot_id(char *buf, size_t n)
 {
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t k = read(fd, buf, n - 1);
-	int e = errno;
-	close(fd);
-	if (k <= 0)
-		return k < 0 ? -e : -EINVAL;
-	while (k > 0 && isspace((unsigned char)buf[k - 1]))
-		k--;
-	buf[k] = '\0';
+	static char id[64];
+	if (!id[0]) {
+		int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		ssize_t k = read(fd, id, sizeof id - 1);
+		int e = errno;
+		close(fd);
+		if (k <= 0) {
+			id[0] = '\0';
+			return k < 0 ? -e : -EINVAL;
+		}
+		while (k > 0 && isspace((unsigned char)id[k - 1]))
+			k--;
+		id[k] = '\0';
+		if (!id[0])
+			return -EINVAL;
+	}
+	if (strlen(id) >= n)
+		return -ENAMETOOLONG;
+	strcpy(buf, id);
 	return 0;
 }
 
@@ -105,6 +116,32 @@ int run_proc_token(int pid, char *buf, size_t n)
 	if ((r = boot_id(boot, sizeof boot)) < 0 || (r = proc_stat(pid, &ps)) < 0)
 		return r;
 	int k = snprintf(buf, n, "%s/%llu", boot, ps.start);
+	return k < 0 || (size_t)k >= n ? -ENAMETOOLONG : 0;
+}
+
+int run_proc_token_born(int pid, int64_t lo_ns, int64_t hi_ns, char *buf, size_t n)
+{
+	/* /proc/PID/stat's start time is the process's start on CLOCK_BOOTTIME
+	 * (in the reader's time namespace, as jobd's clock reads it), in ticks:
+	 * ns / (1e9 / USER_HZ), rounded down. A start known to lie in [lo, hi]
+	 * has that tick if lo and hi have. Reading /proc instead costs a path
+	 * walk, the kernel's formatting of 52 fields, and a dentry that the
+	 * kernel must flush again when the process is reaped. */
+	static long hz;
+	char boot[64];
+	int r;
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	if (pid <= 0)
+		return -EINVAL;
+	if (hz <= 0 || 1000000000 % hz != 0 || lo_ns <= 0 || hi_ns < lo_ns)
+		return run_proc_token(pid, buf, n);
+	int64_t q = 1000000000 / hz;
+	if (lo_ns / q != hi_ns / q)
+		return run_proc_token(pid, buf, n);
+	if ((r = boot_id(boot, sizeof boot)) < 0)
+		return r;
+	int k = snprintf(buf, n, "%s/%llu", boot, (unsigned long long)(lo_ns / q));
 	return k < 0 || (size_t)k >= n ? -ENAMETOOLONG : 0;
 }
 

@@ -67,9 +67,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run_int.h"
@@ -89,6 +91,12 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000  /* Linux 5.2; older headers lack it */
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436     /* Linux 5.9, the same number on every architecture */
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 
 extern char **environ;
 
@@ -105,7 +113,7 @@ struct Run {
 	Stream out[2];              /* stdout (and stderr, unless split); stderr if split */
 	int nout;                   /* 1, or 2 when stderr has its own pipe (split) */
 	uv_pipe_t err;              /* forked: the child's report of a failure before exec */
-	uv_poll_t leader;           /* its pidfd (if any): readable once the leader has exited */
+	int armed;                  /* its pidfd is watched (see "the leaders") */
 	uv_fs_event_t events;       /* the cgroup's cgroup.events, while it outlives the run */
 	RunCallbacks cb;
 	void *arg;
@@ -121,12 +129,41 @@ struct Run {
 	int errmsg[2];              /* what failed before exec: stage, errno */
 	size_t errlen;              /* bytes of errmsg known (all: it failed) */
 	char *dir;                  /* for the chdir failure message */
-	struct Run *next;           /* held: runs whose leader is not reaped yet */
+	int64_t born_lo, born_hi;   /* CLOCK_BOOTTIME ns just before and after the start */
+	struct Run *next, **pprev;  /* held: runs whose leader is not reaped yet */
 };
 
 /* Runs whose leader jobd holds unreaped. O(runs in progress) to search:
  * only the SIGCHLD watcher does (as subreaper, or without pidfds). */
 static Run *held;
+
+/* ---- the leaders ----
+ *
+ * Each run's pidfd is in one epoll set of jobd's (EPOLLONESHOT), which the
+ * loop watches as one descriptor: a run costs one epoll_ctl to watch, and
+ * nothing to stop watching (its event comes once; closing the pidfd takes it
+ * out of the set). A libuv poll handle per pidfd cost five or six system
+ * calls a run (libuv checks each new descriptor with an add and a remove,
+ * then adds, removes, and removes again at the close). The loop's handle is
+ * referenced while any leader is watched, so a run whose output has ended
+ * but whose leader lives keeps the loop alive, as its own handle did. */
+static struct {
+	int ep;                     /* the epoll set; -1: not made yet */
+	uv_poll_t poll;             /* the loop's watch on it */
+	unsigned armed;             /* leaders watched */
+} lead = { .ep = -1 };
+
+static int leader_arm(Run *r, int op);
+
+/* r's pidfd is no longer watched (its event came, or its run ended). */
+static void leader_unwatch(Run *r)
+{
+	if (!r->armed)
+		return;
+	r->armed = 0;
+	if (--lead.armed == 0)
+		uv_unref((uv_handle_t *)&lead.poll);
+}
 
 static void emit(Run *r, const Stream *st, const char *p, size_t n)
 {
@@ -164,13 +201,6 @@ static void close_handle(Run *r, uv_handle_t *h, uv_close_cb cb)
 	uv_close(h, cb);
 }
 
-static void leader_closed(uv_handle_t *h)
-{
-	Run *r = h->data;
-	close(r->pidfd);
-	r->pidfd = -1;
-	handle_closed(h);
-}
 
 /* waitid on the leader, by pidfd where there is one. */
 static int wait_leader(Run *r, siginfo_t *si, int options)
@@ -194,11 +224,13 @@ int run_holds(int pid)
 
 static void unhold(Run *r)
 {
-	for (Run **p = &held; *p; p = &(*p)->next)
-		if (*p == r) {
-			*p = r->next;
-			return;
-		}
+	if (!r->pprev)
+		return;
+	*r->pprev = r->next;
+	if (r->next)
+		r->next->pprev = r->pprev;
+	r->next = NULL;
+	r->pprev = NULL;
 }
 
 /* Nothing of the run is left to signal: the owner hears so, and the Run
@@ -218,6 +250,39 @@ static void go(Run *r)
 	}
 }
 
+/* The pool of empty cgroups (cgroup.c) is trimmed by a timer, armed while
+ * the pool holds any (so never while jobd is idle with none), which never
+ * keeps the loop alive. Entries that expire within a second of each other
+ * go at one wake-up. */
+static uv_timer_t pool_timer;
+static int pool_timer_made;
+
+static void on_pool_timer(uv_timer_t *t)
+{
+	int64_t next = cgroup_pool_trim();
+	if (next >= 0)
+		uv_timer_start(t, on_pool_timer, (uint64_t)next + 1000, 0);
+}
+
+static void pool_watch(uv_loop_t *loop)
+{
+	if (!pool_timer_made) {
+		uv_timer_init(loop, &pool_timer);
+		uv_unref((uv_handle_t *)&pool_timer);
+		pool_timer_made = 1;
+	}
+	if (!uv_is_active((uv_handle_t *)&pool_timer))
+		on_pool_timer(&pool_timer);
+}
+
+void run_pool_close(void)
+{
+	if (pool_timer_made) {
+		uv_close((uv_handle_t *)&pool_timer, NULL);
+		pool_timer_made = 0;
+	}
+}
+
 /* cgroup.events changed: the cgroup of an ended run may have emptied. */
 static void on_events(uv_fs_event_t *h, const char *name, int events, int status)
 {
@@ -225,8 +290,10 @@ static void on_events(uv_fs_event_t *h, const char *name, int events, int status
 	(void)name;
 	(void)events;
 	(void)status;
-	if (cgroup_populated(&r->cg) == 0 && cgroup_remove(&r->cg) == 0)
+	if (cgroup_populated(&r->cg) == 0 && cgroup_remove(&r->cg) == 0) {
+		pool_watch(uv_handle_get_loop((uv_handle_t *)h));
 		go(r);
+	}
 }
 
 /* After the end, the run is gone once its cgroup is empty: at once, or when
@@ -236,12 +303,15 @@ static void on_events(uv_fs_event_t *h, const char *name, int events, int status
 static void linger(Run *r, int abandon)
 {
 	/* Most cgroups are empty by now (nothing is left once the leader is
-	 * reaped), and nothing joins an empty one: those go at once, unwatched. */
-	int in_use = r->cg.fd >= 0 ? cgroup_populated(&r->cg) : 0;
+	 * reaped), and nothing joins an empty one: those go at once, unwatched
+	 * (to the pool, or removed). */
+	uv_loop_t *loop = uv_handle_get_loop((uv_handle_t *)&r->out[0].pipe);
+	int had = r->cg.on;
+	int in_use = had ? cgroup_populated(&r->cg) : 0;
 	if (in_use > 0 && !abandon) {
 		char path[640];
 		cgroup_events_path(&r->cg, path, sizeof path);
-		uv_fs_event_init(uv_handle_get_loop((uv_handle_t *)&r->out[0].pipe), &r->events);
+		uv_fs_event_init(loop, &r->events);
 		r->events.data = r;
 		r->watching = 1;
 		/* Armed, then looked at again: the last process may have left in between. */
@@ -249,12 +319,14 @@ static void linger(Run *r, int abandon)
 		    (in_use = cgroup_populated(&r->cg)) > 0)
 			return;
 	}
-	if (r->cg.fd >= 0 && (in_use != 0 || cgroup_remove(&r->cg) < 0)) {
+	if (r->cg.on && (in_use != 0 || cgroup_remove(&r->cg) < 0)) {
 		/* Said once, where it happens: kill and delete no longer reach it. */
 		LOGW("run (pid %d): its cgroup still has processes but cannot be %s; leaving them "
 		     "to the next jobd's clean-up", r->pid, abandon ? "waited for" : "watched");
 		cgroup_forget(&r->cg);
 	}
+	if (had)
+		pool_watch(loop);
 	go(r);
 }
 
@@ -284,8 +356,11 @@ static void end(Run *r, int abandon)
 		close_handle(r, (uv_handle_t *)&r->out[i].pipe, handle_closed);
 	if (r->errpipe)
 		close_handle(r, (uv_handle_t *)&r->err, handle_closed);
-	if (r->pidfd >= 0)
-		close_handle(r, (uv_handle_t *)&r->leader, leader_closed);
+	if (r->pidfd >= 0) {
+		leader_unwatch(r);
+		close(r->pidfd);        /* which takes it out of the leaders' set */
+		r->pidfd = -1;
+	}
 	linger(r, abandon);
 }
 
@@ -313,19 +388,85 @@ static int leader_exited(Run *r)
 	return 1;
 }
 
-/* The pidfd is readable: the leader has exited. */
-static void on_leader(uv_poll_t *h, int status, int events)
+/* The leader's pidfd is readable: it has exited. */
+static void on_leader(Run *r, uint32_t events)
 {
-	Run *r = h->data;
-	(void)events;
 	if (!leader_exited(r)) {
-		if (status == 0)
+		if (!(events & (EPOLLERR | EPOLLHUP)) && leader_arm(r, EPOLL_CTL_MOD) == 0)
 			return;             /* not yet */
 		r->exited = 1;          /* the pidfd failed: as lost as it gets */
 		r->status = 127;
 	}
-	uv_poll_stop(h);
 	maybe_done(r);
+}
+
+static void on_leaders(uv_poll_t *h, int status, int events)
+{
+	struct epoll_event ev[64];
+	int k;
+	(void)h;
+	(void)status;
+	(void)events;
+	do {
+		do
+			k = epoll_wait(lead.ep, ev, 64, 0);
+		while (k < 0 && errno == EINTR);
+		/* A run whose event is in this batch may end while an earlier one
+		 * is handled (its pidfd closed, unwatched): it is still allocated
+		 * (a Run goes with its handles' closes, later), and skipped. */
+		for (int i = 0; i < k; i++) {
+			Run *r = ev[i].data.ptr;
+			if (r->armed) {
+				leader_unwatch(r);
+				on_leader(r, ev[i].events);
+			}
+		}
+	} while (k == 64);
+}
+
+/* Watches r's pidfd (or watches it again: op EPOLL_CTL_MOD). 0, or -errno. */
+static int leader_arm(Run *r, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = r };
+	if (epoll_ctl(lead.ep, op, r->pidfd, &ev) < 0)
+		return -errno;
+	r->armed = 1;
+	if (lead.armed++ == 0)
+		uv_ref((uv_handle_t *)&lead.poll);
+	return 0;
+}
+
+/* Starts watching the leader of a new run: 0, or -errno. */
+static int leader_watch(uv_loop_t *loop, Run *r)
+{
+	if (lead.ep < 0) {
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0)
+			return -errno;
+		int rc = uv_poll_init(loop, &lead.poll, ep);
+		if (rc < 0) {
+			close(ep);
+			return rc;
+		}
+		lead.ep = ep;
+		/* Cannot fail for a readable watch on a new handle. */
+		uv_poll_start(&lead.poll, UV_READABLE, on_leaders);
+		uv_unref((uv_handle_t *)&lead.poll);
+	}
+	return leader_arm(r, EPOLL_CTL_ADD);
+}
+
+static void leaders_closed(uv_handle_t *h)
+{
+	(void)h;
+	close(lead.ep);
+	lead.ep = -1;
+}
+
+void run_leaders_close(void)
+{
+	if (lead.ep >= 0 && !uv_is_closing((uv_handle_t *)&lead.poll))
+		uv_close((uv_handle_t *)&lead.poll, leaders_closed);
 }
 
 void run_check_exits(void)
@@ -406,9 +547,10 @@ static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- what failed before exec ---- */
 
-enum Stage { ST_CGROUP, ST_SETSID, ST_STDIO, ST_PAM, ST_LIMITS, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_CHDIR, ST_EXEC };
+enum Stage { ST_FILES, ST_CGROUP, ST_SETSID, ST_STDIO, ST_PAM, ST_LIMITS, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_CHDIR, ST_EXEC };
 
 static const char *const stages[] = {
+	[ST_FILES] = "a descriptor table of its own",
 	[ST_CGROUP] = "joining its cgroup",
 	[ST_SETSID] = "setsid", [ST_STDIO] = "redirecting stdin, stdout and stderr",
 	[ST_PAM] = "PAM session", [ST_LIMITS] = "setrlimit",
@@ -473,10 +615,13 @@ typedef struct Child {
 	int outfd, nullfd, cgfd;    /* all above 2 (see lift) */
 	int stderrfd;               /* its stderr: its own pipe's end (split), else outfd */
 	int errfd;                  /* forked: the report pipe; else -1 */
+	int unshare_from;           /* >= 0: it shares jobd's table (see "slots") and keeps
+	                             * only the descriptors below this one */
 	const gid_t *groups;
 	size_t ngroups;
 	char **argv, **envp;
 	volatile int stage, err;    /* cloned: what failed (stage -1: nothing) */
+	volatile int64_t born_ns;   /* cloned: CLOCK_BOOTTIME when it first ran (0: unknown) */
 } Child;
 
 /* The child's code runs on a stack ASan does not know (the clone's): its
@@ -529,6 +674,16 @@ CHILD_CODE static _Noreturn void child_fail(Child *c, int stage, int err)
 CHILD_CODE static _Noreturn void child(Child *c)
 {
 	const RunSpec *spec = c->spec;
+	/* When it started, at the latest (run_proc_token_born): the raw call,
+	 * which no sanitizer intercepts. */
+	struct timespec born;
+	if (syscall(SYS_clock_gettime, CLOCK_BOOTTIME, &born) == 0)
+		c->born_ns = (int64_t)born.tv_sec * 1000000000 + born.tv_nsec;
+	/* Started on jobd's descriptor table (CLONE_FILES): a table of its own
+	 * with only the few low ones it needs, before anything else. */
+	if (c->unshare_from >= 0 &&
+	    syscall(SYS_close_range, (unsigned)c->unshare_from, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+		child_fail(c, ST_FILES, errno);
 	/* Handlers first (jobd's would write to jobd's own signal pipe, and with
 	 * CLONE_VM run on jobd's memory), then the mask jobd blocked for the
 	 * start. Ignored signals are reset too. The raw call, because glibc
@@ -625,7 +780,8 @@ static int start_child(Child *c, int fork_it, int *pidfd, char *why, size_t n)
 	*pidfd = -1;
 	if (!fork_it && (rc = child_stack(&stack, why, n)) < 0)
 		return rc;
-	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (run_pidfds() ? CLONE_PIDFD : 0);
+	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (run_pidfds() ? CLONE_PIDFD : 0) |
+	            (c->unshare_from >= 0 ? CLONE_FILES : 0);
 	int saved = errno;          /* a cloned child's calls set jobd's errno */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -684,6 +840,15 @@ static void keep_zombies(void)
 	}
 }
 
+/* CLOCK_BOOTTIME in ns (0 if it cannot be read). */
+static int64_t boottime_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void closefd(int *fd)
 {
 	if (*fd >= 0)
@@ -710,6 +875,93 @@ static int dev_null(char *why, size_t n)
 	return fd;
 }
 
+/* ---- slots: not copying jobd's descriptor table ----
+ *
+ * A child started without CLONE_FILES gets a copy of jobd's whole table,
+ * made by jobd in clone (a reference taken on every open file), which exec
+ * then closes again in the child: with a thousand runs in progress (three or
+ * four descriptors each) that copy is the dearest part of a spawn. So where
+ * jobd holds many descriptors (SLOTS_FROM: a new pipe numbered that high),
+ * the child is started on jobd's table itself (CLONE_FILES) and its first
+ * call, close_range(from, ~0, CLOSE_RANGE_UNSHARE) (Linux 5.9), gives it a
+ * copy of only the descriptors below `from`. What it needs is put there
+ * first: a few slots just above 2, reserved at start-up (run_init, when few
+ * descriptors are open) and holding /dev/null between spawns; before the
+ * clone the pipe ends and cgroup.procs are dup3'ed into them, and after it
+ * /dev/null again, so that jobd holds no copy of a write end (the run's
+ * output must reach end of file). jobd is suspended until the child has its
+ * own table (vfork), and nothing else in jobd opens descriptors at numbers
+ * that low: the slots and /dev/null hold them. */
+enum { SLOT_OUT, SLOT_ERR, SLOT_CG, NSLOT, SLOTS_FROM = 64 };
+static int slots[NSLOT] = { -1, -1, -1 };
+
+void run_slots_init(void)
+{
+	char why[128];
+	int null = dev_null(why, sizeof why);
+	if (slots[0] >= 0 || null < 0 || RUNNING_ON_VALGRIND)
+		return;
+	/* close_range came with CLOSE_RANGE_UNSHARE: closing nothing tells. */
+	if (syscall(SYS_close_range, ~0U, ~0U, 0) < 0)
+		return;
+	for (int i = 0; i < NSLOT; i++)
+		if ((slots[i] = fcntl(null, F_DUPFD_CLOEXEC, 3)) < 0) {
+			while (i-- > 0) {
+				close(slots[i]);
+				slots[i] = -1;
+			}
+			return;
+		}
+}
+
+/* Puts fd in slot i for the child: the slot's number, or -1. */
+static int slot_put(int i, int fd)
+{
+	return dup3(fd, slots[i], O_CLOEXEC) < 0 ? -1 : slots[i];
+}
+
+/* /dev/null in the slots again (after the clone). */
+static void slots_clear(void)
+{
+	char why[128];
+	int null = dev_null(why, sizeof why);
+	for (int i = 0; i < NSLOT; i++)
+		if (null < 0 || dup3(null, slots[i], O_CLOEXEC) < 0) {
+			/* Cannot happen (dup3 onto an open descriptor allocates
+			 * nothing); if it did, the slot would hold a pipe's write end:
+			 * closed, and given up. */
+			close(slots[i]);
+			slots[i] = -1;
+		}
+}
+
+/* Sets the child up to start on jobd's table with only the slots (see
+ * above), if jobd holds many descriptors and the slots are there. */
+static void slots_use(Child *c, int fork_it)
+{
+	int null = c->nullfd, top = null;
+	c->unshare_from = -1;
+	if (fork_it || slots[0] < 0 || c->outfd < SLOTS_FROM)
+		return;
+	for (int i = 0; i < NSLOT; i++)
+		if (slots[i] < 0 || slots[i] >= SLOTS_FROM)
+			return;
+	int out = slot_put(SLOT_OUT, c->outfd);
+	int err = c->stderrfd == c->outfd ? out : slot_put(SLOT_ERR, c->stderrfd);
+	int cgf = c->cgfd < 0 ? -1 : slot_put(SLOT_CG, c->cgfd);
+	if (out < 0 || err < 0 || (c->cgfd >= 0 && cgf < 0)) {
+		slots_clear();
+		return;
+	}
+	c->outfd = out;
+	c->stderrfd = err;
+	c->cgfd = cgf;
+	for (int i = 0; i < NSLOT; i++)
+		if (slots[i] > top)
+			top = slots[i];
+	c->unshare_from = top + 1;
+}
+
 /* A spawn's descriptors and lists, from before the child starts until the
  * Run holds what it keeps. */
 typedef struct Prep {
@@ -728,7 +980,8 @@ static int prepare(const RunSpec *spec, int fork_it, int split, Prep *p, Child *
                    size_t n)
 {
 	int rc;
-	if (spec->user && (rc = run_user_groups(spec->user, spec->gid, &p->groups, &p->ngroups, why, n)) < 0)
+	if (spec->user && !spec->groups &&
+	    (rc = run_user_groups(spec->user, spec->gid, &p->groups, &p->ngroups, why, n)) < 0)
 		return rc;
 	if ((rc = dev_null(why, n)) < 0)
 		return rc;
@@ -752,10 +1005,11 @@ static int prepare(const RunSpec *spec, int fork_it, int split, Prep *p, Child *
 	c->stderrfd = p->stderrp[1] >= 0 ? p->stderrp[1] : p->outp[1];
 	c->errfd = p->errp[1];
 	c->cgfd = p->cgfd;
-	c->groups = p->groups;
-	c->ngroups = p->ngroups;
+	c->groups = spec->groups ? spec->groups : p->groups;
+	c->ngroups = spec->groups ? spec->ngroups : p->ngroups;
 	c->envp = spec->env ? spec->env : environ;
 	c->stage = -1;
+	slots_use(c, fork_it);
 	return 0;
 }
 
@@ -768,7 +1022,7 @@ static void prep_fini(Prep *p)
 	closefd(&p->errp[0]);
 	closefd(&p->errp[1]);
 	closefd(&p->cgfd);
-	if (p->cg.fd >= 0 && cgroup_remove(&p->cg) < 0)
+	if (p->cg.on && cgroup_remove(&p->cg) < 0)
 		cgroup_forget(&p->cg);
 	free(p->groups);
 }
@@ -802,15 +1056,22 @@ static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb
 	r->pid = pid;
 	r->pidfd = pidfd;
 	r->cg = p->cg;
-	p->cg = (RunCgroup){ -1, 0 };
+	p->cg = (RunCgroup){ 0 };
 	r->dir = spec->dir ? xstrdup(spec->dir) : NULL;
 	r->next = held;
+	r->pprev = &held;
+	if (held)
+		held->pprev = &r->next;
 	held = r;
-	if (pidfd >= 0) {
-		uv_poll_init(loop, &r->leader, pidfd);
-		r->leader.data = r;
-		uv_poll_start(&r->leader, UV_READABLE, on_leader);
-	} else {
+	if (pidfd >= 0 && leader_watch(loop, r) < 0) {
+		/* Cannot be watched (no memory for it): waited for on SIGCHLD, as
+		 * without pidfds; it may have exited already. */
+		LOGW("run (pid %d): cannot watch its pidfd; waiting for SIGCHLD", pid);
+		close(pidfd);
+		r->pidfd = -1;
+		track_sigchld(loop);
+		leader_exited(r);
+	} else if (pidfd < 0) {
 		track_sigchld(loop);    /* in place before the loop can see the exit */
 	}
 	r->nout = p->stderrp[0] >= 0 ? 2 : 1;
@@ -835,15 +1096,21 @@ int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void
               Run **out, int *pid, char *why, size_t n)
 {
 	Prep p = { .outp = { -1, -1 }, .errp = { -1, -1 }, .stderrp = { -1, -1 }, .cgfd = -1,
-	           .cg = { -1, 0 } };
-	Child c = { .errfd = -1, .cgfd = -1, .stage = -1 };
+	           .cg = { 0 } };
+	Child c = { .errfd = -1, .cgfd = -1, .stage = -1, .unshare_from = -1 };
 	int fork_it = must_fork(spec), pidfd, rc;
 	char *argv[] = { "/bin/sh", "-c", (char *)spec->cmd, NULL };
 	c.argv = argv;
 	if ((rc = prepare(spec, fork_it, cb->errline != NULL, &p, &c, why, n)) < 0)
 		goto fail;
 	keep_zombies();
+	/* The child's start lies between lo and when it first ran (cloned: it
+	 * says, in jobd's memory), or the return (forked). */
+	int64_t lo = boottime_ns();
 	rc = start_child(&c, fork_it, &pidfd, why, n);
+	int64_t hi = !fork_it && c.born_ns >= lo ? c.born_ns : boottime_ns();
+	if (c.unshare_from >= 0)
+		slots_clear();
 	/* The child has its own copies (or has exec'd: cloned). */
 	closefd(&p.outp[1]);
 	closefd(&p.stderrp[1]);
@@ -852,6 +1119,8 @@ int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void
 	if (rc < 0)
 		goto fail;
 	Run *r = run_new(loop, spec, cb, arg, rc, pidfd, &p);
+	r->born_lo = lo;
+	r->born_hi = hi;
 	if (c.stage >= 0) {
 		/* Cloned, it failed before exec and exits 127: said at the end. */
 		r->errmsg[0] = c.stage;
@@ -868,6 +1137,11 @@ fail:
 	return rc;
 }
 
+int run_token(const Run *r, char *buf, size_t n)
+{
+	return run_proc_token_born(r->pid, r->born_lo, r->born_hi, buf, n);
+}
+
 int run_kill(Run *r, int sig)
 {
 	int hit = 0;
@@ -879,7 +1153,7 @@ int run_kill(Run *r, int sig)
 		hit += kill(-r->pid, sig) == 0;
 	}
 	/* What left the group (setsid, double forks) is still in the cgroup. */
-	if (r->cg.fd >= 0)
+	if (r->cg.on)
 		hit += cgroup_signal(&r->cg, sig) == 0;
 	return hit ? 0 : -ESRCH;
 }
@@ -892,11 +1166,8 @@ void run_abandon(Run *r)
 		linger(r, 1);
 		return;
 	}
-	if (!r->exited) {
-		if (r->pidfd >= 0)
-			uv_poll_stop(&r->leader);
+	if (!r->exited)
 		r->status = -SIGKILL;   /* what it was last sent; it has not gone yet */
-	}
 	for (int i = 0; i < r->nout; i++) {
 		uv_read_stop((uv_stream_t *)&r->out[i].pipe);
 		r->out[i].eof = 1;

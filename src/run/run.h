@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 typedef struct Run Run;
@@ -51,6 +52,9 @@ typedef struct RunSpec {
 	 * would give user with gid, then gid, then uid. NULL: stay as jobd is. */
 	const char *user;
 	uint32_t uid, gid;
+	/* With user: those groups, if known (run_owner); NULL: looked up. */
+	const gid_t *groups;
+	size_t ngroups;
 	/* With user: the PAM session opened in the child before the ids change
 	 * (pam.c), NULL for none; its variables go after the first env_keep
 	 * entries of env and override those that come later. */
@@ -116,6 +120,22 @@ void run_output_pause(Run *r);
  * come from within. */
 void run_output_resume(Run *r);
 
+/* ---- owner.c ---- */
+/* A user as a run becomes them: the passwd entry and the groups initgroups(3)
+ * would give. */
+typedef struct RunOwner {
+	uint32_t uid, gid;
+	const char *name, *home, *shell;    /* home and shell "" if the entry has none */
+	const gid_t *groups;
+	size_t ngroups;
+} RunOwner;
+/* User uid's identity, kept from an earlier lookup while that is still what
+ * a lookup would give (owner.c says when). 0 and *out (good until the next
+ * call); -ESRCH (no such user) or -EINVAL with why. */
+int run_owner(uint32_t uid, const RunOwner **out, char *why, size_t n);
+/* Forgets every owner kept. */
+void run_owner_forget(void);
+
 /* ---- access.c ---- */
 /* Could a run as user (uid, gid and the groups initgroups gives user; user
  * NULL: as jobd itself is now) make dir its working directory? Judged, as
@@ -152,6 +172,13 @@ int run_limits_apply(const RunLimit *v, int n);
  * that run_signal_left can later tell it from a process that reused the pid.
  * 0, or -errno (-ENOENT: no such process). */
 int run_proc_token(int pid, char *buf, size_t n);
+/* The same token for a process known to have been started between the
+ * CLOCK_BOOTTIME instants lo_ns and hi_ns (the kernel counts a process's
+ * start time from that clock, in ticks): from the clock when both fall in
+ * the same tick, so /proc is not read; else run_proc_token's. */
+int run_proc_token_born(int pid, int64_t lo_ns, int64_t hi_ns, char *buf, size_t n);
+/* The token of the run's leader (run_proc_token_born, around its start). */
+int run_token(const Run *r, char *buf, size_t n);
 /* What is left of a run a dead jobd started as pid, with the token taken at
  * spawn: sends sig (0 only counts) to every live process still in the run's
  * session, unless the pid now names another process or the machine has

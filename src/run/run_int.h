@@ -8,8 +8,9 @@
 
 /* A run's cgroup: run.<id> in jobd's directory. */
 typedef struct RunCgroup {
-	int fd;                     /* the directory; -1: the run has none */
+	int on;                     /* the run has one (0: none, or no longer jobd's care) */
 	unsigned id;
+	int frozen;                 /* cgroup.events said so at its last read */
 } RunCgroup;
 
 /* ---- cgroup.c ---- */
@@ -28,12 +29,16 @@ int cgroup_new(RunCgroup *c, int *procs, char *why, size_t n);
 /* Sends sig to every process in the cgroup and below it. 0, or -errno. */
 int cgroup_signal(const RunCgroup *c, int sig);
 /* 1 if some process is in the cgroup (or below), 0 if none, -errno. */
-int cgroup_populated(const RunCgroup *c);
+int cgroup_populated(RunCgroup *c);
 /* The path of its cgroup.events, which changes when it empties (inotify). */
 void cgroup_events_path(const RunCgroup *c, char *buf, size_t n);
-/* Removes the (empty) cgroup and closes it: 0, or -errno (kept open). */
+/* Lets the (empty) cgroup go: kept for a later run (cgroup.c, "the pool")
+ * or removed. 0, or -errno (still the run's). */
 int cgroup_remove(RunCgroup *c);
-/* Closes it and leaves the directory where it is. */
+/* Removes the pool's cgroups unused for too long; the ms until the next one
+ * is due, or -1 if the pool is empty. */
+int64_t cgroup_pool_trim(void);
+/* Leaves the directory where it is, no longer the run's. */
 void cgroup_forget(RunCgroup *c);
 
 /* Pure helpers over the text of /proc/self/mountinfo (and /proc/self/cgroup),
@@ -59,6 +64,13 @@ int run_holds(int pid);
 int run_pidfds(void);
 /* Without pidfds, on SIGCHLD: which held leaders have exited. O(runs in progress). */
 void run_check_exits(void);
+/* Closes the timer that trims the pool of empty cgroups (run_fini). */
+void run_pool_close(void);
+/* Closes the loop's watch on the runs' leaders (run_fini). */
+void run_leaders_close(void);
+/* Reserves the low descriptors a child started on jobd's table keeps
+ * (run.c, "slots"); run_init calls it while few descriptors are open. */
+void run_slots_init(void);
 
 /* ---- track.c ---- */
 /* Starts the SIGCHLD watcher if it is not running (runs without pidfds). */

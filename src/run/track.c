@@ -185,6 +185,7 @@ int run_stop_adopted(int64_t grace_ms, void (*done)(void *), void *arg)
 int run_init(uv_loop_t *loop, const char *cgroup, RunTracking *t, char *why, size_t n)
 {
 	memset(t, 0, sizeof *t);
+	run_slots_init();
 	int rc = cgroup_init(cgroup, t, why, n);
 	if (rc < 0)
 		return rc;
@@ -218,5 +219,8 @@ int run_fini(char *why, size_t n)
 		uv_close((uv_handle_t *)&tr.grace, NULL);
 		tr.sub = 0;
 	}
+	run_pool_close();
+	run_leaders_close();
+	run_owner_forget();
 	return cgroup_fini(why, n);
 }

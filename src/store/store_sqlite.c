@@ -148,9 +148,9 @@ enum { SCHEMA_VERSION = (int)nelem(migrations) };
 enum {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_UNDO,
 	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_DELETE,
-	S_RUN_CLAIM, S_JOB_CLAIMED, S_RUN_DROP, S_RUN_START, S_RUNS_PAGE, S_RUNS_KEPT,
+	S_JOB_COUNTS, S_RUN_CLAIM, S_JOB_COUNTED, S_JOB_SAVE_COUNTS, S_RUN_DROP, S_RUN_START, S_RUNS_PAGE, S_RUNS_KEPT,
 	S_RUN_SETTLE, S_JOB_SAVE, S_RUN_END, S_RUN_OLDEST, S_RUN_GET,
-	S_LOG_ADVANCE, S_OUT_ADVANCE, S_CHUNK_INSERT, S_LOG_TEXT, S_OUT_TEXT,
+	S_OUT_SET, S_CHUNK_INSERT, S_CHUNK_DROP, S_LOG_TEXT, S_OUT_TEXT,
 	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
 	NSTMT
 };
@@ -170,14 +170,17 @@ static const char *const stmtsql[NSTMT] = {
 		" owner_uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_JOB_STARTED] = "UPDATE jobs SET started = ?2 WHERE id = ?1",
 	[S_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+	/* A job's counts (see "counts"): read once a batch, written once. */
+	[S_JOB_COUNTS] = "SELECT run_seq, log_end, last_sched FROM jobs WHERE id = ?1",
+	[S_JOB_COUNTED] = "UPDATE jobs SET run_seq = ?2, log_end = ?3, last_sched = ?4"
+		" WHERE id = ?1",
 	/* A claim: the run, numbered after the job's last and beginning where
-	 * its log ends now (retention cuts there); then the job's count and last
-	 * scheduled time. A refused claim (the unique key) changes nothing. */
+	 * its log ends now (retention cuts there); the job's counts move with it.
+	 * A refused claim (the unique key) changes nothing. No RETURNING on the
+	 * write path: SQLite gathers a RETURNING clause's rows in a temporary
+	 * table made for each statement, which costs more than the statement. */
 	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual, seq, log_off)"
-		" SELECT id, ?2, ?3, ?2 = 0, run_seq + 1, log_end FROM jobs WHERE id = ?1"
-		" RETURNING id, seq",
-	[S_JOB_CLAIMED] = "UPDATE jobs SET run_seq = run_seq + 1,"
-		" last_sched = max(last_sched, ?2) WHERE id = ?1",
+		" VALUES(?1, ?2, ?3, ?2 = 0, ?4, ?5)",
 	[S_RUN_DROP] = "DELETE FROM runs WHERE id = ?1",
 	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
 	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
@@ -197,16 +200,21 @@ static const char *const stmtsql[NSTMT] = {
 	[S_JOB_SAVE] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
 		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
 		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14 WHERE id = ?1",
+	[S_JOB_SAVE_COUNTS] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
+		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
+		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14,"
+		" run_seq = ?15, log_end = ?16, last_sched = ?17 WHERE id = ?1",
 	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5 WHERE id = ?1",
-	/* The oldest finished run goes (retention, one at a time: an index seek). */
-	[S_RUN_OLDEST] = "DELETE FROM runs WHERE id = (SELECT id FROM runs WHERE job_id = ?1"
-		" AND state IN (2, 3, 4) ORDER BY id LIMIT 1) RETURNING out_bytes",
-	/* Text: each append takes its positions from the ends it advances. */
-	[S_LOG_ADVANCE] = "UPDATE jobs SET log_end = log_end + ?2 WHERE id = ?1 RETURNING log_end - ?2",
-	[S_OUT_ADVANCE] = "UPDATE runs SET out_bytes = out_bytes + ?2 WHERE id = ?1 AND job_id = ?3"
-		" RETURNING out_bytes - ?2",
+	/* The oldest finished run (retention takes them one at a time, S_RUN_DROP:
+	 * an index seek each). */
+	[S_RUN_OLDEST] = "SELECT id, out_bytes FROM runs WHERE job_id = ?1"
+		" AND state IN (2, 3, 4) ORDER BY id LIMIT 1",
+	/* Text: each append stores the chunk where the log (the job's counts)
+	 * and the run's output (S_OUT_END) end, and moves the ends. */
+	[S_OUT_SET] = "UPDATE runs SET out_bytes = ?2 WHERE id = ?1",
 	[S_CHUNK_INSERT] = "INSERT INTO chunks(job_id, run_id, off, roff, len, text)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_CHUNK_DROP] = "DELETE FROM chunks WHERE id = ?1",
 	/* The chunk that holds position ?2 (the last one to start at or before
 	 * it: one index seek) and those after it. The text of a chunk longer than
 	 * ?3 (TEXT_INLINE) is not loaded (NULL): it is read in part, by rowid,
@@ -232,7 +240,7 @@ static const char *const stmtsql[NSTMT] = {
 	 * grows with the run's id); with no run kept, as much as the budget
 	 * allows (store_runs_retain). */
 	[S_LOG_CUT] = "SELECT coalesce((SELECT CASE WHEN seq <= 1 THEN 0 ELSE log_off END"
-		" FROM runs WHERE job_id = ?1 ORDER BY id LIMIT 1), 0), log_end FROM jobs WHERE id = ?1",
+		" FROM runs WHERE job_id = ?1 ORDER BY id LIMIT 1), 0)",
 	[S_RUNS_BEFORE] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND log_off < ?2",
 	[S_CHUNKS_CUT] = "DELETE FROM chunks WHERE job_id = ?1 AND off < ?2 AND off + len <= ?2",
 };
@@ -257,6 +265,12 @@ struct Store {
 	int batch;                  /* BEGIN IMMEDIATE done, COMMIT not yet */
 	int lost;                   /* SQLite rolled the open batch back after a failure */
 	int64_t batch_text;         /* bytes of text the batch stores */
+	/* The counts of the jobs the batch has touched (see "counts"). */
+	struct Counts *counts;
+	size_t ncounts, capcounts;  /* entries in use (this generation), slots */
+	uint32_t gen;               /* an entry is of this batch if its gen is this */
+	size_t *dirty;              /* slots whose counts are to be written */
+	size_t ndirty, capdirty;
 	int64_t batch_changes;      /* and its changes (store_commit's guess at its size) */
 	/* The disk-full reserve: a file of RESERVE_BYTES kept beside the
 	 * database and given back before a commit that might not find room
@@ -425,11 +439,14 @@ static int exec1(Store *s, int k)
 
 /* The batch went (SQLite rolled it back): what the daemon did since the
  * last commit is not stored. Remembered for store_commit, which says so. */
+static void counts_clear(Store *s);
+
 static void check_lost(Store *s)
 {
 	if (s->batch && sqlite3_get_autocommit(s->db)) {
 		s->batch = 0;
 		s->lost = 1;
+		counts_clear(s);
 	}
 }
 
@@ -507,6 +524,172 @@ static int change_done(Store *s, int r)
 	else
 		change_undo(s);
 	return r;
+}
+
+/* A change of several statements without a savepoint (a savepoint costs a
+ * statement journal, in memory, for each change) undoes its first steps
+ * itself when a later one fails. If the undoing fails too, the batch is no
+ * longer what the daemon did: it is rolled back and reported lost (jobd
+ * exits and starts again from what is committed). */
+static void lose(Store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->batch) {
+		s->batch = 0;
+		s->lost = 1;
+	}
+	counts_clear(s);
+}
+
+/* Runs statement k (bound by the caller) to undo a step; lose() if it fails. */
+static void undo_step(Store *s, int k)
+{
+	check_lost(s);
+	if (!s->batch)
+		idle(s, k);             /* SQLite rolled the batch back: nothing to undo */
+	else if (exec1(s, k) != 0)
+		lose(s);
+}
+
+/* ---- counts ----
+ *
+ * A job's counts (runs.seq of its last run, where its log ends, the last
+ * scheduled time claimed) move with every claim and every text append: a
+ * fire moved them three times, each an UPDATE of the job's row. Within a
+ * batch they are kept here instead, read at the job's first change (one
+ * SELECT) and written once, at the commit (or with the job's row by
+ * store_job_save); what reads them in the batch reads them here. The entries
+ * go at every commit or loss (gen), so memory is bounded by a batch's jobs;
+ * nothing else writes the rows (the store holds the directory's lock). A
+ * failure to write them loses the batch, as a failed commit does. */
+static void bind_i64(Store *s, int k, int i, int64_t v);
+
+typedef struct Counts {
+	int64_t job_id;
+	int64_t run_seq, log_end, last_sched;
+	uint32_t gen;
+	int dirty;
+	int gone;                   /* its job was deleted in this batch */
+} Counts;
+
+static void counts_clear(Store *s)
+{
+	s->gen++;
+	if (s->gen == 0) {              /* wrapped: every slot is old for sure */
+		memset(s->counts, 0, s->capcounts * sizeof *s->counts);
+		s->gen = 1;
+	}
+	s->ncounts = 0;
+	s->ndirty = 0;
+}
+
+static size_t counts_slot(const Store *s, int64_t job_id)
+{
+	uint64_t h = (uint64_t)job_id * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 20) & (s->capcounts - 1);
+	while (s->counts[i].gen == s->gen && s->counts[i].job_id != job_id)
+		i = (i + 1) & (s->capcounts - 1);
+	return i;
+}
+
+/* The job's entry, if the batch has one. */
+static Counts *counts_find(Store *s, int64_t job_id)
+{
+	if (s->capcounts == 0)
+		return NULL;
+	Counts *c = &s->counts[counts_slot(s, job_id)];
+	return c->gen == s->gen && !c->gone ? c : NULL;
+}
+
+/* Slot i is to be written at the commit. */
+static void dirty_add(Store *s, size_t i)
+{
+	if (s->ndirty == s->capdirty) {
+		size_t cap = s->capdirty ? s->capdirty * 2 : 64;
+		size_t *v = emalloc(cap * sizeof *v);
+		if (s->ndirty)
+			memcpy(v, s->dirty, s->ndirty * sizeof *v);
+		free(s->dirty);
+		s->dirty = v;
+		s->capdirty = cap;
+	}
+	s->dirty[s->ndirty++] = i;
+}
+
+static void counts_grow(Store *s)
+{
+	Counts *old = s->counts;
+	size_t oldcap = s->capcounts;
+	s->capcounts = oldcap ? oldcap * 2 : 64;
+	s->counts = emalloc(s->capcounts * sizeof *s->counts);
+	memset(s->counts, 0, s->capcounts * sizeof *s->counts);     /* gen 0: free */
+	s->ndirty = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].gen == s->gen) {
+			size_t j = counts_slot(s, old[i].job_id);
+			s->counts[j] = old[i];
+			if (old[i].dirty)
+				dirty_add(s, j);
+		}
+	free(old);
+}
+
+/* The job's entry, read from its row if the batch has none: SQLITE_ROW,
+ * SQLITE_DONE (no such job) or an error code. */
+static int counts_get(Store *s, int64_t job_id, Counts **out)
+{
+	Counts *c = counts_find(s, job_id);
+	if (c) {
+		*out = c;
+		return SQLITE_ROW;
+	}
+	bind_i64(s, S_JOB_COUNTS, 1, job_id);
+	int rc = step(s, S_JOB_COUNTS);
+	if (rc != SQLITE_ROW)
+		return rc;
+	Counts v = { .job_id = job_id, .gen = s->gen,
+	             .run_seq = sqlite3_column_int64(s->st[S_JOB_COUNTS], 0),
+	             .log_end = sqlite3_column_int64(s->st[S_JOB_COUNTS], 1),
+	             .last_sched = sqlite3_column_int64(s->st[S_JOB_COUNTS], 2) };
+	idle(s, S_JOB_COUNTS);
+	if (2 * (s->ncounts + 1) > s->capcounts)
+		counts_grow(s);
+	c = &s->counts[counts_slot(s, job_id)];
+	if (c->gen != s->gen)
+		s->ncounts++;           /* else the slot of a job deleted, made again */
+	*c = v;
+	*out = c;
+	return SQLITE_ROW;
+}
+
+/* The entry has changed: written at the commit. */
+static void counts_touch(Store *s, Counts *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = 1;
+	dirty_add(s, (size_t)(c - s->counts));
+}
+
+/* Writes what changed: 0, or an SQLite error code (recorded). */
+static int counts_write(Store *s)
+{
+	for (size_t i = 0; i < s->ndirty; i++) {
+		Counts *c = &s->counts[s->dirty[i]];
+		if (c->gen != s->gen || !c->dirty || c->gone)
+			continue;       /* written with its row (store_job_save), or its job deleted */
+		bind_i64(s, S_JOB_COUNTED, 1, c->job_id);
+		bind_i64(s, S_JOB_COUNTED, 2, c->run_seq);
+		bind_i64(s, S_JOB_COUNTED, 3, c->log_end);
+		bind_i64(s, S_JOB_COUNTED, 4, c->last_sched);
+		int rc = exec1(s, S_JOB_COUNTED);
+		if (rc != 0)
+			return rc;
+		c->dirty = 0;
+	}
+	s->ndirty = 0;
+	return 0;
 }
 
 /* Whether the last failure was a full disk. */
@@ -595,6 +778,15 @@ void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), vo
 		 * short; from then on changes are refused before they are made. */
 		if (!s->full && room_short(s))
 			reserve_give(s, "the next commit may not fit");
+		if (counts_write(s) != 0) {
+			/* The batch's runs and text would not agree with its jobs'
+			 * counts: it is not committed. */
+			fail(s, why, sizeof why, "committing: writing the jobs' counts (the changes are lost)");
+			lose(s);
+			s->lost = 0;
+			done(arg, -EIO, why);
+			return;
+		}
 		int rc = exec1(s, S_COMMIT);
 		if (rc != 0 && disk_full(s)) {
 			if (!s->full)
@@ -604,8 +796,10 @@ void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), vo
 		}
 		if (rc == 0) {
 			s->batch = 0;
+			counts_clear(s);
 		} else if (sqlite3_get_autocommit(s->db)) {
 			s->batch = 0;
+			counts_clear(s);
 			r = fail(s, why, sizeof why, "committing (the changes are lost)");
 			r = r == -EAGAIN ? -EIO : r;
 		} else {
@@ -1092,6 +1286,7 @@ int store_open(const char *dir, int sync, Store **out, int *interrupted, char *w
 	mode_t mask = umask(077);
 	Store *s = emalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
+	s->gen = 1;                     /* counts' slots are made with gen 0: none in use */
 	s->lockfd = -1;
 	s->dfd = -1;
 	s->dir = clean;
@@ -1212,6 +1407,11 @@ void store_close(Store *s)
 		return;
 	if (s->batch && !s->full && room_short(s))
 		reserve_give(s, "the last commit may not fit");
+	if (s->batch && counts_write(s) != 0) {
+		fprintf(stderr, "jobd: store: the last changes could not be committed at close: %s\n",
+		        s->err);
+		lose(s);
+	}
 	if (s->batch && exec1(s, S_COMMIT) != 0)
 		fprintf(stderr, "jobd: store: the last changes could not be committed at close: %s\n",
 		        s->err);
@@ -1230,6 +1430,8 @@ void store_close(Store *s)
 	if (s->lockfd >= 0)
 		close(s->lockfd);         /* releases the lock */
 	free(s->intr);
+	free(s->counts);
+	free(s->dirty);
 	free(s->dir);
 	free(s->real);
 	free(s->path);
@@ -1246,6 +1448,8 @@ typedef struct JobRow {
 int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg,
                     char *why, size_t n)
 {
+	if (counts_write(s) != 0)       /* the rows read below have last_sched */
+		return fail(s, why, n, "reading jobs");
 	JobRow *rows = emalloc(JOBS_PAGE * sizeof *rows);
 	int64_t after = 0;
 	int r = 0;
@@ -1368,7 +1572,13 @@ int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n
 int store_job_delete(Store *s, int64_t id, char *why, size_t n)
 {
 	bind_i64(s, S_JOB_DELETE, 1, id);
-	return change1(s, S_JOB_DELETE, "job", id, "deleting job", why, n);
+	int r = change1(s, S_JOB_DELETE, "job", id, "deleting job", why, n);
+	Counts *c = r == 0 ? counts_find(s, id) : NULL;
+	if (c) {
+		c->dirty = 0;           /* its row is gone: nothing to write */
+		c->gone = 1;
+	}
+	return r;
 }
 
 /* ---- runs ---- */
@@ -1385,21 +1595,14 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 		say(why, n, "claiming fire: negative scheduled time %" PRId64, sched);
 		return -EINVAL;
 	}
-	/* Two statements and no savepoint, for a burst makes thousands: the
-	 * insert is refused whole (or finds no job) before anything changes,
-	 * and if the job's update then fails, the run is taken out again. */
+	/* One statement (and, at the job's first change in the batch, a read
+	 * of its counts), no savepoint: a burst makes thousands. The insert is
+	 * refused whole (the unique key) before anything changes. */
 	int r = change_begin1(s, why, n, "claiming fire");
 	if (r < 0)
 		return r;
-	int64_t id = 0, number = 0;
-	bind_i64(s, S_RUN_CLAIM, 1, job_id);
-	bind_i64(s, S_RUN_CLAIM, 2, sched);
-	bind_i64(s, S_RUN_CLAIM, 3, RUN_CLAIMED);
-	int rc = read2(s, S_RUN_CLAIM, &id, &number);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
-		return -EALREADY;
-	}
+	Counts *c;
+	int rc = counts_get(s, job_id, &c);
 	if (rc == SQLITE_DONE) {
 		say(why, n, "claiming fire: no job with id %" PRId64, job_id);
 		return -ENOENT;
@@ -1409,39 +1612,60 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 		check_lost(s);
 		return r;
 	}
-	bind_i64(s, S_JOB_CLAIMED, 1, job_id);
-	bind_i64(s, S_JOB_CLAIMED, 2, sched);
-	if (exec1(s, S_JOB_CLAIMED) != 0) {
-		r = fail(s, why, n, "claiming fire: numbering the run");
-		bind_i64(s, S_RUN_DROP, 1, id);
-		if (exec1(s, S_RUN_DROP) != 0)
-			check_lost(s);
+	bind_i64(s, S_RUN_CLAIM, 1, job_id);
+	bind_i64(s, S_RUN_CLAIM, 2, sched);
+	bind_i64(s, S_RUN_CLAIM, 3, RUN_CLAIMED);
+	bind_i64(s, S_RUN_CLAIM, 4, c->run_seq + 1);
+	bind_i64(s, S_RUN_CLAIM, 5, c->log_end);
+	rc = exec1(s, S_RUN_CLAIM);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
+		return -EALREADY;
+	}
+	if (rc != 0) {
+		r = fail(s, why, n, "claiming fire");
+		check_lost(s);
 		return r;
 	}
+	c->run_seq++;
+	if (sched > c->last_sched)
+		c->last_sched = sched;
+	counts_touch(s, c);
 	if (run_id != NULL)
-		*run_id = id;
+		*run_id = sqlite3_last_insert_rowid(s->db);
 	if (seq != NULL)
-		*seq = number;
+		*seq = c->run_seq;
 	return 0;
 }
 
 int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
 {
-	bind_i64(s, S_JOB_SAVE, 1, j->id);
-	bind_text(s, S_JOB_SAVE, 2, j->schedule);
-	bind_text(s, S_JOB_SAVE, 3, j->cmd);
-	bind_i64(s, S_JOB_SAVE, 4, j->timeout_ms);
-	bind_i64(s, S_JOB_SAVE, 5, j->overlap);
-	bind_i64(s, S_JOB_SAVE, 6, j->misfire);
-	bind_text(s, S_JOB_SAVE, 7, j->dir ? j->dir : "");
-	bind_text(s, S_JOB_SAVE, 8, j->env ? j->env : "");
-	bind_i64(s, S_JOB_SAVE, 9, j->runs_total);
-	bind_i64(s, S_JOB_SAVE, 10, j->failures_total);
-	bind_i64(s, S_JOB_SAVE, 11, j->last_start_ns);
-	bind_i64(s, S_JOB_SAVE, 12, j->last_end_ns);
-	bind_i64(s, S_JOB_SAVE, 13, j->last_status);
-	bind_text(s, S_JOB_SAVE, 14, j->limits ? j->limits : "");
-	return change1(s, S_JOB_SAVE, "job", j->id, "saving job", why, n);
+	/* With the batch's counts of the job, if they changed: one write. */
+	Counts *c = counts_find(s, j->id);
+	int k = c && c->dirty ? S_JOB_SAVE_COUNTS : S_JOB_SAVE;
+	bind_i64(s, k, 1, j->id);
+	bind_text(s, k, 2, j->schedule);
+	bind_text(s, k, 3, j->cmd);
+	bind_i64(s, k, 4, j->timeout_ms);
+	bind_i64(s, k, 5, j->overlap);
+	bind_i64(s, k, 6, j->misfire);
+	bind_text(s, k, 7, j->dir ? j->dir : "");
+	bind_text(s, k, 8, j->env ? j->env : "");
+	bind_i64(s, k, 9, j->runs_total);
+	bind_i64(s, k, 10, j->failures_total);
+	bind_i64(s, k, 11, j->last_start_ns);
+	bind_i64(s, k, 12, j->last_end_ns);
+	bind_i64(s, k, 13, j->last_status);
+	bind_text(s, k, 14, j->limits ? j->limits : "");
+	if (k == S_JOB_SAVE_COUNTS) {
+		bind_i64(s, k, 15, c->run_seq);
+		bind_i64(s, k, 16, c->log_end);
+		bind_i64(s, k, 17, c->last_sched);
+	}
+	int r = change1(s, k, "job", j->id, "saving job", why, n);
+	if (r == 0 && k == S_JOB_SAVE_COUNTS)
+		c->dirty = 0;           /* written; counts_write skips it */
+	return r;
 }
 
 int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n)
@@ -1477,13 +1701,18 @@ static int read2(Store *s, int k, int64_t *a, int64_t *b)
 static int log_cut(Store *s, int64_t job_id, int64_t budget, int64_t *cut, int *over)
 {
 	int64_t oldest = 0, end = 0;
-	bind_i64(s, S_LOG_CUT, 1, job_id);
-	int rc = read2(s, S_LOG_CUT, &oldest, &end);
+	Counts *c;
+	int rc = counts_get(s, job_id, &c);
 	if (rc == SQLITE_DONE) {
 		*cut = 0;
 		*over = 0;
 		return 0;
 	}
+	if (rc != SQLITE_ROW)
+		return rc;
+	end = c->log_end;
+	bind_i64(s, S_LOG_CUT, 1, job_id);
+	rc = read2(s, S_LOG_CUT, &oldest, NULL);
 	if (rc != SQLITE_ROW)
 		return rc;
 	if (oldest > end)
@@ -1510,13 +1739,16 @@ int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_
 	}
 	/* The oldest finished runs go, one index seek each, until keep_runs
 	 * remain and their output fits keep_bytes. */
-	int64_t gone = 0, ob;
+	int64_t gone = 0, id, ob;
 	while (k.runs > 0 && (k.runs > keep_runs || k.bytes > keep_bytes)) {
 		bind_i64(s, S_RUN_OLDEST, 1, job_id);
-		int rc = read2(s, S_RUN_OLDEST, &ob, NULL);
+		int rc = read2(s, S_RUN_OLDEST, &id, &ob);
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW)
+			return change_done(s, fail(s, why, n, "trimming runs"));
+		bind_i64(s, S_RUN_DROP, 1, id);
+		if (exec1(s, S_RUN_DROP) != 0)
 			return change_done(s, fail(s, why, n, "trimming runs"));
 		k.runs--;
 		k.bytes -= ob;
@@ -1626,6 +1858,8 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
 
 /* ---- text ---- */
 
+static int text_end(Store *s, int64_t job_id, int64_t run_id, int64_t *end, char *why, size_t n);
+
 int store_text_append(Store *s, int64_t job_id, int64_t run_id, const char *text, size_t len,
                       char *why, size_t n)
 {
@@ -1635,48 +1869,69 @@ int store_text_append(Store *s, int64_t job_id, int64_t run_id, const char *text
 	}
 	if (len == 0)
 		return 0;
-	int r = change_begin(s, why, n, "storing text");
+	/* The chunk where the log (the job's counts) and the run's output end,
+	 * then the run's end moved: no savepoint (if that fails, the chunk is
+	 * taken out again); the log's end moves in the counts. */
+	int r = change_begin1(s, why, n, "storing text");
 	if (r < 0)
 		return r;
-	int64_t off = 0, roff = 0;
-	bind_i64(s, S_LOG_ADVANCE, 1, job_id);
-	bind_i64(s, S_LOG_ADVANCE, 2, (int64_t)len);
-	int rc = read2(s, S_LOG_ADVANCE, &off, NULL);
-	if (rc == SQLITE_DONE) {
-		say(why, n, "storing text: no job with id %" PRId64, job_id);
-		return change_done(s, -ENOENT);
-	}
-	if (rc != SQLITE_ROW)
-		return change_done(s, fail(s, why, n, "storing text"));
-	if (run_id != 0) {
-		bind_i64(s, S_OUT_ADVANCE, 1, run_id);
-		bind_i64(s, S_OUT_ADVANCE, 2, (int64_t)len);
-		bind_i64(s, S_OUT_ADVANCE, 3, job_id);
-		rc = read2(s, S_OUT_ADVANCE, &roff, NULL);
+	Counts *c;
+	int64_t roff = 0;
+	int rc = counts_get(s, job_id, &c);
+	if (rc != SQLITE_ROW) {
 		if (rc == SQLITE_DONE) {
-			say(why, n, "storing text: job %" PRId64 " has no run with id %" PRId64,
-			    job_id, run_id);
-			return change_done(s, -ENOENT);
+			say(why, n, "storing text: no job with id %" PRId64, job_id);
+			return -ENOENT;
 		}
-		if (rc != SQLITE_ROW)
-			return change_done(s, fail(s, why, n, "storing text"));
+		r = fail(s, why, n, "storing text");
+		check_lost(s);
+		return r;
 	}
+	if (run_id != 0 && (r = text_end(s, job_id, run_id, &roff, why, n)) < 0) {
+		if (r == -ENOENT)
+			say(why, n, "storing text: job %" PRId64 " has no run with id %" PRId64, job_id,
+			    run_id);
+		check_lost(s);
+		return r;
+	}
+	int64_t off = c->log_end;
 	bind_i64(s, S_CHUNK_INSERT, 1, job_id);
 	bind_i64(s, S_CHUNK_INSERT, 2, run_id);
 	bind_i64(s, S_CHUNK_INSERT, 3, off);
 	bind_i64(s, S_CHUNK_INSERT, 4, roff);
 	bind_i64(s, S_CHUNK_INSERT, 5, (int64_t)len);
 	sqlite3_bind_blob(s->st[S_CHUNK_INSERT], 6, text, (int)len, SQLITE_STATIC);
-	if (exec1(s, S_CHUNK_INSERT) != 0)
-		return change_done(s, fail(s, why, n, "storing text"));
+	if (exec1(s, S_CHUNK_INSERT) != 0) {
+		r = fail(s, why, n, "storing text");
+		check_lost(s);
+		return r;
+	}
+	if (run_id != 0) {
+		int64_t chunk = sqlite3_last_insert_rowid(s->db);
+		bind_i64(s, S_OUT_SET, 1, run_id);
+		bind_i64(s, S_OUT_SET, 2, roff + (int64_t)len);
+		if (exec1(s, S_OUT_SET) != 0) {
+			r = fail(s, why, n, "storing text");
+			bind_i64(s, S_CHUNK_DROP, 1, chunk);
+			undo_step(s, S_CHUNK_DROP);
+			return r;
+		}
+	}
+	c->log_end = off + (int64_t)len;
+	counts_touch(s, c);
 	s->batch_text += (int64_t)len;
-	return change_done(s, 0);
+	return 0;
 }
 
 /* Where the job's log (run 0) or the run's output ends: 0, -ENOENT if there
  * is no such job, or no such run of that job, or -errno. */
 static int text_end(Store *s, int64_t job_id, int64_t run_id, int64_t *end, char *why, size_t n)
 {
+	Counts *c = run_id ? NULL : counts_find(s, job_id);
+	if (c) {
+		*end = c->log_end;      /* moved in this batch, perhaps */
+		return 0;
+	}
 	int k = run_id ? S_OUT_END : S_LOG_END;
 	bind_i64(s, k, 1, run_id ? run_id : job_id);
 	if (run_id != 0)
@@ -1800,6 +2055,10 @@ int64_t store_convert_lines(Store *s, size_t (*render)(void *arg, int64_t t_ns, 
 		return fail(s, why, n, "converting log lines");
 	if (!any)
 		return 0;
+	/* The batch's counts are written first: if this change is undone, those
+	 * its appends moved are forgotten (counts_clear), and no other. */
+	if (counts_write(s) != 0)
+		return fail(s, why, n, "converting log lines");
 	/* All of it or none: one change (the appends below nest inside it). */
 	int r = change_begin(s, why, n, "converting log lines");
 	if (r < 0)
@@ -1841,10 +2100,14 @@ int64_t store_convert_lines(Store *s, size_t (*render)(void *arg, int64_t t_ns, 
 		r = convert_flush(s, &c, why, n);
 	free(c.buf);
 	free(line);
+	if (r == 0 && counts_write(s) != 0)     /* the query below reads the ends */
+		r = fail(s, why, n, "converting log lines");
 	if (r == 0 && execsql(s, "UPDATE runs SET log_off = coalesce((SELECT min(off) FROM chunks"
 	                      " WHERE chunks.run_id = runs.id), (SELECT log_end FROM jobs"
 	                      " WHERE jobs.id = runs.job_id)); DELETE FROM log") != SQLITE_OK)
 		r = fail(s, why, n, "converting log lines");
 	change_done(s, r < 0 ? r : 0);
+	if (r < 0)
+		counts_clear(s);
 	return r < 0 ? r : count;
 }

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +25,45 @@ static void test_token(void)
 	CHECK(run_proc_token(0x3ffffff0, tok, sizeof tok) == -ENOENT);
 	CHECK(run_proc_token(getpid(), tok, 8) == -ENAMETOOLONG);
 	CHECK(run_proc_token(-1, tok, sizeof tok) == -EINVAL);
+}
+
+static int64_t boottime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The token from the clock around a start (run_proc_token_born) is the one
+ * /proc gives, whether the clock settles it or /proc is read. */
+static void test_token_born(void)
+{
+	int64_t q = 1000000000 / sysconf(_SC_CLK_TCK);
+	int same = 0, by_clock = 0, n = 40;
+	for (int i = 0; i < n; i++) {
+		int64_t lo = boottime();
+		pid_t pid = fork();
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		int64_t hi = boottime();
+		if (pid < 0)
+			break;
+		char a[128], b[128];
+		by_clock += lo / q == hi / q;
+		same += run_proc_token_born(pid, lo, hi, a, sizeof a) == 0 &&
+		        run_proc_token(pid, b, sizeof b) == 0 && strcmp(a, b) == 0;
+		/* Instants in different ticks: /proc is read. */
+		same += run_proc_token_born(pid, lo - q, hi, a, sizeof a) == 0 && strcmp(a, b) == 0;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	CHECKF(same == 2 * n, "%d of %d", same, 2 * n);
+	CHECKF(by_clock > 0, "no start fell within one tick in %d tries", n);
+	char tok[128];
+	CHECK(run_proc_token_born(-1, 1, 2, tok, sizeof tok) == -EINVAL);
+	CHECK(run_proc_token_born(getpid(), 10, 10, tok, 8) == -ENAMETOOLONG);
 }
 
 /* Waits (bounded) until pid is reaped: 1 if it was. */
@@ -98,6 +139,7 @@ int main(void)
 {
 	unit_prog = "t_proc";
 	unit_run("token", test_token);
+	unit_run("token-born", test_token_born);
 	unit_run("session", test_session);
 	return unit_done();
 }

@@ -6,14 +6,17 @@
  * session is forked, and the same check tells the two apart), and pausing
  * and resuming a run's output. */
 #include "run/run.h"
+#include "run/run_int.h"
 #include "unit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -340,6 +343,76 @@ static void test_memory_not_copied(void)
 	rmdir(dir);
 }
 
+/* The leader's token from the clock around its start (run_token) is the
+ * one /proc gives (run_proc_token), spawn after spawn. */
+static void test_token(void)
+{
+	int same = 0, n = 20;
+	for (int i = 0; i < n; i++) {
+		RunSpec spec = { .cmd = "exec sleep 5" };
+		Got g = { 0 };
+		int pid;
+		if (start(&spec, &g, &pid) < 0)
+			return;
+		char a[128] = "", b[128] = "";
+		same += run_token(g.r, a, sizeof a) == 0 && run_proc_token(pid, b, sizeof b) == 0 &&
+		        strcmp(a, b) == 0;
+		run_kill(g.r, SIGKILL);
+		CHECKF(spin(&g.gone, 10000), "run %d did not end", i);
+		spin(NULL, 5);
+	}
+	CHECKF(same == n, "%d of %d tokens as /proc says", same, n);
+}
+
+static void got_errline(void *arg, const char *text, size_t len)
+{
+	char line[256];
+	snprintf(line, sizeof line, "E:%.*s", (int)(len < 200 ? len : 200), text);
+	got_line(arg, line, strlen(line));
+}
+
+/* With many descriptors open (a busy jobd), the child is started on jobd's
+ * table and keeps only the few low ones it needs (run.c, "slots"): it sees
+ * its stdin, stdout and stderr and none of the test's (which are not even
+ * close-on-exec), and its output still reaches its end (jobd keeps no write
+ * end of it), with stderr on the same pipe or on its own. */
+static void test_shared_table(void)
+{
+	int extra[80], n;
+	run_slots_init();
+	for (n = 0; n < 80; n++)
+		if ((extra[n] = open("/dev/null", O_RDONLY)) < 0)
+			break;
+	CHECKF(n == 80, "only %d descriptors", n);
+	for (int split = 0; split < 2; split++) {
+		RunSpec spec = { 0 };
+		Got g = { 0 };
+		RunCallbacks cb = { got_line, got_done, got_gone, split ? got_errline : NULL };
+		int pid;
+		char why[256] = "";
+		spec.cmd = "echo out; echo err >&2; ls /proc/self/fd | wc -l";
+		int rc = run_spawn(&loop, &spec, &cb, &g, &g.r, &pid, why, sizeof why);
+		CHECKF(rc == 0, "run_spawn: %s", why);
+		if (rc < 0)
+			continue;
+		CHECKF(spin(&g.gone, 10000), "split %d: did not end", split);
+		spin(NULL, 5);
+		/* Every line (with stderr on its own pipe, in either order), and
+		 * ls's count: its own 0, 1, 2 and the directory it reads, at most a
+		 * few the test had below the slots (not close-on-exec), none of
+		 * the 80. */
+		int fds = -1;
+		for (const char *l = g.out; *l; l = strchr(l, '\n') + 1)
+			if (*l >= '0' && *l <= '9')
+				fds = atoi(l);
+		CHECKF(strstr(g.out, "out\n") && strstr(g.out, split ? "E:err\n" : "err\n") &&
+		       fds >= 4 && fds < 16, "split %d: %s", split, g.out);
+		CHECK(g.status == 0 && g.done == 1);
+	}
+	while (n-- > 0)
+		close(extra[n]);
+}
+
 /* A paused run is not read: its child blocks on the full pipe, and it does
  * not end until resumed; then every line comes, and the end. */
 static void test_pause_resume(void)
@@ -416,6 +489,10 @@ int main(void)
 	unit_run("memory_not_copied", test_memory_not_copied);
 	unit_run("pause_resume", test_pause_resume);
 	unit_run("pause_kill_abandon", test_pause_kill_abandon);
+	unit_run("shared_table", test_shared_table);
+	unit_run("token", test_token);
+	char why[256];
+	CHECKF(run_fini(why, sizeof why) == 0, "%s", why);    /* its handles too */
 	spin(NULL, 20);
 	CHECK(uv_loop_close(&loop) == 0);
 	return unit_done();
