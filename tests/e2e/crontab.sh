@@ -11,16 +11,6 @@ PATH=$BUILD:$PATH
 export PATH
 ME=$(id -un)
 
-# rc_is NAME WANT CMD...: the command's exit status is WANT (stdout in $T/out,
-# stderr in $T/err).
-rc_is() {
-	name=$1; want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name"; else
-		nok "$name"; echo "#   exit status $got, wanted $want"
-		sed 's/^/#   stderr: /' "$T/err" | head -5
-	fi
-}
 # file_is NAME JOB FILE WANT: jobs/JOB/FILE holds WANT (a started job's
 # schedule without its ":<next run>").
 file_is() {

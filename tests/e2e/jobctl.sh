@@ -36,15 +36,6 @@ check_each() {
 		sed 's/^/#   /' "$T/.each.out" | head -20
 	fi
 }
-# rc_is NAME WANT CMD...: the command's exit status is WANT.
-rc_is() {
-	name=$1; want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name"; else
-		nok "$name"; echo "#   exit status $got, wanted $want"
-		sed 's/^/#   stderr: /' "$T/err" | head -5
-	fi
-}
 
 # ---- no daemon needed ----
 "$JOBCTL" -version >"$T/v"; rc=$?

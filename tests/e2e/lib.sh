@@ -11,6 +11,7 @@
 #                         # stderr) has a line matching the grep -E PATTERN: the
 #                         # reason it was refused, not just any failure
 #   expect "name" "wanted" command... # ok if the command exits 0 and its stdout equals wanted
+#   rc_is "name" WANT command...      # ok if the command exits with status WANT
 #   skip "name" "reason"  # a check that cannot run here: counted as skipped, not passed
 #   jobd_stop             # SIGTERM and wait; says nothing unless jobd fails to exit 0
 #   finish                # exit status: 0 if nothing failed
@@ -81,6 +82,17 @@ expect() {
 
 # wait_for SECONDS command...: runs command until it succeeds (a readiness wait,
 # not a timing assumption: it fails the test only if the deadline passes).
+# rc_is NAME WANT CMD...: the command's exit status is WANT (its stdout is
+# left in $T/out, its stderr in $T/err).
+rc_is() {
+	name=$1; want=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"; got=$?
+	if [ "$got" -eq "$want" ]; then ok "$name"; else
+		nok "$name"; echo "#   exit status $got, wanted $want"
+		sed 's/^/#   stderr: /' "$T/err" | head -5
+	fi
+}
+
 wait_for() {
 	limit=$1; shift
 	n=0

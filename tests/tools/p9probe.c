@@ -449,6 +449,24 @@ static int do_op(const char *dname, const char *op, const char *path, const char
 	return 0;
 }
 
+/* A session (version, attach as $USER) whose requests the client makes
+ * through a copy of the socket, while the caller writes raw frames on *fd,
+ * with tags the client never uses. NULL with why. */
+static Client *raw_session(int *fd, char *why, size_t n)
+{
+	if (client_dial(addr, fd, why, n) < 0)
+		return NULL;
+	Client *c = client_new(dup(*fd), P9_2000U, 0);
+	const char *user = getenv("USER") ? getenv("USER") : "";
+	if (client_version(c, why, n) < 0 ||
+	    client_attach(c, user, (uint32_t)getuid(), "", why, n) < 0) {
+		client_free(c);
+		close(*fd);
+		return NULL;
+	}
+	return c;
+}
+
 /* ---- flood: more requests than -maxreqs, none of whose replies is read ---- */
 
 static int64_t now_ms(void)
@@ -476,16 +494,10 @@ static int do_flood(const char *path, long n, const char *gofile)
 	int fd;
 	if (n < 1 || n > 50000)
 		return die("flood", "N must be 1..50000 (tags must not repeat)");
-	if (client_dial(addr, &fd, why, sizeof why) < 0)
-		return die("connect", why);
-	/* The session is set up through a copy of the socket; the Treads go out
-	 * raw, with tags from 1000 on, which the client never uses. */
-	Client *c = client_new(dup(fd), P9_2000U, 0);
+	/* The Treads go out raw, with tags from 1000 on. */
+	Client *c = raw_session(&fd, why, sizeof why);
 	uint32_t fid, iounit;
-	const char *user = getenv("USER") ? getenv("USER") : "";
-	if (client_version(c, why, sizeof why) < 0 ||
-	    client_attach(c, user, (uint32_t)getuid(), "", why, sizeof why) < 0 ||
-	    client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, sizeof why) < 0)
+	if (!c || client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, sizeof why) < 0)
 		return die("session", why);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	uint8_t frame[64], *in = malloc(1 << 16);
@@ -624,14 +636,10 @@ static int do_park(const char *path, const char *mode)
 {
 	char why[512];
 	int fd;
-	if (client_dial(addr, &fd, why, sizeof why) < 0)
-		return die("connect", why);
-	Client *c = client_new(dup(fd), P9_2000U, 0);
+	Client *c = raw_session(&fd, why, sizeof why);
 	uint32_t fid, iounit, root;
 	const char *user = getenv("USER") ? getenv("USER") : "";
-	if (client_version(c, why, sizeof why) < 0 ||
-	    client_attach(c, user, (uint32_t)getuid(), "", why, sizeof why) < 0 ||
-	    client_walk(c, "", &root, NULL, why, sizeof why) < 0 ||
+	if (!c || client_walk(c, "", &root, NULL, why, sizeof why) < 0 ||
 	    client_open_fid(c, path, OREAD, 0, &fid, &iounit, why, sizeof why) < 0)
 		return die("session", why);
 	size_t cap = 1 << 16;
@@ -703,14 +711,9 @@ static int do_parkmany(const char *path, long count)
 	int fd;
 	if (count < 1 || count > 1000)
 		return die("parkmany", "N must be 1..1000");
-	if (client_dial(addr, &fd, why, sizeof why) < 0)
-		return die("connect", why);
-	Client *c = client_new(dup(fd), P9_2000U, 0);
+	Client *c = raw_session(&fd, why, sizeof why);
 	uint32_t root, iounit;
-	const char *user = getenv("USER") ? getenv("USER") : "";
-	if (client_version(c, why, sizeof why) < 0 ||
-	    client_attach(c, user, (uint32_t)getuid(), "", why, sizeof why) < 0 ||
-	    client_walk(c, "", &root, NULL, why, sizeof why) < 0)
+	if (!c || client_walk(c, "", &root, NULL, why, sizeof why) < 0)
 		return die("session", why);
 	uint8_t buf[4096], type;
 	uint16_t tag;
