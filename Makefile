@@ -14,7 +14,7 @@
 
 CC ?= cc
 B ?= build
-PKGS = libuv sqlite3 libmicrohttpd pam
+PKGS = libuv sqlite3 libmicrohttpd pam libpq
 OPT ?= -O2
 CFLAGS_BASE = -std=c17 -Wall -Wextra -Wformat=2 -Werror -g $(OPT) -D_GNU_SOURCE -Isrc \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)

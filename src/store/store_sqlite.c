@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/schema.h"
 #include "util/secdir.h"
 
 #define nelem(a) (sizeof(a) / sizeof((a)[0]))
@@ -47,102 +48,9 @@ enum { JOBS_PAGE = 64, RUNS_PAGE = 256 };
  * for every read of a few bytes of it. */
 enum { TEXT_INLINE = 16 * 1024 };
 
-/* Forward migrations: migrations[i] takes the schema from version i to i+1, in
- * one transaction that also sets user_version. Append only; never edit one
- * that has shipped. */
-static const char *const migrations[] = {
-	/* 1: the initial schema. */
-	"CREATE TABLE jobs("
-	"\n  id INTEGER PRIMARY KEY AUTOINCREMENT,"   /* AUTOINCREMENT: never reused */
-	"\n  name TEXT NOT NULL UNIQUE,"
-	"\n  schedule TEXT NOT NULL,"
-	"\n  cmd TEXT NOT NULL,"
-	"\n  started INTEGER NOT NULL DEFAULT 0,"
-	"\n  created_ns INTEGER NOT NULL DEFAULT 0,"
-	"\n  last_sched INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE runs("
-	"\n  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"\n  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-	"\n  sched INTEGER NOT NULL DEFAULT 0,"
-	"\n  state INTEGER NOT NULL,"
-	"\n  start_ns INTEGER NOT NULL DEFAULT 0,"
-	"\n  end_ns INTEGER NOT NULL DEFAULT 0,"
-	"\n  pid INTEGER NOT NULL DEFAULT 0,"
-	"\n  status INTEGER NOT NULL DEFAULT 0,"
-	"\n  manual INTEGER NOT NULL DEFAULT 0);"
-	/* The exactly-once key of a scheduled fire; manual runs (sched 0) repeat. */
-	"CREATE UNIQUE INDEX runs_fire ON runs(job_id, sched) WHERE sched != 0;"
-	"CREATE INDEX runs_job ON runs(job_id, id);"
-	"CREATE TABLE log("
-	"\n  id INTEGER PRIMARY KEY,"
-	"\n  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-	"\n  run_id INTEGER NOT NULL DEFAULT 0,"
-	"\n  t_ns INTEGER NOT NULL,"
-	"\n  text BLOB NOT NULL);"
-	"CREATE INDEX log_job ON log(job_id, id);"
-	"PRAGMA application_id = 1785684580;",   /* JOBD_APPID */
-	/* 2: runs.proc, who the run's process was (the runner's token: boot and
-	 * start time), so that the next jobd can end the process group a dead
-	 * one left behind without mistaking a process that reused the pid. */
-	"ALTER TABLE runs ADD COLUMN proc TEXT NOT NULL DEFAULT ''",
-	/* 3: run controls. Each job's settings and its history since creation
-	 * (the runs table is trimmed, the counts are not); each run's sequence
-	 * number within its job, flags (timed out, killed, truncated) and stored
-	 * output size; an index to read one run's output. */
-	"ALTER TABLE jobs ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN overlap INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN misfire INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN dir TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE jobs ADD COLUMN env TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE jobs ADD COLUMN run_seq INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN runs_total INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN failures_total INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN last_start_ns INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN last_end_ns INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN last_status INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE runs ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE runs ADD COLUMN out_bytes INTEGER NOT NULL DEFAULT 0;"
-	"UPDATE runs SET seq = (SELECT count(*) FROM runs r2"
-	" WHERE r2.job_id = runs.job_id AND r2.id <= runs.id);"
-	"UPDATE jobs SET"
-	" run_seq = (SELECT coalesce(max(seq), 0) FROM runs WHERE runs.job_id = jobs.id),"
-	" runs_total = (SELECT count(*) FROM runs WHERE runs.job_id = jobs.id AND state = 2),"
-	" failures_total = (SELECT count(*) FROM runs"
-	" WHERE runs.job_id = jobs.id AND state = 2 AND status != 0),"
-	" last_start_ns = (SELECT coalesce(max(start_ns), 0) FROM runs WHERE runs.job_id = jobs.id),"
-	" last_end_ns = (SELECT coalesce(max(end_ns), 0) FROM runs WHERE runs.job_id = jobs.id),"
-	" last_status = coalesce((SELECT status FROM runs WHERE runs.job_id = jobs.id AND state = 2"
-	" ORDER BY id DESC LIMIT 1), 0);"
-	"CREATE INDEX log_run ON log(run_id) WHERE run_id != 0;",
-	/* 4: each job's owner, the uid of whoever created it. Jobs made before
-	 * ownership existed get -1: they belong to the user jobd runs as. */
-	"ALTER TABLE jobs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1",
-	/* 5: each job's resource limits (the limits setting: "nproc=64 as=512M"),
-	 * as text; '' = none. */
-	"ALTER TABLE jobs ADD COLUMN limits TEXT NOT NULL DEFAULT ''",
-	/* 6: one run by its number, for every walk to runs/N and every entry of
-	 * a runs/ listing: an index, not a read of all the job's runs. */
-	"CREATE INDEX IF NOT EXISTS runs_seq ON runs(job_id, seq)",
-	/* 7: text in chunks of rendered lines, read by position (store.h, "text").
-	 * jobs.log_end is where the job's log ends (positions only grow);
-	 * runs.log_off where the run began in it (retention cuts the log there);
-	 * runs.out_bytes becomes the end of the run's output. The old one row per
-	 * line table stays until store_convert_lines has emptied it. */
-	"CREATE TABLE chunks("
-	"\n  id INTEGER PRIMARY KEY,"
-	"\n  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-	"\n  run_id INTEGER NOT NULL DEFAULT 0,"
-	"\n  off INTEGER NOT NULL,"      /* its position in the job's log */
-	"\n  roff INTEGER NOT NULL,"     /* and in its run's output (0 for the job's own) */
-	"\n  len INTEGER NOT NULL,"
-	"\n  text BLOB NOT NULL);"
-	"CREATE INDEX chunks_log ON chunks(job_id, off);"
-	"CREATE INDEX chunks_run ON chunks(run_id, roff) WHERE run_id != 0;"
-	"ALTER TABLE jobs ADD COLUMN log_end INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE runs ADD COLUMN log_off INTEGER NOT NULL DEFAULT 0",
-};
-enum { SCHEMA_VERSION = (int)nelem(migrations) };
+/* The schema and its forward migrations are in schema.c, one description
+ * for this backend and a PostgreSQL one: the step to version v runs in one
+ * transaction that also sets user_version (schema_step). */
 
 /* Every statement the store runs after open, prepared once. */
 enum {
@@ -1156,8 +1064,7 @@ static int setup(Store *s, int sync, char *why, size_t n)
 static int migrate(Store *s, int64_t from, char *why, size_t n)
 {
 	for (int64_t v = from; v < SCHEMA_VERSION; v++) {
-		char *sql = afmt("BEGIN IMMEDIATE; %s; PRAGMA user_version = %" PRId64 "; COMMIT;",
-		                   migrations[v], v + 1);
+		char *sql = schema_step(SCHEMA_SQLITE, (int)v + 1);
 		int rc = execsql(s, sql);
 		free(sql);
 		if (rc != SQLITE_OK) {

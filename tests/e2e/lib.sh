@@ -27,7 +27,9 @@ TESTNAME=$(basename "$0" .sh)
 
 ON_EXIT=           # extra cleanup commands a test adds: ON_EXIT="$ON_EXIT; cmd"
 cleanup() {
-	[ -n "$ON_EXIT" ] && eval "$ON_EXIT" >/dev/null 2>&1
+	# "${ON_EXIT#; }": the first "; " of ON_EXIT="$ON_EXIT; cmd" would be a
+	# syntax error, which ends the shell (status 2) with the rest undone.
+	[ -n "$ON_EXIT" ] && eval "${ON_EXIT#; }" >/dev/null 2>&1
 	if [ -n "$JOBD_PID" ]; then
 		kill "$JOBD_PID" 2>/dev/null
 		wait "$JOBD_PID" 2>/dev/null
