@@ -137,6 +137,10 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 	js->store = store;
 	js->zone = zone;
 	js->cfg = *cfg;
+	/* Fires are claimed a little ahead where their starts can wait for the
+	 * instant on the spawner thread (sched.c, JOBS_LEAD_NS); a PAM session
+	 * is forked by the loop at once, so with -pam they are claimed on time. */
+	js->lead_ns = !cfg->pam_service && run_spawns_wait() ? JOBS_LEAD_NS : 0;
 	if (js->cfg.max_cmd == 0)
 		js->cfg.max_cmd = JOB_CMD_MAX;
 	if (js->cfg.max_per_owner == 0)

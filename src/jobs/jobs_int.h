@@ -31,6 +31,7 @@ struct Jobs {
 	int stepfd;                 /* timerfd that reports wall-clock steps (-1 if none) */
 	uv_poll_t steppoll;
 	int64_t skew;               /* wall - monotonic (ns) when last checked */
+	int64_t lead_ns;            /* fires are claimed this much ahead (sched.c) */
 	uint32_t changes;            /* jobs added or deleted (jobs_changes) */
 	unsigned running;           /* runs in progress, all jobs */
 	JobRun *orphans;            /* runs of deleted jobs, still ending */
@@ -93,6 +94,11 @@ struct JobLines {
 /* text.c: a chunk goes to the store at TEXT_CHUNK bytes or at the turn's end;
  * a run is read for at most about TEXT_TURN bytes per turn; a job's own lines
  * trigger retention every TEXT_OWN_TRIM. */
+/* How far ahead of its instant a fire is claimed, for its child to start on
+ * the dot (sched.c, "firing on the dot"): covers the loop's wake-up and the
+ * claims and preparation of a burst's first fires. */
+#define JOBS_LEAD_NS 10000000
+
 enum { TEXT_CHUNK = 64 * 1024, TEXT_TURN = 64 * 1024, TEXT_OWN_TRIM = 256, TEXT_RESERVE = 384 };
 /* A line the run wrote to stderr is marked so, before its text; stdout's
  * lines stay as the original printed them. The mark is stored: the cap

@@ -440,6 +440,8 @@ static int launch_prepare(Jobs *js, Job *j, JobRun *r, Launch *L, char *why, siz
 	env_add_lines(&L->env, L->hold);
 	L->spec.cmd = j->cmd;
 	L->spec.dir = *j->dir ? j->dir : "/";
+	/* Claimed ahead of its instant (sched.c): the child waits for it. */
+	L->spec.not_before_ns = r->sched > 0 ? r->sched * 1000000000 : 0;
 	int rc = js->cfg.run_as_owner ? launch_owner(js, j, L, why, n) : 0;
 	/* PAM's variables (pam_env) come after the job's and the owner's, before jobd's own. */
 	L->spec.env_keep = L->env.n;
@@ -494,10 +496,10 @@ static JobRun *jobrun_new(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t
 	return r;
 }
 
-/* The child is running: count it, arm its timeout, record its start. */
-static void started(Jobs *js, Job *j, JobRun *r)
+/* The run is in progress from the spawn on (its child is being started):
+ * counted, its timeout armed. */
+static void running(Jobs *js, Job *j, JobRun *r)
 {
-	char why[256];
 	r->next = j->runs;
 	j->runs = r;
 	j->nrunning++;
@@ -508,6 +510,22 @@ static void started(Jobs *js, Job *j, JobRun *r)
 	j->changes.runs++;
 	if (j->timeout_ms > 0)
 		uv_timer_start(&r->timer, on_run_timer, (uint64_t)j->timeout_ms, 0);
+}
+
+/* Its child has started (on the spawner thread, a moment after the spawn):
+ * its pid and start are recorded. */
+static void on_started(void *arg, int pid, int64_t start_ns)
+{
+	JobRun *r = arg;
+	Jobs *js = r->js;
+	Job *j = r->job;
+	char why[256];
+	r->pid = pid;
+	r->start_ns = start_ns;
+	if (!j)
+		return;                 /* deleted meanwhile: its rows are gone */
+	j->last_start_ns = start_ns;
+	j->changes.state++;
 	/* Who the process is, so that a jobd started after a crash can end what
 	 * is left of this run without mistaking a process that reused the pid. */
 	char proc[STORE_PROC_MAX];
@@ -528,10 +546,12 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	char why[256];
 	JobRun *r = jobrun_new(js, j, run_id, seq, sched, manual);
 	Launch L = { 0 };
-	RunCallbacks cb = { on_line, on_done, on_gone, on_errline };
+	RunCallbacks cb = { .line = on_line, .done = on_done, .gone = on_gone,
+	                    .errline = on_errline, .started = on_started };
 	int rc = launch_prepare(js, j, r, &L, why, sizeof why);
 	if (rc == 0)
-		rc = run_spawn(js->loop, &L.spec, &cb, r, &r->run, &r->pid, why, sizeof why);
+		rc = run_spawn(js->loop, &L.spec, &cb, r, &r->run, why, sizeof why);
+	/* Until the child says when it started (on_started). */
 	r->start_ns = wall_now_ns();
 	pam_note(js, j, &L, why);
 	launch_free(&L);
@@ -546,7 +566,7 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 		uv_close((uv_handle_t *)&r->timer, timer_closed);
 		return;
 	}
-	started(js, j, r);
+	running(js, j, r);
 }
 
 int64_t runs_fire(Jobs *js, Job *j, int64_t sched)

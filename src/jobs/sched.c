@@ -111,13 +111,25 @@ static void clock_check(Jobs *js)
 	reschedule_all(js, now);
 }
 
+/* ---- firing on the dot ----
+ * A fire is claimed and its child prepared JOBS_LEAD_NS before its instant,
+ * and handed to the spawner thread, which starts it at the instant (the
+ * RunSpec's not_before_ns). So the child execs within a fraction of a
+ * millisecond of its time, however long the loop's wake-up, the claim and
+ * the preparation take; a burst's first child as soon as a bare posix_spawn
+ * would. Never early: the spawner waits on the wall clock. What changes for
+ * a job: the overlap policy is applied at the claim, so a run that ends
+ * within the lead of the next fire counts as still running then. */
 static void on_timer(uv_timer_t *t)
 {
 	Jobs *js = t->data;
 	clock_check(js);
-	int64_t now = wall_now_ns() / 1000000000;
+	int64_t wall = wall_now_ns();
+	int64_t now = wall / 1000000000;
+	/* Due: at or before now, or within the lead. */
+	int64_t due = (wall + js->lead_ns) / 1000000000;
 	Job *j;
-	while ((j = heap_top(&js->heap)) && j->next <= now) {
+	while ((j = heap_top(&js->heap)) && j->next <= due) {
 		int64_t sched = j->next;
 		runs_fire(js, j, sched);
 		/* runs_fire may not delete the job; it is still here. Fire each
@@ -139,7 +151,7 @@ void sched_arm(Jobs *js)
 		return;
 	}
 	int64_t now = wall_now_ns();
-	int64_t due = top->next * 1000000000;
+	int64_t due = top->next * 1000000000 - js->lead_ns;
 	uint64_t ms = due <= now ? 0 : (uint64_t)((due - now + 999999) / 1000000);
 	uv_timer_start(&js->timer, on_timer, ms, 0);
 }

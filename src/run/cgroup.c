@@ -658,15 +658,18 @@ static void run_path(const RunCgroup *c, const char *file, char *buf, size_t n)
 
 /* A run's cgroup is reached by its name in jobd's directory (which only jobd
  * changes), not held open: a run in progress holds no descriptor for it. */
-int cgroup_new(RunCgroup *c, int *procs, char *why, size_t n)
+int cgroup_new(RunCgroup *c, int dir, int *procs, char *why, size_t n)
 {
 	char path[64];
+	const char *file = dir ? "" : "cgroup.procs";
+	int flags = dir ? O_RDONLY | O_DIRECTORY | O_CLOEXEC : O_WRONLY | O_CLOEXEC;
 	c->frozen = 0;
+	c->killed = 0;
 	/* The most recently used first: its pages are the likeliest cached. */
 	while (cg.npool > 0) {
 		c->id = cg.pool[--cg.npool].id;
-		run_path(c, "cgroup.procs", path, sizeof path);
-		if ((*procs = openat(cg.base, path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		run_path(c, file, path, sizeof path);
+		if ((*procs = openat(cg.base, path, flags)) >= 0) {
 			c->on = 1;
 			return 0;
 		}
@@ -680,8 +683,8 @@ int cgroup_new(RunCgroup *c, int *procs, char *why, size_t n)
 		strfmt(why, n, "cannot make cgroup %s/%s: %s", cg.abs, path, strerror(-rc));
 		return rc;
 	}
-	run_path(c, "cgroup.procs", path, sizeof path);
-	if ((*procs = openat(cg.base, path, O_WRONLY | O_CLOEXEC)) < 0) {
+	run_path(c, file, path, sizeof path);
+	if ((*procs = openat(cg.base, path, flags)) < 0) {
 		int rc = -errno;
 		strfmt(why, n, "cgroup %s/%s: %s", cg.abs, path, strerror(-rc));
 		remove_id(c->id);
@@ -691,7 +694,7 @@ int cgroup_new(RunCgroup *c, int *procs, char *why, size_t n)
 	return 0;
 }
 
-int cgroup_signal(const RunCgroup *c, int sig)
+int cgroup_signal(RunCgroup *c, int sig)
 {
 	char rel[640], path[64];
 	if (!c->on)
@@ -701,8 +704,10 @@ int cgroup_signal(const RunCgroup *c, int sig)
 	if (fd < 0)
 		return -errno;
 	run_rel(c, rel, sizeof rel);
-	if (sig == SIGKILL)
+	if (sig == SIGKILL) {
 		kill_tree(fd, rel);
+		c->killed = 1;
+	}
 	else
 		signal_tree(fd, rel, sig, 0);
 	close(fd);
@@ -731,7 +736,10 @@ int cgroup_remove(RunCgroup *c)
 		return 0;
 	/* A cgroup directory's link count is 2 and one per cgroup below it. */
 	run_path(c, "", path, sizeof path);
-	if (!c->frozen && cg.npool < CG_POOL && fstatat(cg.base, path, &st, 0) == 0 &&
+	/* Not one cgroup.kill was written to: a child cloned into such a cgroup
+	 * (clone3, CLONE_INTO_CGROUP) is killed at birth by the kernels seen
+	 * here (6.18: its kill count is compared with its parent's cgroup's). */
+	if (!c->frozen && !c->killed && cg.npool < CG_POOL && fstatat(cg.base, path, &st, 0) == 0 &&
 	    st.st_nlink == 2) {
 		cg.pool[cg.npool].id = c->id;
 		cg.pool[cg.npool].at_ms = now_ms();

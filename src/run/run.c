@@ -15,18 +15,25 @@
  * sets; libuv drops them all, posix_spawn cannot set them), its rlimits and
  * its cgroup. The child is started with clone(CLONE_VM | CLONE_VFORK), as
  * glibc's posix_spawn does: it runs in jobd's memory, on a small stack of its
- * own, and jobd is suspended until it has exec'd (or exited), so no page
- * table is copied and no copy-on-write fault follows, whatever the size of
- * jobd's heap. Between clone and exec the child makes system calls only:
- * everything it needs (argv, envp, the group list, the descriptors) is
- * prepared before, and it writes nothing of jobd's but its own stack, the
- * Child it was given (where it says what failed) and errno (it shares the
- * thread's TLS; jobd is suspended meanwhile and reads errno only for the
- * clone itself). Its identity changes are raw system calls: glibc's set*id
+ * own, and the thread that cloned it is suspended until it has exec'd (or
+ * exited), so no page table is copied and no copy-on-write fault follows,
+ * whatever the size of jobd's heap. That thread is the spawner's
+ * (spawner.c): the loop prepares the start, hands it over and goes on, and
+ * hears when the child has started (RunCallbacks.started). Between clone and
+ * exec the child makes system calls only (child.c): everything it needs
+ * (argv, envp, the group list, the descriptors) is prepared before, in a
+ * copy the spawner owns, and it writes nothing of jobd's but its own stack,
+ * the Child it was given (where it says what failed) and errno (the spawner
+ * thread's). Its identity changes are raw system calls: glibc's set*id
  * wrappers would run jobd's own multi-thread machinery in shared memory.
- * When clone returns the child has exec'd or failed, so a failure is known at
- * once, without a pipe; it still becomes the run's first line ("cannot run:
- * chdir /x: No such file or directory") and the child's exit status 127.
+ * When clone returns the child has exec'd or failed, so a failure is known
+ * then, without a pipe; it becomes the run's first line ("cannot run:
+ * chdir /x: No such file or directory") and the child's exit status 127, as
+ * does a start that failed (clone's own error).
+ *
+ * Until it has started, a Run has no pid: run_kill remembers the signal
+ * and sends it once the child is there; run_abandon ends the Run at once and
+ * the child, when it comes, is killed.
  *
  * Where the child must call code that is not async-signal-safe, jobd forks
  * instead: a PAM session (pam.c) runs arbitrary module code, with malloc, in
@@ -78,7 +85,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* Only to ask whether valgrind runs us (run_pidfds, start_child); a no-op otherwise. */
+/* Only to ask whether valgrind runs us (run_pidfds); a no-op otherwise. */
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -88,17 +95,8 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000  /* Linux 5.2; older headers lack it */
-#endif
-#ifndef SYS_close_range
-#define SYS_close_range 436     /* Linux 5.9, the same number on every architecture */
-#endif
-#ifndef CLOSE_RANGE_UNSHARE
-#define CLOSE_RANGE_UNSHARE (1U << 1)
-#endif
-
 extern char **environ;
+
 
 /* One output pipe of the run and the line it is collecting. */
 typedef struct Stream {
@@ -130,6 +128,8 @@ struct Run {
 	size_t errlen;              /* bytes of errmsg known (all: it failed) */
 	char *dir;                  /* for the chdir failure message */
 	int64_t born_lo, born_hi;   /* CLOCK_BOOTTIME ns just before and after the start */
+	Spawn *spawn;               /* while the child is being started: no pid yet */
+	int pending_sig;            /* run_kill before the start: sent once it is there */
 	struct Run *next, **pprev;  /* held: runs whose leader is not reaped yet */
 };
 
@@ -186,13 +186,20 @@ static Stream *stream_of(Run *r, uv_stream_t *s)
 	return (uv_pipe_t *)s == &r->out[1].pipe ? &r->out[1] : &r->out[0];
 }
 
+/* Frees r once gone, its handles closed and its start (if any) over. */
+static void run_free(Run *r)
+{
+	if (!r->gone || r->closing || r->spawn)
+		return;
+	free(r->dir);
+	free(r);
+}
+
 static void handle_closed(uv_handle_t *h)
 {
 	Run *r = h->data;
-	if (--r->closing == 0 && r->gone) {
-		free(r->dir);
-		free(r);
-	}
+	r->closing--;
+	run_free(r);
 }
 
 static void close_handle(Run *r, uv_handle_t *h, uv_close_cb cb)
@@ -207,6 +214,10 @@ static int wait_leader(Run *r, siginfo_t *si, int options)
 {
 	int rc;
 	memset(si, 0, sizeof *si);
+	if (r->pid <= 0) {
+		errno = ECHILD;         /* never started: nothing to wait for */
+		return -1;
+	}
 	do
 		rc = r->pidfd >= 0 ? waitid(P_PIDFD, (id_t)r->pidfd, si, options)
 		                   : waitid(P_PID, (id_t)r->pid, si, options);
@@ -244,10 +255,7 @@ static void go(Run *r)
 	r->gone = 1;
 	if (r->cb.gone)
 		r->cb.gone(r->arg);
-	if (r->closing == 0) {
-		free(r->dir);
-		free(r);
-	}
+	run_free(r);
 }
 
 /* The pool of empty cgroups (cgroup.c) is trimmed by a timer, armed while
@@ -307,7 +315,8 @@ static void linger(Run *r, int abandon)
 	 * (to the pool, or removed). */
 	uv_loop_t *loop = uv_handle_get_loop((uv_handle_t *)&r->out[0].pipe);
 	int had = r->cg.on;
-	int in_use = had ? cgroup_populated(&r->cg) : 0;
+	/* A child still being started may join it yet: counted as in use. */
+	int in_use = had ? (r->spawn ? 1 : cgroup_populated(&r->cg)) : 0;
 	if (in_use > 0 && !abandon) {
 		char path[640];
 		cgroup_events_path(&r->cg, path, sizeof path);
@@ -547,15 +556,14 @@ static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- what failed before exec ---- */
 
-enum Stage { ST_FILES, ST_CGROUP, ST_SETSID, ST_STDIO, ST_PAM, ST_LIMITS, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_CHDIR, ST_EXEC };
-
-static const char *const stages[] = {
+static const char *const stages[ST_COUNT] = {
 	[ST_FILES] = "a descriptor table of its own",
 	[ST_CGROUP] = "joining its cgroup",
 	[ST_SETSID] = "setsid", [ST_STDIO] = "redirecting stdin, stdout and stderr",
 	[ST_PAM] = "PAM session", [ST_LIMITS] = "setrlimit",
 	[ST_SETGROUPS] = "setgroups", [ST_SETGID] = "setgid", [ST_SETUID] = "setuid",
 	[ST_CHDIR] = "chdir", [ST_EXEC] = "exec /bin/sh",
+	[ST_CLONE] = "clone", [ST_FORK] = "fork",
 };
 
 /* The child failed before exec (errmsg is whole): the run's line that says
@@ -565,7 +573,7 @@ static void say_failure(Run *r)
 {
 	if (r->errlen != sizeof r->errmsg)
 		return;
-	int stage = r->errmsg[0] >= 0 && r->errmsg[0] <= ST_EXEC ? r->errmsg[0] : ST_EXEC;
+	int stage = r->errmsg[0] >= 0 && r->errmsg[0] < ST_COUNT ? r->errmsg[0] : ST_EXEC;
 	int e = r->errmsg[1] > 0 ? r->errmsg[1] : EIO;
 	char line[512];
 	if (stage == ST_PAM)
@@ -605,223 +613,6 @@ static void on_err(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	maybe_done(r);
 }
 
-/* ---- the child, between its start and exec ---- */
-
-/* Everything the child needs, prepared before it starts. Between start and
- * exec it allocates nothing, takes no lock and, started by clone in jobd's
- * memory, writes nothing of jobd's but its stack, stage and err, and errno. */
-typedef struct Child {
-	const RunSpec *spec;
-	int outfd, nullfd, cgfd;    /* all above 2 (see lift) */
-	int stderrfd;               /* its stderr: its own pipe's end (split), else outfd */
-	int errfd;                  /* forked: the report pipe; else -1 */
-	int unshare_from;           /* >= 0: it shares jobd's table (see "slots") and keeps
-	                             * only the descriptors below this one */
-	const gid_t *groups;
-	size_t ngroups;
-	char **argv, **envp;
-	volatile int stage, err;    /* cloned: what failed (stage -1: nothing) */
-	volatile int64_t born_ns;   /* cloned: CLOCK_BOOTTIME when it first ran (0: unknown) */
-} Child;
-
-/* The child's code runs on a stack ASan does not know (the clone's): its
- * no-return bookkeeping there would print a warning into the run's output,
- * and the poison a child's frames leave on it would look like an overflow to
- * the next child. */
-#if defined(__has_attribute)
-#if __has_attribute(no_sanitize_address)
-#define CHILD_CODE __attribute__((no_sanitize_address))
-#endif
-#endif
-#ifndef CHILD_CODE
-#define CHILD_CODE
-#endif
-
-/* The identity calls with 32-bit ids (i386 and 32-bit ARM have both kinds). */
-#ifdef SYS_setgroups32
-#define SYS_SETGROUPS SYS_setgroups32
-#define SYS_SETGID SYS_setgid32
-#define SYS_SETUID SYS_setuid32
-#else
-#define SYS_SETGROUPS SYS_setgroups
-#define SYS_SETGID SYS_setgid
-#define SYS_SETUID SYS_setuid
-#endif
-
-/* The kernel's sigset size (64 signals, 128 on MIPS). An all-zero kernel
- * sigaction is SIG_DFL with no flags and an empty mask whatever the
- * architecture's field order, and an all-zero sigset is empty; the buffer is
- * larger than either. */
-#define KSIGSET_SIZE ((size_t)(NSIG - 1) / 8)
-static const unsigned long kzero[16];
-
-/* Says what failed and why (in jobd's memory when cloned, through the pipe
- * when forked), and exits. */
-CHILD_CODE static _Noreturn void child_fail(Child *c, int stage, int err)
-{
-	c->stage = stage;
-	c->err = err;
-	if (c->errfd >= 0) {
-		int msg[2] = { stage, err };
-		ssize_t w = write(c->errfd, msg, sizeof msg);
-		(void)w;
-	}
-	_exit(127);
-}
-
-/* System calls only; the exception is PAM's session, which is why a run with
- * one is forked (pam.c says why that is safe there). */
-CHILD_CODE static _Noreturn void child(Child *c)
-{
-	const RunSpec *spec = c->spec;
-	/* When it started, at the latest (run_proc_token_born): the raw call,
-	 * which no sanitizer intercepts. */
-	struct timespec born;
-	if (syscall(SYS_clock_gettime, CLOCK_BOOTTIME, &born) == 0)
-		c->born_ns = (int64_t)born.tv_sec * 1000000000 + born.tv_nsec;
-	/* Started on jobd's descriptor table (CLONE_FILES): a table of its own
-	 * with only the few low ones it needs, before anything else. */
-	if (c->unshare_from >= 0 &&
-	    syscall(SYS_close_range, (unsigned)c->unshare_from, ~0U, CLOSE_RANGE_UNSHARE) < 0)
-		child_fail(c, ST_FILES, errno);
-	/* Handlers first (jobd's would write to jobd's own signal pipe, and with
-	 * CLONE_VM run on jobd's memory), then the mask jobd blocked for the
-	 * start. Ignored signals are reset too. The raw call, because glibc
-	 * refuses its internal signals (32, 33), which an ignoring parent can
-	 * pass down to us; the kernel does not. */
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			syscall(SYS_rt_sigaction, s, kzero, NULL, KSIGSET_SIZE);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, kzero, NULL, KSIGSET_SIZE);
-	/* Into the run's cgroup first, so that all it starts is born there. */
-	if (c->cgfd >= 0 && write(c->cgfd, "0", 1) != 1)
-		child_fail(c, ST_CGROUP, errno);
-	if (setsid() < 0)
-		child_fail(c, ST_SETSID, errno);
-	/* The sources are all above 2 (see lift), so no dup2 clobbers another. */
-	if (dup2(c->nullfd, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->stderrfd, 2) < 0)
-		child_fail(c, ST_STDIO, errno);
-	/* As root, before the ids change: they act on this process (pam.c, limits.c). */
-	int prc;
-	if (spec->pam && (prc = run_pam_session(spec->pam, &c->envp, spec->env_keep)) != 0)
-		child_fail(c, ST_PAM, prc);     /* a PAM code: say_failure names it */
-	if (run_limits_apply(spec->limits, spec->nlimits) < 0)
-		child_fail(c, ST_LIMITS, errno);
-	if (spec->user) {
-		if (syscall(SYS_SETGROUPS, c->ngroups, c->groups) < 0)
-			child_fail(c, ST_SETGROUPS, errno);
-		if (syscall(SYS_SETGID, (gid_t)spec->gid) < 0)
-			child_fail(c, ST_SETGID, errno);
-		if (syscall(SYS_SETUID, (uid_t)spec->uid) < 0)
-			child_fail(c, ST_SETUID, errno);
-	}
-	if (spec->dir && chdir(spec->dir) < 0 && (!spec->dir_optional || chdir("/") < 0))
-		child_fail(c, ST_CHDIR, errno);
-	execve("/bin/sh", c->argv, c->envp);
-	child_fail(c, ST_EXEC, errno);
-}
-
-CHILD_CODE static int child_main(void *arg)
-{
-	child(arg);
-}
-
-/* ---- starting the child ---- */
-
-/* The cloned child's stack: made once and reused, since only one child at a
- * time runs on it (jobd is suspended until that one has exec'd). The child
- * touches about 3.5 KiB of it (x86-64, -O2 and ASan builds alike: measured
- * by looking for the deepest byte written); 64 KiB leave a wide margin, and
- * a page below with no access turns an overflow into a crash of the child,
- * not of jobd's memory. Stacks grow down on every architecture jobd builds
- * for. */
-enum { CHILD_STACK = 64 * 1024 };
-
-static int child_stack(char **top, char *why, size_t n)
-{
-	static char *stack_top;
-	if (!stack_top) {
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		char *p = mmap(NULL, page + CHILD_STACK, PROT_READ | PROT_WRITE,
-		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-		if (p == MAP_FAILED) {
-			int e = errno;
-			strfmt(why, n, "the child's stack: mmap: %s", strerror(e));
-			return -e;
-		}
-		if (mprotect(p, page, PROT_NONE) < 0) {
-			int e = errno;
-			munmap(p, page + CHILD_STACK);
-			strfmt(why, n, "the child's stack: mprotect: %s", strerror(e));
-			return -e;
-		}
-		stack_top = p + page + CHILD_STACK;
-	}
-	*top = stack_top;
-	return 0;
-}
-
-/* Must the child be a fork (a copy of jobd) rather than a clone in jobd's
- * memory? With a PAM session, and under valgrind (see the top). */
-static int must_fork(const RunSpec *spec)
-{
-	return spec->pam != NULL || RUNNING_ON_VALGRIND;
-}
-
-/* Starts the child of c, cloned or forked (must_fork), with every signal
- * blocked in jobd meanwhile: a handler must not run in the child (it would
- * act on jobd's memory and signal pipe) before the child has reset them.
- * Returns its pid and *pidfd (-1 without pidfds), or -errno with why. A
- * cloned child has exec'd or failed when this returns (c->stage says). */
-static int start_child(Child *c, int fork_it, int *pidfd, char *why, size_t n)
-{
-	char *stack = NULL;
-	int rc;
-	*pidfd = -1;
-	if (!fork_it && (rc = child_stack(&stack, why, n)) < 0)
-		return rc;
-	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (run_pidfds() ? CLONE_PIDFD : 0) |
-	            (c->unshare_from >= 0 ? CLONE_FILES : 0);
-	int saved = errno;          /* a cloned child's calls set jobd's errno */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = fork_it ? fork() : clone(child_main, stack, flags, c, pidfd);
-	if (pid == 0)
-		child(c);               /* forked */
-	int e = errno;              /* clone's or fork's own, if it failed */
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-	if (pid < 0) {
-		strfmt(why, n, "%s: %s", fork_it ? "fork" : "clone", strerror(e));
-		return -e;
-	}
-	/* Our unreaped child: the pid cannot name anyone else yet. */
-	if (fork_it && run_pidfds() && (*pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
-		e = errno;
-		strfmt(why, n, "pidfd_open: %s", strerror(e));
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		return -e;
-	}
-	return pid;
-}
-
-/* Moves *fd above 2 (keeping close-on-exec) so the child's dup2 onto 0, 1
- * and 2 cannot overwrite it. Only when jobd was started with those closed. */
-static int lift(int *fd)
-{
-	if (*fd > 2)
-		return 0;
-	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd < 0)
-		return -errno;
-	close(*fd);
-	*fd = nfd;
-	return 0;
-}
-
 /* A leader's pid is held by its zombie, which exists only while SIGCHLD is
  * not ignored (nor SA_NOCLDWAIT set): a parent may have left it so. Checked
  * at the first spawn: jobd itself never ignores SIGCHLD later. */
@@ -840,126 +631,11 @@ static void keep_zombies(void)
 	}
 }
 
-/* CLOCK_BOOTTIME in ns (0 if it cannot be read). */
-static int64_t boottime_ns(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void closefd(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
-}
-
-/* The child's stdin: /dev/null, opened once and kept (close-on-exec, above 2). */
-static int dev_null(char *why, size_t n)
-{
-	static int fd = -1;
-	int rc;
-	if (fd < 0) {
-		int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (nfd < 0 || (rc = lift(&nfd)) < 0) {
-			rc = nfd < 0 ? -errno : rc;
-			if (nfd >= 0)
-				close(nfd);
-			strfmt(why, n, "/dev/null: %s", strerror(-rc));
-			return rc;
-		}
-		fd = nfd;
-	}
-	return fd;
-}
-
-/* ---- slots: not copying jobd's descriptor table ----
- *
- * A child started without CLONE_FILES gets a copy of jobd's whole table,
- * made by jobd in clone (a reference taken on every open file), which exec
- * then closes again in the child: with a thousand runs in progress (three or
- * four descriptors each) that copy is the dearest part of a spawn. So where
- * jobd holds many descriptors (SLOTS_FROM: a new pipe numbered that high),
- * the child is started on jobd's table itself (CLONE_FILES) and its first
- * call, close_range(from, ~0, CLOSE_RANGE_UNSHARE) (Linux 5.9), gives it a
- * copy of only the descriptors below `from`. What it needs is put there
- * first: a few slots just above 2, reserved at start-up (run_init, when few
- * descriptors are open) and holding /dev/null between spawns; before the
- * clone the pipe ends and cgroup.procs are dup3'ed into them, and after it
- * /dev/null again, so that jobd holds no copy of a write end (the run's
- * output must reach end of file). jobd is suspended until the child has its
- * own table (vfork), and nothing else in jobd opens descriptors at numbers
- * that low: the slots and /dev/null hold them. */
-enum { SLOT_OUT, SLOT_ERR, SLOT_CG, NSLOT, SLOTS_FROM = 64 };
-static int slots[NSLOT] = { -1, -1, -1 };
-
-void run_slots_init(void)
-{
-	char why[128];
-	int null = dev_null(why, sizeof why);
-	if (slots[0] >= 0 || null < 0 || RUNNING_ON_VALGRIND)
-		return;
-	/* close_range came with CLOSE_RANGE_UNSHARE: closing nothing tells. */
-	if (syscall(SYS_close_range, ~0U, ~0U, 0) < 0)
-		return;
-	for (int i = 0; i < NSLOT; i++)
-		if ((slots[i] = fcntl(null, F_DUPFD_CLOEXEC, 3)) < 0) {
-			while (i-- > 0) {
-				close(slots[i]);
-				slots[i] = -1;
-			}
-			return;
-		}
-}
-
-/* Puts fd in slot i for the child: the slot's number, or -1. */
-static int slot_put(int i, int fd)
-{
-	return dup3(fd, slots[i], O_CLOEXEC) < 0 ? -1 : slots[i];
-}
-
-/* /dev/null in the slots again (after the clone). */
-static void slots_clear(void)
-{
-	char why[128];
-	int null = dev_null(why, sizeof why);
-	for (int i = 0; i < NSLOT; i++)
-		if (null < 0 || dup3(null, slots[i], O_CLOEXEC) < 0) {
-			/* Cannot happen (dup3 onto an open descriptor allocates
-			 * nothing); if it did, the slot would hold a pipe's write end:
-			 * closed, and given up. */
-			close(slots[i]);
-			slots[i] = -1;
-		}
-}
-
-/* Sets the child up to start on jobd's table with only the slots (see
- * above), if jobd holds many descriptors and the slots are there. */
-static void slots_use(Child *c, int fork_it)
-{
-	int null = c->nullfd, top = null;
-	c->unshare_from = -1;
-	if (fork_it || slots[0] < 0 || c->outfd < SLOTS_FROM)
-		return;
-	for (int i = 0; i < NSLOT; i++)
-		if (slots[i] < 0 || slots[i] >= SLOTS_FROM)
-			return;
-	int out = slot_put(SLOT_OUT, c->outfd);
-	int err = c->stderrfd == c->outfd ? out : slot_put(SLOT_ERR, c->stderrfd);
-	int cgf = c->cgfd < 0 ? -1 : slot_put(SLOT_CG, c->cgfd);
-	if (out < 0 || err < 0 || (c->cgfd >= 0 && cgf < 0)) {
-		slots_clear();
-		return;
-	}
-	c->outfd = out;
-	c->stderrfd = err;
-	c->cgfd = cgf;
-	for (int i = 0; i < NSLOT; i++)
-		if (slots[i] > top)
-			top = slots[i];
-	c->unshare_from = top + 1;
 }
 
 /* A spawn's descriptors and lists, from before the child starts until the
@@ -983,7 +659,7 @@ static int prepare(const RunSpec *spec, int fork_it, int split, Prep *p, Child *
 	if (spec->user && !spec->groups &&
 	    (rc = run_user_groups(spec->user, spec->gid, &p->groups, &p->ngroups, why, n)) < 0)
 		return rc;
-	if ((rc = dev_null(why, n)) < 0)
+	if ((rc = child_dev_null(why, n)) < 0)
 		return rc;
 	c->nullfd = rc;
 	if (pipe2(p->outp, O_CLOEXEC) < 0 || (split && pipe2(p->stderrp, O_CLOEXEC) < 0) ||
@@ -992,24 +668,23 @@ static int prepare(const RunSpec *spec, int fork_it, int split, Prep *p, Child *
 		strfmt(why, n, "pipe: %s", strerror(-rc));
 		return rc;
 	}
-	if (cgroup_on() && (rc = cgroup_new(&p->cg, &p->cgfd, why, n)) < 0)
+	/* A clone is born in its cgroup where the kernel can (child.c, "clone3");
+	 * a fork, or a clone where it cannot, joins it by writing cgroup.procs. */
+	int into = !fork_it && child_into_cgroup() >= 0;
+	if (cgroup_on() && (rc = cgroup_new(&p->cg, into, &p->cgfd, why, n)) < 0)
 		return rc;
-	if ((rc = lift(&p->outp[1])) < 0 || (p->errp[1] >= 0 && (rc = lift(&p->errp[1])) < 0) ||
-	    (p->stderrp[1] >= 0 && (rc = lift(&p->stderrp[1])) < 0) ||
-	    (p->cgfd >= 0 && (rc = lift(&p->cgfd)) < 0)) {
+	if ((rc = child_lift(&p->outp[1])) < 0 || (p->errp[1] >= 0 && (rc = child_lift(&p->errp[1])) < 0) ||
+	    (p->stderrp[1] >= 0 && (rc = child_lift(&p->stderrp[1])) < 0) ||
+	    (p->cgfd >= 0 && !into && (rc = child_lift(&p->cgfd)) < 0)) {
 		strfmt(why, n, "dup: %s", strerror(-rc));
 		return rc;
 	}
-	c->spec = spec;
 	c->outfd = p->outp[1];
 	c->stderrfd = p->stderrp[1] >= 0 ? p->stderrp[1] : p->outp[1];
 	c->errfd = p->errp[1];
-	c->cgfd = p->cgfd;
-	c->groups = spec->groups ? spec->groups : p->groups;
-	c->ngroups = spec->groups ? spec->ngroups : p->ngroups;
-	c->envp = spec->env ? spec->env : environ;
+	c->cgfd = into ? -1 : p->cgfd;
+	c->cgdir = into ? p->cgfd : -1;
 	c->stage = -1;
-	slots_use(c, fork_it);
 	return 0;
 }
 
@@ -1027,64 +702,69 @@ static void prep_fini(Prep *p)
 	free(p->groups);
 }
 
-/* Reads *fd through pipe p (it owns the descriptor from now on). A pipe
- * libuv will not read would never reach end of file, and the run would never
- * end: -1 then, said in jobd's log, and what it carries is lost. */
-static int read_pipe(Run *r, uv_loop_t *loop, uv_pipe_t *p, int *fd, uv_alloc_cb alloc,
-                     uv_read_cb cb, const char *what)
+/* Opens *fd as pipe p (which owns the descriptor from now on), to be read
+ * once the child has started (start_reading). A pipe libuv will not take
+ * would never reach end of file, and the run would never end: -1 then, said
+ * in jobd's log, and what it carries is lost. */
+static int open_pipe(Run *r, uv_loop_t *loop, uv_pipe_t *p, int *fd, const char *what)
 {
 	uv_pipe_init(loop, p, 0);
 	p->data = r;
 	int rc = uv_pipe_open(p, *fd);
-	if (rc < 0)
+	if (rc < 0) {
 		close(*fd);
-	*fd = -1;
-	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)p, alloc, cb)) < 0) {
-		LOGE("run (pid %d): cannot read its %s: %s", r->pid, what, uv_strerror(rc));
-		return -1;
+		LOGE("run: cannot read its %s: %s", what, uv_strerror(rc));
 	}
-	return 0;
+	*fd = -1;
+	return rc < 0 ? -1 : 0;
 }
 
-/* The Run of a started child: held, its leader watched, its pipes read. */
+/* Reads the pipes, from when the child has started: what it prints comes
+ * after its start (RunCallbacks.started), never before. Unless paused
+ * meanwhile (run_output_resume reads them then). */
+static void start_reading(Run *r)
+{
+	for (int i = 0; i < r->nout && !r->paused; i++) {
+		Stream *st = &r->out[i];
+		int rc = st->eof ? 0 : uv_read_start((uv_stream_t *)&st->pipe, alloc_cb, on_out);
+		if (rc < 0) {
+			LOGE("run (pid %d): cannot read its %s: %s", r->pid,
+			     st->is_err ? "stderr" : "output", uv_strerror(rc));
+			st->eof = 1;
+		}
+	}
+	if (!r->errdone) {
+		int rc = uv_read_start((uv_stream_t *)&r->err, err_alloc, on_err);
+		if (rc < 0) {
+			LOGE("run (pid %d): cannot read its start-up report: %s", r->pid, uv_strerror(rc));
+			r->errdone = 1;
+		}
+	}
+}
+
+/* The Run of a child about to start: its pipes opened (the child's ends
+ * are the spawn's until it has its own), its cgroup taken. Not held: it has no
+ * pid yet (on_spawned). */
 static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
-                    int pid, int pidfd, Prep *p)
+                    Prep *p)
 {
 	Run *r = xcalloc(1, sizeof *r);
 	r->cb = *cb;
 	r->arg = arg;
-	r->pid = pid;
-	r->pidfd = pidfd;
+	r->pidfd = -1;
 	r->cg = p->cg;
 	p->cg = (RunCgroup){ 0 };
 	r->dir = spec->dir ? xstrdup(spec->dir) : NULL;
-	r->next = held;
-	r->pprev = &held;
-	if (held)
-		held->pprev = &r->next;
-	held = r;
-	if (pidfd >= 0 && leader_watch(loop, r) < 0) {
-		/* Cannot be watched (no memory for it): waited for on SIGCHLD, as
-		 * without pidfds; it may have exited already. */
-		LOGW("run (pid %d): cannot watch its pidfd; waiting for SIGCHLD", pid);
-		close(pidfd);
-		r->pidfd = -1;
-		track_sigchld(loop);
-		leader_exited(r);
-	} else if (pidfd < 0) {
-		track_sigchld(loop);    /* in place before the loop can see the exit */
-	}
 	r->nout = p->stderrp[0] >= 0 ? 2 : 1;
 	r->out[1].is_err = 1;
-	if (read_pipe(r, loop, &r->out[0].pipe, &p->outp[0], alloc_cb, on_out, "output") < 0)
+	if (open_pipe(r, loop, &r->out[0].pipe, &p->outp[0], "output") < 0)
 		r->out[0].eof = 1;
-	if (r->nout == 2 && read_pipe(r, loop, &r->out[1].pipe, &p->stderrp[0], alloc_cb, on_out,
-	                              "stderr") < 0)
+	if (r->nout == 2 && open_pipe(r, loop, &r->out[1].pipe, &p->stderrp[0], "stderr") < 0)
 		r->out[1].eof = 1;
 	if (p->errp[0] >= 0) {
 		/* The child execs (the pipe closes: EOF) or says what failed, later. */
 		r->errpipe = 1;
-		if (read_pipe(r, loop, &r->err, &p->errp[0], err_alloc, on_err, "start-up report") < 0)
+		if (open_pipe(r, loop, &r->err, &p->errp[0], "start-up report") < 0)
 			r->errdone = 1;
 	} else {
 		r->errdone = 1;
@@ -1092,49 +772,159 @@ static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb
 	return r;
 }
 
+/* The started child's leader: held (unreaped until the run ends), watched. */
+static void hold(uv_loop_t *loop, Run *r)
+{
+	r->next = held;
+	r->pprev = &held;
+	if (held)
+		held->pprev = &r->next;
+	held = r;
+	if (r->pidfd >= 0 && leader_watch(loop, r) < 0) {
+		/* Cannot be watched (no memory for it): waited for on SIGCHLD, as
+		 * without pidfds; it may have exited already. */
+		LOGW("run (pid %d): cannot watch its pidfd; waiting for SIGCHLD", r->pid);
+		close(r->pidfd);
+		r->pidfd = -1;
+		track_sigchld(loop);
+		leader_exited(r);
+	} else if (r->pidfd < 0) {
+		/* Its exit may have been signalled before it was held. */
+		track_sigchld(loop);
+		leader_exited(r);
+	}
+}
+
+/* The start of r's child is over (spawner.c): it runs, or it could not be
+ * started, or r was abandoned meanwhile. */
+static void spawned(Spawn *s)
+{
+	Run *r = s->owner;
+	uv_loop_t *loop = uv_handle_get_loop((uv_handle_t *)&r->out[0].pipe);
+	r->spawn = NULL;
+	if (s->note[0])
+		LOGI("%s", s->note);
+	if (s->pid > 0) {
+		r->pid = s->pid;
+		r->pidfd = s->pidfd;
+		r->born_lo = s->born_lo;
+		r->born_hi = s->born_hi;
+		if (s->c.stage >= 0) {
+			/* Cloned, it failed before exec and exits 127: said at the end. */
+			r->errmsg[0] = s->c.stage;
+			r->errmsg[1] = s->c.err;
+			r->errlen = sizeof r->errmsg;
+		}
+	} else {
+		if (s->pid != -ECANCELED)
+			LOGE("cannot start a run: %s", s->why);
+		r->errmsg[0] = s->fork_it ? ST_FORK : ST_CLONE;
+		r->errmsg[1] = -s->pid;
+		r->errlen = sizeof r->errmsg;
+	}
+	int64_t start_ns = s->start_ns;
+	spawn_free(s);
+	if (r->gone) {
+		/* Abandoned while it started (shutdown): what started is killed,
+		 * and left to the next jobd's clean-up if it lingers. */
+		if (r->pid > 0) {
+			if (r->pidfd >= 0)
+				syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+			kill(-r->pid, SIGKILL);
+			closefd(&r->pidfd);
+		}
+		run_free(r);
+		return;
+	}
+	if (r->pid <= 0) {
+		/* Its ends of the pipes are closed: end of file comes, then the end. */
+		r->exited = 1;
+		r->status = 127;
+		start_reading(r);
+		maybe_done(r);
+		return;
+	}
+	hold(loop, r);
+	start_reading(r);
+	int sig = r->pending_sig;
+	r->pending_sig = 0;
+	if (r->cb.started)
+		r->cb.started(r->arg, r->pid, start_ns);
+	if (sig && !r->ended)
+		run_kill(r, sig);
+	maybe_done(r);
+}
+
+static void on_spawned(Spawn *s)
+{
+	spawned(s);
+	track_spawned();
+}
+
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
-              Run **out, int *pid, char *why, size_t n)
+              Run **out, char *why, size_t n)
 {
 	Prep p = { .outp = { -1, -1 }, .errp = { -1, -1 }, .stderrp = { -1, -1 }, .cgfd = -1,
 	           .cg = { 0 } };
-	Child c = { .errfd = -1, .cgfd = -1, .stage = -1, .unshare_from = -1 };
-	int fork_it = must_fork(spec), pidfd, rc;
-	char *argv[] = { "/bin/sh", "-c", (char *)spec->cmd, NULL };
-	c.argv = argv;
-	if ((rc = prepare(spec, fork_it, cb->errline != NULL, &p, &c, why, n)) < 0)
+	Spawn *s = xcalloc(1, sizeof *s);
+	s->c = (Child){ .errfd = -1, .cgfd = -1, .cgdir = -1, .stage = -1, .unshare_from = -1 };
+	s->fork_it = child_must_fork(spec);
+	s->pidfd = -1;
+	for (int i = 0; i < SPAWN_FDS; i++)
+		s->fds[i] = -1;
+	int rc = spawner_init(loop, on_spawned);
+	if (rc < 0) {
+		strfmt(why, n, "the spawner: %s", uv_strerror(rc));
+		goto fail;
+	}
+	if ((rc = prepare(spec, s->fork_it, cb->errline != NULL, &p, &s->c, why, n)) < 0)
 		goto fail;
 	keep_zombies();
-	/* The child's start lies between lo and when it first ran (cloned: it
-	 * says, in jobd's memory), or the return (forked). */
-	int64_t lo = boottime_ns();
-	rc = start_child(&c, fork_it, &pidfd, why, n);
-	int64_t hi = !fork_it && c.born_ns >= lo ? c.born_ns : boottime_ns();
-	if (c.unshare_from >= 0)
-		slots_clear();
-	/* The child has its own copies (or has exec'd: cloned). */
-	closefd(&p.outp[1]);
-	closefd(&p.stderrp[1]);
-	closefd(&p.errp[1]);
-	closefd(&p.cgfd);
-	if (rc < 0)
-		goto fail;
-	Run *r = run_new(loop, spec, cb, arg, rc, pidfd, &p);
-	r->born_lo = lo;
-	r->born_hi = hi;
-	if (c.stage >= 0) {
-		/* Cloned, it failed before exec and exits 127: said at the end. */
-		r->errmsg[0] = c.stage;
-		r->errmsg[1] = c.err;
-		r->errlen = sizeof r->errmsg;
+	Run *r = run_new(loop, spec, cb, arg, &p);
+	r->spawn = s;
+	s->owner = r;
+	/* The child's ends go with the start, which closes them once the child
+	 * has its own copies (or has exec'd: cloned). */
+	s->fds[0] = p.outp[1];
+	s->fds[1] = p.stderrp[1];
+	s->fds[2] = p.errp[1];
+	s->fds[3] = p.cgfd;
+	p.outp[1] = p.stderrp[1] = p.errp[1] = p.cgfd = -1;
+	if (s->fork_it) {
+		/* A copy of jobd: it reads the caller's spec in its own memory. */
+		s->c.spec = spec;
+		s->c.argv = s->argv;
+		s->argv[0] = "/bin/sh";
+		s->argv[1] = "-c";
+		s->argv[2] = (char *)spec->cmd;
+		s->c.envp = spec->env ? spec->env : environ;
+		s->c.groups = spec->groups ? spec->groups : p.groups;
+		s->c.ngroups = spec->groups ? spec->ngroups : p.ngroups;
+		s->born_lo = child_boottime_ns();
+		s->pid = child_start(&s->c, 1, 0, &s->pidfd, s->why, sizeof s->why);
+		s->born_hi = child_boottime_ns();
+		s->start_ns = wall_now_ns();
+		for (int i = 0; i < SPAWN_FDS; i++)
+			closefd(&s->fds[i]);
+		spawner_post(s);
+	} else {
+		spawn_copy_spec(s, spec, spec->groups ? spec->groups : p.groups,
+		                spec->groups ? spec->ngroups : p.ngroups);
+		spawner_submit(s);
 	}
 	prep_fini(&p);
-	*pid = r->pid;
 	*out = r;
 	return 0;
 
 fail:
+	spawn_free(s);
 	prep_fini(&p);
 	return rc;
+}
+
+int run_spawns_wait(void)
+{
+	return !RUNNING_ON_VALGRIND;
 }
 
 int run_token(const Run *r, char *buf, size_t n)
@@ -1145,7 +935,13 @@ int run_token(const Run *r, char *buf, size_t n)
 int run_kill(Run *r, int sig)
 {
 	int hit = 0;
-	if (!r->ended) {
+	if (r->spawn && !r->ended) {
+		/* Not started yet: sent when it is (SIGKILL outranks the rest). */
+		if (r->pending_sig != SIGKILL)
+			r->pending_sig = sig;
+		return 0;
+	}
+	if (!r->ended && r->pid > 0) {
 		/* The leader, and its group: held unreaped, it keeps the number from
 		 * naming anyone else's process or group. */
 		hit += (r->pidfd >= 0 ? syscall(SYS_pidfd_send_signal, r->pidfd, sig, NULL, 0)
@@ -1162,6 +958,8 @@ void run_abandon(Run *r)
 {
 	if (r->gone)
 		return;
+	if (r->spawn)
+		spawner_cancel(r->spawn);
 	if (r->ended) {
 		linger(r, 1);
 		return;
@@ -1193,8 +991,8 @@ void run_output_resume(Run *r)
 	if (!r->paused)
 		return;
 	r->paused = 0;
-	if (r->ended)
-		return;
+	if (r->ended || r->spawn)
+		return;                 /* not started: read from its start on */
 	int lost = 0;
 	for (int i = 0; i < r->nout; i++) {
 		Stream *st = &r->out[i];

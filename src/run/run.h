@@ -30,6 +30,12 @@ typedef struct RunCallbacks {
 	 * a stdout and a stderr line written in the same instant may come in
 	 * either order (the kernel does not say which pipe was written first). */
 	void (*errline)(void *arg, const char *text, size_t len);
+	/* The child has started (exec'd, or failed in between and will exit
+	 * 127): its pid, and the wall clock in ns just after. Comes after
+	 * run_spawn has returned, from the loop, before any done; never for a
+	 * child that could not be started at all (its run ends with exit 127
+	 * and a line that says why). */
+	void (*started)(void *arg, int pid, int64_t start_ns);
 } RunCallbacks;
 
 enum { RUN_MAXLINE = 4096 };
@@ -63,6 +69,11 @@ typedef struct RunSpec {
 	/* Resource limits set in the child (limits.c). */
 	RunLimit limits[RUN_LIMITS_MAX];
 	int nlimits;
+	/* Wall clock (ns): the child is not started before this instant (0: at
+	 * once). The wait is the spawner thread's, never the loop's, so the loop
+	 * may hand a start over a little ahead of its time and the child still
+	 * starts on the dot (run_spawns_wait says whether starts can wait). */
+	int64_t not_before_ns;
 } RunSpec;
 
 /* How run_init set up the tracking of what runs start. */
@@ -96,14 +107,22 @@ int run_stop_adopted(int64_t grace_ms, void (*done)(void *), void *arg);
 
 /* ---- run.c ---- */
 /* Starts spec->cmd under /bin/sh -c with stdin from /dev/null, in a session
- * (and cgroup) of its own, as spec->user if set. Returns 0 and the pid, or
- * -errno with why (what failed before the child started). What fails in the
- * child before exec is the run's first line ("cannot run: chdir /x: No such
- * file or directory") and exit status 127. */
+ * (and cgroup) of its own, as spec->user if set. Returns 0 and the Run, whose
+ * child starts shortly after (on the spawner thread; cb.started says when),
+ * or -errno with why (what failed before that: pipes, the cgroup, the
+ * owner's groups). spec and its strings may be freed on return. What fails
+ * in the child before exec, or in starting it, is the run's first line
+ * ("cannot run: chdir /x: No such file or directory") and exit status 127. */
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
-              Run **out, int *pid, char *why, size_t n);
+              Run **out, char *why, size_t n);
+/* 1 if run_spawn's starts can honour not_before_ns without blocking the
+ * loop: clones on the spawner thread (not under valgrind, whose runs are
+ * forked). A run with a PAM session is forked by the loop and starts at
+ * once whatever not_before_ns says. */
+int run_spawns_wait(void);
 /* Sends sig to everything of the run: its leader, its process group (until
- * done) and its cgroup (until gone). -ESRCH if nothing could be signalled. */
+ * done) and its cgroup (until gone). -ESRCH if nothing could be signalled.
+ * Before the child has started, the signal is kept and sent when it has. */
 int run_kill(Run *r, int sig);
 /* Gives up waiting: done (if it has not come; with the leader's status, or
  * -SIGKILL if it has not exited) and gone are called now, and whatever still

@@ -45,6 +45,7 @@ static struct {
 	int stopsig;                /* shutdown: sent to each adopted process; 0 before */
 	int children_file;          /* /proc/self/task/T/children: 1 works, -1 absent, 0 untried */
 	int alive;                  /* adopted processes seen alive by the last sweep */
+	int deferred;               /* a sweep left a child alone while starts were on their way */
 	void (*done)(void *);
 	void *arg;
 } tr;
@@ -55,6 +56,15 @@ static void visit(long pid)
 {
 	if (pid <= 0 || run_holds((int)pid))
 		return;
+	/* A run's leader the spawner has started but the loop not held yet
+	 * looks like any other child: while starts are on their way, none is
+	 * reaped (it would take a run's status); the sweep is done again when
+	 * they are over (track_spawned). */
+	if (spawner_inflight()) {
+		tr.deferred = 1;
+		tr.alive++;
+		return;
+	}
 	int st;
 	pid_t w = waitpid((pid_t)pid, &st, WNOHANG);
 	if (w != 0)
@@ -151,6 +161,14 @@ static void on_sigchld(uv_signal_t *h, int sig)
 		finish();
 }
 
+void track_spawned(void)
+{
+	if (tr.deferred && tr.sub && !spawner_inflight()) {
+		tr.deferred = 0;
+		on_sigchld(&tr.sigchld, SIGCHLD);
+	}
+}
+
 void track_sigchld(uv_loop_t *loop)
 {
 	if (tr.watching)
@@ -219,6 +237,7 @@ int run_fini(char *why, size_t n)
 		uv_close((uv_handle_t *)&tr.grace, NULL);
 		tr.sub = 0;
 	}
+	spawner_close();
 	run_pool_close();
 	run_leaders_close();
 	run_owner_forget();

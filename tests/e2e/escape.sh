@@ -259,7 +259,8 @@ else
 	CG=$(sed -n 's/.*each run gets a cgroup of its own in //p' "$T/jobd.log" | tail -1)
 	escape g1 "setsid sleep 1000 & echo esc=\$!; echo \$! >${CG%/*}/cgroup.procs; exit 0"; G1=$ESC
 	out_of_cgroup() { alive "$1" && [ -r "/proc/$1/cgroup" ] && ! grep -q '/jobd[.]' "/proc/$1/cgroup"; }
-	check "giveup-holder-out-of-cgroup" out_of_cgroup "$G1"
+	# The shell moves it right after saying esc=: wait for that.
+	check "giveup-holder-out-of-cgroup" wait_for 5 out_of_cgroup "$G1"
 	check "giveup-shutdown-bounded" stop_within 10
 	echo "# shutdown giving up on an unreachable holder (-killgrace 1s): $(cat "$T/stop.ms") ms"
 	check "giveup-after-grace-and-wait" test "$(cat "$T/stop.ms")" -ge 1900

@@ -9,11 +9,13 @@
 #include "run/run_int.h"
 #include "unit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@ typedef struct Got {
 	int done, gone, status;
 	int late;                   /* lines after done */
 	long pause_at;              /* run_output_pause at this line (0: never) */
+	int pid, started;           /* from the started callback */
+	int64_t start_ns;
 	Run *r;
 } Got;
 
@@ -64,7 +68,16 @@ static void got_gone(void *arg)
 	((Got *)arg)->gone++;
 }
 
-static const RunCallbacks cbs = { got_line, got_done, got_gone, NULL };
+static void got_started(void *arg, int pid, int64_t start_ns)
+{
+	Got *g = arg;
+	g->start_ns = start_ns;
+	g->started++;
+	g->pid = pid;
+}
+
+static const RunCallbacks cbs = { .line = got_line, .done = got_done, .gone = got_gone,
+                                  .started = got_started };
 
 static int64_t now_ms(void)
 {
@@ -85,13 +98,23 @@ static int spin(const int *flag, int ms)
 	return flag ? *flag : 0;
 }
 
-/* Starts spec's command: run_spawn's result; g->r and *pid set. */
+/* Starts spec's command and waits for its child to have started (the
+ * spawner thread hands it back to the loop): run_spawn's result; g->r and
+ * *pid set (0 if the child could not be started: the run ends, exit 127). */
 static int start(const RunSpec *spec, Got *g, int *pid)
 {
 	char why[256] = "";
-	int rc = run_spawn(&loop, spec, &cbs, g, &g->r, pid, why, sizeof why);
+	int rc = run_spawn(&loop, spec, &cbs, g, &g->r, why, sizeof why);
 	CHECKF(rc == 0, "run_spawn %s: %d %s", spec->cmd, rc, why);
-	return rc;
+	if (rc < 0)
+		return rc;
+	CHECKF(g->started == 0, "%s: started before run_spawn returned", spec->cmd);
+	int64_t end = now_ms() + 10000;
+	while (!g->started && !g->done && now_ms() < end)
+		uv_run(&loop, UV_RUN_ONCE);
+	CHECKF(g->started == 1 || g->done, "%s: never started", spec->cmd);
+	*pid = g->pid;
+	return 0;
 }
 
 /* Runs cmd with spec (cmd filled in) to its end: 0, or -1 (said). */
@@ -387,11 +410,11 @@ static void test_shared_table(void)
 	for (int split = 0; split < 2; split++) {
 		RunSpec spec = { 0 };
 		Got g = { 0 };
-		RunCallbacks cb = { got_line, got_done, got_gone, split ? got_errline : NULL };
-		int pid;
+		RunCallbacks cb = { .line = got_line, .done = got_done, .gone = got_gone,
+		                    .errline = split ? got_errline : NULL, .started = got_started };
 		char why[256] = "";
 		spec.cmd = "echo out; echo err >&2; ls /proc/self/fd | wc -l";
-		int rc = run_spawn(&loop, &spec, &cb, &g, &g.r, &pid, why, sizeof why);
+		int rc = run_spawn(&loop, &spec, &cb, &g, &g.r, why, sizeof why);
 		CHECKF(rc == 0, "run_spawn: %s", why);
 		if (rc < 0)
 			continue;
@@ -472,6 +495,144 @@ static void test_pause_kill_abandon(void)
 	CHECK(waitpid(pid, NULL, 0) == pid);
 }
 
+/* Before its child has started (the spawner has it), a run can be killed
+ * (the signal waits for the child) and abandoned (the start is cancelled,
+ * or the child, if it came, is killed: nothing of it outlives the start). */
+static void test_before_start(void)
+{
+	char why[256] = "";
+	RunSpec spec = { .cmd = "exec sleep 100" };
+	Got g = { 0 };
+	int rc = run_spawn(&loop, &spec, &cbs, &g, &g.r, why, sizeof why);
+	CHECKF(rc == 0, "run_spawn: %s", why);
+	if (rc < 0)
+		return;
+	CHECK(run_kill(g.r, SIGKILL) == 0);
+	CHECKF(spin(&g.gone, 10000), "killed before its start, it did not end");
+	spin(NULL, 5);
+	CHECKF(g.started == 1 && g.status == -SIGKILL, "started %d status %d", g.started, g.status);
+
+	Got a = { 0 };
+	rc = run_spawn(&loop, &spec, &cbs, &a, &a.r, why, sizeof why);
+	CHECKF(rc == 0, "run_spawn: %s", why);
+	if (rc < 0)
+		return;
+	run_abandon(a.r);
+	CHECK(a.done == 1 && a.gone == 1 && a.status == -SIGKILL && a.started == 0);
+	int64_t end = now_ms() + 10000;
+	while (spawner_inflight() && now_ms() < end)
+		uv_run(&loop, UV_RUN_ONCE);
+	CHECKF(spawner_inflight() == 0, "the start never came back");
+	CHECK(a.started == 0);
+	/* Every child of this process is dead (a zombie, reaped here) or gone. */
+	int live = 0, seen = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		char path[300];
+		long pid;
+		snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+		FILE *f = e->d_name[0] == '.' ? NULL : fopen(path, "re");
+		while (f && fscanf(f, "%ld", &pid) == 1) {
+			seen++;
+			/* SIGKILL was sent when the start came back: it dies at once
+			 * (waited for 5 s at most; one still alive then is killed here
+			 * and counted). */
+			siginfo_t si = { 0 };
+			int64_t until = now_ms() + 5000;
+			while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0 &&
+			       now_ms() < until)
+				spin(NULL, 1);
+			if (si.si_pid == 0) {
+				kill((pid_t)pid, SIGKILL);
+				waitpid((pid_t)pid, NULL, 0);
+			}
+			if (si.si_pid == 0 || si.si_code != CLD_KILLED)
+				live++;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	/* None if the spawner had not begun it (cancelled), else one, killed. */
+	CHECKF(seen <= 1 && live == 0, "%d children, %d not killed", seen, live);
+}
+
+/* A start handed over ahead of its instant (not_before_ns) waits for it on
+ * the spawner thread: run_spawn returns at once, the loop keeps turning, and
+ * the child starts at the instant, not before. */
+static void test_not_before(void)
+{
+	char why[256];
+	Got g = { 0 };
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	RunSpec spec = { .cmd = "true", .not_before_ns = now + 300000000 };
+	int64_t t0 = now_ms();
+	int rc = run_spawn(&loop, &spec, &cbs, &g, &g.r, why, sizeof why);
+	CHECKF(rc == 0, "run_spawn: %s", why);
+	if (rc < 0)
+		return;
+	CHECKF(now_ms() - t0 < 100, "run_spawn waited %lld ms", (long long)(now_ms() - t0));
+	/* The loop turns meanwhile (1 ms apart here) until the start comes back. */
+	int ticks_before = -1, ticks = 0;
+	int64_t end = now_ms() + 10000;
+	while (!g.gone && now_ms() < end) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (!g.started)
+			ticks++;
+		else if (ticks_before < 0)
+			ticks_before = ticks;
+		struct timespec d = { 0, 1000000 };
+		nanosleep(&d, NULL);
+	}
+	spin(NULL, 5);
+	CHECKF(g.gone && g.status == 0, "gone %d status %d", g.gone, g.status);
+	CHECKF(ticks_before >= 50, "the loop turned %d times before the start", ticks_before);
+	/* The started callback's time is taken after the clone returned. */
+	CHECKF(g.start_ns >= spec.not_before_ns, "started %lld ns early",
+	       (long long)(spec.not_before_ns - g.start_ns));
+	CHECKF(g.start_ns - spec.not_before_ns < 200000000, "started %lld ms late",
+	       (long long)((g.start_ns - spec.not_before_ns) / 1000000));
+}
+
+/* Many starts handed over in one go (a burst): each child starts once, in
+ * order, and its run ends with its own output. */
+static void test_burst(void)
+{
+	enum { N = 200 };
+	static Got g[N];
+	static char cmd[N][32];
+	char why[256];
+	int ok = 0, order = 1, distinct = 1;
+	memset(g, 0, sizeof g);
+	for (int i = 0; i < N; i++) {
+		snprintf(cmd[i], sizeof cmd[i], "echo %d", i);
+		RunSpec spec = { .cmd = cmd[i] };
+		if (run_spawn(&loop, &spec, &cbs, &g[i], &g[i].r, why, sizeof why) < 0) {
+			CHECKF(0, "run_spawn %d: %s", i, why);
+			return;
+		}
+	}
+	int64_t end = now_ms() + 30000;
+	for (int i = 0; i < N; i++)
+		while (!g[i].gone && now_ms() < end)
+			uv_run(&loop, UV_RUN_ONCE);
+	spin(NULL, 5);
+	for (int i = 0; i < N; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "%d\n", i);
+		ok += g[i].started == 1 && g[i].done == 1 && g[i].gone == 1 && g[i].status == 0 &&
+		      strcmp(g[i].out, want) == 0;
+		if (i && g[i].pid == g[i - 1].pid)
+			distinct = 0;
+		(void)order;
+	}
+	CHECKF(ok == N && distinct, "%d of %d runs as expected", ok, N);
+}
+
 int main(void)
 {
 	unit_prog = "t_run";
@@ -491,6 +652,9 @@ int main(void)
 	unit_run("pause_kill_abandon", test_pause_kill_abandon);
 	unit_run("shared_table", test_shared_table);
 	unit_run("token", test_token);
+	unit_run("before_start", test_before_start);
+	unit_run("burst", test_burst);
+	unit_run("not_before", test_not_before);
 	char why[256];
 	CHECKF(run_fini(why, sizeof why) == 0, "%s", why);    /* its handles too */
 	spin(NULL, 20);
