@@ -5,6 +5,7 @@
  * covered by pgtmp.sh's watchdog). Without PostgreSQL the test fails: it is
  * installed by scripts/deps.sh test. */
 #include "store/pgconn.h"
+#include "pgtest.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -18,108 +19,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
-static char root[] = "/tmp/t_pgconn.XXXXXX";
-static char pgdir[64];
-static char script[PATH_MAX];
-static char conninfo[512];
-static int server_made, root_made;
 static uv_loop_t loop;
-
-/* ---- the server ---- */
-
-/* Runs "sh script verb pgdir" and waits: fork, exec and wait only, so that
- * a signal handler may call it too. */
-static int run_script(const char *verb)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		execl("/bin/sh", "sh", script, verb, pgdir, (char *)NULL);
-		_exit(127);
-	}
-	int st = 0;
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void cleanup(void)
-{
-	if (server_made) {
-		run_script("stop");
-		server_made = 0;
-	}
-	if (root_made) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			execl("/bin/rm", "rm", "-rf", root, (char *)NULL);
-			_exit(127);
-		}
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
-		root_made = 0;
-	}
-}
-
-static void on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* The script is in the source tree, the build directory's parent: the build
- * is $JOBD_BUILD (tests/run.sh), or this program's grandparent directory. */
-static int find_script(void)
-{
-	char exe[PATH_MAX];
-	const char *b = getenv("JOBD_BUILD");
-	if (b && *b) {
-		snprintf(script, sizeof script, "%s/../tests/tools/pgtmp.sh", b);
-		if (access(script, R_OK) == 0)
-			return 0;
-	}
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(exe, '/');
-		if (slash == NULL)
-			return -1;
-		*slash = '\0';
-	}
-	if (snprintf(script, sizeof script, "%s/../tests/tools/pgtmp.sh", exe) >= (int)sizeof script)
-		return -1;
-	return access(script, R_OK);
-}
-
-static void test_server(void)
-{
-	CHECKF(find_script() == 0, "tests/tools/pgtmp.sh not found (JOBD_BUILD=%s)",
-	       getenv("JOBD_BUILD") ? getenv("JOBD_BUILD") : "");
-	if (unit_failed_checks)
-		return;
-	root_made = mkdtemp(root) != NULL;
-	CHECK(root_made);
-	if (!root_made)
-		return;
-	/* As root the server runs as another user, who must reach its directory. */
-	chmod(root, 0711);
-	snprintf(pgdir, sizeof pgdir, "%s/pg", root);
-	char cmd[PATH_MAX + 200];
-	snprintf(cmd, sizeof cmd, "sh '%s' start '%s' %d", script, pgdir, (int)getpid());
-	server_made = 1;
-	FILE *f = popen(cmd, "r");
-	CHECK(f != NULL);
-	if (f == NULL)
-		return;
-	if (fgets(conninfo, sizeof conninfo, f) == NULL)
-		conninfo[0] = '\0';
-	conninfo[strcspn(conninfo, "\n")] = '\0';
-	int st = pclose(f);
-	CHECKF(st == 0 && conninfo[0], "pgtmp.sh start failed (status %d): PostgreSQL 15 is needed "
-	       "(sh scripts/deps.sh test installs it)", st);
-}
 
 /* ---- running the loop ---- */
 
@@ -286,7 +186,7 @@ static PgConn *pc;              /* the connection most tests share */
 static PgConn *connect_new(size_t max_queued)
 {
 	PgConnOpts o = { .state = on_state, .notify = on_notify, .max_queued = max_queued };
-	return pgconn_new(&loop, conninfo, &o);
+	return pgconn_new(&loop, pgtest_conninfo, &o);
 }
 
 /* ---- the tests ---- */
@@ -478,7 +378,7 @@ static void test_close(void)
 static void test_silent_server(void)
 {
 	char dir[128];
-	snprintf(dir, sizeof dir, "%s/silent", root);
+	snprintf(dir, sizeof dir, "%s/silent", pgtest_root);
 	CHECK(mkdir(dir, 0700) == 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	CHECK(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.5432", dir) <
@@ -546,7 +446,7 @@ static void readonly_server(int lfd)
 static void test_socket_change(void)
 {
 	char dir[64];
-	snprintf(dir, sizeof dir, "%s/readonly", root);
+	snprintf(dir, sizeof dir, "%s/readonly", pgtest_root);
 	CHECK(mkdir(dir, 0700) == 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	CHECK(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.5432", dir) <
@@ -560,7 +460,7 @@ static void test_socket_change(void)
 	close(fd);
 	char ci[400];
 	snprintf(ci, sizeof ci, "host=%s,%s port=5432 dbname=postgres user=postgres "
-	         "target_session_attrs=read-write", dir, pgdir);
+	         "target_session_attrs=read-write", dir, pgtest_dir);
 	/* In one attempt: a second one would find no read-only server. */
 	PgConnOpts o = { .state = on_state, .connect_timeout_ms = 5000 };
 	int u = ups, d = downs;
@@ -579,30 +479,6 @@ static void test_socket_change(void)
 
 /* ---- the server goes away and comes back ---- */
 
-static int script_exited, script_status;
-
-static void on_script_exit(uv_process_t *p, int64_t status, int sig)
-{
-	(void)sig;
-	script_status = (int)status;
-	script_exited++;
-	uv_close((uv_handle_t *)p, NULL);
-}
-
-/* Runs pgtmp.sh from the loop, which goes on meanwhile. */
-static void script_async(uv_process_t *p, const char *verb)
-{
-	char *args[] = { "sh", script, (char *)verb, pgdir, NULL };
-	uv_stdio_container_t io[3] = {
-		{ .flags = UV_IGNORE }, { .flags = UV_IGNORE }, { .flags = UV_INHERIT_FD, .data.fd = 2 },
-	};
-	uv_process_options_t po = {
-		.exit_cb = on_script_exit, .file = "/bin/sh", .args = args,
-		.stdio_count = 3, .stdio = io,
-	};
-	int r = uv_spawn(&loop, p, &po);
-	CHECKF(r == 0, "spawn: %s", uv_strerror(r));
-}
 
 static void test_server_lost(void)
 {
@@ -626,12 +502,12 @@ static void test_server_lost(void)
 	wait_ms(300);
 	CHECK(sleep.called == 0 && b.called == 0 && after.called == 0);
 
-	script_exited = 0;
-	script_async(&proc, "stop");
+	pgtest_script_exited = 0;
+	pgtest_script_async(&loop, &proc, "stop", NULL);
 	CHECK(wait_n(&downs, 1, 15000));
 	CHECKF(down_why[0] != '\0', "no reason given");
 	CHECK(wait_n(&after.called, 1, 5000));
-	CHECK(wait_n(&script_exited, 1, 15000) && script_status == 0);
+	CHECK(wait_n(&pgtest_script_exited, 1, 15000) && pgtest_script_status == 0);
 	CHECKF(sleep.called == 1 && !sleep.ok && sleep.err[0], "sleep: %d %s", sleep.called, sleep.err);
 	CHECKF(b.called == 1 && b.rc == -ECONNRESET, "batch: %d %d %s", b.called, b.rc, b.why);
 	CHECKF(after.called == 1 && !after.ok && strstr(after.err, "may have run"), "after: %s", after.err);
@@ -647,9 +523,9 @@ static void test_server_lost(void)
 	CHECK(ups == 0 && downs == 1);
 	CHECKF(r == -ENOTCONN || (q.called == 1 && !q.ok), "%d %d", r, q.called);
 
-	script_exited = 0;
-	script_async(&proc, "start");
-	CHECK(wait_n(&script_exited, 1, 30000) && script_status == 0);
+	pgtest_script_exited = 0;
+	pgtest_script_async(&loop, &proc, "start", NULL);
+	CHECK(wait_n(&pgtest_script_exited, 1, 30000) && pgtest_script_status == 0);
 	CHECKF(wait_n(&ups, 1, 10000), "not back: %s", pgconn_why(pc));
 	ticker_stop();
 	printf("# server lost: %d ticks, longest gap %llu ms; down: %s; in flight: %s\n", ticks,
@@ -675,12 +551,9 @@ static void test_close_all(void)
 int main(void)
 {
 	unit_prog = "t_pgconn";
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	pgtest_init();
 	uv_loop_init(&loop);
-	unit_run("server", test_server);
+	unit_run("server", pgtest_server);
 	if (unit_failed_checks)
 		return unit_done();
 	unit_run("connect", test_connect);

@@ -1,0 +1,188 @@
+/* A cluster node's lease and fencing (doc/cluster.md, "Fencing and leases"),
+ * on one PostgreSQL connection (store/pgconn.h), never blocking the loop.
+ *
+ * Each node has a row in the table nodes. A ClusterNode registers once, at
+ * its first answer from the database: the row's epoch is bumped (1 for a new
+ * name), which fences out every older process that had the name. It then
+ * renews its lease every renew_ms (lease_until = now() + lease_ms, by the
+ * database's clock) for that epoch only. A renewal that updates no row means
+ * a newer registration took the name (another process started with it, or
+ * the row was deleted): the node is FENCED for good. It never registers
+ * again by itself, since the other process may be running; the caller
+ * decides (stop the daemon, or make a new ClusterNode once the other is
+ * known to be gone). A lost connection is not a reason to register again:
+ * when it comes back the node renews the same epoch, and only a refusal
+ * fences it.
+ *
+ * Whether the node may start a command is answered locally and
+ * conservatively (cnode_may_start): a node that cannot renew, paused or cut
+ * off, stops starting before the database considers its lease over. The
+ * start itself is one conditional UPDATE in the database (cnode_start_fire),
+ * so the database has the last word.
+ *
+ * The database's now() is the clock of record. Each renewal also measures
+ * how far this host's wall clock is from it (logged when over 1 s).
+ *
+ * Give the node a connection of its own (or one carrying only short
+ * statements, like the LISTEN connection): a renewal queued behind a long
+ * batch of the store arrives late, and the lease lapses locally meanwhile.
+ *
+ * Callbacks come from the loop, never from inside a cnode_* call
+ * (cnode_close excepted: it reports what it cancels before it returns). */
+#ifndef JOBD_CLUSTER_NODE_H
+#define JOBD_CLUSTER_NODE_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "store/pgconn.h"
+#include "util/util.h"
+
+typedef struct ClusterNode ClusterNode;
+
+/* The node's states, as the state callback reports them. */
+enum {
+	CNODE_DOWN = 0,     /* no valid lease: not registered yet, or it ran out */
+	CNODE_UP = 1,       /* the lease is valid (cnode_may_start says yes) */
+	CNODE_FENCED = 2,   /* a newer registration took the name: final */
+};
+
+/* Defaults (milliseconds) and the clock warning's threshold. */
+enum {
+	CNODE_LEASE_MS = 10000,
+	CNODE_RENEW_MS = 2000,
+	CNODE_MARGIN_MS = 1000,
+	CNODE_CLOCK_WARN_MS = 1000,   /* |offset| over this: the clock is "off" */
+	CNODE_CLOCK_HYST_MS = 200,    /* back "ok" under CLOCK_WARN_MS - this */
+	CNODE_NAME_MAX = 64,
+	CNODE_LIST_MAX = 1000,        /* rows cnode_list renders at most */
+};
+
+typedef struct CNodeOpts {
+	/* The lease the database grants at each renewal, how often it is
+	 * renewed, and how much sooner than (send time + lease) the node stops
+	 * believing in it. 0: the defaults above. Needs renew < lease - margin
+	 * (else the lease lapses between renewals): cnode_new refuses others. */
+	int lease_ms, renew_ms, margin_ms;
+	/* The wall clock (unix ns) whose offset to the database is measured.
+	 * NULL: the real one (tests shift it). */
+	int64_t (*wall_ns)(void);
+	/* state: on each change (CNODE_*), with why ("" for CNODE_UP). */
+	void (*state)(void *arg, int state, const char *why);
+	/* clock: the wall clock went off (off 1: |offset| > CNODE_CLOCK_WARN_MS)
+	 * or came back (off 0); offset_ms = database - local. Also logged. */
+	void (*clock)(void *arg, int off, int64_t offset_ms);
+	void *arg;
+} CNodeOpts;
+
+/* A name the node table takes: 1-64 bytes of [A-Za-z0-9._-] (it appears in
+ * status lines and paths). */
+int cnode_name_ok(const char *name);
+
+/* Registers name on c (queued if c is still connecting; retried every
+ * renew_ms while it fails) and renews from then on. The connection must
+ * outlive the node. NULL if the name or the options are not acceptable. */
+ClusterNode *cnode_new(uv_loop_t *loop, PgConn *c, const char *name, const CNodeOpts *o);
+
+/* The connection's state changed (forward PgConnOpts.state here): when it
+ * is up again, the node renews (or registers) at once instead of at its next
+ * tick. Optional: without it the next tick does the same. */
+void cnode_conn_changed(ClusterNode *n, int up);
+
+/* 1 if the node may start a command now: registered, not fenced, and its
+ * lease valid by the local, conservative reckoning (node.c says why it is
+ * conservative). Call it right before releasing a child as well. */
+int cnode_may_start(const ClusterNode *n);
+
+typedef struct CNodeInfo {
+	int state;                  /* CNODE_* */
+	int64_t epoch;              /* 0 until registered */
+	int64_t lease_left_ms;      /* until cnode_may_start turns false (0: it is) */
+	int64_t db_lease_until_us;  /* the lease's end by the database's clock, as
+	                             * last granted (unix µs; 0 none yet) */
+	int64_t clock_offset_ms;    /* database - local wall clock, last measured */
+	int clock_off;              /* |offset| reported over the threshold */
+	int64_t rtt_ms;             /* the last renewal's round trip (the offset's
+	                             * uncertainty is half of it) */
+	uint64_t renewals;          /* registrations and renewals answered */
+	uint64_t failures;          /* renewals failed since the last that worked */
+} CNodeInfo;
+void cnode_info(const ClusterNode *n, CNodeInfo *out);
+const char *cnode_name(const ClusterNode *n);
+
+/* ---- fire.c: claiming an instant and starting it ---- */
+
+/* Outcomes of a claim. */
+enum {
+	CNODE_TAKEN = 0,            /* another claim has the instant (perhaps ours) */
+	CNODE_CLAIMED = 1,          /* this node owns it now */
+	CNODE_NOT_DUE = 2,          /* not yet due by the database's clock */
+};
+
+/* rc: an outcome, or -errno with err:
+ *   -EIO        the statement failed, or its answer was lost (err says which;
+ *               after a lost answer it may have run);
+ *   -ENOLCK     the database holds no valid lease of this node and epoch;
+ *   -ETIMEDOUT  (start) the database marked the fire started, but the local
+ *               lease ran out before the answer came: do not run it (it is
+ *               recorded as started and never run: lost, at most once);
+ *   -ECANCELED  cnode_close came first. */
+typedef void CNodeDone(void *arg, int rc, const char *err);
+
+/* Claims the instant sched (unix seconds) of job job_id for this node and
+ * epoch: a row in fires, made only if the instant is due by the database's
+ * clock and this node's lease is valid there. 0 and done later, once; or,
+ * done not called: -ESTALE (fenced), -EAGAIN (no valid lease locally: the
+ * node claims nothing it could not start), -ESHUTDOWN (closed), or
+ * pgconn_query's refusal (-ENOTCONN, -ENOBUFS). Requests in flight are
+ * bounded by the connection's max_queued. */
+int cnode_claim_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *done, void *arg);
+
+/* The fenced start of a claimed instant: one UPDATE that moves the fire from
+ * claimed to started only if it is this node's and epoch's claim and the
+ * node's lease is valid by the database's now(); it counts the start in
+ * nodes.runs_started in the same statement. done's rc: 1 (exec it), 0
+ * (refused: not this node's claim, not claimed any more, or the lease is
+ * over in the database), or as above. Refused at once like a claim. */
+int cnode_start_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *done, void *arg);
+
+/* ---- status.c: what /nodes/NAME/status will show ---- */
+
+/* One node's row, as the database has it. */
+typedef struct CNodeRow {
+	char name[CNODE_NAME_MAX + 1];
+	int64_t epoch;
+	int has_lease;              /* 0: lease_until is not a time (never renewed) */
+	int64_t lease_left_ms;      /* lease_until - now() by the database: < 0 ended */
+	int64_t clock_offset_ms;
+	int64_t runs_started;       /* since started_at (the last registration) */
+	int64_t started_at;         /* unix seconds */
+} CNodeRow;
+
+/* Appends one line:
+ *   node=a state=up epoch=2 lease_left=8.213s clock_offset=-0.004s clock=ok
+ *   runs_started=3 started=2025-01-02T03:04:05Z
+ * state is up while the lease has time left by the database's clock;
+ * clock=off when the node's wall clock is more than 1 s from the database's. */
+void cnode_render_row(Buf *b, const CNodeRow *r);
+
+/* Text: rc 0 and the text, or -errno and why (-ENOENT: no such node). */
+typedef void CNodeText(void *arg, int rc, const char *text);
+
+/* One node's line (cnode_render_row), read from the database. 0 and done
+ * later, once; or done is not called: -EINVAL (a bad name), -ESHUTDOWN
+ * (closed), or pgconn_query's refusal (-ENOTCONN, -ENOBUFS). */
+int cnode_status(ClusterNode *n, const char *name, CNodeText *done, void *arg);
+/* Every node's line, by name (at most CNODE_LIST_MAX). As cnode_status. */
+int cnode_list(ClusterNode *n, CNodeText *done, void *arg);
+
+/* Stops renewing and frees the node: every request still unanswered is
+ * reported (-ECANCELED) before this returns, and its answer is dropped when
+ * it comes; closed(arg) comes from the loop once the node's handles are
+ * closed. The lease is not given up in the database (it lapses): a node
+ * closing because it is fenced must not touch the row, and one that stops
+ * cleanly still has claims that the reaper hands over after the lease. */
+void cnode_close(ClusterNode *n, void (*closed)(void *arg), void *arg);
+
+#endif

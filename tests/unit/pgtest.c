@@ -1,0 +1,143 @@
+/* The private PostgreSQL of the unit tests that need one (pgtest.h). */
+#include "pgtest.h"
+#include "unit.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char pgtest_root[] = "/tmp/jobd-pgtest.XXXXXX";
+char pgtest_dir[64];
+char pgtest_script[PATH_MAX];
+char pgtest_conninfo[512];
+int pgtest_script_exited, pgtest_script_status;
+static int server_made, root_made;
+
+/* Runs "sh pgtest_script verb pgtest_dir" and waits: fork, exec and wait only, so that
+ * a signal handler may call it too. */
+static int run_script(const char *verb)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", pgtest_script, verb, pgtest_dir, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void cleanup(void)
+{
+	if (server_made) {
+		run_script("stop");
+		server_made = 0;
+	}
+	if (root_made) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			execl("/bin/rm", "rm", "-rf", pgtest_root, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		root_made = 0;
+	}
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* The pgtest_script is in the source tree, the build directory's parent: the build
+ * is $JOBD_BUILD (tests/run.sh), or this program's grandparent directory. */
+static int find_script(void)
+{
+	char exe[PATH_MAX];
+	const char *b = getenv("JOBD_BUILD");
+	if (b && *b) {
+		snprintf(pgtest_script, sizeof pgtest_script, "%s/../tests/tools/pgtmp.sh", b);
+		if (access(pgtest_script, R_OK) == 0)
+			return 0;
+	}
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	for (int i = 0; i < 2; i++) {
+		char *slash = strrchr(exe, '/');
+		if (slash == NULL)
+			return -1;
+		*slash = '\0';
+	}
+	if (snprintf(pgtest_script, sizeof pgtest_script, "%s/../tests/tools/pgtmp.sh", exe) >= (int)sizeof pgtest_script)
+		return -1;
+	return access(pgtest_script, R_OK);
+}
+
+void pgtest_server(void)
+{
+	CHECKF(find_script() == 0, "tests/tools/pgtmp.sh not found (JOBD_BUILD=%s)",
+	       getenv("JOBD_BUILD") ? getenv("JOBD_BUILD") : "");
+	if (unit_failed_checks)
+		return;
+	root_made = mkdtemp(pgtest_root) != NULL;
+	CHECK(root_made);
+	if (!root_made)
+		return;
+	/* As pgtest_root the server runs as another user, who must reach its directory. */
+	chmod(pgtest_root, 0711);
+	snprintf(pgtest_dir, sizeof pgtest_dir, "%s/pg", pgtest_root);
+	char cmd[PATH_MAX + 200];
+	snprintf(cmd, sizeof cmd, "sh '%s' start '%s' %d", pgtest_script, pgtest_dir, (int)getpid());
+	server_made = 1;
+	FILE *f = popen(cmd, "r");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	if (fgets(pgtest_conninfo, sizeof pgtest_conninfo, f) == NULL)
+		pgtest_conninfo[0] = '\0';
+	pgtest_conninfo[strcspn(pgtest_conninfo, "\n")] = '\0';
+	int st = pclose(f);
+	CHECKF(st == 0 && pgtest_conninfo[0], "pgtmp.sh start failed (status %d): PostgreSQL 15 is needed "
+	       "(sh scripts/deps.sh test installs it)", st);
+}
+
+
+
+static void on_script_exit(uv_process_t *p, int64_t status, int sig)
+{
+	(void)sig;
+	pgtest_script_status = (int)status;
+	pgtest_script_exited++;
+	uv_close((uv_handle_t *)p, NULL);
+}
+
+/* Runs pgtmp.sh VERB DIR [ARG] from the loop, which goes on meanwhile. */
+void pgtest_script_async(uv_loop_t *loop, uv_process_t *p, const char *verb, const char *arg)
+{
+	char *args[] = { "sh", pgtest_script, (char *)verb, pgtest_dir, (char *)arg, NULL };
+	uv_stdio_container_t io[3] = {
+		{ .flags = UV_IGNORE }, { .flags = UV_IGNORE }, { .flags = UV_INHERIT_FD, .data.fd = 2 },
+	};
+	uv_process_options_t po = {
+		.exit_cb = on_script_exit, .file = "/bin/sh", .args = args,
+		.stdio_count = 3, .stdio = io,
+	};
+	int r = uv_spawn(loop, p, &po);
+	CHECKF(r == 0, "spawn: %s", uv_strerror(r));
+}
+
+void pgtest_init(void)
+{
+	atexit(cleanup);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+}
