@@ -27,16 +27,6 @@
 #include "run_int.h"
 #include "util/util.h"
 
-/* Only to ask whether valgrind runs us (child_must_fork, slots); a no-op otherwise. */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000  /* Linux 5.2; older headers lack it */
 #endif

@@ -85,16 +85,6 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* Only to ask whether valgrind runs us (run_pidfds); a no-op otherwise. */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 extern char **environ;
 
 

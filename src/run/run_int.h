@@ -7,6 +7,17 @@
 
 #include "run.h"
 
+/* Only to ask whether valgrind runs us (run_pidfds, child_must_fork, the
+ * slots, run_spawns_wait); a no-op otherwise. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 /* A run's cgroup: run.<id> in jobd's directory. */
 typedef struct RunCgroup {
 	int on;                     /* the run has one (0: none, or no longer jobd's care) */

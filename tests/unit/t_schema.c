@@ -14,6 +14,7 @@
  * tests/tools/schemadump pg prints it for psql. */
 #include "store/schema.h"
 #include "store/store.h"
+#include "scratch.h"
 #include "unit.h"
 
 #include <ctype.h>
@@ -26,26 +27,7 @@
 
 #include "util/util.h"
 
-static char root[] = "/tmp/t_schema.XXXXXX";
-static int ndirs;
 static char why[512];
-
-static char *newpath(void)
-{
-	static char paths[64][64];
-	char *p = paths[ndirs % 64];
-	snprintf(p, sizeof paths[0], "%s/d%d", root, ndirs);
-	ndirs++;
-	return p;
-}
-
-static int rm1(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 /* ---- SQLite databases and what their schema is ---- */
 
@@ -145,7 +127,7 @@ static void same_schema(const char *what, const char *got, const char *want)
 /* What a fresh store_open makes. Freed by the caller. */
 static char *fresh_schema(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	open_close(dir);
 	return schema_of(dir);
 }
@@ -269,13 +251,13 @@ static void test_sqlite_fresh(void)
 {
 	char *fresh = fresh_schema();
 	CHECK(strstr(fresh, "\n7\n1785684580\n") != NULL);   /* version, "jobd" */
-	char *dir = newpath();
+	char *dir = scratch_path();
 	if (make_at(dir, SCHEMA_VERSION) == 0) {
 		char *got = schema_of(dir);
 		same_schema("the description's steps", got, fresh);
 		free(got);
 	}
-	dir = newpath();
+	dir = scratch_path();
 	char *script = schema_script(SCHEMA_SQLITE);
 	if (exec_on(dir, script) == 0) {
 		char *got = schema_of(dir);
@@ -293,7 +275,7 @@ static void test_sqlite_upgrades(void)
 {
 	char *fresh = fresh_schema();
 	for (int v = 1; v < SCHEMA_VERSION; v++) {
-		char *dir = newpath();
+		char *dir = scratch_path();
 		if (make_at(dir, v) < 0 ||
 		    exec_on(dir, "INSERT INTO jobs(name, schedule, cmd) VALUES('a', '@daily', 'true');"
 		                 "INSERT INTO runs(job_id, sched, state) VALUES(1, 60, 2)") < 0)
@@ -309,7 +291,7 @@ static void test_sqlite_upgrades(void)
 		char *sql = fixture(olds[i]);
 		if (sql == NULL)
 			continue;
-		char *dir = newpath();
+		char *dir = scratch_path();
 		if (exec_on(dir, sql) == 0) {
 			open_close(dir);
 			char *got = schema_of(dir);
@@ -572,7 +554,7 @@ static void test_pg_matches_sqlite(void)
 	CHECK(ncol > 0 && ncol < MAXCOL);
 	int *seen = calloc(MAXCOL, sizeof *seen);
 
-	char *dir = newpath();
+	char *dir = scratch_path();
 	open_close(dir);
 	char db[160];
 	snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
@@ -660,16 +642,14 @@ int main(void)
 {
 	unit_prog = "t_schema";
 	umask(077);     /* the files made here as store_open wants them: 0600 */
-	if (mkdtemp(root) == NULL) {
-		perror("mkdtemp");
+	if (scratch_init(unit_prog) < 0)
 		return 1;
-	}
 	unit_run("api", test_api);
 	unit_run("sqlite_shipped", test_sqlite_shipped);
 	unit_run("sqlite_fresh", test_sqlite_fresh);
 	unit_run("sqlite_upgrades", test_sqlite_upgrades);
 	unit_run("pg_well_formed", test_pg_well_formed);
 	unit_run("pg_matches_sqlite", test_pg_matches_sqlite);
-	nftw(root, rm1, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_rmtree(scratch_root());
 	return unit_done();
 }

@@ -1,6 +1,7 @@
 /* Tests of the jobs store (src/store) against real files in temporary
  * directories under /tmp, all removed at the end. */
 #include "store/store.h"
+#include "scratch.h"
 #include "unit.h"
 
 #include <dirent.h>
@@ -17,19 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char root[] = "/tmp/t_store.XXXXXX";
-static int ndirs;
 static char why[512];
-
-/* A fresh directory path under root that does not exist yet. */
-static char *newpath(void)
-{
-	static char paths[64][64];
-	char *p = paths[ndirs % 64];
-	snprintf(p, sizeof paths[0], "%s/d%d", root, ndirs);
-	ndirs++;
-	return p;
-}
 
 static Store *open_ok(const char *dir, int *interrupted)
 {
@@ -289,18 +278,6 @@ static void poke32(const char *path, long off, uint32_t v)
 	close(fd);
 }
 
-static int rm1(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void rmtree(const char *p)
-{
-	nftw(p, rm1, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---- tests ---- */
 
@@ -308,7 +285,7 @@ static const char oddcmd[] = "echo 'a:b' \"c\\d\" \x01\x7f\xff\xfe | tr : ; exit
 
 static void test_jobs_roundtrip(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -390,7 +367,7 @@ static int count_job(void *arg, const StoreJob *j)
 
 static void test_jobs_many(void)
 {
-	Store *s = open_ok(newpath(), NULL);
+	Store *s = open_ok(scratch_path(), NULL);
 	if (s == NULL)
 		return;
 	char name[32];
@@ -409,7 +386,7 @@ static void test_jobs_many(void)
 
 static void test_dup_name(void)
 {
-	Store *s = open_ok(newpath(), NULL);
+	Store *s = open_ok(scratch_path(), NULL);
 	if (s == NULL)
 		return;
 	mkjob(s, "same", "@hourly", "a");
@@ -426,7 +403,7 @@ static void test_dup_name(void)
 
 static void test_ids_not_reused(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -449,7 +426,7 @@ static void test_ids_not_reused(void)
 
 static void test_started_persists(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -483,7 +460,7 @@ static void test_started_persists(void)
 
 static void test_fire_claim(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -528,7 +505,7 @@ static void test_fire_claim(void)
 
 static void test_run_lifecycle(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -676,7 +653,7 @@ static int reads_at(Store *s, int64_t job, int64_t run, const Buf *want, int64_t
  * a reopen. */
 static void test_text(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -764,7 +741,7 @@ static void test_text(void)
 /* What is refused, and that a refused append leaves no trace. */
 static void test_text_errors(void)
 {
-	Store *s = open_ok(newpath(), NULL);
+	Store *s = open_ok(scratch_path(), NULL);
 	if (s == NULL)
 		return;
 	int64_t a = mkjob(s, "a", "@daily", "a"), b = mkjob(s, "b", "@daily", "b");
@@ -841,7 +818,7 @@ static void test_text_errors(void)
 
 static void test_delete_cascades(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -892,7 +869,7 @@ static void test_delete_cascades(void)
  * trimmed; none for another job's number. */
 static void test_run_get(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -956,7 +933,7 @@ static pid_t lock_holder(const char *dir, int ready, int release, int die_early)
 
 static void test_lock(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);   /* creates it */
 	if (s == NULL)
 		return;
@@ -998,7 +975,7 @@ static void test_lock(void)
 /* Files in dir that this process has open must all be close-on-exec. */
 static void test_cloexec(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1039,7 +1016,7 @@ static void test_cloexec(void)
 
 static void test_newer_schema(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1099,7 +1076,7 @@ static void test_newer_schema(void)
  * keeps its jobs and their settings, and then stores limits. */
 static void test_migrate_limits(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1160,7 +1137,7 @@ static void test_garbage_file(void)
 {
 	static const size_t sizes[] = { 10, 4096 };
 	for (size_t k = 0; k < 2; k++) {
-		char *dir = newpath();
+		char *dir = scratch_path();
 		CHECK(mkdir(dir, 0700) == 0);
 		char db[128];
 		snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
@@ -1186,7 +1163,7 @@ static void test_garbage_file(void)
  * with a reason naming the file, and the store stays usable for a close. */
 static void test_corrupt_pages(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1212,7 +1189,7 @@ static void test_corrupt_pages(void)
 
 static void test_dir_created_0700(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	mode_t old = umask(0);
 	Store *s = open_ok(dir, NULL);
 	umask(old);
@@ -1234,7 +1211,7 @@ static void test_dir_created_0700(void)
  * database, its WAL and shm 0600; wider ones found are tightened. */
 static void test_file_modes(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	char db[128], wal[140], shm[140], lock[128];
 	snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
 	snprintf(wal, sizeof wal, "%s-wal", db);
@@ -1276,7 +1253,7 @@ static void test_file_modes(void)
  * path, /var/lib) is refused, its mode left; at 0700 it is used. */
 static void test_foreign_dir(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	CHECK(mkdir(dir, 0700) == 0 && chmod(dir, 0755) == 0);
 	char f[128];
 	snprintf(f, sizeof f, "%s/jobd.sqlite-wal.keep", dir);     /* jobd's, by its name */
@@ -1305,7 +1282,7 @@ static void test_links_refused(void)
 		"jobd.sqlite", "jobd.sqlite-wal", "jobd.sqlite-journal", "jobd.lock",
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		char *dir = newpath();
+		char *dir = scratch_path();
 		CHECK(mkdir(dir, 0700) == 0);
 		char target[128], link[128];
 		snprintf(target, sizeof target, "%s.elsewhere", dir);
@@ -1327,7 +1304,7 @@ static void test_links_refused(void)
 	}
 
 	/* The directory itself a link, to a directory that would do. */
-	char *real = newpath(), *dir = newpath();
+	char *real = scratch_path(), *dir = scratch_path();
 	CHECK(mkdir(real, 0700) == 0 && symlink(real, dir) == 0);
 	Store *s = NULL;
 	why[0] = '\0';
@@ -1357,7 +1334,7 @@ static void test_links_refused(void)
 /* Directories above the store that others could change are refused. */
 static void test_parents(void)
 {
-	char *top = newpath();
+	char *top = scratch_path();
 	char dir[160];
 	snprintf(dir, sizeof dir, "%s/store", top);
 	CHECK(mkdir(top, 0700) == 0);
@@ -1393,7 +1370,7 @@ static void test_other_owner(void)
 		return;
 	}
 	const uid_t other = 65534;
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	store_close(s);
 	char db[128], wal[140];
@@ -1424,7 +1401,7 @@ static void test_other_owner(void)
 	CHECK(unlink(wal) == 0);
 
 	/* A parent of another user's. */
-	char *top = newpath();
+	char *top = scratch_path();
 	char below[160];
 	snprintf(below, sizeof below, "%s/store", top);
 	CHECK(mkdir(top, 0755) == 0 && chown(top, other, (gid_t)-1) == 0);
@@ -1440,7 +1417,7 @@ static void test_dir_errors(void)
 	Store *s = NULL;
 	int r;
 	/* The parent is a regular file: mkdir fails with ENOTDIR. */
-	char *file = newpath();
+	char *file = scratch_path();
 	spew(file, "x", 1);
 	char dir[160];
 	snprintf(dir, sizeof dir, "%s/store", file);
@@ -1455,7 +1432,7 @@ static void test_dir_errors(void)
 
 	/* Missing parents are created (0755), as the original jobd did, and the
 	 * directory itself 0700. */
-	snprintf(dir, sizeof dir, "%s/missing/more/store/", root);
+	snprintf(dir, sizeof dir, "%s/missing/more/store/", scratch_root());
 	mode_t old = umask(0);
 	r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
 	umask(old);
@@ -1463,17 +1440,17 @@ static void test_dir_errors(void)
 	store_close(s);
 	s = NULL;
 	struct stat sb;
-	snprintf(dir, sizeof dir, "%s/missing/more", root);
+	snprintf(dir, sizeof dir, "%s/missing/more", scratch_root());
 	CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 07777) == 0755);
-	snprintf(dir, sizeof dir, "%s/missing/more/store", root);
+	snprintf(dir, sizeof dir, "%s/missing/more/store", scratch_root());
 	CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 07777) == 0700);
 
 	CHECK(store_open("", STORE_SYNC_NORMAL, &s, NULL, why, sizeof why) == -EINVAL);
-	CHECK(store_open(newpath(), 5, &s, NULL, why, sizeof why) == -EINVAL);
+	CHECK(store_open(scratch_path(), 5, &s, NULL, why, sizeof why) == -EINVAL);
 
 	/* Permissions only bind a non-root user. */
 	if (geteuid() != 0) {
-		char *ro = newpath();
+		char *ro = scratch_path();
 		CHECK(mkdir(ro, 0500) == 0);
 		r = store_open(ro, STORE_SYNC_NORMAL, &s, NULL, why, sizeof why);
 		CHECKF(r == -EACCES && strstr(why, "not writable") != NULL, "r=%d %s", r, why);
@@ -1504,7 +1481,7 @@ static int64_t rawcount(const char *dir, const char *sql)
  * another connection only once committed; store_commit calls done once. */
 static void test_batch_visible(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1549,7 +1526,7 @@ static void test_batch_visible(void)
  * and after it stand, and are committed. */
 static void test_batch_failed_change(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1603,7 +1580,7 @@ static void test_batch_failed_change(void)
  * process's). */
 static void test_crash_durability(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	fflush(stdout);
 	pid_t pid = fork();
 	CHECK(pid >= 0);
@@ -1669,7 +1646,7 @@ static void test_crash_durability(void)
 /* store_close commits what is pending. */
 static void test_close_commits(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1737,7 +1714,7 @@ static void retain_ok(Store *s, int64_t job, int64_t keep_runs, int64_t keep_byt
  * of them began; positions before that are stale. Then by bytes. */
 static void test_retain_runs(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1834,7 +1811,7 @@ static void test_retain_runs(void)
  * finished runs after it trimmed; once it ends it goes like any other. */
 static void test_retain_running(void)
 {
-	Store *s = open_ok(newpath(), NULL);
+	Store *s = open_ok(scratch_path(), NULL);
 	if (s == NULL)
 		return;
 	int64_t b = mkjob(s, "b", "@daily", "b");
@@ -1896,7 +1873,7 @@ static void test_retain_running(void)
  * and a wrong guess is never trusted past a recount. */
 static void test_retain_counted(void)
 {
-	Store *s = open_ok(newpath(), NULL);
+	Store *s = open_ok(scratch_path(), NULL);
 	if (s == NULL)
 		return;
 	int64_t a = mkjob(s, "a", "@daily", "a");
@@ -1940,7 +1917,7 @@ static void test_retain_counted(void)
 
 static void test_retain_budget(void)
 {
-	Store *s = open_ok(newpath(), NULL);
+	Store *s = open_ok(scratch_path(), NULL);
 	if (s == NULL)
 		return;
 	enum { KEEP = 1000, PIECE = 150 };
@@ -2141,7 +2118,7 @@ static void converted_ok(Store *s, Expect *x, int njobs)
  * lines converted into the log of each job and the output of each run. */
 static void test_convert_v1(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	if (load_fixture(dir, "jobd-v1.sql", NULL) < 0)
 		return;
 	Expect x;
@@ -2194,7 +2171,7 @@ static void test_convert_v1(void)
  * job's log). */
 static void test_convert_v3(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	static const char extra[] =
 		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000)"
 		" INSERT INTO log(job_id, run_id, t_ns, text) SELECT 1,"
@@ -2273,7 +2250,7 @@ static int tmpfs_possible(char *reason, size_t n)
 	pid_t pid = fork();
 	if (pid == 0) {
 		char r[200] = "", mnt[160];
-		snprintf(mnt, sizeof mnt, "%s/probe", root);
+		snprintf(mnt, sizeof mnt, "%s/probe", scratch_root());
 		int ok = tmpfs_enter(mnt, r, sizeof r) == 0;
 		if (ok)
 			umount(mnt);
@@ -2401,7 +2378,7 @@ static void disk_full_on(const char *mnt)
 static void test_disk_full(void)
 {
 	char mnt[160];
-	snprintf(mnt, sizeof mnt, "%s/full", root);
+	snprintf(mnt, sizeof mnt, "%s/full", scratch_root());
 	fflush(stdout);
 	pid_t pid = fork();
 	CHECK(pid >= 0);
@@ -2430,7 +2407,7 @@ static void test_disk_full(void)
 /* The reserve is made at open: jobd's file, 0600, with real blocks. */
 static void test_reserve_made(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	Store *s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -2464,7 +2441,7 @@ static int nested(void *arg, const StoreJob *j)
 
 static void test_reentrant(void)
 {
-	char *dir = newpath();
+	char *dir = scratch_path();
 	reent = open_ok(dir, NULL);
 	if (reent == NULL)
 		return;
@@ -2490,10 +2467,8 @@ static void test_reentrant(void)
 int main(void)
 {
 	unit_prog = "t_store";
-	if (mkdtemp(root) == NULL) {
-		perror("mkdtemp");
+	if (scratch_init(unit_prog) < 0)
 		return 1;
-	}
 	unit_run("jobs_roundtrip", test_jobs_roundtrip);
 	unit_run("jobs_many", test_jobs_many);
 	unit_run("dup_name", test_dup_name);
@@ -2535,6 +2510,6 @@ int main(void)
 	else
 		printf("ok - %s/disk_full # SKIP %s\n", unit_prog, reason);
 	unit_run("reentrant", test_reentrant);
-	rmtree(root);
+	scratch_rmtree(scratch_root());
 	return unit_done();
 }
