@@ -352,11 +352,19 @@ void cnode_close(ClusterNode *n, void (*closed)(void *arg), void *arg)
 		cnode_req_take(r);
 		CNodeDone *done = r->done;
 		CNodeText *text = r->text;
+		CNodeRunDone *run = r->run;
+		CNodeAdoptDone *adopt = r->adopt;
 		r->done = NULL;
 		r->text = NULL;
+		r->run = NULL;
+		r->adopt = NULL;
 		if (done)
 			done(r->arg, -ECANCELED, "closed");
 		else if (text)
 			text(r->arg, -ECANCELED, "closed");
+		else if (run)
+			run(r->arg, -ECANCELED, 0, "closed");
+		else if (adopt)
+			adopt(r->arg, -ECANCELED, 0, 0, "closed");
 	}
 }

@@ -65,6 +65,10 @@ typedef struct CNodeOpts {
 	 * believing in it. 0: the defaults above. Needs renew < lease - margin
 	 * (else the lease lapses between renewals): cnode_new refuses others. */
 	int lease_ms, renew_ms, margin_ms;
+	/* How long after another node's lease ended (by the database's clock)
+	 * cnode_reap takes its fires over. 0, the default, is at once: that
+	 * node stopped starting margin_ms before its lease ended (node.c). */
+	int reap_grace_ms;
 	/* The wall clock (unix ns) whose offset to the database is measured.
 	 * NULL: the real one (tests shift it). */
 	int64_t (*wall_ns)(void);
@@ -79,6 +83,8 @@ typedef struct CNodeOpts {
 /* A name the node table takes: 1-64 bytes of [A-Za-z0-9._-] (it appears in
  * status lines and paths). */
 int cnode_name_ok(const char *name);
+/* Whether ch may be in a name. */
+int cnode_name_char(char ch);
 
 /* Registers name on c (queued if c is still connecting; retried every
  * renew_ms while it fails) and renews from then on. The connection must
@@ -147,6 +153,29 @@ int cnode_claim_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *d
  * over in the database), or as above. Refused at once like a claim. */
 int cnode_start_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *done, void *arg);
 
+/* What jobd claims with: the instant sched of job job_id (sched 0: a manual
+ * run, which has no instant to claim), and with it the run: its row in runs
+ * (id run_id, made by the node; state claimed; this node's name) and its
+ * number, the job's next (jobs.run_seq), in the same statement, so that a
+ * claim never exists without its run nor a run number twice. The fire
+ * links to the run (fires.run_id: what the reaper marks lost). done's rc:
+ * CNODE_CLAIMED with seq, or CNODE_TAKEN, CNODE_NOT_DUE, or -errno as for
+ * cnode_claim_fire (a manual run is refused -ENOLCK without a valid lease
+ * in the database, and is never taken or not due). Refused at once like a
+ * claim. */
+typedef void CNodeRunDone(void *arg, int rc, int64_t seq, const char *err);
+int cnode_claim_run(ClusterNode *n, int64_t job_id, int64_t sched, int64_t run_id,
+                    CNodeRunDone *done, void *arg);
+
+/* A claim cnode_reap gave this node: the run that goes with it, the dead
+ * node's (made with its claim) or, for an instant run again (rerun), a new
+ * one with id new_id and the job's next number. done's rc: CNODE_CLAIMED
+ * with the run's id and number, CNODE_TAKEN (the claim is not this node's
+ * any more), or -errno as for a claim. */
+typedef void CNodeAdoptDone(void *arg, int rc, int64_t run_id, int64_t seq, const char *err);
+int cnode_adopt_run(ClusterNode *n, int64_t job_id, int64_t sched, int64_t new_id,
+                    CNodeAdoptDone *done, void *arg);
+
 /* ---- status.c: what /nodes/NAME/status will show ---- */
 
 /* One node's row, as the database has it. */
@@ -184,5 +213,59 @@ int cnode_list(ClusterNode *n, CNodeText *done, void *arg);
  * closing because it is fenced must not touch the row, and one that stops
  * cleanly still has claims that the reaper hands over after the lease. */
 void cnode_close(ClusterNode *n, void (*closed)(void *arg), void *arg);
+
+/* ---- reap.c: the fires of dead nodes (doc/cluster.md, "Dead nodes") ----
+ *
+ * A fire is dead when its node and epoch hold no lease: the node's lease
+ * ended reap_grace_ms ago or more, or the node started again (a newer epoch)
+ * or its row is gone. Neither can start it any more (the start is fenced by
+ * node, epoch and lease), so another node may take it. */
+
+enum {
+	CNODE_REAP_MS = 2000,       /* how often the caller reaps: lease + this is failover */
+	CNODE_REAP_MAX = 500,       /* claims, and runs, one reap takes at most */
+};
+
+/* A claim the reap made this node's: a dead node's claim never started
+ * (rerun 0), or an instant whose run was lost, claimed again because its job
+ * says orphan=rerun (rerun 1). The caller starts it with cnode_start_fire,
+ * as it would its own. */
+typedef struct CNodeReapClaim {
+	int64_t job_id, sched;
+	int rerun;
+} CNodeReapClaim;
+
+/* A run a dead node had started: now recorded RUN_LOST, with its end (the
+ * database's now()). */
+typedef struct CNodeLostRun {
+	int64_t job_id, sched, run_id;
+	char node[CNODE_NAME_MAX + 1];  /* the dead node's name */
+} CNodeLostRun;
+
+typedef struct CNodeReap {
+	CNodeReapClaim *claims;
+	size_t nclaims;
+	CNodeLostRun *lost;
+	size_t nlost;
+	int more;                   /* a kind hit CNODE_REAP_MAX: reap again now */
+} CNodeReap;
+
+/* rc 0 and what was taken (the lists empty if nothing was), or -errno with
+ * err and empty lists: -EIO, -ENOLCK (the database holds no valid lease of
+ * this node: nothing taken), -ECANCELED, as for a claim. r and its lists are
+ * good during the call only (an empty list may be NULL). */
+typedef void CNodeReapDone(void *arg, int rc, const char *err, const CNodeReap *r);
+
+/* One reap, one statement (so one transaction): a dead node's claims
+ * become this node's (same instant, this node and epoch, still claimed); of
+ * each started fire of a dead node whose run is still claimed or running,
+ * the run becomes lost and, if its job says orphan=rerun and the instant
+ * was never claimed again so, the fire is claimed again for this node. Only
+ * while this node holds a valid lease by the database's now(). Several
+ * nodes may reap at once: each fire goes to one (rows are locked, and those
+ * another reap holds are skipped). 0 and done later, once; or done not
+ * called: -ESTALE, -EAGAIN, -ESHUTDOWN, or pgconn_query's refusal, as
+ * cnode_claim_fire. */
+int cnode_reap(ClusterNode *n, CNodeReapDone *done, void *arg);
 
 #endif

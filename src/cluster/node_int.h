@@ -1,10 +1,10 @@
-/* What node.c, fire.c and status.c share: the node itself and its requests. */
+/* What node.c, fire.c, status.c and reap.c share: the node itself and its requests. */
 #ifndef JOBD_CLUSTER_NODE_INT_H
 #define JOBD_CLUSTER_NODE_INT_H
 
 #include "cluster/node.h"
 
-enum { REQ_REGISTER, REQ_RENEW, REQ_CLAIM, REQ_START, REQ_STATUS, REQ_LIST };
+enum { REQ_REGISTER, REQ_RENEW, REQ_CLAIM, REQ_START, REQ_STATUS, REQ_LIST, REQ_REAP, REQ_RUN };
 
 /* One statement sent for the node and not answered yet. pgconn holds it as
  * the callback's argument, and may answer after the node is closed: the
@@ -17,6 +17,8 @@ typedef struct Req {
 	int64_t sent_wall_ns;       /* the (injectable) wall clock then */
 	CNodeDone *done;
 	CNodeText *text;
+	CNodeRunDone *run;
+	CNodeAdoptDone *adopt;
 	void *arg;
 	char what[CNODE_NAME_MAX + 32];  /* for messages: the node asked about */
 } Req;
@@ -45,8 +47,11 @@ struct ClusterNode {
 /* CLOCK_BOOTTIME in ns: the clock the local lease is judged by (node.c
  * says why not CLOCK_MONOTONIC). */
 int64_t cnode_boot_ns(void);
-/* 1 for a byte a node's name may hold (cnode_name_ok). */
-int cnode_name_char(char ch);
+
+/* Why n asks the database nothing now, if so: -ESHUTDOWN (closing),
+ * -ESTALE (fenced), -EAGAIN (its lease lapsed locally: it may start
+ * nothing, so it claims and takes over nothing); else 0. */
+int cnode_refused(const ClusterNode *n);
 
 /* A request for n, linked into its list. */
 Req *cnode_req_new(ClusterNode *n, int kind);

@@ -2,6 +2,7 @@
  * judged by, names, and the requests a node has sent and not had answered. */
 #include "cluster/node_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +29,17 @@ int cnode_name_ok(const char *name)
 		if (!cnode_name_char(*p))
 			return 0;
 	return 1;
+}
+
+int cnode_refused(const ClusterNode *n)
+{
+	if (n->closing)
+		return -ESHUTDOWN;
+	if (n->state == CNODE_FENCED)
+		return -ESTALE;
+	if (!cnode_may_start(n))
+		return -EAGAIN;
+	return 0;
 }
 
 /* ---- requests ---- */

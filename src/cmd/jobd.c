@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <uv.h>
 
 #include "cmd/version.h"
+#include "cluster/cluster.h"
 #include "daemon/turn.h"
 #include "cron/cron.h"
 #include "fs/fs.h"
@@ -34,6 +36,7 @@ typedef struct Daemon {
 	Srv *srv;
 	Metrics *metrics;
 	Turn *turn;                 /* the end of each loop turn: store, commit, reply */
+	Cluster *cluster;           /* -store: this node of a cluster; NULL: SQLite alone */
 	uv_signal_t sigterm, sigint, sighup;
 	int stopping;
 	int64_t started_ns;
@@ -94,6 +97,15 @@ static void render_metrics(void *arg, Buf *out)
 
 static void closed_signal(uv_handle_t *h) { (void)h; }
 
+/* The last commit is answered: a cluster's connections may go. */
+static void turn_stopped(void *arg)
+{
+	Daemon *d = arg;
+	if (d->cluster)
+		cluster_close(d->cluster, NULL, NULL);
+	d->cluster = NULL;
+}
+
 static void jobs_stopped(void *arg)
 {
 	Daemon *d = arg;
@@ -103,7 +115,7 @@ static void jobs_stopped(void *arg)
 	uv_close((uv_handle_t *)&d->sigterm, closed_signal);
 	uv_close((uv_handle_t *)&d->sigint, closed_signal);
 	uv_close((uv_handle_t *)&d->sighup, closed_signal);
-	turn_stop(d->turn);
+	turn_stop(d->turn, turn_stopped, d);
 	d->turn = NULL;
 	LOGI("every run recorded; exiting");
 }
@@ -189,7 +201,7 @@ typedef struct Flags {
 	FlagList fsaddr, allow, trust;
 	const char *dbdir, *log_dir, *vmodule, *bt_at, *sync, *tcpuser, *metrics, *killgrace;
 	const char *cgroup, *allowusers, *denyusers, *sockmode, *sockgroup, *pam, *pamdir;
-	const char *attachtimeout;
+	const char *attachtimeout, *store, *node;
 	int keep_runs, keep_bytes, max_output;
 	int debug, logtostderr, alsologtostderr, stderrthreshold, v, version;
 	int msize, maxconns, maxconnsperuser, maxfids, maxreqs, maxjobs, maxwrite, maxcmd;
@@ -244,12 +256,14 @@ static int parse_flags(int argc, char **argv, Flags *f)
 		{ "maxreqs", FLAG_INT, &f->maxreqs, "most requests outstanding per connection (more wait unread)", "256" },
 		{ "maxwrite", FLAG_INT, &f->maxwrite, "largest write to clone, ctl or a setting file, in bytes", "16384" },
 		{ "metrics", FLAG_STRING, &f->metrics, "serve Prometheus metrics over HTTP at host:port (e.g. 127.0.0.1:9640); off when empty", "\"\"" },
+		{ "node", FLAG_STRING, &f->node, "this node's name in a cluster (-store): letters, digits, '.', '_' and '-'; default: the host name and the first -fsaddr's port", "\"\"" },
 		{ "msize", FLAG_INT, &f->msize, "largest 9P message size negotiated", "1048576" },
 		{ "pam", FLAG_STRING, &f->pam, "PAM service every run as its owner passes (account check, then session: limits.conf, pam_env); none: no PAM", "jobd" },
 		{ "pamdir", FLAG_STRING, &f->pamdir, "directory of PAM service files (default: the system's, /etc/pam.d)", "\"\"" },
 		{ "private", FLAG_BOOL, &f->private, "users see only their own jobs (root sees all)", "false" },
 		{ "sockgroup", FLAG_STRING, &f->sockgroup, "group of the unix sockets (with -sockmode 0660: only its members connect)", "\"\"" },
 		{ "sockmode", FLAG_STRING, &f->sockmode, "permission bits of the unix sockets (octal)", "0666" },
+		{ "store", FLAG_STRING, &f->store, "where the jobs are kept: empty for SQLite under -dbdir; a PostgreSQL connection string (postgresql://... or host=... dbname=...) for a cluster of jobd nodes sharing one database (-dbdir then holds this node's cache)", "\"\"" },
 		{ "stderrthreshold", FLAG_INT, &f->stderrthreshold, "logs at or above this threshold go to stderr", "0" },
 		{ "sync", FLAG_STRING, &f->sync, "store durability: normal (survives a crash of jobd) or full (fsync every change; survives power loss)", "\"normal\"" },
 		{ "tcpreadonly", FLAG_BOOL, &f->tcpreadonly, "TCP clients may read but not change anything", "false" },
@@ -429,6 +443,102 @@ static int refuse_start(Daemon *d, Config *c)
 	return 1;
 }
 
+/* ---- cluster mode (-store) ---- */
+
+/* -node's default: the host name and the port of the first -fsaddr, with
+ * what a node's name may not hold made '-'. */
+static void node_default(const Flags *f, char *out, size_t n)
+{
+	char host[256] = "jobd", port[32] = "";
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	const char *a = f->fsaddr.v[0], *p = strrchr(a, '!');
+	if (!p)
+		p = strrchr(a, ':');
+	if (p && strncmp(a, "unix", 4) != 0 && p[1] != '0')
+		snprintf(port, sizeof port, "-%s", p + 1);
+	snprintf(out, n, "%s%s", host, port);
+	for (char *q = out; *q; q++)
+		if (!cnode_name_char(*q))
+			*q = '-';
+}
+
+static void on_cluster_job(void *arg, int64_t id, const StoreJob *j)
+{
+	Daemon *d = arg;
+	if (d->jobs)
+		jobs_apply(d->jobs, id, j);
+}
+
+static void on_cluster_adopt(void *arg, int64_t job_id, int64_t sched, int64_t run_id,
+                             int64_t seq)
+{
+	Daemon *d = arg;
+	if (d->jobs)
+		jobs_adopt(d->jobs, job_id, sched, run_id, seq);
+}
+
+static void on_cluster_lost(void *arg, int64_t job_id, int64_t sched, const char *node)
+{
+	Daemon *d = arg;
+	if (d->jobs)
+		jobs_lost(d->jobs, job_id, sched, node);
+}
+
+static void on_cluster_state(void *arg, int state, const char *why)
+{
+	Daemon *d = arg;
+	if (state == CNODE_FENCED) {
+		/* Another jobd took this node's name: this one must not go on. */
+		LOGE("cluster: %s; stopping", why);
+		uv_kill(getpid(), SIGTERM);
+	} else if (state == CNODE_DOWN) {
+		LOGW("cluster: this node's lease is not valid (%s): nothing starts until it is", why);
+	} else {
+		LOGI("cluster: this node's lease is valid again");
+	}
+	(void)d;
+}
+
+/* The node's cache (a SQLite store under -dbdir, made new at each start:
+ * what it held is the database's anyway) and the node itself. */
+static int open_cluster(Daemon *d, const Flags *f, const Config *c, char *why, size_t n)
+{
+	char node[CNODE_NAME_MAX + 1], dir[PATH_MAX];
+	if (*f->node)
+		snprintf(node, sizeof node, "%s", f->node);
+	else
+		node_default(f, node, sizeof node);
+	if (!cnode_name_ok(node)) {
+		strfmt(why, n, "-node %s: 1 to %d letters, digits, '.', '_' or '-'", node,
+		       CNODE_NAME_MAX);
+		return -EINVAL;
+	}
+	snprintf(dir, sizeof dir, "%s/cache-%s", f->dbdir, node);
+	static const char *const files[] = { "jobd.sqlite", "jobd.sqlite-wal", "jobd.sqlite-shm" };
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			strfmt(why, n, "cannot remove the old cache %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	int rc = store_open(dir, c->syncmode, &d->store, NULL, why, n);
+	if (rc < 0)
+		return rc;
+	ClusterOpts o = { .conninfo = f->store, .node = node, .cache = d->store,
+	                  .job = on_cluster_job, .adopt = on_cluster_adopt, .lost = on_cluster_lost,
+	                  .state = on_cluster_state, .arg = d };
+	LOGI("cluster: node %s, cache in %s", node, dir);
+	rc = cluster_open(d->loop, &o, CLUSTER_OPEN_MS, &d->cluster, why, n);
+	if (rc < 0) {
+		store_close(d->store);
+		d->store = NULL;
+	}
+	return rc;
+}
+
 /* The daemon's state: the local zone, run tracking, the store, the jobs
  * (with the runs a crash cut off, and the original jobd's jobs.db), the name
  * space. Returns 0, or the exit status after logging why. */
@@ -447,10 +557,14 @@ static int open_state(Daemon *d, const Flags *f, Config *c)
 	}
 	tracking_log(&rt, f->cgroup);
 	int interrupted = 0;
-	int rc = store_open(f->dbdir, c->syncmode, &d->store, &interrupted, why, sizeof why);
+	int rc = *f->store ? open_cluster(d, f, c, why, sizeof why)
+	                   : store_open(f->dbdir, c->syncmode, &d->store, &interrupted, why, sizeof why);
 	if (rc < 0) {
-		LOGE("cannot open the jobs database: %s%s", why,
-		     rc == -EBUSY ? ", or give this one another -dbdir" : "");
+		if (*f->store)
+			LOGE("-store: %s", why);
+		else
+			LOGE("cannot open the jobs database: %s%s", why,
+			     rc == -EBUSY ? ", or give this one another -dbdir" : "");
 		tracking_fini();
 		return refuse_early(d, c, 1);
 	}
@@ -474,15 +588,25 @@ static int open_state(Daemon *d, const Flags *f, Config *c)
 		LOGE("cannot load jobs: %s", why);
 	if (rc >= 0) {
 		/* Runs a crash cut off, then the original jobd's jobs.db if there is one
-		 * (in the directory the store checked, not by a path a link could move). */
-		jobs_recover(d->jobs, d->store, jc.kill_grace_ms);
+		 * (in the directory the store checked, not by a path a link could move).
+		 * A node of a cluster has neither: its cache is new at each start, and
+		 * the runs its last life left are the reaper's (lost, or run again). */
+		if (!d->cluster)
+			jobs_recover(d->jobs, d->store, jc.kill_grace_ms);
 		/* Then what their sessions did not hold: all else in their cgroups. */
 		run_recover(&rt);
 		if (rt.stale_dirs)
 			LOGW("removed %d cgroups of jobds that died, and killed the %d processes left "
 			     "in them", rt.stale_dirs, rt.stale_procs);
-		if ((rc = jobs_import_legacy(d->jobs, store_dir(d->store), why, sizeof why)) < 0)
+		if (!d->cluster &&
+		    (rc = jobs_import_legacy(d->jobs, store_dir(d->store), why, sizeof why)) < 0)
 			LOGE("%s", why);
+	}
+	if (rc >= 0 && d->cluster) {
+		JobsCluster ops;
+		cluster_jobs_ops(d->cluster, &ops);
+		jobs_cluster(d->jobs, &ops);
+		cluster_observe(d->cluster, d->store);
 	}
 	if (rc < 0)
 		return refuse_start(d, c);
@@ -564,7 +688,7 @@ int main(int argc, char **argv)
 		.dbdir = "/var/lib/jobd", .log_dir = "", .vmodule = "", .bt_at = ":0",
 		.sync = "normal", .tcpuser = "", .metrics = "", .killgrace = "5s", .cgroup = "auto",
 		.allowusers = "", .denyusers = "", .sockmode = "0666", .sockgroup = "",
-		.pam = pam_default, .pamdir = "", .attachtimeout = "10s",
+		.pam = pam_default, .pamdir = "", .attachtimeout = "10s", .store = "", .node = "",
 		.keep_runs = 100, .keep_bytes = 16 << 20, .max_output = 1 << 20,
 		.msize = 1 << 20, .maxconns = 1024, .maxconnsperuser = 64, .maxfids = 4096,
 		.maxreqs = 256, .maxjobs = 1000, .maxwrite = 16384, .maxcmd = JOB_CMD_MAX,

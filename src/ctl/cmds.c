@@ -86,7 +86,7 @@ const CtlCmd ctl_cmds[] = {
 	  "[-n N] [-o wide|json] NAME", "a job's recorded runs",
 	  "One line per recorded run, oldest first: RUN (its number), START, DURATION and\n"
 	  "STATUS (exit:N, signal:NAME, or the state of a run that has not ended:\n"
-	  "running, skipped, interrupted; then timed-out, killed or manual if so).\n"
+	  "running, skipped, interrupted, lost; then timed-out, killed or manual if so).\n"
 	  "Aligned under a header on a terminal, tab-separated when piped. -o wide adds\n"
 	  "SCHEDULED, END, PID, OUTPUT (bytes) and LATENESS.\n"
 	  "  -n N  only the last N runs\n", 0 },

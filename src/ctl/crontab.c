@@ -222,6 +222,11 @@ static void block_drop(Reader *r)
 	r->block_line = 0;
 }
 
+int crontab_setting(int i)
+{
+	return i >= 0 && i < SET_N && i != SET_SCHEDULE && i != SET_CMD && i != SET_ENV;
+}
+
 /* "# jobctl WORD ARGS" lines: name, set, stopped (which belong to the entry
  * below) and unset (which changes the environment in force). */
 static void read_directive(Reader *r, const char *s)
@@ -261,9 +266,14 @@ static void read_directive(Reader *r, const char *s)
 		const char *v = arg + kl + strspn(arg + kl, " \t");
 		int k = setting_find(arg, kl);
 		char *canon = NULL;
-		if (k < 0 || k == SET_SCHEDULE || k == SET_CMD || k == SET_ENV) {
-			note(r, 1, "# jobctl set: '%.*s' is not a setting a crontab line lacks "
-			     "(timeout, overlap, misfire, dir, limits)", (int)kl, arg);
+		if (k < 0 || !crontab_setting(k)) {
+			Buf names = {0};
+			for (int i = 0; i < SET_N; i++)
+				if (crontab_setting(i))
+					buf_printf(&names, "%s%s", names.len ? ", " : "", setting_tab[i].name);
+			note(r, 1, "# jobctl set: '%.*s' is not a setting a crontab line lacks (%s)",
+			     (int)kl, arg, names.data);
+			buf_free(&names);
 			r->block.bad = 1;
 		} else if (setting_parse(k, v, &canon, why, sizeof why) < 0) {
 			note(r, 1, "%s", why);

@@ -314,7 +314,7 @@ typedef struct CronJob {
 	char *cmd;                  /* the command, '%' handled (crontab_percent) */
 	char *user;                 /* the user column of the system format, or NULL */
 	char *env;                  /* KEY=value lines in force at its line */
-	char *set[SET_N];           /* "# jobctl set KEY VALUE": timeout ... limits, canonical */
+	char *set[SET_N];           /* "# jobctl set KEY VALUE" (crontab_setting), canonical */
 	int stopped;                /* "# jobctl stopped", the entry commented out */
 	int bad;                    /* import: a "# jobctl" line above it was refused */
 } CronJob;
@@ -336,6 +336,9 @@ typedef struct Crontab {
  * zones: jobd's zone database may differ from this machine's). */
 void crontab_parse(const char *text, int system, Crontab *ct);
 void crontab_free(Crontab *ct);
+/* 1 if setting i (SET_*) goes in a "# jobctl set" line: every one but what
+ * a crontab line holds itself (schedule, cmd, env). */
+int crontab_setting(int i);
 /* A command field split as cron does: up to the first unescaped '%' into
  * cmd, the rest into input with '%' as newlines; "\%" is '%'. */
 void crontab_percent(const char *s, Buf *cmd, Buf *input, int *has_input);

@@ -246,12 +246,28 @@ int ctl_cmd_import(Ctl *x)
 	return ex;
 }
 
-/* export's files of a job, in this order. */
-enum { E_SCHEDULE, E_CMD, E_ENV, E_STATUS, E_SET };
-static const char *const export_files[] = {
-	"schedule", "cmd", "env", "status", "timeout", "overlap", "misfire", "dir", "limits",
-};
-static const int export_sets[] = { SET_TIMEOUT, SET_OVERLAP, SET_MISFIRE, SET_DIR, SET_LIMITS };
+/* export's files of a job, in this order: what a crontab line holds, the
+ * status, then each setting of a "# jobctl set" line (crontab_setting), in
+ * setting_tab's order; export_set[k] is the setting of file E_SET + k. */
+enum { E_SCHEDULE, E_CMD, E_ENV, E_STATUS, E_SET, E_MAX = E_SET + SET_N };
+static const char *export_files[E_MAX];
+static int export_set[SET_N];
+
+/* Fills the lists from the table; returns how many files. */
+static size_t export_list(void)
+{
+	size_t n = 0;
+	export_files[n++] = setting_tab[SET_SCHEDULE].name;
+	export_files[n++] = setting_tab[SET_CMD].name;
+	export_files[n++] = setting_tab[SET_ENV].name;
+	export_files[n++] = "status";
+	for (int i = 0; i < SET_N; i++)
+		if (crontab_setting(i)) {
+			export_set[n - E_SET] = i;
+			export_files[n++] = setting_tab[i].name;
+		}
+	return n;
+}
 
 /* What a new job has (jobd's defaults): export leaves such a setting out. */
 static int is_default(int k, const char *v)
@@ -264,7 +280,8 @@ static int is_default(int k, const char *v)
 }
 
 /* One job's crontab lines into out; the exit status. */
-static int export_job(Ctl *x, CronOut *w, const char *name, char **t, int *rcs, Buf *out)
+static int export_job(Ctl *x, CronOut *w, const char *name, char **t, int *rcs, size_t nfiles,
+                      Buf *out)
 {
 	char why[512];
 	for (int f = E_SCHEDULE; f <= E_STATUS; f++)
@@ -277,10 +294,10 @@ static int export_job(Ctl *x, CronOut *w, const char *name, char **t, int *rcs, 
 	JobStatus st;
 	job_status_parse(t[E_STATUS], &st);
 	j.stopped = strcmp(st.state, "started") != 0;
-	for (size_t i = 0; i < sizeof export_sets / sizeof export_sets[0]; i++) {
-		char *v = t[E_SET + i];
-		if (v && !is_default(export_sets[i], v))
-			j.set[export_sets[i]] = v;
+	for (size_t f = E_SET; f < nfiles; f++) {
+		char *v = t[f];
+		if (v && !is_default(export_set[f - E_SET], v))
+			j.set[export_set[f - E_SET]] = v;
 	}
 	if (crontab_put(w, &j, out, why, sizeof why) < 0) {
 		char msg[600];
@@ -296,14 +313,15 @@ int ctl_cmd_export(Ctl *x)
 	int rc, ex = EX_OK;
 	if (!count && (rc = client_list_dir(x->c, "jobs", &names, &count, why, sizeof why)) < 0)
 		return ctl_fail("jobs", rc, why);
-	size_t nfiles = sizeof export_files / sizeof export_files[0];
+	size_t nfiles = export_list();
 	JobFiles jf;
 	rc = ctl_read_jobs(x, names, count, export_files, nfiles, &jf, why, sizeof why);
 	Buf out = {0};
 	CronOut w = { .system = x->user != NULL, .user = x->user };
 	crontab_header(&out, w.system);
 	for (size_t i = 0; rc == 0 && i < count; i++) {
-		int e = export_job(x, &w, names[i], jf.text + i * nfiles, jf.rc + i * nfiles, &out);
+		int e = export_job(x, &w, names[i], jf.text + i * nfiles, jf.rc + i * nfiles, nfiles,
+		                   &out);
 		if (ex == EX_OK)
 			ex = e;
 	}

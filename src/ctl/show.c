@@ -9,13 +9,20 @@
 #include "ctl/ctl.h"
 
 /* The files of a job ls and status read; -o wide and json add the settings
- * after them, in setting_tab's order. */
-enum { F_STATUS, F_SCHEDULE, F_CMD, F_BASE };
-static const char *const show_files[] = {
-	"status", "schedule", "cmd", "timeout", "overlap", "misfire", "dir", "env", "limits",
-};
-_Static_assert(sizeof show_files / sizeof show_files[0] == F_BASE + SET_N - SET_TIMEOUT,
-               "a file for each setting after cmd");
+ * after them, in setting_tab's order (from its table: a new setting is read
+ * with the others). */
+enum { F_STATUS, F_SCHEDULE, F_CMD, F_BASE, F_ALL = F_BASE + SET_N - SET_TIMEOUT };
+_Static_assert(SET_SCHEDULE == 0 && SET_CMD == 1 && SET_TIMEOUT == 2,
+               "schedule and cmd come first, the rest after them");
+
+static const char *const *show_files(void)
+{
+	static const char *files[F_ALL];
+	files[F_STATUS] = "status";
+	for (int i = 0; i < SET_N; i++)
+		files[F_SCHEDULE + i] = setting_tab[i].name;
+	return files;
+}
 
 /* A job without a status file: the original jobd's, whose state is in ctl.
  * Its status line is made up from that; NULL if the job is gone. */
@@ -172,7 +179,7 @@ int ctl_cmd_ls(Ctl *x)
 	if ((rc = client_list_dir(x->c, "jobs", &names, &count, why, sizeof why)) < 0)
 		return ctl_fail("jobs", rc, why);
 	JobFiles jf;
-	if ((rc = ctl_read_jobs(x, names, count, show_files, F_BASE, &jf, why, sizeof why)) < 0) {
+	if ((rc = ctl_read_jobs(x, names, count, show_files(), F_BASE, &jf, why, sizeof why)) < 0) {
 		ctl_jobfiles_free(&jf);
 		client_free_names(names, count);
 		return ctl_fail("jobs", rc, why);
@@ -302,9 +309,9 @@ int ctl_cmd_status(Ctl *x)
 	if (!z)
 		return EX_REFUSED;
 	char *name = x->args[0], why[512];
-	size_t nfiles = x->out == OUT_TABLE ? F_BASE : F_BASE + (SET_N - SET_TIMEOUT);
+	size_t nfiles = x->out == OUT_TABLE ? F_BASE : F_ALL;
 	JobFiles jf;
-	int rc = ctl_read_jobs(x, &name, 1, show_files, nfiles, &jf, why, sizeof why);
+	int rc = ctl_read_jobs(x, &name, 1, show_files(), nfiles, &jf, why, sizeof why);
 	Shown s;
 	if (rc == 0 && jf.rc[F_STATUS] < 0 && jf.rc[F_STATUS] != -ENOENT) {
 		rc = jf.rc[F_STATUS];

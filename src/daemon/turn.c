@@ -4,6 +4,12 @@
  * timers included) the runs' buffered output is stored, the batch is
  * committed in one transaction, and the replies held for it are sent.
  *
+ * A commit may answer later (a cluster's database: store.h's observer).
+ * One is in flight at a time: turns that end meanwhile store what they did,
+ * which joins the next batch, committed at the first turn after the answer.
+ * So a reply is released only by the commit of a batch that holds its
+ * change, never by an earlier one's.
+ *
  * A commit that cannot go through now (-EAGAIN: the database is locked by
  * another program) keeps the batch and the replies, and is tried again a
  * second later, or at the next turn. A batch the store has lost leaves the
@@ -28,7 +34,13 @@ struct Turn {
 	Fs *fs;
 	int closing;
 	int waiting;                /* a commit failed with -EAGAIN: said once */
+	int inflight;               /* a commit's done has not come yet */
+	int stopping;               /* turn_stop: close once no commit is in flight */
+	void (*stopped)(void *arg);
+	void *stopped_arg;
 };
+
+static void close_handles(Turn *t);
 
 static void on_retry(uv_timer_t *h)
 {
@@ -39,6 +51,22 @@ static void on_retry(uv_timer_t *h)
 static void committed(void *arg, int rc, const char *why)
 {
 	Turn *t = arg;
+	t->inflight = 0;
+	if (t->stopping) {
+		if (rc < 0) {
+			LOGE("store: the last changes: %s", why);
+		} else {
+			srv_release(t->srv);
+			if (store_pending(t->store)) {
+				/* What the last turns did while this was in flight. */
+				t->inflight = 1;
+				store_commit(t->store, committed, t);
+				return;
+			}
+		}
+		close_handles(t);
+		return;
+	}
 	if (rc == 0) {
 		if (t->waiting)
 			LOGI("store: committed again");
@@ -64,6 +92,9 @@ static void committed(void *arg, int rc, const char *why)
 void turn_end(Turn *t)
 {
 	jobs_turn_end(t->js);
+	if (t->inflight)
+		return;                 /* the next turn after its answer commits this one's too */
+	t->inflight = 1;
 	if (store_pending(t->store))
 		store_commit(t->store, committed, t);
 	else
@@ -94,14 +125,35 @@ Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs)
 static void closed(uv_handle_t *h)
 {
 	Turn *t = h->data;
-	if (--t->closing == 0)
-		free(t);
+	if (--t->closing > 0)
+		return;
+	if (t->stopped)
+		t->stopped(t->stopped_arg);
+	free(t);
 }
 
-void turn_stop(Turn *t)
+static void close_handles(Turn *t)
 {
-	turn_end(t);
+	if (t->closing)
+		return;
 	t->closing = 2;
 	uv_close((uv_handle_t *)&t->prepare, closed);
 	uv_close((uv_handle_t *)&t->retry, closed);
+}
+
+void turn_stop(Turn *t, void (*stopped)(void *arg), void *arg)
+{
+	t->stopped = stopped;
+	t->stopped_arg = arg;
+	/* The last turn's changes: after the commit in flight, if one is. */
+	if (t->inflight) {
+		jobs_turn_end(t->js);
+		t->stopping = 1;
+		return;
+	}
+	turn_end(t);
+	if (t->inflight)
+		t->stopping = 1;        /* answered later: closed then */
+	else
+		close_handles(t);
 }

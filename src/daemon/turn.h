@@ -18,7 +18,8 @@ typedef struct Turn Turn;
 Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs);
 /* Stores, commits and releases now (shutdown begins, the last turn). */
 void turn_end(Turn *t);
-/* A last turn_end, then its handles close; t is freed once they have. */
-void turn_stop(Turn *t);
+/* A last turn_end, then (once its commit is answered) the handles close;
+ * stopped(arg), if not NULL, then t is freed once they have. */
+void turn_stop(Turn *t, void (*stopped)(void *arg), void *arg);
 
 #endif

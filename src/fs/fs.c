@@ -41,20 +41,27 @@ static const Tab jobhead[] = {
 };
 _Static_assert(NELEM(jobhead) == NJOBHEAD, "NJOBHEAD counts jobhead");
 
+/* Each setting's kind. A qid path keeps it, so it stays whatever the
+ * setting's place in setting_tab: the kinds of fs_int.h, in the order the
+ * settings came (orphan came after limits; the table lists it by misfire). */
+static const enum Kind setting_kinds[SET_N] = {
+	[SET_SCHEDULE] = K_SETTING, [SET_CMD] = K_SETTING + 1, [SET_TIMEOUT] = K_SETTING + 2,
+	[SET_OVERLAP] = K_SETTING + 3, [SET_MISFIRE] = K_SETTING + 4, [SET_DIR] = K_SETTING + 5,
+	[SET_ENV] = K_SETTING + 6, [SET_LIMITS] = K_SETTING7, [SET_ORPHAN] = K_SETTING7 + 1,
+};
+
 static enum Kind setting_kind(int i)
 {
-	return i < 7 ? K_SETTING + i : K_SETTING7 + (i - 7);
+	return setting_kinds[i];
 }
 
 /* The setting (SET_*) whose file is of kind k, or -1. */
 static int kind_setting(enum Kind k)
 {
-	int i = -1;
-	if (k >= K_SETTING && k < K_SETTING + 7)
-		i = (int)k - K_SETTING;
-	else if (k >= K_SETTING7 && k < K_EVENTS)
-		i = (int)k - K_SETTING7 + 7;
-	return i < SET_N ? i : -1;
+	for (int i = 0; i < SET_N; i++)
+		if (setting_kinds[i] == k)
+			return i;
+	return -1;
 }
 static const Tab jobtail = { "runs", K_RUNS, DMDIR | 0555 };
 static const Tab runtab[] = {
@@ -664,6 +671,11 @@ static void reply_run(Fs *fs, Job *j, int64_t seq, Buf *reply)
 {
 	RunInfo ri;
 	char why[128];
+	if (seq == 0) {
+		/* A cluster's: numbered by the database's claim, a moment later. */
+		buf_addstr(reply, "run requested\n");
+		return;
+	}
 	buf_printf(reply, "run %lld", (long long)seq);
 	if (jobs_run_get(fs->js, j, seq, &ri, why, sizeof why) == 0 && ri.state == RUN_SKIPPED)
 		buf_addstr(reply, " skipped");

@@ -8,10 +8,11 @@
 #include "util/util.h"
 
 /* Kinds are in qid paths, which clients keep: new ones go at the end. A
- * setting's file is of the kind setting_kind gives it: the first seven
- * settings (schedule..env) kept 9..15 and limits 20 when the settings came
- * to be one table (setting_tab); settings added later follow limits, and
- * kinds that are not settings start at 64. */
+ * setting's file is of the kind fs.c's setting_kinds gives it: the first
+ * seven settings (schedule..env) kept 9..15 and limits 20 when the settings
+ * came to be one table (setting_tab); settings added later follow limits
+ * (orphan 21), wherever the table lists them, and kinds that are not
+ * settings start at 64. */
 enum Kind {
 	K_ROOT = 1, K_CLONE, K_STATS, K_JOBS,
 	K_JOBDIR, K_CTL, K_STATUS, K_LOG,

@@ -24,25 +24,42 @@ static uint64_t hash_name(const char *s, size_t n)
 	return h;
 }
 
+static size_t id_bucket(int64_t id, size_t nh)
+{
+	return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ull) >> 20) & (nh - 1);
+}
+
 static void hash_insert(Jobs *js, Job *j)
 {
 	if (js->nlist + 1 > js->nhash) {
 		size_t nh = js->nhash ? js->nhash * 2 : 256;
-		Job **t = xcalloc(nh, sizeof *t);
-		for (size_t i = 0; i < js->nhash; i++)
+		Job **t = xcalloc(nh, sizeof *t), **it = xcalloc(nh, sizeof *it);
+		for (size_t i = 0; i < js->nhash; i++) {
 			for (Job *p = js->hash[i], *next; p; p = next) {
 				next = p->hnext;
 				size_t b = hash_name(p->name, strlen(p->name)) & (nh - 1);
 				p->hnext = t[b];
 				t[b] = p;
 			}
+			for (Job *p = js->ihash[i], *next; p; p = next) {
+				next = p->inext;
+				size_t b = id_bucket(p->id, nh);
+				p->inext = it[b];
+				it[b] = p;
+			}
+		}
 		free(js->hash);
+		free(js->ihash);
 		js->hash = t;
+		js->ihash = it;
 		js->nhash = nh;
 	}
 	size_t b = hash_name(j->name, strlen(j->name)) & (js->nhash - 1);
 	j->hnext = js->hash[b];
 	js->hash[b] = j;
+	b = id_bucket(j->id, js->nhash);
+	j->inext = js->ihash[b];
+	js->ihash[b] = j;
 }
 
 static void hash_remove(Jobs *js, Job *j)
@@ -51,8 +68,23 @@ static void hash_remove(Jobs *js, Job *j)
 	for (; *p; p = &(*p)->hnext)
 		if (*p == j) {
 			*p = j->hnext;
-			return;
+			break;
 		}
+	for (p = &js->ihash[id_bucket(j->id, js->nhash)]; *p; p = &(*p)->inext)
+		if (*p == j) {
+			*p = j->inext;
+			break;
+		}
+}
+
+Job *jobs_by_id(Jobs *js, int64_t id)
+{
+	if (!js->nhash)
+		return NULL;
+	for (Job *j = js->ihash[id_bucket(id, js->nhash)]; j; j = j->inext)
+		if (j->id == id)
+			return j;
+	return NULL;
 }
 
 Job *jobs_lookup(Jobs *js, const char *name, size_t len)
@@ -77,7 +109,7 @@ size_t jobs_owned(Jobs *js, uint32_t uid)
 uint32_t jobs_changes(Jobs *js) { return js->changes; }
 ZoneCache *jobs_zonecache(Jobs *js) { return &js->zones; }
 
-static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, const Zone *z)
+Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, const Zone *z)
 {
 	Job *j = xcalloc(1, sizeof *j);
 	j->id = sj->id;
@@ -94,6 +126,7 @@ static Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, c
 	j->timeout_ms = sj->timeout_ms;
 	j->overlap = sj->overlap;
 	j->misfire = sj->misfire;
+	j->orphan = sj->orphan;
 	j->dir = xstrdup(sj->dir ? sj->dir : "");
 	j->env = xstrdup(sj->env ? sj->env : "");
 	j->limits = xstrdup(sj->limits ? sj->limits : "");
@@ -158,6 +191,7 @@ static StoreJob row_of(const Job *j)
 		.id = j->id, .name = j->name, .schedule = j->schedule, .cmd = j->cmd,
 		.started = j->started, .last_sched = j->last_sched,
 		.timeout_ms = j->timeout_ms, .overlap = j->overlap, .misfire = j->misfire,
+		.orphan = j->orphan,
 		.dir = j->dir, .env = j->env, .limits = j->limits,
 		.runs_total = j->runs_total, .failures_total = j->failures_total,
 		.last_start_ns = j->last_start_ns, .last_end_ns = j->last_end_ns,
@@ -181,7 +215,12 @@ typedef struct LoadCtx {
 static int load_one(void *arg, const StoreJob *sj)
 {
 	LoadCtx *lc = arg;
-	Jobs *js = lc->js;
+	job_from_row(lc->js, sj);
+	return 0;
+}
+
+Job *job_from_row(Jobs *js, const StoreJob *sj)
+{
 	Cron c;
 	memset(&c, 0, sizeof c);
 	const Zone *z = NULL;
@@ -194,16 +233,14 @@ static int load_one(void *arg, const StoreJob *sj)
 			     sj->name, sj->schedule, why);
 			StoreJob copy = *sj;
 			copy.started = 0;
-			job_add(js, &copy, &c, 0, NULL);
-			return 0;
+			return job_add(js, &copy, &c, 0, NULL);
 		}
 		has_cron = 1;
 	}
 	Job *j = job_add(js, sj, &c, has_cron, z);
 	if (sj->started && has_cron)
-		j->started = 1;         /* scheduled by jobs_start */
-	(void)lc;
-	return 0;
+		j->started = 1;         /* scheduled by jobs_begin or by the caller */
+	return j;
 }
 
 int jobs_load(Jobs *js, char *why, size_t n)
@@ -434,6 +471,12 @@ int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
 	if (rc < 0)
 		return rc;
 	VLOG(1, "job %s deleted", j->name);
+	job_drop(js, j);
+	return 0;
+}
+
+void job_drop(Jobs *js, Job *j)
+{
 	job_event(js, j, "job.deleted", NULL);
 	job_gone(js, j);
 	runs_orphan_all(js, j);
@@ -447,7 +490,6 @@ int jobs_delete(Jobs *js, Job *j, char *why, size_t n)
 	js->changes++;
 	job_free(j);
 	sched_arm(js);
-	return 0;
 }
 
 /* ---- settings ---- */
@@ -508,6 +550,7 @@ static const struct {
 	[SET_TIMEOUT] = { F_MS, offsetof(Job, timeout_ms), NULL, NULL },
 	[SET_OVERLAP] = { F_WORD, offsetof(Job, overlap), NULL, NULL },
 	[SET_MISFIRE] = { F_WORD, offsetof(Job, misfire), NULL, NULL },
+	[SET_ORPHAN] = { F_WORD, offsetof(Job, orphan), NULL, NULL },
 	[SET_DIR] = { F_TEXT, offsetof(Job, dir), check_dir_field, NULL },
 	[SET_ENV] = { F_TEXT, offsetof(Job, env), NULL, NULL },
 	[SET_LIMITS] = { F_TEXT, offsetof(Job, limits), NULL, NULL },
@@ -629,6 +672,7 @@ void jobs_free(Jobs *js)
 		job_free(js->list[i]);
 	free(js->list);
 	free(js->hash);
+	free(js->ihash);
 	free(js->heap.v);
 	zonecache_free(&js->zones);
 	events_free(js->events);

@@ -1,6 +1,7 @@
 /* The job table and its policy: create, edit, start, stop, delete; a heap of
  * next fire times with one timer armed for the earliest; fire -> claim ->
- * spawn -> record, under each job's overlap, timeout and misfire settings.
+ * spawn -> record, under each job's overlap, timeout and misfire settings
+ * (and orphan, which only a cluster acts on).
  * Uses cron (arithmetic), run (children) and store (rows); knows nothing of 9P.
  *
  *   jobs.c     the table and each job's lifecycle and settings
@@ -46,12 +47,13 @@ typedef struct Job {
 	size_t listi;               /* index in creation order */
 	/* settings */
 	int64_t timeout_ms;
-	int overlap, misfire;
+	int overlap, misfire, orphan;
 	char *dir, *env;            /* "" when unset; env is KEY=value lines */
 	char *limits;               /* canonical limits_parse text, "" when unset */
 	/* runs in progress and waiting */
 	JobRun *runs;
 	unsigned nrunning;
+	unsigned launching;         /* cluster mode: starts asked of the database (remote.c) */
 	QueuedFire *queue;          /* JOB_QUEUE_MAX entries, allocated on first use */
 	unsigned nqueue;
 	/* history since creation */
@@ -74,6 +76,7 @@ typedef struct Job {
 	int64_t ctime, mtime;       /* unix s: created, last changed */
 	uint32_t owner;             /* uid of whoever created it; never changes */
 	struct Job *hnext;          /* name hash chain */
+	struct Job *inext;          /* id hash chain */
 } Job;
 
 /* What a run looks like from outside, live or recorded. */
@@ -220,6 +223,42 @@ typedef struct JobsWatch {
 void jobs_watch(Jobs *js, const JobsWatch *w);
 /* The events ring (events.h) the table writes to. */
 struct Events *jobs_events(Jobs *js);
+
+/* ---- remote.c ---- */
+/* Cluster mode: how fires are claimed and started when several nodes share
+ * the jobs (doc/cluster.md; src/cluster/ provides these). A fire is claimed
+ * with its run and number by the database, and started only if, at that
+ * moment, the claim is still this node's and its lease valid. */
+typedef struct JobsCluster {
+	void *arg;
+	/* An id for a new run (0: none now). */
+	int64_t (*new_id)(void *arg);
+	/* Claims (job, sched; 0 for a manual run) with run run_id: 0, then
+	 * done(darg, rc, seq, why) once: rc 1 claimed (seq its number), 0 another
+	 * node has it, -EAGAIN not due yet by the database's clock, -errno
+	 * failed. Or -errno at once, done not called. */
+	int (*claim)(void *arg, int64_t job_id, int64_t sched, int64_t run_id,
+	             void (*done)(void *darg, int rc, int64_t seq, const char *why), void *darg);
+	/* The fenced start of a claimed fire: 0, then done(darg, ok, why) once;
+	 * or -errno at once. */
+	int (*start)(void *arg, int64_t job_id, int64_t sched,
+	             void (*done)(void *darg, int ok, const char *why), void *darg);
+} JobsCluster;
+/* From now on fires go through c (copied); claimed on the dot, not ahead. */
+void jobs_cluster(Jobs *js, const JobsCluster *c);
+/* A fire this node took over from a dead one (the reaper): run run_id,
+ * number seq, started as this node's own claims are. */
+void jobs_adopt(Jobs *js, int64_t job_id, int64_t sched, int64_t run_id, int64_t seq);
+/* A run of job_id (instant sched) that a dead node had started is recorded
+ * lost: said in the job's log and events. */
+void jobs_lost(Jobs *js, int64_t job_id, int64_t sched, const char *node);
+/* Cluster mode: job id is in the store's cache as the cluster's database has
+ * it now (sj NULL: deleted), put there by src/cluster/; the table follows,
+ * writing nothing back (a job deleted elsewhere has its runs here ended,
+ * as jobs_delete does). */
+void jobs_apply(Jobs *js, int64_t id, const StoreJob *sj);
+/* The job with store id id, or NULL (a hash lookup). */
+Job *jobs_by_id(Jobs *js, int64_t id);
 
 /* ---- name.c ---- */
 /* Job names: 1..JOB_NAME_MAX letters, digits, '_', '-' and '.', not starting

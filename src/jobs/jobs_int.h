@@ -24,6 +24,7 @@ struct Jobs {
 	Job **list;                 /* creation order, for directory listings */
 	size_t nlist, caplist;
 	Job **hash;                 /* by name */
+	Job **ihash;                /* by id (the same number of buckets) */
 	size_t nhash;
 	FireHeap heap;
 	ZoneCache zones;
@@ -50,6 +51,7 @@ struct Jobs {
 	int closing_handles;        /* sched's handles still closing */
 	int freed;                  /* jobs_free was called: free at the last close */
 	struct Events *events;      /* what happened, for /events (notify.c) */
+	JobsCluster cluster;        /* cluster mode's claims and starts (remote.c); zeros: none */
 	JobsWatch watch;
 };
 
@@ -121,6 +123,12 @@ void text_end_run(JobRun *r);
 /* Converts a database's lines from before chunks (jobs_load). */
 int64_t text_convert(Jobs *js, char *why, size_t n);
 
+/* jobs.c: a job into the table from its row (a schedule that does not
+ * parse leaves it stopped, said in jobd's log), added as it is; and a job
+ * out of the table, its runs ended, without a word to the store. */
+Job *job_add(Jobs *js, const StoreJob *sj, const Cron *c, int has_cron, const Zone *z);
+Job *job_from_row(Jobs *js, const StoreJob *sj);
+void job_drop(Jobs *js, Job *j);
 /* heap.c */
 void heap_push(FireHeap *h, Job *j);
 void heap_remove(FireHeap *h, Job *j);
@@ -143,8 +151,19 @@ const Zone *job_zone(Jobs *js, const Job *j);
 
 /* runs.c */
 /* A scheduled (sched > 0) or manual (sched == 0) fire: the run's number
- * (seq), or 0 if the fire was not claimed. */
+ * (seq), or 0 if the fire was not claimed (or, in a cluster, not yet). */
 int64_t runs_fire(Jobs *js, Job *j, int64_t sched);
+/* A fire claimed (run_id, seq): through the job's overlap policy to its
+ * start. Returns seq. */
+int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched);
+/* The spawn itself, once a cluster has said the start may go. */
+void runs_launch_now(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
+/* A run that never started, recorded (state RUN_SKIPPED or RUN_DONE). */
+void runs_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int status);
+
+/* remote.c: the cluster's side of a fire: the claim asked (0), or -errno. */
+int cluster_fire(Jobs *js, Job *j, int64_t sched);
+void cluster_launch(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
 /* Kills (SIGTERM, then SIGKILL after the grace period) and forgets the job's runs. */
 void runs_orphan_all(Jobs *js, Job *j);
 /* Shutdown: SIGTERM to every run, what ended runs left, and (without cgroups)

@@ -78,6 +78,7 @@ static const char *state_name(int s)
 	case RUN_DONE: return "done";
 	case RUN_INTERRUPTED: return "interrupted";
 	case RUN_SKIPPED: return "skipped";
+	case RUN_LOST: return "lost";
 	default: return "?";
 	}
 }

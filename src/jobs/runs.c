@@ -222,13 +222,15 @@ static void on_gone(void *arg)
 
 static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
 
+static void launch(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
+
 static void start_queued(Jobs *js, Job *j)
 {
-	while (j->nqueue && j->nrunning == 0) {
+	while (j->nqueue && j->nrunning == 0 && j->launching == 0) {
 		QueuedFire q = j->queue[0];
 		memmove(&j->queue[0], &j->queue[1], (j->nqueue - 1) * sizeof j->queue[0]);
 		j->nqueue--;
-		spawn(js, j, q.run_id, q.seq, q.sched, q.manual);
+		launch(js, j, q.run_id, q.seq, q.sched, q.manual);
 	}
 }
 
@@ -377,6 +379,11 @@ static void end_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int statu
 		j->kept.runs++;
 	j->changes.runs++;
 	job_touch(js, j);
+}
+
+void runs_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int status)
+{
+	end_unstarted(js, j, run_id, state, status);
 }
 
 /* What a child is started with, and what has to be freed after. */
@@ -569,11 +576,29 @@ static void spawn(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, 
 	running(js, j, r);
 }
 
+/* The start of a claimed fire: where a cluster's node asks first whether
+ * the claim is still its own (remote.c), and then spawns. */
+static void launch(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual)
+{
+	if (js->cluster.start)
+		cluster_launch(js, j, run_id, seq, sched, manual);
+	else
+		spawn(js, j, run_id, seq, sched, manual);
+}
+
+void runs_launch_now(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual)
+{
+	spawn(js, j, run_id, seq, sched, manual);
+}
+
 int64_t runs_fire(Jobs *js, Job *j, int64_t sched)
 {
 	char why[256];
 	int64_t run_id, seq;
-	int manual = sched == 0;
+	if (js->cluster.claim) {
+		cluster_fire(js, j, sched);             /* claimed by the database: remote.c */
+		return 0;
+	}
 	int rc = store_fire_claim(js->store, j->id, sched, &run_id, &seq, why, sizeof why);
 	if (rc == -EALREADY) {
 		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
@@ -583,16 +608,22 @@ int64_t runs_fire(Jobs *js, Job *j, int64_t sched)
 		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)sched, why);
 		return 0;
 	}
+	return runs_claimed(js, j, run_id, seq, sched);
+}
+
+int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched)
+{
+	int manual = sched == 0;
 	if (sched > j->last_sched)
 		j->last_sched = sched;
 	j->changes.runs++;
-	if (j->nrunning == 0 && j->nqueue == 0) {
-		spawn(js, j, run_id, seq, sched, manual);
+	if (j->nrunning == 0 && j->nqueue == 0 && j->launching == 0) {
+		launch(js, j, run_id, seq, sched, manual);
 		return seq;
 	}
 	switch (j->overlap) {
 	case OVERLAP_ALLOW:
-		spawn(js, j, run_id, seq, sched, manual);
+		launch(js, j, run_id, seq, sched, manual);
 		return seq;
 	case OVERLAP_REPLACE:
 		for (JobRun *r = j->runs; r; r = r->next) {
@@ -644,6 +675,15 @@ int jobs_run_now(Jobs *js, Job *j, int64_t *seq, char *why, size_t n)
 	if (js->shutting) {
 		strfmt(why, n, "jobd is shutting down");
 		return -ESHUTDOWN;
+	}
+	if (js->cluster.claim) {
+		/* The number comes with the database's claim, a round trip later. */
+		*seq = 0;
+		int rc = cluster_fire(js, j, 0);
+		if (rc < 0)
+			strfmt(why, n, "job %s: the run cannot be claimed now: %s", j->name,
+			       strerror(-rc));
+		return rc;
 	}
 	*seq = runs_fire(js, j, 0);
 	if (*seq == 0) {

@@ -440,6 +440,7 @@ static int limits_canon(const Setting *s, const char *v, char **canon, char *why
 
 static const char *const overlap_words[] = { "skip", "queue", "replace", "allow", NULL };
 static const char *const misfire_words[] = { "skip", "once", "all", NULL };
+static const char *const orphan_words[] = { "lost", "rerun", NULL };
 
 const Setting setting_tab[SET_N] = {
 	[SET_SCHEDULE] = { "schedule", schedule_canon, NULL, 0,
@@ -451,6 +452,10 @@ const Setting setting_tab[SET_N] = {
 	                  "what a fire does while a run is going" },
 	[SET_MISFIRE] = { "misfire", word_canon, misfire_words, 0,
 	                  "what to run for times missed while jobd was down" },
+	/* Only a cluster has another node to run a dead node's fire: a single
+	 * jobd keeps the setting and shows it, and its runs are interrupted. */
+	[SET_ORPHAN] = { "orphan", word_canon, orphan_words, 0,
+	                 "a run whose node died: lost, or rerun once (used in cluster mode)" },
 	[SET_DIR] = { "dir", dir_canon, NULL, 0, "the run's working directory: an absolute path" },
 	[SET_ENV] = { "env", env_canon, NULL, SETF_LINES, "KEY=value lines added to the run's environment" },
 	[SET_LIMITS] = { "limits", limits_canon, NULL, SETF_WORDS,

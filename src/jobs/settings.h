@@ -14,11 +14,12 @@
 /* A job's settings, one row each in setting_tab: what the name space shows
  * as files (in this order), what `set` and `jobctl edit` take, and what
  * their messages list. */
-enum { SET_SCHEDULE, SET_CMD, SET_TIMEOUT, SET_OVERLAP, SET_MISFIRE, SET_DIR, SET_ENV, SET_LIMITS,
-       SET_N };
-/* The values of overlap and misfire: indexes into their rows' words. */
+enum { SET_SCHEDULE, SET_CMD, SET_TIMEOUT, SET_OVERLAP, SET_MISFIRE, SET_ORPHAN, SET_DIR, SET_ENV,
+       SET_LIMITS, SET_N };
+/* The values of overlap, misfire and orphan: indexes into their rows' words. */
 enum { OVERLAP_SKIP = 0, OVERLAP_QUEUE, OVERLAP_REPLACE, OVERLAP_ALLOW };
 enum { MISFIRE_SKIP = 0, MISFIRE_ONCE, MISFIRE_ALL };
+enum { ORPHAN_LOST = 0, ORPHAN_RERUN };
 enum {
 	SETTING_SCHEDULE_MAX = 512, SETTING_ENV_MAX = 8192, SETTING_DIR_MAX = 1024,
 	SETTING_LIMITS_MAX = 512,

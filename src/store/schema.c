@@ -43,8 +43,6 @@
 
 #include "util/util.h"
 
-#define nelem(a) (sizeof(a) / sizeof((a)[0]))
-
 typedef struct Stmt {
 	const char *sql[SCHEMA_DIALECTS];     /* NULL: nothing for that dialect */
 } Stmt;
@@ -176,13 +174,13 @@ static const Version versions[] = {
 	 *
 	 * Added for cluster mode, as doc/cluster.md lays it out: runs.node, the
 	 * tables fires, nodes and changes. The run state lost is a number more
-	 * in store.h's RUN_* when the backend comes (runs.state is a number, as
-	 * in SQLite: nothing to add here). In SQLite the partial unique index
-	 * runs_fire is the exactly-once key of a scheduled fire; here fires'
-	 * primary key is, and runs may hold an instant twice (orphan=rerun runs
-	 * a lost one again). The indexes the reaper and the change reader want
-	 * come with their queries: into this base while it is not shipped (a
-	 * new version would move SQLite's files too). */
+	 * in store.h's RUN_* (RUN_LOST; runs.state is a number, as in SQLite:
+	 * nothing to add here). In SQLite the partial unique index runs_fire is
+	 * the exactly-once key of a scheduled fire; here fires' primary key is,
+	 * and runs may hold an instant twice (orphan=rerun runs a lost one
+	 * again). The indexes the change reader wants come with its queries:
+	 * into this base while it is not shipped, or into a version that
+	 * SQLite's files take anyway (the reaper's came with 8). */
 	{ .base = { [SCHEMA_PG] = 1 }, .stmts = (const Stmt[]){
 	/* SQLite's step to 7, from 6 (shipped). */
 	SQLITE(
@@ -285,6 +283,28 @@ static const Version versions[] = {
 		"\n  seq bigserial PRIMARY KEY,"
 		"\n  job_id bigint NOT NULL,"
 		"\n  kind text NOT NULL)"),
+	/* Where nodes take their ids from: a block of 2^20 at a time
+	 * (cluster/mirror.h), so that no change waits for a round trip. */
+	PG("CREATE SEQUENCE jobd_id_blocks"),
+	END } },
+	/* 8: each job's orphan setting (ORPHAN_* of jobs/settings.h): what a
+	 * cluster does with a run whose node died, recorded lost (0) or run
+	 * again once (1). SQLite keeps and shows it; only a cluster acts on it.
+	 *
+	 * For PostgreSQL, what the reaper (src/cluster/reap.c) needs:
+	 * fires.reruns, how often the instant was claimed again after its run
+	 * was lost (orphan=rerun runs it once more, never twice: a count on the
+	 * instant's one row, where a second run of the same (job, sched) is
+	 * not a key to find it by); and two partial indexes, so that a reap
+	 * reads what is open, not the history: the claims not yet started
+	 * (moments long each) and the runs not ended (those going now). */
+	{ .stmts = (const Stmt[]){
+	SQLITE("ALTER TABLE jobs ADD COLUMN orphan INTEGER NOT NULL DEFAULT 0"),
+	PG("ALTER TABLE jobs ADD COLUMN orphan integer NOT NULL DEFAULT 0"),
+	PG("ALTER TABLE fires ADD COLUMN reruns integer NOT NULL DEFAULT 0"),
+	PG("CREATE INDEX fires_claimed ON fires(node, epoch) WHERE state = 'claimed'"),
+	/* 0, 1: RUN_CLAIMED, RUN_RUNNING. */
+	PG("CREATE INDEX runs_open ON runs(job_id, sched) WHERE state IN (0, 1)"),
 	END } },
 };
 _Static_assert(nelem(versions) == SCHEMA_VERSION, "SCHEMA_VERSION is the last version listed");

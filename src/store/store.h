@@ -28,6 +28,8 @@ typedef struct StoreJob {
 	/* settings (schema 3) */
 	int64_t timeout_ms;    /* 0 = none */
 	int overlap, misfire;  /* OVERLAP_*, MISFIRE_* of jobs/settings.h, stored as numbers */
+	int orphan;            /* ORPHAN_* of jobs/settings.h (schema 8): what a cluster does
+	                        * with a run whose node died */
 	const char *dir;       /* "" = default */
 	const char *env;       /* KEY=value lines */
 	/* history since creation (schema 3) */
@@ -40,8 +42,13 @@ typedef struct StoreJob {
 	const char *limits;    /* the limits setting's canonical text, "" = none (schema 5) */
 } StoreJob;
 
-/* Run states as stored. */
-enum { RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_SKIPPED = 4 };
+/* Run states as stored. RUN_LOST: the run's node died while it ran (cluster
+ * mode, doc/cluster.md "Dead nodes"): it may have run, its end is unknown.
+ * A single jobd never makes one (its own runs are interrupted). */
+enum {
+	RUN_CLAIMED = 0, RUN_RUNNING = 1, RUN_DONE = 2, RUN_INTERRUPTED = 3, RUN_SKIPPED = 4,
+	RUN_LOST = 5,
+};
 
 /* ---- the write path ----
  *
@@ -115,6 +122,13 @@ int store_job_save(Store *s, const StoreJob *j, char *why, size_t n);
  * an unscheduled (manual) run, which is never a duplicate. */
 int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
                      char *why, size_t n);
+
+/* Cluster mode (store_observe): the fire (job, sched; 0 for a manual run) a
+ * cluster's database gave this node, with the run's id and number as the
+ * database made them; recorded as store_fire_claim records a claim (which
+ * a cluster's store refuses, -ENOTSUP: run numbers are the database's). */
+int store_fire_put(Store *s, int64_t job_id, int64_t sched, int64_t run_id, int64_t seq,
+                   char *why, size_t n);
 
 /* Run flags as stored. */
 enum { RUNF_TIMEDOUT = 1, RUNF_KILLED = 2, RUNF_TRUNCATED = 4 };
@@ -215,5 +229,45 @@ int store_runs_interrupted(Store *s, int (*fn)(void *arg, const StoreRun *r), vo
  * is handed out by store_runs_interrupted at every open. -ENOENT if it is
  * not an unsettled interrupted run. */
 int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, char *why, size_t n);
+
+
+/* ---- cluster mode: the store as a node's cache ----
+ *
+ * A node of a cluster keeps this store as its cache of the shared database
+ * (doc/cluster.md, "The node's cache and the mirror"; src/cluster/). Each
+ * change made through the functions above is handed to the observer as it
+ * is made, and store_commit's done waits for the observer's commit as well.
+ * What the cache receives from the database (store/cache.h) is not handed
+ * on. Each callback returns 0 or -errno with why (the change is then
+ * undone here and fails: the database is unreachable). */
+typedef struct StoreObserver {
+	void *arg;
+	/* Whether changes can be taken now: 0, or -errno with why. Asked before
+	 * each change, so that a change the observer cannot take is not made. */
+	int (*ready)(void *arg, char *why, size_t n);
+	/* An id for a new row (job or run): > 0, the observer's. */
+	int64_t (*new_id)(void *arg);
+	int (*job_created)(void *arg, const StoreJob *j);
+	int (*job_saved)(void *arg, const StoreJob *j);
+	int (*job_started)(void *arg, int64_t id, int started);
+	int (*job_deleted)(void *arg, int64_t id);
+	/* A run's row after any change of it. */
+	int (*run)(void *arg, const StoreRun *r);
+	/* Text for the log and run run_id's output (at roff): the observer
+	 * stores the chunk; the log's positions are the database's, and the
+	 * chunk comes back into the cache from there. */
+	int (*text)(void *arg, int64_t job_id, int64_t run_id, int64_t roff, const char *text,
+	            size_t len);
+	/* Retention: the runs ids[0..n) went, and the log before cut; with
+	 * before, the finished runs that began before cut went too. */
+	int (*retained)(void *arg, int64_t job_id, const int64_t *ids, size_t n, int64_t cut,
+	                int before);
+	/* Whether the observer holds changes not committed yet. */
+	int (*pending)(void *arg);
+	/* The batch is committed here; done once the observer has it too. */
+	void (*commit)(void *arg, void (*done)(void *arg, int rc, const char *why), void *darg);
+} StoreObserver;
+/* o NULL: none (the default). The struct is copied. */
+void store_observe(Store *s, const StoreObserver *o);
 
 #endif

@@ -20,6 +20,7 @@
  * back into the store (even the same reader). An active statement would also
  * keep an autocommit write from committing until it finished. */
 #include "store/store.h"
+#include "store/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,8 +38,7 @@
 
 #include "store/schema.h"
 #include "util/secdir.h"
-
-#define nelem(a) (sizeof(a) / sizeof((a)[0]))
+#include "util/util.h"
 
 /* "jobd" in PRAGMA application_id marks the file as ours. */
 enum { JOBD_APPID = 0x6a6f6264 };
@@ -60,6 +60,7 @@ enum {
 	S_RUN_SETTLE, S_JOB_SAVE, S_RUN_END, S_RUN_OLDEST, S_RUN_GET,
 	S_OUT_SET, S_CHUNK_INSERT, S_CHUNK_DROP, S_LOG_TEXT, S_OUT_TEXT,
 	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
+	S_CACHE_NAME, S_CACHE_JOB, S_CACHE_RUN, S_CACHE_RUN_IDS, S_RUN_BY_ID, S_RUN_PUT,
 	NSTMT
 };
 static const char *const stmtsql[NSTMT] = {
@@ -72,10 +73,11 @@ static const char *const stmtsql[NSTMT] = {
 	[S_UNDO] = "ROLLBACK TO change",
 	[S_JOBS_PAGE] = "SELECT id, name, schedule, cmd, started, created_ns, last_sched,"
 		" timeout_ms, overlap, misfire, dir, env, runs_total, failures_total,"
-		" last_start_ns, last_end_ns, last_status, owner_uid, limits"
+		" last_start_ns, last_end_ns, last_status, owner_uid, limits, orphan"
 		" FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-	[S_JOB_INSERT] = "INSERT INTO jobs(name, schedule, cmd, started, created_ns, last_sched,"
-		" owner_uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* ?8: the id, NULL for SQLite's own (a cluster's node gives its own). */
+	[S_JOB_INSERT] = "INSERT INTO jobs(id, name, schedule, cmd, started, created_ns, last_sched,"
+		" owner_uid) VALUES(?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_JOB_STARTED] = "UPDATE jobs SET started = ?2 WHERE id = ?1",
 	[S_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
 	/* A job's counts (see "counts"): read once a batch, written once. */
@@ -87,8 +89,8 @@ static const char *const stmtsql[NSTMT] = {
 	 * A refused claim (the unique key) changes nothing. No RETURNING on the
 	 * write path: SQLite gathers a RETURNING clause's rows in a temporary
 	 * table made for each statement, which costs more than the statement. */
-	[S_RUN_CLAIM] = "INSERT INTO runs(job_id, sched, state, manual, seq, log_off)"
-		" VALUES(?1, ?2, ?3, ?2 = 0, ?4, ?5)",
+	[S_RUN_CLAIM] = "INSERT INTO runs(id, job_id, sched, state, manual, seq, log_off)"
+		" VALUES(?6, ?1, ?2, ?3, ?2 = 0, ?4, ?5)",
 	[S_RUN_DROP] = "DELETE FROM runs WHERE id = ?1",
 	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
 	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
@@ -97,26 +99,28 @@ static const char *const stmtsql[NSTMT] = {
 	[S_RUN_GET] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
 		" seq, manual, flags, out_bytes"
 		" FROM runs WHERE job_id = ?1 AND seq = ?2 ORDER BY id DESC LIMIT 1",
-	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
-	/* 2, 3, 4: RUN_DONE, RUN_INTERRUPTED, RUN_SKIPPED. */
+	/* The finished states, here and below: 2, 3, 4, 5: RUN_DONE,
+	 * RUN_INTERRUPTED, RUN_SKIPPED, RUN_LOST (which a cluster's reaper
+	 * writes; the SQLite backend never does, but a run so recorded is over). */
 	[S_RUNS_KEPT] = "SELECT count(*), coalesce(sum(out_bytes), 0) FROM runs"
-		" WHERE job_id = ?1 AND state IN (2, 3, 4)",
+		" WHERE job_id = ?1 AND state IN (2, 3, 4, 5)",
 	/* 3: RUN_INTERRUPTED; end_ns 0 until the interruption is settled. A run
 	 * still claimed (0) or running (1) is one store_open could not mark. */
 	[S_RUN_SETTLE] = "UPDATE runs SET state = 3, end_ns = ?2 WHERE id = ?1"
 		" AND (state IN (0, 1) OR (state = 3 AND end_ns = 0))",
 	[S_JOB_SAVE] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
 		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
-		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14 WHERE id = ?1",
+		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14, orphan = ?15"
+		" WHERE id = ?1",
 	[S_JOB_SAVE_COUNTS] = "UPDATE jobs SET schedule = ?2, cmd = ?3, timeout_ms = ?4, overlap = ?5,"
 		" misfire = ?6, dir = ?7, env = ?8, runs_total = ?9, failures_total = ?10,"
-		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14,"
-		" run_seq = ?15, log_end = ?16, last_sched = ?17 WHERE id = ?1",
+		" last_start_ns = ?11, last_end_ns = ?12, last_status = ?13, limits = ?14, orphan = ?15,"
+		" run_seq = ?16, log_end = ?17, last_sched = ?18 WHERE id = ?1",
 	[S_RUN_END] = "UPDATE runs SET state = ?2, end_ns = ?3, status = ?4, flags = ?5 WHERE id = ?1",
 	/* The oldest finished run (retention takes them one at a time, S_RUN_DROP:
 	 * an index seek each). */
 	[S_RUN_OLDEST] = "SELECT id, out_bytes FROM runs WHERE job_id = ?1"
-		" AND state IN (2, 3, 4) ORDER BY id LIMIT 1",
+		" AND state IN (2, 3, 4, 5) ORDER BY id LIMIT 1",
 	/* Text: each append stores the chunk where the log (the job's counts)
 	 * and the run's output (S_OUT_END) end, and moves the ends. */
 	[S_OUT_SET] = "UPDATE runs SET out_bytes = ?2 WHERE id = ?1",
@@ -149,13 +153,37 @@ static const char *const stmtsql[NSTMT] = {
 	 * allows (store_runs_retain). */
 	[S_LOG_CUT] = "SELECT coalesce((SELECT CASE WHEN seq <= 1 THEN 0 ELSE log_off END"
 		" FROM runs WHERE job_id = ?1 ORDER BY id LIMIT 1), 0)",
-	[S_RUNS_BEFORE] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4) AND log_off < ?2",
+	[S_RUNS_BEFORE] = "DELETE FROM runs WHERE job_id = ?1 AND state IN (2, 3, 4, 5) AND log_off < ?2",
 	[S_CHUNKS_CUT] = "DELETE FROM chunks WHERE job_id = ?1 AND off < ?2 AND off + len <= ?2",
+	/* A cluster node's cache (cache.h): rows as the database has them. */
+	[S_CACHE_NAME] = "DELETE FROM jobs WHERE name = ?1 AND id != ?2",
+	[S_CACHE_JOB] = "INSERT INTO jobs(id, name, schedule, cmd, started, created_ns, last_sched,"
+		" timeout_ms, overlap, misfire, dir, env, runs_total, failures_total, last_start_ns,"
+		" last_end_ns, last_status, owner_uid, limits, orphan, run_seq) VALUES(?1, ?2, ?3, ?4,"
+		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+		" ON CONFLICT(id) DO UPDATE SET name = ?2, schedule = ?3, cmd = ?4, started = ?5,"
+		" created_ns = ?6, last_sched = ?7, timeout_ms = ?8, overlap = ?9, misfire = ?10,"
+		" dir = ?11, env = ?12, runs_total = ?13, failures_total = ?14, last_start_ns = ?15,"
+		" last_end_ns = ?16, last_status = ?17, owner_uid = ?18, limits = ?19, orphan = ?20,"
+		" run_seq = ?21",
+	/* REPLACE: a run of an instant run again (orphan=rerun) takes the place
+	 * of the lost one in runs_fire; chunks do not refer to runs. */
+	[S_CACHE_RUN] = "INSERT OR REPLACE INTO runs(id, job_id, sched, state, start_ns, end_ns, pid,"
+		" status, proc, seq, manual, flags, out_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" ?9, ?10, ?11, ?12, ?13)",
+	[S_CACHE_RUN_IDS] = "SELECT id FROM runs WHERE job_id = ?1 ORDER BY id",
+	/* A fire a cluster gave (store_fire_put): its row replaces what the
+	 * cache may hold of it already (the node that claimed it first, dead). */
+	[S_RUN_PUT] = "INSERT OR REPLACE INTO runs(id, job_id, sched, state, manual, seq, log_off)"
+		" VALUES(?6, ?1, ?2, ?3, ?2 = 0, ?4, ?5)",
+	[S_RUN_BY_ID] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
+		" seq, manual, flags, out_bytes FROM runs WHERE id = ?1",
 };
 
 /* Run states are values in the file: they never change meaning. */
 _Static_assert(RUN_CLAIMED == 0 && RUN_RUNNING == 1 && RUN_DONE == 2 &&
-               RUN_INTERRUPTED == 3 && RUN_SKIPPED == 4, "stored run states changed");
+               RUN_INTERRUPTED == 3 && RUN_SKIPPED == 4 && RUN_LOST == 5,
+               "stored run states changed");
 
 struct Store {
 	sqlite3 *db;
@@ -188,7 +216,17 @@ struct Store {
 	int dfd;                    /* the directory, for the reserve */
 	int full;
 	int64_t probe_at;           /* monotonic s of the next try to make the reserve */
+	/* A cluster node's: what each change is also handed to (store.h). */
+	StoreObserver ob;
+	int observed;
+	struct Sent *sent;          /* runs' output sent and not yet back (observe_text) */
+	size_t nsent, capsent;
 };
+
+typedef struct Sent {
+	int64_t run_id, job_id;
+	int64_t end;                /* the output's end, as sent */
+} Sent;
 
 enum { RESERVE_BYTES = 512 * 1024, RESERVE_PROBE_S = 5 };
 /* What a change other than text may add to a commit (pages of tables and
@@ -571,6 +609,30 @@ static int counts_get(Store *s, int64_t job_id, Counts **out)
 	return SQLITE_ROW;
 }
 
+static int fail(Store *s, char *why, size_t n, const char *ctx);
+
+/* A one-statement change of a job's counts begins (see change_begin1): the
+ * batch joined and the job's entry in *c. 0; -ENOENT (no such job) or
+ * -errno, with why. */
+static int begin_counts(Store *s, int64_t job_id, Counts **c, const char *ctx, char *why,
+                        size_t n)
+{
+	int r = change_begin1(s, why, n, ctx);
+	if (r < 0)
+		return r;
+	int rc = counts_get(s, job_id, c);
+	if (rc == SQLITE_DONE) {
+		say(why, n, "%s: no job with id %" PRId64, ctx, job_id);
+		return -ENOENT;
+	}
+	if (rc != SQLITE_ROW) {
+		r = fail(s, why, n, ctx);
+		check_lost(s);
+		return r;
+	}
+	return 0;
+}
+
 /* The entry has changed: written at the commit. */
 static void counts_touch(Store *s, Counts *c)
 {
@@ -668,7 +730,53 @@ static int refuse_full(Store *s, char *why, size_t n, const char *ctx)
 
 int store_pending(const Store *s)
 {
-	return s->batch || s->lost;     /* a lost batch is news for store_commit to give */
+	/* A lost batch is news for store_commit to give. */
+	return s->batch || s->lost || (s->observed && s->ob.pending(s->ob.arg));
+}
+
+/* ---- the observer (store.h, "cluster mode") ---- */
+
+void store_observe(Store *s, const StoreObserver *o)
+{
+	memset(&s->ob, 0, sizeof s->ob);
+	s->observed = o != NULL;
+	if (o)
+		s->ob = *o;
+}
+
+/* Whether the observer can take a change now: 0, or its refusal (why). A
+ * change is asked about before it is made, so that one the database cannot
+ * take is not made here either. */
+static int observe_ready(Store *s, char *why, size_t n)
+{
+	return s->observed ? s->ob.ready(s->ob.arg, why, n) : 0;
+}
+
+/* The observer refused a change made here (its connection went between
+ * observe_ready and now): the batch cannot reach the database whole, and
+ * its commit says so. */
+static int observe_failed(int rc, const char *ctx, char *why, size_t n)
+{
+	if (rc < 0)
+		say(why, n, "%s: the database did not take it (%s)", ctx, strerror(-rc));
+	return rc;
+}
+
+static void run_row(sqlite3_stmt *st, StoreRun *w);
+
+/* Run id's row as it is now, to the observer. */
+static int observe_run(Store *s, int64_t id, const char *ctx, char *why, size_t n)
+{
+	if (!s->observed)
+		return 0;
+	StoreRun r;
+	bind_i64(s, S_RUN_BY_ID, 1, id);
+	int rc = step(s, S_RUN_BY_ID);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : fail(s, why, n, ctx);
+	run_row(s->st[S_RUN_BY_ID], &r);
+	idle(s, S_RUN_BY_ID);
+	return observe_failed(s->ob.run(s->ob.arg, &r), ctx, why, n);
 }
 
 void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), void *arg)
@@ -714,6 +822,10 @@ void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), vo
 			fail(s, why, sizeof why, "committing (will try again)");
 			r = -EAGAIN;
 		}
+	}
+	if (r == 0 && s->observed) {
+		s->ob.commit(s->ob.arg, done, arg);     /* done when the database has it too */
+		return;
 	}
 	done(arg, r, why);
 }
@@ -1339,6 +1451,7 @@ void store_close(Store *s)
 	free(s->intr);
 	free(s->counts);
 	free(s->dirty);
+	free(s->sent);
 	free(s->dir);
 	free(s->real);
 	free(s->path);
@@ -1394,6 +1507,7 @@ int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg
 			t = col_text(s, S_JOBS_PAGE, 18, &len);
 			w->limits = estrndup(t, len);
 			w->j.limits = w->limits;
+			w->j.orphan = sqlite3_column_int(s->st[S_JOBS_PAGE], 19);
 			w->j.dir = w->dir;
 			w->j.env = w->env;
 			w->j.name = w->name;
@@ -1426,9 +1540,15 @@ int store_job_create(Store *s, StoreJob *j, char *why, size_t n)
 		say(why, n, "job needs a name, a schedule and a command");
 		return -EINVAL;
 	}
-	int r = change_begin(s, why, n, "creating job");
+	int r = observe_ready(s, why, n);
+	if (r == 0)
+		r = change_begin(s, why, n, "creating job");
 	if (r < 0)
 		return r;
+	if (s->observed)
+		bind_i64(s, S_JOB_INSERT, 8, s->ob.new_id(s->ob.arg));
+	else
+		sqlite3_bind_null(s->st[S_JOB_INSERT], 8);
 	bind_text(s, S_JOB_INSERT, 1, j->name);
 	bind_text(s, S_JOB_INSERT, 2, j->schedule);
 	bind_text(s, S_JOB_INSERT, 3, j->cmd);
@@ -1444,7 +1564,9 @@ int store_job_create(Store *s, StoreJob *j, char *why, size_t n)
 	if (rc != 0)
 		return change_done(s, fail(s, why, n, "creating job"));
 	j->id = sqlite3_last_insert_rowid(s->db);
-	return change_done(s, 0);
+	if (s->observed)
+		r = observe_failed(s->ob.job_created(s->ob.arg, j), "creating job", why, n);
+	return change_done(s, r);
 }
 
 /* A change that is one UPDATE or DELETE of one row chosen by id: statement
@@ -1452,7 +1574,9 @@ int store_job_create(Store *s, StoreJob *j, char *why, size_t n)
 static int change1(Store *s, int k, const char *what, int64_t id, const char *ctx,
                    char *why, size_t n)
 {
-	int r = change_begin1(s, why, n, ctx);
+	int r = observe_ready(s, why, n);
+	if (r == 0)
+		r = change_begin1(s, why, n, ctx);
 	if (r < 0) {
 		idle(s, k);
 		return r;
@@ -1471,8 +1595,11 @@ int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n
 {
 	bind_i64(s, S_JOB_STARTED, 1, id);
 	bind_i64(s, S_JOB_STARTED, 2, started != 0);
-	return change1(s, S_JOB_STARTED, "job", id, started ? "starting job" : "stopping job",
-	               why, n);
+	const char *ctx = started ? "starting job" : "stopping job";
+	int r = change1(s, S_JOB_STARTED, "job", id, ctx, why, n);
+	if (r == 0 && s->observed)
+		r = observe_failed(s->ob.job_started(s->ob.arg, id, started != 0), ctx, why, n);
+	return r;
 }
 
 /* Runs and text go with the job through ON DELETE CASCADE. */
@@ -1485,6 +1612,8 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n)
 		c->dirty = 0;           /* its row is gone: nothing to write */
 		c->gone = 1;
 	}
+	if (r == 0 && s->observed)
+		r = observe_failed(s->ob.job_deleted(s->ob.arg, id), "deleting job", why, n);
 	return r;
 }
 
@@ -1495,8 +1624,10 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n)
  * job's last_sched change together. */
 static int read2(Store *s, int k, int64_t *a, int64_t *b);
 
-int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
-                     char *why, size_t n)
+/* The claim: the run's row (id: 0 for SQLite's own; seq: 0 for the next of
+ * the job's counts) and the job's last_sched. */
+static int claim(Store *s, int64_t job_id, int64_t sched, int64_t id, int64_t seq,
+                 int64_t *run_id, int64_t *seq_out, char *why, size_t n)
 {
 	if (sched < 0) {
 		say(why, n, "claiming fire: negative scheduled time %" PRId64, sched);
@@ -1505,26 +1636,26 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 	/* One statement (and, at the job's first change in the batch, a read
 	 * of its counts), no savepoint: a burst makes thousands. The insert is
 	 * refused whole (the unique key) before anything changes. */
-	int r = change_begin1(s, why, n, "claiming fire");
+	Counts *c;
+	int r = observe_ready(s, why, n);
+	if (r == 0)
+		r = begin_counts(s, job_id, &c, "claiming fire", why, n);
 	if (r < 0)
 		return r;
-	Counts *c;
-	int rc = counts_get(s, job_id, &c);
-	if (rc == SQLITE_DONE) {
-		say(why, n, "claiming fire: no job with id %" PRId64, job_id);
-		return -ENOENT;
-	}
-	if (rc != SQLITE_ROW) {
-		r = fail(s, why, n, "claiming fire");
-		check_lost(s);
-		return r;
-	}
-	bind_i64(s, S_RUN_CLAIM, 1, job_id);
-	bind_i64(s, S_RUN_CLAIM, 2, sched);
-	bind_i64(s, S_RUN_CLAIM, 3, RUN_CLAIMED);
-	bind_i64(s, S_RUN_CLAIM, 4, c->run_seq + 1);
-	bind_i64(s, S_RUN_CLAIM, 5, c->log_end);
-	rc = exec1(s, S_RUN_CLAIM);
+	int rc;
+	if (seq == 0)
+		seq = c->run_seq + 1;
+	int k = id > 0 ? S_RUN_PUT : S_RUN_CLAIM;
+	bind_i64(s, k, 1, job_id);
+	bind_i64(s, k, 2, sched);
+	bind_i64(s, k, 3, RUN_CLAIMED);
+	bind_i64(s, k, 4, seq);
+	bind_i64(s, k, 5, c->log_end);
+	if (id > 0)
+		bind_i64(s, k, 6, id);
+	else
+		sqlite3_bind_null(s->st[k], 6);
+	rc = exec1(s, k);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
 		return -EALREADY;
@@ -1534,15 +1665,39 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 		check_lost(s);
 		return r;
 	}
-	c->run_seq++;
+	if (seq > c->run_seq)
+		c->run_seq = seq;
 	if (sched > c->last_sched)
 		c->last_sched = sched;
 	counts_touch(s, c);
+	id = sqlite3_last_insert_rowid(s->db);
 	if (run_id != NULL)
-		*run_id = sqlite3_last_insert_rowid(s->db);
-	if (seq != NULL)
-		*seq = c->run_seq;
-	return 0;
+		*run_id = id;
+	if (seq_out != NULL)
+		*seq_out = seq;
+	return observe_run(s, id, "claiming fire", why, n);
+}
+
+int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
+                     char *why, size_t n)
+{
+	if (s->observed) {
+		/* A run's number is the cluster's to give: store_fire_put. */
+		say(why, n, "claiming fire: in a cluster, the database claims fires");
+		return -ENOTSUP;
+	}
+	return claim(s, job_id, sched, 0, 0, run_id, seq, why, n);
+}
+
+int store_fire_put(Store *s, int64_t job_id, int64_t sched, int64_t run_id, int64_t seq,
+                   char *why, size_t n)
+{
+	if (run_id <= 0 || seq <= 0) {
+		say(why, n, "recording a claimed fire: run id %" PRId64 ", number %" PRId64, run_id,
+		    seq);
+		return -EINVAL;
+	}
+	return claim(s, job_id, sched, run_id, seq, NULL, NULL, why, n);
 }
 
 int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
@@ -1564,14 +1719,17 @@ int store_job_save(Store *s, const StoreJob *j, char *why, size_t n)
 	bind_i64(s, k, 12, j->last_end_ns);
 	bind_i64(s, k, 13, j->last_status);
 	bind_text(s, k, 14, j->limits ? j->limits : "");
+	bind_i64(s, k, 15, j->orphan);
 	if (k == S_JOB_SAVE_COUNTS) {
-		bind_i64(s, k, 15, c->run_seq);
-		bind_i64(s, k, 16, c->log_end);
-		bind_i64(s, k, 17, c->last_sched);
+		bind_i64(s, k, 16, c->run_seq);
+		bind_i64(s, k, 17, c->log_end);
+		bind_i64(s, k, 18, c->last_sched);
 	}
 	int r = change1(s, k, "job", j->id, "saving job", why, n);
 	if (r == 0 && k == S_JOB_SAVE_COUNTS)
 		c->dirty = 0;           /* written; counts_write skips it */
+	if (r == 0 && s->observed)
+		r = observe_failed(s->ob.job_saved(s->ob.arg, j), "saving job", why, n);
 	return r;
 }
 
@@ -1586,7 +1744,8 @@ int store_run_end(Store *s, const StoreRunEnd *e, char *why, size_t n)
 	bind_i64(s, S_RUN_END, 3, e->end_ns);
 	bind_i64(s, S_RUN_END, 4, e->status);
 	bind_i64(s, S_RUN_END, 5, e->flags);
-	return change1(s, S_RUN_END, "run", e->run_id, "recording run end", why, n);
+	int r = change1(s, S_RUN_END, "run", e->run_id, "recording run end", why, n);
+	return r == 0 ? observe_run(s, e->run_id, "recording run end", why, n) : r;
 }
 
 /* Steps a one-row reader k into up to two integers (NULL columns read 0).
@@ -1629,16 +1788,37 @@ static int log_cut(Store *s, int64_t job_id, int64_t budget, int64_t *cut, int *
 	return 0;
 }
 
+static int retain_log(Store *s, int64_t job_id, int64_t keep_bytes, StoreKept *k,
+                      const int64_t *ids, size_t nids, char *why, size_t n);
+
+/* Appends id to the list (*v, *n), which grows by 64 at a time. */
+static void ids_add(int64_t **v, size_t *n, int64_t id)
+{
+	if (*n % 64 == 0) {
+		int64_t *g = emalloc((*n + 64) * sizeof *g);
+		if (*n)
+			memcpy(g, *v, *n * sizeof *g);
+		free(*v);
+		*v = g;
+	}
+	(*v)[(*n)++] = id;
+}
+
 int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_bytes,
                       StoreKept *kept, char *why, size_t n)
 {
 	/* Within bounds by the caller's count: nothing to do, not a statement. */
 	if (kept != NULL && kept->runs >= 0 && kept->runs <= keep_runs && kept->bytes <= keep_bytes)
 		return 0;
-	int r = change_begin(s, why, n, "trimming runs");
+	int r = observe_ready(s, why, n);
+	if (r == 0)
+		r = change_begin(s, why, n, "trimming runs");
 	if (r < 0)
 		return r;
 	StoreKept k = kept ? *kept : (StoreKept){ -1, -1 };
+	/* The runs that go, for the observer (a cluster's database). */
+	int64_t *ids = NULL;
+	size_t nids = 0;
 	if (k.runs < 0) {
 		bind_i64(s, S_RUNS_KEPT, 1, job_id);
 		if (read2(s, S_RUNS_KEPT, &k.runs, &k.bytes) != SQLITE_ROW)
@@ -1652,11 +1832,17 @@ int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_
 		int rc = read2(s, S_RUN_OLDEST, &id, &ob);
 		if (rc == SQLITE_DONE)
 			break;
-		if (rc != SQLITE_ROW)
+		if (rc != SQLITE_ROW) {
+			free(ids);
 			return change_done(s, fail(s, why, n, "trimming runs"));
+		}
 		bind_i64(s, S_RUN_DROP, 1, id);
-		if (exec1(s, S_RUN_DROP) != 0)
+		if (exec1(s, S_RUN_DROP) != 0) {
+			free(ids);
 			return change_done(s, fail(s, why, n, "trimming runs"));
+		}
+		if (s->observed)
+			ids_add(&ids, &nids, id);
 		k.runs--;
 		k.bytes -= ob;
 		gone++;
@@ -1667,6 +1853,17 @@ int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_
 		*kept = k;
 		return change_done(s, 0);
 	}
+	r = retain_log(s, job_id, keep_bytes, &k, ids, nids, why, n);
+	free(ids);
+	if (r == 0 && kept != NULL)
+		*kept = k;
+	return change_done(s, r);
+}
+
+/* The log's part of retention (store_runs_retain): 0, or -errno with why. */
+static int retain_log(Store *s, int64_t job_id, int64_t keep_bytes, StoreKept *k,
+                      const int64_t *ids, size_t nids, char *why, size_t n)
+{
 	/* The log keeps what came since the oldest run kept began, within 2 *
 	 * keep_bytes; finished runs that began before the cut go too, so that
 	 * every run kept has all its output. A run in progress keeps its place
@@ -1674,27 +1871,28 @@ int store_runs_retain(Store *s, int64_t job_id, int64_t keep_runs, int64_t keep_
 	int64_t budget = keep_bytes > INT64_MAX / 2 ? INT64_MAX : 2 * keep_bytes, cut;
 	int over;
 	if (log_cut(s, job_id, budget, &cut, &over) != 0)
-		return change_done(s, fail(s, why, n, "trimming the log"));
+		return fail(s, why, n, "trimming the log");
 	if (over) {
 		/* Rare (a log of the job's own lines, or runs beside a long one):
 		 * a scan of the job's runs, after which the counts are unknown. */
 		bind_i64(s, S_RUNS_BEFORE, 1, job_id);
 		bind_i64(s, S_RUNS_BEFORE, 2, cut);
 		if (exec1(s, S_RUNS_BEFORE) != 0)
-			return change_done(s, fail(s, why, n, "trimming runs before the log's cut"));
+			return fail(s, why, n, "trimming runs before the log's cut");
 		if (sqlite3_changes(s->db) > 0) {
-			k.runs = -1;
+			k->runs = -1;
 			if (log_cut(s, job_id, budget, &cut, &over) != 0)
-				return change_done(s, fail(s, why, n, "trimming the log"));
+				return fail(s, why, n, "trimming the log");
 		}
 	}
 	bind_i64(s, S_CHUNKS_CUT, 1, job_id);
 	bind_i64(s, S_CHUNKS_CUT, 2, cut);
 	if (exec1(s, S_CHUNKS_CUT) != 0)
-		return change_done(s, fail(s, why, n, "trimming the log"));
-	if (kept != NULL)
-		*kept = k;
-	return change_done(s, 0);
+		return fail(s, why, n, "trimming the log");
+	if (s->observed)
+		return observe_failed(s->ob.retained(s->ob.arg, job_id, ids, nids, cut, over),
+		                      "trimming runs", why, n);
+	return 0;
 }
 
 int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, const char *proc,
@@ -1710,7 +1908,8 @@ int store_run_start(Store *s, int64_t run_id, int64_t start_ns, int pid, const c
 	bind_i64(s, S_RUN_START, 3, start_ns);
 	bind_i64(s, S_RUN_START, 4, pid);
 	bind_text(s, S_RUN_START, 5, proc != NULL ? proc : "");
-	return change1(s, S_RUN_START, "run", run_id, "recording run start", why, n);
+	int r = change1(s, S_RUN_START, "run", run_id, "recording run start", why, n);
+	return r == 0 ? observe_run(s, run_id, "recording run start", why, n) : r;
 }
 
 int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, char *why, size_t n)
@@ -1719,7 +1918,7 @@ int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, char *why, size_
 	bind_i64(s, S_RUN_SETTLE, 2, t_ns > 0 ? t_ns : 1);
 	int rc = change1(s, S_RUN_SETTLE, "unsettled interrupted run", r->id, "settling run",
 	                 why, n);
-	return rc;
+	return rc == 0 ? observe_run(s, r->id, "settling run", why, n) : rc;
 }
 
 int store_run_get(Store *s, int64_t job_id, int64_t seq, StoreRun *out, char *why, size_t n)
@@ -1767,6 +1966,54 @@ int store_runs_read(Store *s, int64_t job_id, int (*fn)(void *arg, const StoreRu
 
 static int text_end(Store *s, int64_t job_id, int64_t run_id, int64_t *end, char *why, size_t n);
 
+/* The chunk's row: 0, or the SQLite error (recorded). */
+static int insert_chunk(Store *s, int64_t job_id, int64_t run_id, int64_t off, int64_t roff,
+                        const char *text, size_t len)
+{
+	bind_i64(s, S_CHUNK_INSERT, 1, job_id);
+	bind_i64(s, S_CHUNK_INSERT, 2, run_id);
+	bind_i64(s, S_CHUNK_INSERT, 3, off);
+	bind_i64(s, S_CHUNK_INSERT, 4, roff);
+	bind_i64(s, S_CHUNK_INSERT, 5, (int64_t)len);
+	sqlite3_bind_blob(s->st[S_CHUNK_INSERT], 6, text, (int)len, SQLITE_STATIC);
+	return exec1(s, S_CHUNK_INSERT);
+}
+
+/* A cluster node's text goes to the database, which gives the log's
+ * positions; the chunk comes back into the cache from there (cache.h). A
+ * run's output has one writer, this node, which gives its positions: the
+ * end of what the cache holds of it, or of what was sent since, whichever
+ * is further (Store.sent; an entry goes once the cache has caught up). */
+static int observe_text(Store *s, int64_t job_id, int64_t run_id, int64_t roff, const char *text,
+                        size_t len, char *why, size_t n)
+{
+	Sent *e = NULL;
+	if (run_id != 0) {
+		for (size_t i = 0; i < s->nsent && !e; i++)
+			if (s->sent[i].run_id == run_id)
+				e = &s->sent[i];
+		if (e && e->end > roff)
+			roff = e->end;
+		if (!e) {
+			if (s->nsent == s->capsent) {
+				size_t cap = s->capsent ? 2 * s->capsent : 16;
+				Sent *v = emalloc(cap * sizeof *v);
+				if (s->nsent)
+					memcpy(v, s->sent, s->nsent * sizeof *v);
+				free(s->sent);
+				s->sent = v;
+				s->capsent = cap;
+			}
+			e = &s->sent[s->nsent++];
+			e->run_id = run_id;
+		}
+		e->end = roff + (int64_t)len;
+		e->job_id = job_id;
+	}
+	return observe_failed(s->ob.text(s->ob.arg, job_id, run_id, roff, text, len), "storing text",
+	                      why, n);
+}
+
 int store_text_append(Store *s, int64_t job_id, int64_t run_id, const char *text, size_t len,
                       char *why, size_t n)
 {
@@ -1779,21 +2026,13 @@ int store_text_append(Store *s, int64_t job_id, int64_t run_id, const char *text
 	/* The chunk where the log (the job's counts) and the run's output end,
 	 * then the run's end moved: no savepoint (if that fails, the chunk is
 	 * taken out again); the log's end moves in the counts. */
-	int r = change_begin1(s, why, n, "storing text");
-	if (r < 0)
-		return r;
 	Counts *c;
 	int64_t roff = 0;
-	int rc = counts_get(s, job_id, &c);
-	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE) {
-			say(why, n, "storing text: no job with id %" PRId64, job_id);
-			return -ENOENT;
-		}
-		r = fail(s, why, n, "storing text");
-		check_lost(s);
+	int r = observe_ready(s, why, n);
+	if (r == 0)
+		r = begin_counts(s, job_id, &c, "storing text", why, n);
+	if (r < 0)
 		return r;
-	}
 	if (run_id != 0 && (r = text_end(s, job_id, run_id, &roff, why, n)) < 0) {
 		if (r == -ENOENT)
 			say(why, n, "storing text: job %" PRId64 " has no run with id %" PRId64, job_id,
@@ -1801,14 +2040,10 @@ int store_text_append(Store *s, int64_t job_id, int64_t run_id, const char *text
 		check_lost(s);
 		return r;
 	}
+	if (s->observed)
+		return observe_text(s, job_id, run_id, roff, text, len, why, n);
 	int64_t off = c->log_end;
-	bind_i64(s, S_CHUNK_INSERT, 1, job_id);
-	bind_i64(s, S_CHUNK_INSERT, 2, run_id);
-	bind_i64(s, S_CHUNK_INSERT, 3, off);
-	bind_i64(s, S_CHUNK_INSERT, 4, roff);
-	bind_i64(s, S_CHUNK_INSERT, 5, (int64_t)len);
-	sqlite3_bind_blob(s->st[S_CHUNK_INSERT], 6, text, (int)len, SQLITE_STATIC);
-	if (exec1(s, S_CHUNK_INSERT) != 0) {
+	if (insert_chunk(s, job_id, run_id, off, roff, text, len) != 0) {
 		r = fail(s, why, n, "storing text");
 		check_lost(s);
 		return r;
@@ -2017,4 +2252,193 @@ int64_t store_convert_lines(Store *s, size_t (*render)(void *arg, int64_t t_ns, 
 	if (r < 0)
 		counts_clear(s);
 	return r < 0 ? r : count;
+}
+
+/* ---- a cluster node's cache (cache.h) ----
+ *
+ * Rows as the database has them, each a change of the batch like any
+ * other. A job's counts (see "counts") follow: run_seq and last_sched from
+ * the database's row, log_end from the chunks the cache holds. */
+
+int store_cache_job(Store *s, const StoreJob *j, int64_t run_seq, char *why, size_t n)
+{
+	int r = change_begin(s, why, n, "caching job");
+	if (r < 0)
+		return r;
+	bind_text(s, S_CACHE_NAME, 1, j->name);
+	bind_i64(s, S_CACHE_NAME, 2, j->id);
+	int k = S_CACHE_JOB;
+	if (exec1(s, S_CACHE_NAME) == 0) {
+		bind_i64(s, k, 1, j->id);
+		bind_text(s, k, 2, j->name);
+		bind_text(s, k, 3, j->schedule);
+		bind_text(s, k, 4, j->cmd);
+		bind_i64(s, k, 5, j->started != 0);
+		bind_i64(s, k, 6, j->created_ns);
+		bind_i64(s, k, 7, j->last_sched);
+		bind_i64(s, k, 8, j->timeout_ms);
+		bind_i64(s, k, 9, j->overlap);
+		bind_i64(s, k, 10, j->misfire);
+		bind_text(s, k, 11, j->dir);
+		bind_text(s, k, 12, j->env);
+		bind_i64(s, k, 13, j->runs_total);
+		bind_i64(s, k, 14, j->failures_total);
+		bind_i64(s, k, 15, j->last_start_ns);
+		bind_i64(s, k, 16, j->last_end_ns);
+		bind_i64(s, k, 17, j->last_status);
+		bind_i64(s, k, 18, j->owner_uid);
+		bind_text(s, k, 19, j->limits);
+		bind_i64(s, k, 20, j->orphan);
+		bind_i64(s, k, 21, run_seq);
+		if (exec1(s, k) == 0) {
+			Counts *c = counts_find(s, j->id);
+			if (c) {
+				c->run_seq = run_seq;
+				c->last_sched = j->last_sched;
+			}
+			return change_done(s, 0);
+		}
+	}
+	r = fail(s, why, n, "caching job");
+	return change_done(s, r);
+}
+
+int store_cache_drop_job(Store *s, int64_t id, char *why, size_t n)
+{
+	int r = store_job_delete(s, id, why, n);
+	return r == -ENOENT ? 0 : r;
+}
+
+static int cmp_run_id(const void *a, const void *b)
+{
+	int64_t x = ((const StoreRun *)a)->id, y = ((const StoreRun *)b)->id;
+	return (x > y) - (x < y);
+}
+
+/* Run id among the runs (sorted by id), or NULL. */
+static const StoreRun *find_run(const StoreRun *runs, size_t nrun, int64_t id)
+{
+	size_t lo = 0, hi = nrun;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (runs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nrun && runs[lo].id == id ? &runs[lo] : NULL;
+}
+
+int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun, char *why,
+                     size_t n)
+{
+	int r = change_begin(s, why, n, "caching runs");
+	if (r < 0)
+		return r;
+	StoreRun *sorted = emalloc((nrun + 1) * sizeof *sorted);
+	if (nrun)
+		memcpy(sorted, runs, nrun * sizeof *sorted);
+	qsort(sorted, nrun, sizeof *sorted, cmp_run_id);
+	/* The cache's runs of the job the database no longer has: gone. */
+	int64_t *gone = NULL;
+	size_t ngone = 0;
+	int rc;
+	bind_i64(s, S_CACHE_RUN_IDS, 1, job_id);
+	while ((rc = step(s, S_CACHE_RUN_IDS)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s->st[S_CACHE_RUN_IDS], 0);
+		if (!find_run(sorted, nrun, id))
+			ids_add(&gone, &ngone, id);
+	}
+	int ok = rc == SQLITE_DONE;
+	idle(s, S_CACHE_RUN_IDS);
+	for (size_t i = 0; ok && i < ngone; i++) {
+		bind_i64(s, S_RUN_DROP, 1, gone[i]);
+		ok = exec1(s, S_RUN_DROP) == 0;
+	}
+	for (size_t i = 0; ok && i < nrun; i++) {
+		const StoreRun *w = &sorted[i];
+		int k = S_CACHE_RUN;
+		bind_i64(s, k, 1, w->id);
+		bind_i64(s, k, 2, job_id);
+		bind_i64(s, k, 3, w->sched);
+		bind_i64(s, k, 4, w->state);
+		bind_i64(s, k, 5, w->start_ns);
+		bind_i64(s, k, 6, w->end_ns);
+		bind_i64(s, k, 7, w->pid);
+		bind_i64(s, k, 8, w->status);
+		bind_text(s, k, 9, w->proc);
+		bind_i64(s, k, 10, w->seq);
+		bind_i64(s, k, 11, w->manual);
+		bind_i64(s, k, 12, w->flags);
+		bind_i64(s, k, 13, w->out_bytes);
+		ok = exec1(s, k) == 0;
+	}
+	/* Output sent from here that the cache now holds, or whose run went:
+	 * no longer to be counted (observe_text). */
+	for (size_t i = 0; i < s->nsent;) {
+		Sent *e = &s->sent[i];
+		const StoreRun *have = find_run(sorted, nrun, e->run_id);
+		if (e->job_id == job_id && (!have || have->out_bytes >= e->end))
+			*e = s->sent[--s->nsent];
+		else
+			i++;
+	}
+	free(sorted);
+	free(gone);
+	if (!ok)
+		r = fail(s, why, n, "caching runs");
+	return change_done(s, r);
+}
+
+int store_cache_chunk(Store *s, int64_t job_id, int64_t run_id, int64_t off, int64_t roff,
+                      const char *text, size_t len, char *why, size_t n)
+{
+	if (len > STORE_CHUNK_MAX) {
+		say(why, n, "caching text: %zu bytes in one piece, more than %d", len, STORE_CHUNK_MAX);
+		return -E2BIG;
+	}
+	Counts *c;
+	int r = begin_counts(s, job_id, &c, "caching text", why, n);
+	if (r < 0)
+		return r;
+	if (off != c->log_end) {
+		say(why, n, "caching text: job %" PRId64 "'s log ends at %" PRId64 ", not %" PRId64,
+		    job_id, c->log_end, off);
+		return -EINVAL;
+	}
+	if (insert_chunk(s, job_id, run_id, off, roff, text, len) != 0) {
+		r = fail(s, why, n, "caching text");
+		check_lost(s);
+		return r;
+	}
+	c->log_end = off + (int64_t)len;
+	counts_touch(s, c);
+	s->batch_text += (int64_t)len;
+	return 0;
+}
+
+int store_cache_log_first(Store *s, int64_t job_id, int64_t first, char *why, size_t n)
+{
+	int r = change_begin1(s, why, n, "caching text");
+	if (r < 0)
+		return r;
+	Counts *c;
+	int rc = counts_get(s, job_id, &c);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_ROW) {
+		bind_i64(s, S_CHUNKS_CUT, 1, job_id);
+		bind_i64(s, S_CHUNKS_CUT, 2, first);
+		if (exec1(s, S_CHUNKS_CUT) == 0) {
+			if (c->log_end < first) {
+				/* All it held is gone, and more: the log goes on from first. */
+				c->log_end = first;
+				counts_touch(s, c);
+			}
+			return 0;
+		}
+	}
+	r = fail(s, why, n, "caching text");
+	check_lost(s);
+	return r;
 }

@@ -13,6 +13,8 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* The number of elements of an array (not a pointer). */
+#define nelem(a) (sizeof(a) / sizeof((a)[0]))
 char *xstrndup(const char *s, size_t n);
 /* snprintf that always NUL-terminates and never overflows; returns `out`. */
 char *strfmt(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -133,6 +133,7 @@ change() { # FILE: changes what FILE reads
 	timeout) $J write jobs/qv/timeout 5m ;;
 	overlap) $J write jobs/qv/overlap queue ;;
 	misfire) $J write jobs/qv/misfire once ;;
+	orphan) $J write jobs/qv/orphan rerun ;;
 	dir) $J write jobs/qv/dir /tmp ;;
 	env) $J write jobs/qv/env A=1 ;;
 	limits) $J write jobs/qv/limits nofile=100 ;;
@@ -140,7 +141,7 @@ change() { # FILE: changes what FILE reads
 }
 versions_follow() {
 	bad=0
-	for f in ctl status log schedule cmd timeout overlap misfire dir env limits; do
+	for f in ctl status log schedule cmd timeout overlap misfire orphan dir env limits; do
 		before=$(vers "jobs/qv/$f") text=$($J read "jobs/qv/$f")
 		change "$f" >/dev/null || { echo "$f: change failed"; bad=1; continue; }
 		after=$(vers "jobs/qv/$f")
@@ -156,7 +157,7 @@ check "run-ended" wait_for 20 ended
 # Stat says how many bytes a read returns: every file but log and output.
 true_lengths() {
 	bad=0
-	for f in ctl status schedule cmd timeout overlap misfire dir env limits runs/1/status; do
+	for f in ctl status schedule cmd timeout overlap misfire orphan dir env limits runs/1/status; do
 		len=$(op 9P2000.L stat "jobs/qv/$f" | sed -n 's/^ok vers [0-9]* length //p')
 		lenu=$(op 9P2000.u stat "jobs/qv/$f" | sed -n 's/^ok vers [0-9]* length //p')
 		n=$($J read -raw "jobs/qv/$f" | wc -c)

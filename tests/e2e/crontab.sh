@@ -25,7 +25,7 @@ file_is() {
 # moment; a schedule holds no other ':').
 dump() {
 	for j in $(jobctl ls-files jobs); do
-		for f in schedule cmd env timeout overlap misfire dir limits ctl; do
+		for f in schedule cmd env timeout overlap misfire orphan dir limits ctl; do
 			v=$(jobctl read "jobs/$j/$f")
 			[ "$f" = schedule ] && v=${v%%:*}
 			printf '%s %s: %s\n' "$j" "$f" "$v"
@@ -168,10 +168,12 @@ check "import-stdin-made" grep -q '^line 1: created echo_stdin$' "$T/out"
 jobctl stop echo_working >/dev/null
 jobctl set echo_working overlap queue
 jobctl set echo_working limits nofile=1024
+jobctl set echo_working orphan rerun
 rc_is "export" 0 jobctl export
 cp "$T/out" "$T/export1"
 check "export-stopped-commented" grep -q '^#30 8-18/2 \* jan-jun mon-fri echo working$' "$T/export1"
 check "export-settings-in-comments" sh -c "grep -q '^# jobctl set overlap queue\$' \"$T/export1\" && grep -q '^# jobctl set limits nofile=1024\$' \"$T/export1\""
+check "export-orphan-in-comments" grep -q '^# jobctl set orphan rerun$' "$T/export1"
 check "export-percent-escaped" grep -q "^@weekly echo \"week \\\\% done\"\$" "$T/export1"
 check "export-cron-tz" grep -q '^CRON_TZ=America/New_York$' "$T/export1"
 dump "$T/dump1"

@@ -20,6 +20,7 @@ limits
 log
 log.follow
 misfire
+orphan
 overlap
 runs
 schedule

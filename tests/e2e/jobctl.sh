@@ -54,9 +54,10 @@ expect "help-lists-commands" "edit events export help import kill log ls ls-file
 expect "help-commands-topic" "$(cat "$T/cmds")" sh -c "\"$JOBCTL\" help commands | sort"
 # help settings: every setting, one a line, and the words of those that take one.
 "$JOBCTL" help settings >"$T/settings"
-expect "help-settings-names" "schedule cmd timeout overlap misfire dir env limits" \
+expect "help-settings-names" "schedule cmd timeout overlap misfire orphan dir env limits" \
 	sh -c "cut -d' ' -f1 \"$T/settings\" | tr '\n' ' ' | sed 's/ \$//'"
 check "help-settings-words" grep -q '^overlap .*; one of: skip queue replace allow$' "$T/settings"
+check "help-settings-orphan" grep -q '^orphan .*cluster.*; one of: lost rerun$' "$T/settings"
 expect "help-command-same" "$(cat "$T/help")" "$JOBCTL" help
 expect "-h-same" "$(cat "$T/help")" "$JOBCTL" -h
 # Every command's --help: exit 0, its own usage line first (without connecting).
@@ -284,7 +285,7 @@ fi
 "$JOBCTL" status -o wide hello >"$T/wide"
 check "status-wide-settings" sh -c "grep -q '^overlap: *skip\$' \"$T/wide\" && grep -q '^timeout: ' \"$T/wide\""
 "$JOBCTL" status -o json other >"$T/json"
-expect "status-json-keys" "name schedule cmd state active next last_start last_end last_status runs failures pid timeout overlap misfire dir env limits" \
+expect "status-json-keys" "name schedule cmd state active next last_start last_end last_status runs failures pid timeout overlap misfire orphan dir env limits" \
 	sh -c "sed -n 's/^  \"\\([a-z_]*\\)\":.*/\\1/p' \"$T/json\" | tr '\n' ' ' | sed 's/ \$//'"
 check "status-json-env-array" grep -q '^  "env":\[\],$' "$T/json"
 rc_is "status-no-such-job" 4 "$JOBCTL" status nosuch
@@ -335,7 +336,7 @@ export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
 EDITED_COPY=$T/edited EDITOR="$T/ed-copy" "$JOBCTL" edit hello >/dev/null 2>&1
 check "edit-shows-settings" sh -c "grep -q '^schedule: \\* \\* \\* \\* \\* \\* \\*\$' \"$T/edited\" && grep -q '^cmd: echo hello world\$' \"$T/edited\""
-check "edit-shows-all-settings" sh -c "for k in schedule cmd timeout overlap misfire dir env; do grep -q \"^\$k:\" \"$T/edited\" || { echo \"no \$k:\"; exit 1; }; done"
+check "edit-shows-all-settings" sh -c "for k in schedule cmd timeout overlap misfire orphan dir env; do grep -q \"^\$k:\" \"$T/edited\" || { echo \"no \$k:\"; exit 1; }; done"
 EDITOR=true "$JOBCTL" edit hello >"$T/out" 2>"$T/err"; rc=$?
 check "edit-unchanged-exit-0" test "$rc" -eq 0
 check "edit-unchanged-says-so" grep -q 'no changes' "$T/err"
@@ -509,9 +510,10 @@ for sh in bash zsh fish; do
 	expect "completion-$sh-jobs" "hello" $f start he
 	expect "completion-$sh-jobs-after-addr" "hello" $f -a "$JOBD_TCP" status h
 	expect "completion-$sh-settings" "overlap" $f set hello ov
-	expect "completion-$sh-all-settings" "cmd dir env limits misfire overlap schedule timeout" $f set hello ''
+	expect "completion-$sh-all-settings" "cmd dir env limits misfire orphan overlap schedule timeout" $f set hello ''
 	expect "completion-$sh-overlap-values" "replace" $f set hello overlap r
 	expect "completion-$sh-misfire-values" "all once skip" $f set hello misfire ''
+	expect "completion-$sh-orphan-values" "lost rerun" $f set hello orphan ''
 	expect "completion-$sh-flags" "-f -help -n -raw" $f log -
 	expect "completion-$sh-flags-next" "-from -help -n -o -tz" $f next -
 	expect "completion-$sh-flags-read" "-help -raw" $f read -

@@ -1,9 +1,11 @@
 /* The private PostgreSQL of the unit tests that need one (pgtest.h). */
 #include "pgtest.h"
+#include "store/schema.h"
 #include "unit.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,4 +142,106 @@ void pgtest_init(void)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+}
+
+/* ---- running the loop, and SQL on a connection ---- */
+
+static int pgtest_timed_out;
+
+static void on_deadline(uv_timer_t *h)
+{
+	(void)h;
+	pgtest_timed_out = 1;
+}
+
+static void on_wake(uv_timer_t *h)
+{
+	(void)h;
+}
+
+int pgtest_wait(uv_loop_t *loop, int (*pred)(const void *), const void *arg, int ms)
+{
+	uv_timer_t t, wake;
+	uv_timer_init(loop, &t);
+	uv_timer_init(loop, &wake);
+	pgtest_timed_out = 0;
+	uv_timer_start(&t, on_deadline, (uint64_t)ms, 0);
+	uv_timer_start(&wake, on_wake, 5, 5);
+	while (!pred(arg) && !pgtest_timed_out)
+		uv_run(loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_close((uv_handle_t *)&wake, NULL);
+	uv_run(loop, UV_RUN_NOWAIT);
+	return pred(arg);
+}
+
+static int flag_set(const void *p)
+{
+	return *(const int *)p != 0;
+}
+
+int pgtest_wait_flag(uv_loop_t *loop, const int *flag, int ms)
+{
+	return pgtest_wait(loop, flag_set, flag, ms);
+}
+
+void pgtest_q_done(void *arg, PGresult *res, const char *err)
+{
+	PgtestQ *q = arg;
+	q->called = 1;
+	q->ok = res != NULL;
+	snprintf(q->err, sizeof q->err, "%s", err);
+	q->ntuples = res ? PQntuples(res) : -1;
+	for (int i = 0; res && i < 3 && i < PQnfields(res) && PQntuples(res) > 0; i++)
+		snprintf(q->val[i], sizeof q->val[i], "%s", PQgetvalue(res, 0, i));
+}
+
+PgtestQ pgtest_sql(uv_loop_t *loop, PgConn *c, const char *s)
+{
+	PgtestQ q = { 0 };
+	int r = pgconn_query(c, s, 0, NULL, pgtest_q_done, &q);
+	CHECKF(r == 0, "pgconn_query %s: %d", s, r);
+	if (r == 0)
+		CHECKF(pgtest_wait_flag(loop, &q.called, 10000), "no answer to %s", s);
+	CHECKF(q.ok, "%s: %s", s, q.err);
+	return q;
+}
+
+long long pgtest_num(uv_loop_t *loop, PgConn *c, const char *s)
+{
+	PgtestQ q = pgtest_sql(loop, c, s);
+	return strtoll(q.val[0], NULL, 10);
+}
+
+typedef struct Step {
+	int called, rc;
+	char err[256];
+} Step;
+
+static void step_done(void *arg, int rc, const char *why)
+{
+	Step *o = arg;
+	o->called = 1;
+	o->rc = rc;
+	snprintf(o->err, sizeof o->err, "%s", why);
+}
+
+void pgtest_schema(uv_loop_t *loop, PgConn *c)
+{
+	/* What the PostgreSQL backend sends: each step and its stamp as one
+	 * batch (one transaction). */
+	for (int v = schema_empty(SCHEMA_PG) + 1; v <= SCHEMA_VERSION; v++) {
+		Step b = { 0 };
+		CHECK(pgconn_batch_begin(c) == 0);
+		const char *s;
+		for (int i = 0; (s = schema_stmt(SCHEMA_PG, v, i)) != NULL; i++)
+			CHECK(pgconn_query(c, s, 0, NULL, NULL, NULL) == 0);
+		char stamp[64];
+		schema_stamp(SCHEMA_PG, v, stamp, sizeof stamp);
+		CHECK(pgconn_query(c, stamp, 0, NULL, NULL, NULL) == 0);
+		CHECK(pgconn_batch_commit(c, step_done, &b) == 0);
+		CHECKF(pgtest_wait_flag(loop, &b.called, 20000), "step %d: no answer", v);
+		CHECKF(b.rc == 0, "step %d: %s", v, b.err);
+	}
+	CHECK(pgtest_num(loop, c, "SELECT version FROM jobd_schema") == SCHEMA_VERSION);
 }

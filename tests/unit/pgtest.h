@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "store/pgconn.h"
+
 extern char pgtest_root[];              /* the temporary directory */
 extern char pgtest_dir[64];             /* the server's, inside it */
 extern char pgtest_script[PATH_MAX];    /* pgtmp.sh */
@@ -26,5 +28,28 @@ void pgtest_server(void);
 /* Runs "pgtmp.sh VERB DIR [ARG]" from the loop, which goes on meanwhile:
  * pgtest_script_exited counts up when it is done. */
 void pgtest_script_async(uv_loop_t *loop, uv_process_t *p, const char *verb, const char *arg);
+
+/* Runs the loop until pred(arg) or ms pass, looking at least every 5 ms
+ * (some conditions are no event of the loop's): 1 if pred came true.
+ * Nothing in the tests sleeps and hopes: each wait is for what it says. */
+int pgtest_wait(uv_loop_t *loop, int (*pred)(const void *), const void *arg, int ms);
+int pgtest_wait_flag(uv_loop_t *loop, const int *flag, int ms);
+
+/* One statement on c, its answer waited for (CHECKs that it came, without
+ * error): the first row's first three fields as text. */
+typedef struct PgtestQ {
+	int called, ok;
+	char err[700];
+	char val[3][128];
+	int ntuples;
+} PgtestQ;
+/* A PgQueryDone filling the PgtestQ at arg. */
+void pgtest_q_done(void *arg, PGresult *res, const char *err);
+PgtestQ pgtest_sql(uv_loop_t *loop, PgConn *c, const char *s);
+/* The first field of the first row as a number. */
+long long pgtest_num(uv_loop_t *loop, PgConn *c, const char *s);
+/* The store's PostgreSQL schema (src/store/schema.c) applied on c, each
+ * step one batch, as the backend does; CHECKs each. */
+void pgtest_schema(uv_loop_t *loop, PgConn *c);
 
 #endif

@@ -24,48 +24,16 @@
 
 static uv_loop_t loop;
 
-/* ---- running the loop ---- */
+/* ---- running the loop (pgtest.c) ---- */
 
-static int timed_out;
-
-static void on_deadline(uv_timer_t *h)
-{
-	(void)h;
-	timed_out = 1;
-}
-
-static void on_wake(uv_timer_t *h)
-{
-	(void)h;
-}
-
-/* Runs the loop until pred(arg) or ms pass, looking at least every 5 ms
- * (some conditions, like a lease running out, are no event of the loop's);
- * 1 if pred came true. */
 static int wait_for(int (*pred)(const void *), const void *arg, int ms)
 {
-	uv_timer_t t, wake;
-	uv_timer_init(&loop, &t);
-	uv_timer_init(&loop, &wake);
-	timed_out = 0;
-	uv_timer_start(&t, on_deadline, (uint64_t)ms, 0);
-	uv_timer_start(&wake, on_wake, 5, 5);
-	while (!pred(arg) && !timed_out)
-		uv_run(&loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_close((uv_handle_t *)&wake, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	return pred(arg);
-}
-
-static int int_set(const void *p)
-{
-	return *(const int *)p != 0;
+	return pgtest_wait(&loop, pred, arg, ms);
 }
 
 static int wait_flag(const int *flag, int ms)
 {
-	return wait_for(int_set, flag, ms);
+	return pgtest_wait_flag(&loop, flag, ms);
 }
 
 static int never(const void *p)
@@ -88,46 +56,19 @@ static int64_t boot_ms(void)
 
 /* ---- SQL on the test's own connection ---- */
 
-typedef struct Q {
-	int called, ok;
-	char err[700];
-	char val[3][128];           /* the first row's first three fields */
-	int ntuples;
-} Q;
-
-static void q_done(void *arg, PGresult *res, const char *err)
-{
-	Q *q = arg;
-	q->called = 1;
-	q->ok = res != NULL;
-	snprintf(q->err, sizeof q->err, "%s", err);
-	q->ntuples = res ? PQntuples(res) : -1;
-	for (int i = 0; res && i < 3 && i < PQnfields(res) && PQntuples(res) > 0; i++)
-		snprintf(q->val[i], sizeof q->val[i], "%s", PQgetvalue(res, 0, i));
-}
+typedef PgtestQ Q;
+#define q_done pgtest_q_done
 
 static PgConn *adm;
 
-static Q sql_on(PgConn *c, const char *s)
-{
-	Q q = { 0 };
-	int r = pgconn_query(c, s, 0, NULL, q_done, &q);
-	CHECKF(r == 0, "pgconn_query %s: %d", s, r);
-	if (r == 0)
-		CHECKF(wait_flag(&q.called, 10000), "no answer to %s", s);
-	CHECKF(q.ok, "%s: %s", s, q.err);
-	return q;
-}
-
 static Q sql(const char *s)
 {
-	return sql_on(adm, s);
+	return pgtest_sql(&loop, adm, s);
 }
 
 static long long sql_num(const char *s)
 {
-	Q q = sql(s);
-	return strtoll(q.val[0], NULL, 10);
+	return pgtest_num(&loop, adm, s);
 }
 
 /* ---- nodes and what they report ---- */
@@ -287,35 +228,12 @@ static long long t0;            /* a due instant (unix s, the database's clock) 
 
 /* ---- the tests ---- */
 
-static void batch_done(void *arg, int rc, const char *why)
-{
-	Out *o = arg;
-	o->called = 1;
-	o->rc = rc;
-	snprintf(o->err, sizeof o->err, "%s", why);
-}
-
 static Peer adm_peer;
 
 static void test_schema(void)
 {
 	adm = conn_new(&adm_peer);
-	/* What the PostgreSQL backend will send: each step and its stamp as
-	 * one batch (one transaction). */
-	for (int v = schema_empty(SCHEMA_PG) + 1; v <= SCHEMA_VERSION; v++) {
-		Out b = { 0 };
-		CHECK(pgconn_batch_begin(adm) == 0);
-		const char *s;
-		for (int i = 0; (s = schema_stmt(SCHEMA_PG, v, i)) != NULL; i++)
-			CHECK(pgconn_query(adm, s, 0, NULL, NULL, NULL) == 0);
-		char stamp[64];
-		schema_stamp(SCHEMA_PG, v, stamp, sizeof stamp);
-		CHECK(pgconn_query(adm, stamp, 0, NULL, NULL, NULL) == 0);
-		CHECK(pgconn_batch_commit(adm, batch_done, &b) == 0);
-		CHECKF(wait_flag(&b.called, 20000), "step %d: no answer", v);
-		CHECKF(b.rc == 0, "step %d: %s", v, b.err);
-	}
-	CHECK(sql_num("SELECT version FROM jobd_schema") == SCHEMA_VERSION);
+	pgtest_schema(&loop, adm);
 	sql("INSERT INTO jobs (id, name, schedule, cmd) VALUES (42, 'j', '* * * * *', 'true'::bytea)");
 }
 
@@ -665,7 +583,7 @@ static void test_lapse(void)
 	CHECKF(w.false_wall_us < i.db_lease_until_us, "local end %lld, database's %lld",
 	       (long long)w.false_wall_us, (long long)i.db_lease_until_us);
 	/* The state follows; nothing is claimed or started meanwhile. */
-	CHECK(wait_for(int_set, &c.ndown, 1000));
+	CHECK(wait_flag(&c.ndown, 1000));
 	CHECK(c.state == CNODE_DOWN && strstr(c.why, "lease ran out"));
 	Out r = { 0 };
 	CHECK(cnode_claim_fire(c.n, 42, t0 - 3, out_done, &r) == -EAGAIN);

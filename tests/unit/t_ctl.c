@@ -26,6 +26,7 @@ static void test_roundtrip(void)
 	set(&a, SET_TIMEOUT, "1h30m");
 	set(&a, SET_OVERLAP, "skip");
 	set(&a, SET_MISFIRE, "once");
+	set(&a, SET_ORPHAN, "rerun");
 	set(&a, SET_DIR, "");
 	set(&a, SET_ENV, "A=1\nB=two words");
 	set(&a, SET_LIMITS, "nproc=64 as=512M");
@@ -97,6 +98,8 @@ static void test_check(void)
 		{ SET_OVERLAP, "maybe", "overlap: 'maybe'" },
 		{ SET_MISFIRE, "all", NULL },
 		{ SET_MISFIRE, "twice", "misfire: " },
+		{ SET_ORPHAN, "rerun", NULL },
+		{ SET_ORPHAN, "often", "orphan: 'often' is not one of lost, rerun" },
 		{ SET_DIR, "", NULL },
 		{ SET_DIR, "relative", "dir: 'relative'" },
 		{ SET_ENV, "A=1\nB_2=x y", NULL },
@@ -523,6 +526,9 @@ static void test_crontab_parse(void)
 		{ "hello world", "neither an entry" },
 		{ "CRON_TZ=Bad Zone", "not a zone name" },
 		{ "# jobctl set colour blue\n0 0 * * * x", "'colour' is not a setting" },
+		{ "# jobctl set env A=1\n0 0 * * * x", "'env' is not a setting a crontab line lacks "
+		  "(timeout, overlap, misfire, orphan, dir, limits)" },
+		{ "# jobctl set orphan twice\n0 0 * * * x", "orphan: 'twice' is not one of lost, rerun" },
 		{ "# jobctl set timeout soon\n0 0 * * * x", "timeout: 'soon'" },
 		/* The name goes first in the clone line "name:schedule:cmd": a ':'
 		 * in it would give jobd another schedule and command. */
@@ -681,6 +687,7 @@ static void test_crontab_roundtrip(void)
 	};
 	in[2].set[SET_TIMEOUT] = "1h";
 	in[2].set[SET_DIR] = "/srv/my dir";
+	in[2].set[SET_ORPHAN] = "rerun";
 	size_t n = sizeof in / sizeof in[0];
 	/* Schedules come back with fields one blank apart, TZ= for either prefix. */
 	static const char *const sched[] = {

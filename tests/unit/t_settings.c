@@ -97,6 +97,10 @@ static void test_table(void)
 		{ SET_MISFIRE, "once", "once", NULL },
 		{ SET_MISFIRE, "All", "all", NULL },
 		{ SET_MISFIRE, "never", NULL, "misfire: 'never' is not one of skip, once, all" },
+		{ SET_ORPHAN, "lost", "lost", NULL },
+		{ SET_ORPHAN, "ReRun", "rerun", NULL },
+		{ SET_ORPHAN, "twice", NULL, "orphan: 'twice' is not one of lost, rerun" },
+		{ SET_ORPHAN, "", NULL, "orphan: '' is not one of lost, rerun" },
 		{ SET_TIMEOUT, "90", "1m30s", NULL },
 		{ SET_TIMEOUT, "0s", "0", NULL },
 		{ SET_TIMEOUT, "soon", NULL, "timeout: 'soon' is not a duration" },
@@ -142,12 +146,18 @@ static void test_table(void)
 	      setting_find("en", 2) < 0);
 	char names[128];
 	CHECK(strcmp(setting_names(names, sizeof names),
-	             "schedule, cmd, timeout, overlap, misfire, dir, env, limits") == 0);
+	             "schedule, cmd, timeout, overlap, misfire, orphan, dir, env, limits") == 0);
 	CHECK(strcmp(setting_word(SET_OVERLAP, OVERLAP_ALLOW), "allow") == 0);
 	CHECK(strcmp(setting_word(SET_MISFIRE, MISFIRE_SKIP), "skip") == 0);
 	CHECK(strcmp(setting_word(SET_MISFIRE, 7), "?") == 0 && strcmp(setting_word(SET_DIR, 0), "?") == 0);
 	CHECK(setting_word_index(SET_OVERLAP, "replace") == OVERLAP_REPLACE);
 	CHECK(setting_word_index(SET_MISFIRE, "ALL") < 0 && setting_word_index(SET_ENV, "x") < 0);
+	/* orphan's words are its values as stored: lost 0 (the default), rerun 1. */
+	CHECK(strcmp(setting_word(SET_ORPHAN, ORPHAN_LOST), "lost") == 0 &&
+	      strcmp(setting_word(SET_ORPHAN, ORPHAN_RERUN), "rerun") == 0);
+	CHECK(setting_word_index(SET_ORPHAN, "rerun") == ORPHAN_RERUN &&
+	      setting_word_index(SET_ORPHAN, "lost") == ORPHAN_LOST && ORPHAN_LOST == 0);
+	CHECK(strstr(setting_tab[SET_ORPHAN].about, "cluster") != NULL);
 }
 
 static void test_limits(void)

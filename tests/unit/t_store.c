@@ -319,7 +319,7 @@ static void test_jobs_roundtrip(void)
 	                .timeout_ms = 5000, .overlap = 2, .misfire = 1, .dir = "/srv",
 	                .env = "A=1\nB=2\n", .runs_total = 7, .failures_total = 3,
 	                .last_start_ns = 11, .last_end_ns = 12, .last_status = -15,
-	                .limits = "nofile=9" };
+	                .limits = "nofile=9", .orphan = 1 };
 	StoreJob ec = { .id = c, .schedule = "0 0 1 1 *", .cmd = "new:cmd" };
 	CHECK(store_job_save(s, &ea, why, sizeof why) == 0);
 	CHECK(store_job_save(s, &ec, why, sizeof why) == 0);
@@ -342,6 +342,7 @@ static void test_jobs_roundtrip(void)
 		      js.j[0].runs_total == 7 && js.j[0].failures_total == 3 &&
 		      js.j[0].last_start_ns == 11 && js.j[0].last_end_ns == 12 &&
 		      js.j[0].last_status == -15 && strcmp(js.limits[0], "nofile=9") == 0);
+		CHECK(js.j[0].orphan == 1 && js.j[2].orphan == 0);
 		CHECK(js.j[2].timeout_ms == 0 && strcmp(js.limits[2], "") == 0);
 	}
 	StoreJob bad = { .name = "nocmd", .schedule = "x" };
@@ -1032,8 +1033,8 @@ static void test_newer_schema(void)
 		return;
 	}
 	CHECK(memcmp(orig + 68, "jobd", 4) == 0);          /* application_id */
-	CHECK(memcmp(orig + 60, "\0\0\0\7", 4) == 0);      /* user_version 7 */
-	poke32(db, 60, 8);
+	CHECK(memcmp(orig + 60, "\0\0\0\10", 4) == 0);     /* user_version 8 */
+	poke32(db, 60, 9);
 	/* An mtime in the past, so that any write would show. */
 	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
 	CHECK(utimensat(AT_FDCWD, db, past, 0) == 0);
@@ -1045,7 +1046,7 @@ static void test_newer_schema(void)
 	why[0] = '\0';
 	int r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
 	CHECKF(r == -EPROTO && s == NULL, "open: %d", r);
-	CHECKF(strcmp(why, "database schema version 8 is newer than this jobd supports (7); "
+	CHECKF(strcmp(why, "database schema version 9 is newer than this jobd supports (8); "
 	                   "upgrade jobd") == 0, "why: %s", why);
 	size_t len2;
 	char *after = slurp(db, &len2);
@@ -1057,7 +1058,7 @@ static void test_newer_schema(void)
 	free(after);
 
 	/* Put the version back: the refusal left no lock behind and nothing broken. */
-	poke32(db, 60, 7);
+	poke32(db, 60, 8);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1072,7 +1073,7 @@ static void test_newer_schema(void)
 }
 
 /* Schema 4 -> 5 adds each job's limits: a version 4 file (made here from a
- * fresh one by taking away the limits column and what schema 7 added) opens,
+ * fresh one by taking away the limits column and what schemas 7 and 8 added) opens,
  * keeps its jobs and their settings, and then stores limits. */
 static void test_migrate_limits(void)
 {
@@ -1092,7 +1093,8 @@ static void test_migrate_limits(void)
 	sqlite3 *h = NULL;
 	char *err = NULL;
 	CHECK(sqlite3_open(db, &h) == SQLITE_OK);
-	int rc = sqlite3_exec(h, "ALTER TABLE jobs DROP COLUMN limits; DROP TABLE chunks;"
+	int rc = sqlite3_exec(h, "ALTER TABLE jobs DROP COLUMN orphan;"
+	                      " ALTER TABLE jobs DROP COLUMN limits; DROP TABLE chunks;"
 	                      " ALTER TABLE jobs DROP COLUMN log_end;"
 	                      " ALTER TABLE runs DROP COLUMN log_off; PRAGMA user_version = 4;",
 	                      NULL, NULL, &err);
@@ -1119,7 +1121,7 @@ static void test_migrate_limits(void)
 	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
 	store_close(s);
 	head = slurp(db, &len);
-	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\7", 4) == 0);
+	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\10", 4) == 0);
 	free(head);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
@@ -1130,6 +1132,56 @@ static void test_migrate_limits(void)
 	mkjob(s, "new", "@daily", "true");
 	js = load(s);
 	CHECK(js.n == 2 && strcmp(js.limits[1], "") == 0);
+	store_close(s);
+}
+
+/* Schema 7 -> 8 adds each job's orphan setting: a version 7 file (a fresh
+ * one without the column) opens, keeps its jobs and their settings with
+ * orphan 0 (lost), and then stores orphan. */
+static void test_migrate_orphan(void)
+{
+	char *dir = scratch_path();
+	Store *s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	int64_t a = mkjob(s, "old", "@daily", "true");
+	StoreJob j = { .id = a, .name = "old", .schedule = "@hourly", .cmd = "echo kept",
+	               .overlap = 3, .misfire = 2, .limits = "nofile=77" };
+	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
+	store_close(s);
+
+	char db[128];
+	snprintf(db, sizeof db, "%s/jobd.sqlite", dir);
+	sqlite3 *h = NULL;
+	char *err = NULL;
+	CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+	int rc = sqlite3_exec(h, "ALTER TABLE jobs DROP COLUMN orphan; PRAGMA user_version = 7;",
+	                      NULL, NULL, &err);
+	CHECKF(rc == SQLITE_OK, "making a version 7 file: %s", err ? err : "?");
+	sqlite3_free(err);
+	sqlite3_close(h);
+
+	s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	Jobs js = load(s);
+	CHECKF(js.n == 1, "n=%d", js.n);
+	if (js.n == 1)
+		CHECK(js.j[0].id == a && strcmp(js.cmd[0], "echo kept") == 0 && js.j[0].overlap == 3 &&
+		      js.j[0].misfire == 2 && js.j[0].orphan == 0 &&
+		      strcmp(js.limits[0], "nofile=77") == 0);
+	j.orphan = 1;
+	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
+	store_close(s);
+	size_t len;
+	char *head = slurp(db, &len);
+	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\10", 4) == 0);
+	free(head);
+	s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	js = load(s);
+	CHECK(js.n == 1 && js.j[0].orphan == 1 && js.j[0].misfire == 2);
 	store_close(s);
 }
 
@@ -2484,6 +2536,7 @@ int main(void)
 	unit_run("cloexec", test_cloexec);
 	unit_run("newer_schema", test_newer_schema);
 	unit_run("migrate_limits", test_migrate_limits);
+	unit_run("migrate_orphan", test_migrate_orphan);
 	unit_run("garbage_file", test_garbage_file);
 	unit_run("corrupt_pages", test_corrupt_pages);
 	unit_run("dir_created_0700", test_dir_created_0700);

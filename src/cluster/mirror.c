@@ -1,0 +1,474 @@
+/* The write path's copy in PostgreSQL (mirror.h). Each change is one
+ * statement queued at once into the connection's open batch (pipelined:
+ * it is on its way while the turn goes on); the batch's sync point, at
+ * mirror_commit, makes them one transaction.
+ *
+ * No statement here fails for a reason another node can cause: a create
+ * whose name is taken inserts nothing (ON CONFLICT DO NOTHING, seen in its
+ * RETURNING), a change to a job another node deleted meanwhile changes
+ * nothing (the job row is looked for, not assumed). So one node's change
+ * never costs another change of the batch. */
+#include "cluster/mirror.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/feed.h"
+#include "util/log.h"
+#include "util/util.h"
+
+enum { NOTED_MAX = 4096 };     /* jobs noted per batch before it notes "all" */
+
+/* One batch, from its first change to its done: the creates' answers land
+ * here. Freed after the done; m is NULL once the mirror is closed. */
+typedef struct Batch {
+	struct Batch *next;
+	Mirror *m;
+	MirrorDone *done;
+	void *arg;
+	MirrorResult res;
+	unsigned pending;           /* create answers still to come */
+	int committed;              /* the batch's done has come */
+	int rc;
+	char why[256];
+} Batch;
+
+/* A create in flight: which job, in which batch. */
+typedef struct Create {
+	Batch *b;
+	int64_t id;
+} Create;
+
+/* The request for a block of ids. */
+typedef struct Ask {
+	Mirror *m;                  /* NULL once the mirror is closed */
+} Ask;
+
+struct Mirror {
+	PgConn *c;
+	char *node;
+	int64_t next, end;          /* ids [next, end) of the block in use */
+	int64_t spare;              /* the first id of the next block, 0: none yet */
+	Ask *asking;                /* a block asked for, not answered */
+	Batch *open;                /* the batch changes join, NULL: none open */
+	Batch *sent;                /* committed, done not come yet */
+	int64_t noted[NOTED_MAX];   /* jobs given a changes row in the open batch */
+	size_t nnoted;
+	int noted_all;
+};
+
+/* ---- bytea and numbers as text parameters ---- */
+
+char *mirror_bytea(const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	char *s = xmalloc(2 * n + 3), *o = s;
+	*o++ = '\\';
+	*o++ = 'x';
+	for (size_t i = 0; i < n; i++) {
+		*o++ = hex[b[i] >> 4];
+		*o++ = hex[b[i] & 15];
+	}
+	*o = '\0';
+	return s;
+}
+
+/* Room for one number's text: 20 digits and a sign. */
+typedef char Num[24];
+
+static const char *num(Num buf, int64_t v)
+{
+	snprintf(buf, sizeof(Num), "%" PRId64, v);
+	return buf;
+}
+
+/* ---- ids ---- */
+
+static void ask_block(Mirror *m);
+
+static void on_block(void *arg, PGresult *res, const char *err)
+{
+	Ask *a = arg;
+	Mirror *m = a->m;
+	free(a);
+	if (m == NULL)
+		return;
+	m->asking = NULL;
+	if (res == NULL || PQntuples(res) != 1) {
+		/* Asked again with the next id taken, or at the next change. */
+		LOGW("cluster: cannot take a block of ids: %s", res ? "no row" : err);
+		return;
+	}
+	int64_t block = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	int64_t first = block << MIRROR_BLOCK_BITS;
+	if (m->next >= m->end) {
+		m->next = first + (first == 0);       /* id 0 is no id */
+		m->end = first + ((int64_t)1 << MIRROR_BLOCK_BITS);
+	} else {
+		m->spare = first;
+	}
+}
+
+static void ask_block(Mirror *m)
+{
+	if (m->asking || m->spare)
+		return;
+	Ask *a = xcalloc(1, sizeof *a);
+	a->m = m;
+	if (pgconn_query(m->c, "SELECT nextval('jobd_id_blocks')", 0, NULL, on_block, a) < 0) {
+		free(a);
+		return;
+	}
+	m->asking = a;
+}
+
+int64_t mirror_id(Mirror *m)
+{
+	if (m->next >= m->end && m->spare) {
+		m->next = m->spare + (m->spare == 0);
+		m->end = m->spare + ((int64_t)1 << MIRROR_BLOCK_BITS);
+		m->spare = 0;
+	}
+	if (m->next >= m->end) {
+		ask_block(m);
+		return 0;
+	}
+	int64_t id = m->next++;
+	if (m->end - m->next < ((int64_t)1 << (MIRROR_BLOCK_BITS - 1)))
+		ask_block(m);
+	return id;
+}
+
+int mirror_has_ids(const Mirror *m)
+{
+	return m->next < m->end || m->spare != 0;
+}
+
+Mirror *mirror_new(PgConn *c, const char *node)
+{
+	Mirror *m = xcalloc(1, sizeof *m);
+	m->c = c;
+	m->node = xstrdup(node);
+	ask_block(m);
+	return m;
+}
+
+/* ---- the open batch ---- */
+
+/* Opens the batch if none is: 0 or pgconn's refusal. */
+static int join(Mirror *m)
+{
+	if (m->open)
+		return 0;
+	int rc = pgconn_batch_begin(m->c);
+	if (rc < 0)
+		return rc;
+	m->open = xcalloc(1, sizeof *m->open);
+	m->open->m = m;
+	m->nnoted = 0;
+	m->noted_all = 0;
+	return 0;
+}
+
+/* The job's row in changes and its NOTIFY, once per job and batch. Past
+ * NOTED_MAX jobs in one batch, one row for job 0 says "reload everything". */
+static int note(Mirror *m, int64_t job_id, const char *kind)
+{
+	if (m->noted_all)
+		return 0;
+	for (size_t i = 0; i < m->nnoted; i++)
+		if (m->noted[i] == job_id)
+			return 0;
+	if (m->nnoted == NOTED_MAX) {
+		m->noted_all = 1;
+		job_id = 0;
+		kind = "all";
+	} else {
+		m->noted[m->nnoted++] = job_id;
+	}
+	return cfeed_note(m->c, job_id, kind);
+}
+
+/* Queues sql with its parameters in the open batch, and notes the job. */
+static int change(Mirror *m, int64_t job_id, const char *kind, const char *sql, int np,
+                  const char *const *p, PgQueryDone *done, void *arg)
+{
+	int rc = join(m);
+	if (rc == 0)
+		rc = pgconn_query(m->c, sql, np, p, done, arg);
+	if (rc == 0)
+		rc = note(m, job_id, kind);
+	return rc;
+}
+
+/* ---- changes ---- */
+
+static void on_create(void *arg, PGresult *res, const char *err)
+{
+	Create *cr = arg;
+	Batch *b = cr->b;
+	(void)err;
+	/* No answer (the batch failed): its done says so. No row: the name was
+	 * taken by another node's create. */
+	if (res && PQntuples(res) == 0) {
+		if (b->res.nrefused < MIRROR_REFUSED_MAX)
+			b->res.refused[b->res.nrefused] = cr->id;
+		b->res.nrefused++;
+	}
+	b->pending--;
+	free(cr);
+}
+
+int mirror_job_create(Mirror *m, const StoreJob *j)
+{
+	Num id, st, cr, ls, to, ov, mf, rt, ft, lst, le, lstat, own, orph;
+	char *cmd = mirror_bytea(j->cmd, strlen(j->cmd));
+	char *dir = mirror_bytea(j->dir, strlen(j->dir));
+	char *env = mirror_bytea(j->env, strlen(j->env));
+	const char *p[] = {
+		num(id, j->id), j->name, j->schedule, cmd, num(st, j->started),
+		num(cr, j->created_ns), num(ls, j->last_sched), num(to, j->timeout_ms),
+		num(ov, j->overlap), num(mf, j->misfire), dir, env, num(rt, j->runs_total),
+		num(ft, j->failures_total), num(lst, j->last_start_ns), num(le, j->last_end_ns),
+		num(lstat, j->last_status), num(own, j->owner_uid), j->limits, num(orph, j->orphan),
+	};
+	int rc = join(m);
+	Create *c = NULL;
+	if (rc == 0) {
+		c = xcalloc(1, sizeof *c);
+		c->b = m->open;
+		c->id = j->id;
+		rc = pgconn_query(m->c,
+		                  "INSERT INTO jobs(id, name, schedule, cmd, started, created_ns,"
+		                  " last_sched, timeout_ms, overlap, misfire, dir, env, runs_total,"
+		                  " failures_total, last_start_ns, last_end_ns, last_status, owner_uid,"
+		                  " limits, orphan) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+		                  " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+		                  " ON CONFLICT DO NOTHING RETURNING id",
+		                  (int)nelem(p), p, on_create, c);
+		if (rc == 0)
+			m->open->pending++;
+		else
+			free(c);
+	}
+	if (rc == 0)
+		rc = note(m, j->id, "job");
+	free(cmd);
+	free(dir);
+	free(env);
+	return rc;
+}
+
+int mirror_job_save(Mirror *m, const StoreJob *j)
+{
+	/* The settings are the node's to write; the history (runs_total and the
+	 * rest) is every node's: it changes by mirror_run_put's increments, never
+	 * by a value one node read. */
+	Num id, ls, to, ov, mf, orph;
+	char *cmd = mirror_bytea(j->cmd, strlen(j->cmd));
+	char *dir = mirror_bytea(j->dir, strlen(j->dir));
+	char *env = mirror_bytea(j->env, strlen(j->env));
+	const char *p[] = {
+		num(id, j->id), j->schedule, cmd, num(to, j->timeout_ms), num(ov, j->overlap),
+		num(mf, j->misfire), dir, env, j->limits, num(ls, j->last_sched), num(orph, j->orphan),
+	};
+	int rc = change(m, j->id, "job",
+	                "UPDATE jobs SET schedule = $2, cmd = $3, timeout_ms = $4, overlap = $5,"
+	                " misfire = $6, dir = $7, env = $8, limits = $9,"
+	                " last_sched = greatest(last_sched, $10), orphan = $11 WHERE id = $1",
+	                (int)nelem(p), p, NULL, NULL);
+	free(cmd);
+	free(dir);
+	free(env);
+	return rc;
+}
+
+int mirror_job_started(Mirror *m, int64_t job_id, int started)
+{
+	Num id, st;
+	const char *p[] = { num(id, job_id), num(st, started) };
+	return change(m, job_id, "job", "UPDATE jobs SET started = $2 WHERE id = $1", 2, p, NULL,
+	              NULL);
+}
+
+int mirror_job_delete(Mirror *m, int64_t job_id)
+{
+	Num id;
+	const char *p[] = { num(id, job_id) };
+	return change(m, job_id, "delete", "DELETE FROM jobs WHERE id = $1", 1, p, NULL, NULL);
+}
+
+int mirror_run_put(Mirror *m, const StoreRun *r)
+{
+	/* Inserted with the log's end as the run's log_off (where the job's log
+	 * stood when the run began: what retention cuts at), or replaced but
+	 * for that, and for out_bytes, which mirror_text moves (the node's own
+	 * copy of the row lags it). A run that ends counts in the job's history here, once: on
+	 * the change of state that ends it. */
+	Num id, job, sched, state, start, end, pid, status, manual, seq, flags, out;
+	const char *p[] = {
+		num(id, r->id), num(job, r->job_id), num(sched, r->sched), num(state, r->state),
+		num(start, r->start_ns), num(end, r->end_ns), num(pid, r->pid), num(status, r->status),
+		num(manual, r->manual), r->proc, num(seq, r->seq), num(flags, r->flags),
+		num(out, r->out_bytes), m->node,
+	};
+	return change(m, r->job_id, "runs",
+	              "WITH old AS (SELECT state FROM runs WHERE id = $1),"
+	              " put AS (INSERT INTO runs(id, job_id, sched, state, start_ns, end_ns, pid,"
+	              "  status, manual, proc, seq, flags, out_bytes, log_off, node)"
+	              "  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, log_end, $14"
+	              "  FROM jobs WHERE id = $2"
+	              "  ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+	              "  start_ns = excluded.start_ns, end_ns = excluded.end_ns, pid = excluded.pid,"
+	              "  status = excluded.status, proc = excluded.proc, flags = excluded.flags,"
+	              "  out_bytes = greatest(runs.out_bytes, excluded.out_bytes),"
+	              "  node = excluded.node RETURNING state)"
+	              " UPDATE jobs SET runs_total = runs_total + 1,"
+	              "  failures_total = failures_total + ($8 <> 0 AND $4 = 2)::int,"
+	              "  last_start_ns = greatest(last_start_ns, $5),"
+	              "  last_status = CASE WHEN $6 >= last_end_ns THEN $8 ELSE last_status END,"
+	              "  last_end_ns = greatest(last_end_ns, $6)"
+	              " WHERE id = $2 AND $4 = 2 AND EXISTS (SELECT 1 FROM put)"
+	              "  AND coalesce((SELECT state FROM old), 0) <> 2",
+	              (int)nelem(p), p, NULL, NULL);
+}
+
+int mirror_text(Mirror *m, int64_t chunk_id, int64_t job_id, int64_t run_id, int64_t roff,
+                const char *text, size_t len)
+{
+	if (len > STORE_CHUNK_MAX)
+		return -E2BIG;
+	Num id, job, run, ro, n;
+	char *t = mirror_bytea(text, len);
+	const char *p[] = { num(id, chunk_id), num(job, job_id), num(run, run_id), num(ro, roff),
+	                    num(n, (int64_t)len), t };
+	/* The log's position is taken from the job's row, which this statement
+	 * locks until the batch commits: writers on several nodes line up. */
+	int rc = change(m, job_id, "text",
+	                "WITH j AS (UPDATE jobs SET log_end = log_end + $5 WHERE id = $2"
+	                "  RETURNING log_end - $5 AS off),"
+	                " r AS (UPDATE runs SET out_bytes = greatest(out_bytes, $4 + $5)"
+	                "  WHERE id = $3 AND $3 <> 0 AND job_id = $2)"
+	                " INSERT INTO chunks(id, job_id, run_id, off, roff, len, text)"
+	                " SELECT $1, $2, $3, off, $4, $5, $6 FROM j",
+	                (int)nelem(p), p, NULL, NULL);
+	free(t);
+	return rc;
+}
+
+int mirror_retain(Mirror *m, int64_t job_id, const int64_t *ids, size_t n, int64_t cut,
+                  int before)
+{
+	/* The ids as an array's text: "{1,2,3}". */
+	char *list = xmalloc(n * 21 + 3), *o = list;
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%s%" PRId64, i ? "," : "", ids[i]);
+	*o++ = '}';
+	*o = '\0';
+	Num job, c, b;
+	const char *p[] = { num(job, job_id), list, num(c, cut), num(b, before != 0) };
+	/* 2, 3, 4, 5: the finished states (RUN_DONE ... RUN_LOST). */
+	int rc = change(m, job_id, "runs",
+	                "WITH r AS (DELETE FROM runs WHERE job_id = $1 AND (id = ANY($2::bigint[])"
+	                "  OR ($4::int = 1 AND state IN (2, 3, 4, 5) AND log_off < $3)))"
+	                " DELETE FROM chunks WHERE job_id = $1 AND off + len <= $3",
+	                4, p, NULL, NULL);
+	free(list);
+	return rc;
+}
+
+/* ---- the commit ---- */
+
+int mirror_pending(const Mirror *m)
+{
+	return m->open != NULL;
+}
+
+static void unlink_sent(Batch *b)
+{
+	Mirror *m = b->m;
+	if (m == NULL)
+		return;
+	for (Batch **p = &m->sent; *p; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			return;
+		}
+}
+
+static void on_batch(void *arg, int rc, const char *why)
+{
+	Batch *b = arg;
+	unlink_sent(b);
+	/* Every statement's done came before the batch's (pgconn answers in
+	 * order), so the creates' answers are all here. */
+	if (b->m && b->done)
+		b->done(b->arg, rc, why, rc == 0 ? &b->res : NULL);
+	free(b);
+}
+
+/* Nothing was open: done still comes from the loop, as promised, after
+ * what was sent before (a lone statement's answer follows theirs). */
+static void on_empty(void *arg, PGresult *res, const char *err)
+{
+	Batch *b = arg;
+	unlink_sent(b);
+	if (b->m && b->done)
+		b->done(b->arg, res ? 0 : -EIO, res ? "" : err, res ? &b->res : NULL);
+	free(b);
+}
+
+/* b was handed to the connection (rc 0: its done will come) or not. */
+static int sent(Mirror *m, Batch *b, int rc)
+{
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	b->next = m->sent;
+	m->sent = b;
+	return 0;
+}
+
+static int commit_empty(Mirror *m, MirrorDone *done, void *arg)
+{
+	Batch *b = xcalloc(1, sizeof *b);
+	b->m = m;
+	b->done = done;
+	b->arg = arg;
+	return sent(m, b, pgconn_query(m->c, "SELECT 1", 0, NULL, on_empty, b));
+}
+
+int mirror_commit(Mirror *m, MirrorDone *done, void *arg)
+{
+	Batch *b = m->open;
+	if (b == NULL)
+		return commit_empty(m, done, arg);
+	m->open = NULL;
+	b->done = done;
+	b->arg = arg;
+	return sent(m, b, pgconn_batch_commit(m->c, on_batch, b));
+}
+
+void mirror_close(Mirror *m)
+{
+	/* What is open goes as store_close's does: committed, no one told. */
+	if (m->open) {
+		Batch *b = m->open;
+		m->open = NULL;
+		b->m = NULL;
+		if (pgconn_batch_commit(m->c, on_batch, b) < 0)
+			free(b);
+	}
+	for (Batch *b = m->sent; b; b = b->next)
+		b->m = NULL;
+	if (m->asking)
+		m->asking->m = NULL;
+	free(m->node);
+	free(m);
+}

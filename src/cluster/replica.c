@@ -1,0 +1,570 @@
+/* A node's cache kept up with the database (replica.h).
+ *
+ * A read takes up to REPLICA_PAGE jobs at once, in four statements sent
+ * back to back: the job rows, their runs, where each log now begins, and
+ * the chunks past what the cache holds (one statement, so one snapshot:
+ * positions are handed out under the job row's lock and so commit in
+ * order, and no chunk can appear later below one already seen). A log
+ * with more than REPLICA_CHUNKS chunks to come is read again for the rest.
+ * Nothing is assumed about the order of reads: each puts what the
+ * database has now, so a read that arrives late puts nothing older than
+ * what it replaces.
+ *
+ * A read that fails (the connection went) is not tried again here: the
+ * caller reads everything again when the connection is back (the feed's
+ * resync), which covers it. */
+#include "cluster/replica.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/cache.h"
+#include "util/log.h"
+#include "util/util.h"
+
+enum { Q_JOBS, Q_RUNS, Q_FIRST, Q_CHUNKS, NQ };
+
+typedef struct Read {
+	struct Read *next;
+	Replica *r;                 /* NULL once the replica is closed */
+	int64_t ids[REPLICA_PAGE];
+	unsigned n;
+	PGresult *res[NQ];
+	int answers, failed;
+	char why[256];
+} Read;
+
+struct Replica {
+	PgConn *c;
+	Store *cache;
+	ReplicaOpts o;
+	int64_t *want;              /* jobs to read, first in first out */
+	size_t nwant, capwant, headwant;
+	Read *reads;                /* in flight */
+	unsigned inflight;
+	/* replica_all: listing the database's jobs, then reading them. */
+	int all, listing, all_failed;
+	int64_t all_after;
+	int64_t *cached;            /* the cache's jobs at the start, sorted */
+	size_t ncached;
+	unsigned char *seen;        /* of cached: listed by the database */
+	void (*all_done)(void *arg, int rc, const char *why);
+	void *all_arg;
+	char all_why[256];
+	Replica **list_cell;        /* the listing's request points here (close clears) */
+};
+
+static void pump(Replica *r);
+
+/* ---- what to read ---- */
+
+static void want(Replica *r, int64_t id)
+{
+	/* A job asked for again while it waits is read once. The scan is
+	 * bounded: past that, a job may be read twice, which is harmless. */
+	size_t from = r->nwant > 1024 ? r->nwant - 1024 : r->headwant;
+	for (size_t i = from > r->headwant ? from : r->headwant; i < r->nwant; i++)
+		if (r->want[i] == id)
+			return;
+	if (r->headwant > 0 && r->headwant == r->nwant)
+		r->headwant = r->nwant = 0;
+	if (r->nwant == r->capwant) {
+		if (r->headwant > 0) {
+			memmove(r->want, r->want + r->headwant, (r->nwant - r->headwant) * sizeof *r->want);
+			r->nwant -= r->headwant;
+			r->headwant = 0;
+		} else {
+			r->capwant = r->capwant ? 2 * r->capwant : 256;
+			int64_t *w = xmalloc(r->capwant * sizeof *w);
+			if (r->nwant)
+				memcpy(w, r->want, r->nwant * sizeof *w);
+			free(r->want);
+			r->want = w;
+		}
+	}
+	r->want[r->nwant++] = id;
+}
+
+unsigned replica_pending(const Replica *r)
+{
+	unsigned n = (unsigned)(r->nwant - r->headwant);
+	for (const Read *d = r->reads; d; d = d->next)
+		n += d->n;
+	return n;
+}
+
+/* ---- rows into structs ---- */
+
+static int64_t i64(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* A bytea field as a C string (jobd's strings have no NUL), malloc'ed. */
+static char *bytes(const PGresult *res, int row, int col, size_t *len)
+{
+	size_t n = 0;
+	unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
+	char *s = xmalloc(n + 1);
+	if (b && n)
+		memcpy(s, b, n);
+	s[b ? n : 0] = '\0';
+	if (len)
+		*len = b ? n : 0;
+	PQfreemem(b);
+	return s;
+}
+
+static void run_row(const PGresult *res, int i, StoreRun *w)
+{
+	memset(w, 0, sizeof *w);
+	w->id = i64(res, i, 0);
+	w->job_id = i64(res, i, 1);
+	w->sched = i64(res, i, 2);
+	w->state = (int)i64(res, i, 3);
+	w->start_ns = i64(res, i, 4);
+	w->end_ns = i64(res, i, 5);
+	w->pid = (int)i64(res, i, 6);
+	w->status = (int)i64(res, i, 7);
+	snprintf(w->proc, sizeof w->proc, "%s", PQgetvalue(res, i, 8));
+	w->seq = i64(res, i, 9);
+	w->manual = (int)i64(res, i, 10);
+	w->flags = (int)i64(res, i, 11);
+	w->out_bytes = i64(res, i, 12);
+}
+
+/* ---- putting a read into the cache ---- */
+
+static int find_row(const PGresult *res, int64_t id)
+{
+	for (int i = 0; res && i < PQntuples(res); i++)
+		if (i64(res, i, 0) == id)
+			return i;
+	return -1;
+}
+
+/* The job's runs, from the rows of res (ordered by job): as one list. */
+static int put_runs(Replica *r, int64_t id, const PGresult *res, char *why, size_t n)
+{
+	int total = PQntuples(res), k = 0;
+	StoreRun *runs = xmalloc(((size_t)total + 1) * sizeof *runs);
+	for (int i = 0; i < total; i++)
+		if (i64(res, i, 1) == id)
+			run_row(res, i, &runs[k++]);
+	int rc = store_cache_runs(r->cache, id, runs, (size_t)k, why, n);
+	free(runs);
+	return rc;
+}
+
+/* The job's chunks, in order, from the end of its log in the cache; says
+ * whether the page was full (more to read). */
+static int put_chunks(Replica *r, int64_t id, const PGresult *res, char *why, size_t n)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (i64(res, i, 0) != id)
+			continue;
+		size_t len;
+		char *text = bytes(res, i, 5, &len);
+		int rc = store_cache_chunk(r->cache, id, i64(res, i, 1), i64(res, i, 2),
+		                           i64(res, i, 3), text, len, why, n);
+		free(text);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int put_job(Replica *r, const PGresult *jobs, int row, char *why, size_t n)
+{
+	StoreJob j = { 0 };
+	char *cmd = bytes(jobs, row, 3, NULL), *dir = bytes(jobs, row, 10, NULL);
+	char *env = bytes(jobs, row, 11, NULL);
+	j.id = i64(jobs, row, 0);
+	j.name = PQgetvalue(jobs, row, 1);
+	j.schedule = PQgetvalue(jobs, row, 2);
+	j.cmd = cmd;
+	j.started = (int)i64(jobs, row, 4);
+	j.created_ns = i64(jobs, row, 5);
+	j.last_sched = i64(jobs, row, 6);
+	j.timeout_ms = i64(jobs, row, 7);
+	j.overlap = (int)i64(jobs, row, 8);
+	j.misfire = (int)i64(jobs, row, 9);
+	j.dir = dir;
+	j.env = env;
+	j.runs_total = i64(jobs, row, 12);
+	j.failures_total = i64(jobs, row, 13);
+	j.last_start_ns = i64(jobs, row, 14);
+	j.last_end_ns = i64(jobs, row, 15);
+	j.last_status = (int)i64(jobs, row, 16);
+	j.owner_uid = i64(jobs, row, 17);
+	j.limits = PQgetvalue(jobs, row, 18);
+	j.orphan = (int)i64(jobs, row, 19);
+	int rc = store_cache_job(r->cache, &j, i64(jobs, row, 20), why, n);
+	if (rc == 0 && r->o.job)
+		r->o.job(r->o.arg, j.id, &j);
+	free(cmd);
+	free(dir);
+	free(env);
+	return rc;
+}
+
+/* One job of a read: its row first (chunks and runs need it), then where
+ * its log begins, its text, its runs. */
+static int put_one(Replica *r, Read *d, int64_t id, char *why, size_t n)
+{
+	int row = find_row(d->res[Q_JOBS], id);
+	if (row < 0) {
+		int rc = store_cache_drop_job(r->cache, id, why, n);
+		if (rc == 0 && r->o.job)
+			r->o.job(r->o.arg, id, NULL);
+		return rc;
+	}
+	int rc = put_job(r, d->res[Q_JOBS], row, why, n);
+	int f = rc == 0 ? find_row(d->res[Q_FIRST], id) : -1;
+	if (f >= 0)
+		rc = store_cache_log_first(r->cache, id, i64(d->res[Q_FIRST], f, 1), why, n);
+	if (rc == 0)
+		rc = put_chunks(r, id, d->res[Q_CHUNKS], why, n);
+	if (rc == 0)
+		rc = put_runs(r, id, d->res[Q_RUNS], why, n);
+	return rc;
+}
+
+static void mark_seen(Replica *r, int64_t id)
+{
+	size_t lo = 0, hi = r->ncached;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->cached[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < r->ncached && r->cached[lo] == id)
+		r->seen[lo] = 1;
+}
+
+static void put(Replica *r, Read *d)
+{
+	char why[256];
+	for (unsigned i = 0; i < d->n; i++) {
+		if (put_one(r, d, d->ids[i], why, sizeof why) < 0) {
+			LOGW("cluster: cannot put job %" PRId64 " into the cache: %s", d->ids[i], why);
+			if (r->all)
+				r->all_failed = 1;
+		}
+	}
+	/* A full page of chunks: those jobs have more; read them again. */
+	const PGresult *ch = d->res[Q_CHUNKS];
+	if (PQntuples(ch) == REPLICA_CHUNKS) {
+		int64_t last = -1;
+		for (int i = 0; i < PQntuples(ch); i++)
+			if (i64(ch, i, 0) != last)
+				want(r, last = i64(ch, i, 0));
+	}
+}
+
+/* ---- reads ---- */
+
+static void read_free(Read *d)
+{
+	for (int k = 0; k < NQ; k++)
+		if (d->res[k])
+			PQclear(d->res[k]);
+	free(d);
+}
+
+static void finish(Replica *r);
+
+static void on_answer(Read *d, int k, PGresult *res, const char *err)
+{
+	if (res)
+		d->res[k] = res;
+	else if (!d->failed) {
+		d->failed = 1;
+		snprintf(d->why, sizeof d->why, "%s", err);
+	}
+	if (++d->answers < NQ)
+		return;
+	Replica *r = d->r;
+	if (r == NULL) {
+		read_free(d);
+		return;
+	}
+	for (Read **p = &r->reads; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	r->inflight--;
+	if (d->failed) {
+		LOGW("cluster: cannot read %u jobs from the database: %s", d->n, d->why);
+		if (r->all) {
+			r->all_failed = 1;
+			snprintf(r->all_why, sizeof r->all_why, "%s", d->why);
+		}
+	} else {
+		put(r, d);
+	}
+	read_free(d);
+	pump(r);
+	finish(r);
+}
+
+/* The results are kept past the callback: PgQueryDone's result is the
+ * callee's to clear only if copied; pgconn clears it after done returns. */
+static PGresult *keep(const PGresult *res)
+{
+	return res ? PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES) : NULL;
+}
+
+static void on_jobs(void *arg, PGresult *res, const char *err)
+{
+	on_answer(arg, Q_JOBS, keep(res), err);
+}
+
+static void on_runs(void *arg, PGresult *res, const char *err)
+{
+	on_answer(arg, Q_RUNS, keep(res), err);
+}
+
+static void on_first(void *arg, PGresult *res, const char *err)
+{
+	on_answer(arg, Q_FIRST, keep(res), err);
+}
+
+static void on_chunks(void *arg, PGresult *res, const char *err)
+{
+	on_answer(arg, Q_CHUNKS, keep(res), err);
+}
+
+/* "{1,2,3}" */
+static char *array(const int64_t *v, unsigned n)
+{
+	char *s = xmalloc((size_t)n * 21 + 3), *o = s;
+	*o++ = '{';
+	for (unsigned i = 0; i < n; i++)
+		o += sprintf(o, "%s%" PRId64, i ? "," : "", v[i]);
+	*o++ = '}';
+	*o = '\0';
+	return s;
+}
+
+static int send_read(Replica *r, Read *d)
+{
+	int64_t after[REPLICA_PAGE];
+	char why[256];
+	for (unsigned i = 0; i < d->n; i++) {
+		int64_t first;
+		if (store_text_extent(r->cache, d->ids[i], 0, &first, &after[i], why, sizeof why) < 0)
+			after[i] = 0;       /* not in the cache yet: its whole log */
+	}
+	char *ids = array(d->ids, d->n), *afters = array(after, d->n);
+	char lim[16];
+	snprintf(lim, sizeof lim, "%d", REPLICA_CHUNKS);
+	const char *p1[] = { ids }, *p2[] = { ids, afters, lim };
+	static const struct {
+		const char *sql;
+		PgQueryDone *done;
+	} q[NQ] = {
+		[Q_JOBS] = { "SELECT id, name, schedule, cmd, started, created_ns, last_sched,"
+		             " timeout_ms, overlap, misfire, dir, env, runs_total, failures_total,"
+		             " last_start_ns, last_end_ns, last_status, owner_uid, limits, orphan,"
+		             " run_seq FROM jobs WHERE id = ANY($1::bigint[])", on_jobs },
+		[Q_RUNS] = { "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
+		             " seq, manual, flags, out_bytes FROM runs"
+		             " WHERE job_id = ANY($1::bigint[]) ORDER BY job_id, id", on_runs },
+		[Q_FIRST] = { "SELECT j.id, coalesce((SELECT min(off) FROM chunks c"
+		              " WHERE c.job_id = j.id), j.log_end) FROM jobs j"
+		              " WHERE j.id = ANY($1::bigint[])", on_first },
+		[Q_CHUNKS] = { "SELECT c.job_id, c.run_id, c.off, c.roff, c.len, c.text"
+		               " FROM unnest($1::bigint[], $2::bigint[]) AS w(job, after)"
+		               " JOIN chunks c ON c.job_id = w.job AND c.off >= w.after"
+		               " ORDER BY c.job_id, c.off LIMIT $3::int", on_chunks },
+	};
+	int rc = 0, sent = 0;
+	for (int k = 0; k < NQ && rc == 0; k++) {
+		rc = pgconn_query(r->c, q[k].sql, k == Q_CHUNKS ? 3 : 1, k == Q_CHUNKS ? p2 : p1,
+		                  q[k].done, d);
+		sent += rc == 0;
+	}
+	free(ids);
+	free(afters);
+	if (rc < 0) {
+		/* What was sent answers (failed or not); the rest count as failed. */
+		d->failed = 1;
+		snprintf(d->why, sizeof d->why, "%s", strerror(-rc));
+		d->answers += NQ - sent;
+		if (sent == 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void pump(Replica *r)
+{
+	while (r->inflight < REPLICA_INFLIGHT && r->headwant < r->nwant) {
+		Read *d = xcalloc(1, sizeof *d);
+		d->r = r;
+		while (d->n < REPLICA_PAGE && r->headwant < r->nwant)
+			d->ids[d->n++] = r->want[r->headwant++];
+		d->next = r->reads;
+		r->reads = d;
+		r->inflight++;
+		if (send_read(r, d) < 0) {
+			r->reads = d->next;
+			r->inflight--;
+			LOGW("cluster: cannot read %u jobs from the database: %s", d->n, d->why);
+			if (r->all) {
+				r->all_failed = 1;
+				snprintf(r->all_why, sizeof r->all_why, "%s", d->why);
+			}
+			read_free(d);
+			/* The rest waits for the caller's next read. */
+			r->headwant = r->nwant = 0;
+			finish(r);
+			return;
+		}
+	}
+}
+
+void replica_job(Replica *r, int64_t id)
+{
+	want(r, id);
+	pump(r);
+}
+
+/* ---- everything ---- */
+
+static int cache_id(void *arg, const StoreJob *j)
+{
+	Replica *r = arg;
+	if (r->ncached % 256 == 0)
+		r->cached = xrealloc(r->cached, (r->ncached + 256) * sizeof *r->cached);
+	r->cached[r->ncached++] = j->id;
+	return 0;
+}
+
+/* replica_all is over when the listing is and nothing is left to read. */
+static void finish(Replica *r)
+{
+	if (!r->all || r->listing || r->inflight > 0 || (r->headwant < r->nwant && !r->all_failed))
+		return;
+	char why[256];
+	int rc = r->all_failed ? -EIO : 0;
+	if (rc == 0) {
+		/* Jobs the cache had that the database has not: deleted meanwhile. */
+		for (size_t i = 0; i < r->ncached; i++)
+			if (!r->seen[i] && store_cache_drop_job(r->cache, r->cached[i], why,
+			                                        sizeof why) == 0 && r->o.job)
+				r->o.job(r->o.arg, r->cached[i], NULL);
+	}
+	r->all = 0;
+	free(r->cached);
+	free(r->seen);
+	r->cached = NULL;
+	r->seen = NULL;
+	r->ncached = 0;
+	if (r->all_done)
+		r->all_done(r->all_arg, rc, rc ? r->all_why : "");
+}
+
+static void list_page(Replica *r);
+
+static void on_list(void *arg, PGresult *res, const char *err)
+{
+	Replica *r = *(Replica **)arg;
+	free(arg);
+	if (r == NULL)
+		return;
+	r->listing = 0;
+	if (res == NULL) {
+		r->all_failed = 1;
+		snprintf(r->all_why, sizeof r->all_why, "%s", err);
+		finish(r);
+		return;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		int64_t id = i64(res, i, 0);
+		mark_seen(r, id);
+		want(r, id);
+		r->all_after = id;
+	}
+	if (n == REPLICA_PAGE)
+		list_page(r);
+	pump(r);
+	finish(r);
+}
+
+
+static void list_page(Replica *r)
+{
+	char after[24], lim[16];
+	snprintf(after, sizeof after, "%" PRId64, r->all_after);
+	snprintf(lim, sizeof lim, "%d", REPLICA_PAGE);
+	const char *p[] = { after, lim };
+	Replica **cell = xmalloc(sizeof *cell);
+	*cell = r;
+	r->listing = 1;
+	if (pgconn_query(r->c, "SELECT id FROM jobs WHERE id > $1 ORDER BY id LIMIT $2", 2, p,
+	                 on_list, cell) < 0) {
+		free(cell);
+		r->listing = 0;
+		r->all_failed = 1;
+		snprintf(r->all_why, sizeof r->all_why, "the database is unreachable");
+		return;
+	}
+	r->list_cell = cell;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+void replica_all(Replica *r, void (*done)(void *arg, int rc, const char *why), void *arg)
+{
+	char why[256];
+	r->all_done = done;
+	r->all_arg = arg;
+	if (r->all)
+		return;                 /* one is under way: it reports to the new done */
+	r->all = 1;
+	r->all_failed = 0;
+	r->all_after = 0;
+	r->all_why[0] = '\0';
+	if (store_jobs_load(r->cache, cache_id, r, why, sizeof why) < 0)
+		LOGW("cluster: cannot list the cache's jobs: %s", why);
+	if (r->ncached > 1)
+		qsort(r->cached, r->ncached, sizeof *r->cached, cmp_id);
+	r->seen = xcalloc(r->ncached + 1, 1);
+	list_page(r);
+	finish(r);
+}
+
+Replica *replica_new(PgConn *c, Store *cache, const ReplicaOpts *o)
+{
+	Replica *r = xcalloc(1, sizeof *r);
+	r->c = c;
+	r->cache = cache;
+	if (o)
+		r->o = *o;
+	return r;
+}
+
+void replica_close(Replica *r)
+{
+	for (Read *d = r->reads; d; d = d->next)
+		d->r = NULL;
+	if (r->listing)
+		*r->list_cell = NULL;   /* the listing's answer finds no replica */
+	free(r->want);
+	free(r->cached);
+	free(r->seen);
+	free(r);
+}

@@ -1,0 +1,299 @@
+/* Changes made by other nodes of a cluster (doc/cluster.md, "One name
+ * space"): the store's cache already holds the job as the database has it
+ * (src/cluster/ put it there); the table follows it here, writing nothing
+ * back. This node's own changes come back the same way, and applying one
+ * again changes nothing but the counters that wake readers. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs_int.h"
+#include "util/log.h"
+
+static int same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* *field becomes v (a copy); 1 if it changed. */
+static int take(char **field, const char *v)
+{
+	if (same(*field, v))
+		return 0;
+	free(*field);
+	*field = xstrdup(v ? v : "");
+	return 1;
+}
+
+/* The schedule, parsed here again (the node that took it parsed it too; a
+ * zone this host lacks leaves the job unscheduled here, said once). */
+static void take_schedule(Jobs *js, Job *j, const char *schedule)
+{
+	char why[256];
+	Cron c;
+	const Zone *z = NULL;
+	memset(&c, 0, sizeof c);
+	take(&j->schedule, schedule);
+	if (!*schedule) {
+		j->has_cron = 0;
+		return;
+	}
+	if (jobs_parse_schedule(js, schedule, &c, &z, why, sizeof why) < 0) {
+		LOGE("job %s: schedule '%s' from the cluster does not parse here (%s); not "
+		     "scheduled on this node", j->name, schedule, why);
+		j->has_cron = 0;
+		return;
+	}
+	j->cron = c;
+	j->zone = z;
+	j->has_cron = 1;
+}
+
+/* A job this node did not know: made elsewhere (or the winner of a name
+ * that this node's create lost: the loser goes). */
+static void arrive(Jobs *js, const StoreJob *sj, int64_t now)
+{
+	Job *old = jobs_lookup(js, sj->name, strlen(sj->name));
+	if (old) {
+		LOGW("job %s: another node made a job of this name first; it takes this node's "
+		     "place", sj->name);
+		job_drop(js, old);
+	}
+	Job *j = job_from_row(js, sj);
+	job_event(js, j, "job.created", "owner=%u", j->owner);
+	if (j->started) {
+		sched_after(js, j, now);
+		sched_arm(js);
+	}
+}
+
+void jobs_apply(Jobs *js, int64_t id, const StoreJob *sj)
+{
+	Job *j = jobs_by_id(js, id);
+	int64_t now = wall_now_ns() / 1000000000;
+	if (sj == NULL) {
+		if (j) {
+			VLOG(1, "job %s deleted on another node", j->name);
+			job_drop(js, j);
+		}
+		return;
+	}
+	if (j == NULL) {
+		arrive(js, sj, now);
+		return;
+	}
+	int resched = 0, settings = 0;
+	if (!same(j->schedule, sj->schedule)) {
+		take_schedule(js, j, sj->schedule);
+		resched = settings = 1;
+	}
+	settings |= take(&j->cmd, sj->cmd) | take(&j->dir, sj->dir) | take(&j->env, sj->env) |
+	            take(&j->limits, sj->limits);
+	if (j->timeout_ms != sj->timeout_ms || j->overlap != sj->overlap ||
+	    j->misfire != sj->misfire || j->orphan != sj->orphan) {
+		j->timeout_ms = sj->timeout_ms;
+		j->overlap = sj->overlap;
+		j->misfire = sj->misfire;
+		j->orphan = sj->orphan;
+		settings = 1;
+	}
+	/* The history is the cluster's: every node's runs count. */
+	j->runs_total = sj->runs_total;
+	j->failures_total = sj->failures_total;
+	j->last_start_ns = sj->last_start_ns;
+	j->last_end_ns = sj->last_end_ns;
+	j->last_status = sj->last_status;
+	if (sj->last_sched > j->last_sched)
+		j->last_sched = sj->last_sched;
+	int started = sj->started && j->has_cron;
+	if (started != j->started) {
+		j->started = started;
+		j->changes.state++;
+		job_event(js, j, started ? "job.started" : "job.stopped", NULL);
+		resched = 1;
+	}
+	if (resched) {
+		if (j->started) {
+			sched_after(js, j, now);
+		} else {
+			heap_remove(&js->heap, j);
+			j->next = CRON_NEVER;
+			j->changes.schedule++;
+		}
+		sched_arm(js);
+	}
+	if (settings) {
+		j->changes.settings++;
+		j->mtime = now;
+	}
+	/* Its log or runs may have grown elsewhere: readers look again. */
+	j->changes.log++;
+	j->changes.runs++;
+	job_touch(js, j);
+}
+
+/* ---- fires in a cluster ----
+ *
+ * A fire is claimed by the database, with its run's row and number, in one
+ * statement (cluster/fire.c); the claim's answer comes a round trip later,
+ * and the job may be gone by then: it is looked up by id again. A fire not
+ * yet due by the database's clock (this host's runs a little ahead) is asked
+ * again shortly. The start of a claimed fire is asked of the database too
+ * (the claim still this node's, its lease valid); meanwhile the job counts
+ * the start as under way (Job.launching), so the overlap policy sees it. */
+
+enum { NOT_DUE_RETRY_MS = 20, NOT_DUE_TRIES = 100 };
+
+typedef struct Pending {
+	Jobs *js;
+	int64_t job_id, sched, run_id, seq;
+	int manual, tries;
+	uv_timer_t retry;
+} Pending;
+
+static void pending_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void pending_free(Pending *p)
+{
+	uv_close((uv_handle_t *)&p->retry, pending_closed);
+}
+
+static int ask_claim(Pending *p);
+
+static void on_retry(uv_timer_t *t)
+{
+	Pending *p = t->data;
+	if (ask_claim(p) < 0)
+		pending_free(p);
+}
+
+static void on_claim(void *arg, int rc, int64_t seq, const char *why)
+{
+	Pending *p = arg;
+	Jobs *js = p->js;
+	Job *j = jobs_by_id(js, p->job_id);
+	char w[256];
+	if (j == NULL || js->shutting) {
+		pending_free(p);                /* deleted, or stopping: nothing to start */
+		return;
+	}
+	if (rc == -EAGAIN && ++p->tries < NOT_DUE_TRIES) {
+		uv_timer_start(&p->retry, on_retry, NOT_DUE_RETRY_MS, 0);
+		return;
+	}
+	if (rc == 0) {
+		VLOG(2, "job %s: fire at %lld taken by another node", j->name, (long long)p->sched);
+	} else if (rc < 0) {
+		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)p->sched, why);
+	} else if (store_fire_put(js->store, j->id, p->sched, p->run_id, seq, w, sizeof w) < 0) {
+		LOGE("job %s: cannot record the fire at %lld: %s", j->name, (long long)p->sched, w);
+	} else {
+		runs_claimed(js, j, p->run_id, seq, p->sched);
+	}
+	pending_free(p);
+}
+
+static int ask_claim(Pending *p)
+{
+	Jobs *js = p->js;
+	return js->cluster.claim(js->cluster.arg, p->job_id, p->sched, p->run_id, on_claim, p);
+}
+
+int cluster_fire(Jobs *js, Job *j, int64_t sched)
+{
+	int64_t run_id = js->cluster.new_id(js->cluster.arg);
+	if (run_id == 0) {
+		LOGE("job %s: cannot claim fire at %lld: no id for its run (the database is "
+		     "unreachable)", j->name, (long long)sched);
+		return -ENOTCONN;
+	}
+	Pending *p = xcalloc(1, sizeof *p);
+	p->js = js;
+	p->job_id = j->id;
+	p->sched = sched;
+	p->run_id = run_id;
+	p->manual = sched == 0;
+	uv_timer_init(js->loop, &p->retry);
+	p->retry.data = p;
+	int rc = ask_claim(p);
+	if (rc < 0) {
+		/* A node without a lease claims nothing: not an error of the job's. */
+		VLOG(1, "job %s: fire at %lld not claimed here: %s", j->name, (long long)sched,
+		     strerror(-rc));
+		pending_free(p);
+	}
+	return rc;
+}
+
+static void on_fenced(void *arg, int ok, const char *why)
+{
+	Pending *p = arg;
+	Jobs *js = p->js;
+	Job *j = jobs_by_id(js, p->job_id);
+	if (j)
+		j->launching--;
+	if (j && ok == 1 && !js->shutting) {
+		runs_launch_now(js, j, p->run_id, p->seq, p->sched, p->manual);
+	} else if (j) {
+		/* Never started: the claim was taken over (this node was cut off
+		 * or paused past its lease), or jobd is stopping. */
+		job_logf(js, j, p->run_id, "not started: %s", ok == 1 ? "jobd is shutting down" : why);
+		runs_unstarted(js, j, p->run_id, RUN_SKIPPED, 0);
+	}
+	pending_free(p);
+}
+
+void cluster_launch(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual)
+{
+	Pending *p = xcalloc(1, sizeof *p);
+	p->js = js;
+	p->job_id = j->id;
+	p->sched = sched;
+	p->run_id = run_id;
+	p->seq = seq;
+	p->manual = manual;
+	uv_timer_init(js->loop, &p->retry);
+	p->retry.data = p;
+	j->launching++;
+	int rc = js->cluster.start(js->cluster.arg, j->id, sched, on_fenced, p);
+	if (rc < 0)
+		on_fenced(p, rc, strerror(-rc));
+}
+
+void jobs_cluster(Jobs *js, const JobsCluster *c)
+{
+	js->cluster = *c;
+	js->lead_ns = 0;            /* claims are judged by the database's clock, on the dot */
+}
+
+/* ---- what the reaper found ---- */
+
+void jobs_adopt(Jobs *js, int64_t job_id, int64_t sched, int64_t run_id, int64_t seq)
+{
+	char why[256];
+	Job *j = jobs_by_id(js, job_id);
+	if (j == NULL || js->shutting)
+		return;                 /* gone meanwhile: nothing to run */
+	if (store_fire_put(js->store, j->id, sched, run_id, seq, why, sizeof why) < 0) {
+		LOGE("job %s: cannot record the fire at %lld taken over: %s", j->name, (long long)sched,
+		     why);
+		return;
+	}
+	job_logf(js, j, 0, "run %lld: taken over from a node that stopped", (long long)seq);
+	runs_claimed(js, j, run_id, seq, sched);
+}
+
+void jobs_lost(Jobs *js, int64_t job_id, int64_t sched, const char *node)
+{
+	Job *j = jobs_by_id(js, job_id);
+	if (j == NULL)
+		return;
+	job_logf(js, j, 0, "the run of %lld was lost: node %s stopped while it ran", (long long)sched,
+	         node);
+	job_event(js, j, "run.lost", "sched=%lld node=%s", (long long)sched, node);
+	j->changes.runs++;
+	job_touch(js, j);
+}

@@ -1,0 +1,144 @@
+#!/bin/sh
+# Cluster mode (-store): three jobd nodes on one private PostgreSQL 15
+# (tests/tools/pgtmp.sh, unix socket only), driven through jobctl.
+#   - every node serves the whole name space: what is made or changed
+#     through one reads back through the others;
+#   - a job due every second runs each instant exactly once across the
+#     nodes (each run appends its instant to a file opened O_APPEND);
+#   - a node killed outright: the other nodes go on, no instant twice, and
+#     the run it had going is recorded lost within the lease (10 s) plus a
+#     reap (2 s); restarted, it registers again with the next epoch;
+#   - a node stopped (SIGSTOP) past its lease and continued starts nothing
+#     it no longer owns;
+#   - SIGTERM: each node exits 0.
+# The PostgreSQL binaries come from scripts/deps.sh (postgresql-15): their
+# absence is a failure, not a skip.
+. "$(dirname "$0")/lib.sh"
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+PG=$TOP/tests/tools/pgtmp.sh
+# Its own directory under /tmp: the server runs as another user (pgtmp.sh),
+# who cannot enter $T (0700).
+D=$(mktemp -d /tmp/jobd-cluster.XXXXXX)
+ON_EXIT="${ON_EXIT:+$ON_EXIT; }for p in \$(cat '$T'/*.pid 2>/dev/null); do kill -CONT \$p; kill -KILL \$p; done; sh '$PG' stop '$D'; rm -rf '$D'"
+
+if ! sh "$PG" start "$D" $$ >"$T/conninfo" 2>"$T/pg.err"; then
+	nok "server-started"; sed 's/^/#   /' "$T/pg.err" | tail -5; finish
+fi
+ok "server-started"
+CI=$(cat "$T/conninfo")
+q() { sh "$PG" psql "$D" -At -c "$1"; }
+
+# node_start NAME: a node with its cache under $T/NAME and a unix socket.
+node_start() {
+	mkdir -p "$T/$1"
+	[ -f "$T/$1.log" ] && mv "$T/$1.log" "$T/$1.log.old"
+	"$JOBD" -dbdir "$T/$1" -store "$CI" -node "$1" -fsaddr "unix!$T/$1.sock" -pam none \
+		-killgrace 1s -logtostderr 2>>"$T/$1.log" &
+	echo $! >"$T/$1.pid"
+	if ! wait_for 30 grep -q "listening on unix!" "$T/$1.log"; then
+		echo "# node $1 did not start:"; sed 's/^/#   /' "$T/$1.log" | tail -5
+		return 1
+	fi
+}
+pid() { cat "$T/$1.pid"; }
+on() { node=$1; shift; "$JOBCTL" -a "unix!$T/$node.sock" "$@"; }
+# node_stop NAME: SIGTERM; fails unless it exits 0 within 30 s.
+node_stop() {
+	p=$(pid "$1")
+	kill -TERM "$p" || return 1
+	wait_for 30 sh -c "! kill -0 $p 2>/dev/null" || return 1
+	wait "$p"
+}
+
+for nd in a b c; do
+	if node_start $nd; then ok "node-$nd-starts"; else nok "node-$nd-starts"; finish; fi
+done
+expect "schema-at-version" "8" q "SELECT version FROM jobd_schema"
+expect "nodes-registered" "a 1,b 1,c 1" q "SELECT string_agg(name || ' ' || epoch, ',' ORDER BY name) FROM nodes"
+
+# ---- one name space ----
+printf 'tick:* * * * * * *:echo $JOBD_SCHEDULED >>%s/marks\n' "$T" | on a write clone
+# has NODE FILE PATTERN: the file of job reads back through NODE with a line
+# matching PATTERN.
+has() { on "$1" read "$2" 2>/dev/null | grep -Eq "$3"; }
+check "created-on-a-seen-on-b" wait_for 5 has b jobs/tick/cmd marks
+check "created-on-a-seen-on-c" wait_for 5 has c jobs/tick/cmd marks
+on b write jobs/tick/timeout 30s
+check "setting-on-b-seen-on-a" wait_for 5 has a jobs/tick/timeout '^30s$'
+mkjob() { echo "$2" | on "$1" write clone; }
+check_fails_with "same-name-refused-elsewhere" "exists" mkjob c 'tick:* * * * *:true'
+
+
+# ---- every second, exactly once across the nodes ----
+# lines FILE N: FILE has at least N lines.
+lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+on c write jobs/tick/ctl start
+check "runs-happen" wait_for 15 lines "$T/marks" 6
+on a write jobs/tick/ctl stop
+# Stopped: what was claimed before the stop has started or been told not to.
+sleep 1
+dups() { sort "$T/marks" | uniq -d | wc -l; }
+expect "no-instant-twice" "0" dups
+# Every instant between the first run and the stop ran (the first second
+# may have gone before the start reached a node).
+gaps() { sort -n "$T/marks" | awk 'NR > 1 && $1 != p + 1 { g++ } { p = $1 } END { print g + 0 }'; }
+expect "no-instant-missed" "0" gaps
+# Each run says which node ran it (any node claims any fire: no leader).
+expect "runs-say-their-node" "0" q "SELECT count(*) FROM runs WHERE node NOT IN ('a', 'b', 'c')"
+listed() { [ "$(on b runs tick | wc -l)" -ge 6 ]; }
+check "runs-listed-everywhere" wait_for 5 listed
+
+# ---- a node killed outright ----
+: >"$T/marks"
+printf 'long:*/3 * * * * * *:echo $JOBD_SCHEDULED >>%s/long; sleep 5\n' "$T" | on a write clone
+on a write jobs/long/overlap allow
+on a write jobs/tick/ctl start
+on b write jobs/long/ctl start
+# Wait for a run of long that is going on, and kill its node.
+running_node() { q "SELECT r.node FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'long' AND r.state = 1 ORDER BY r.sched LIMIT 1"; }
+long_running() { [ -n "$(running_node)" ]; }
+check "long-runs" wait_for 10 long_running
+V=$(running_node)
+[ -n "$V" ] || V=a
+LOSTSCHED=$(q "SELECT r.sched FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'long' AND r.state = 1 AND r.node = '$V' ORDER BY r.sched LIMIT 1")
+kill -KILL "$(pid $V)"; wait "$(pid $V)" 2>/dev/null
+killed=$(date +%s)
+lost() { [ "$(q "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'long' AND r.sched = ${LOSTSCHED:-0}")" = 5 ]; }
+check "killed-run-recorded-lost" wait_for 20 lost
+took=$(( $(date +%s) - killed ))
+check "lost-within-lease-and-reap" test "$took" -le 13
+OTHER=a; [ "$V" = a ] && OTHER=b
+check "lost-in-the-log" wait_for 5 has "$OTHER" jobs/long/log "lost: node $V stopped"
+# The others went on meanwhile: instants after the kill ran.
+after_kill() { [ "$(awk -v k="$killed" '$1 > k' "$T/marks" | wc -l)" -ge 3 ]; }
+check "others-go-on" wait_for 5 after_kill
+echo "# killed node $V"
+node_start "$V" || nok "killed-node-restarts"
+expect "restarted-node-next-epoch" "2" q "SELECT epoch FROM nodes WHERE name = '$V'"
+sleep 2
+expect "no-instant-twice-across-kill" "0" dups
+
+# ---- a node paused past its lease ----
+P=c; [ "$V" = c ] && P=b
+kill -STOP "$(pid $P)"
+paused=$(date +%s)
+# The lease (10 s) ends, the others take over: wait until the database says
+# its lease is over, and a reap has had its turn.
+lease_over() { [ "$(q "SELECT lease_until < now() FROM nodes WHERE name = '$P'")" = t ]; }
+check "paused-lease-ends" wait_for 20 lease_over
+sleep 3
+kill -CONT "$(pid $P)"
+sleep 3
+on a write jobs/tick/ctl stop
+on a write jobs/long/ctl stop
+sleep 1
+expect "no-instant-twice-across-pause" "0" dups
+# Nothing the paused node claimed ran after its lease ended, by it.
+late() { q "SELECT count(*) FROM runs r WHERE r.node = '$P' AND r.start_ns > 0 AND r.start_ns / 1000000000 > $paused AND r.start_ns / 1000000000 < $paused + 12"; }
+expect "paused-node-started-nothing-while-out" "0" late
+
+# ---- a clean stop ----
+for nd in a b c; do
+	check "node-$nd-exits-0" node_stop $nd
+done
+finish

@@ -1,0 +1,363 @@
+/* Tests of the write path's copy in PostgreSQL (src/cluster/mirror.c) against
+ * a real server: a private PostgreSQL 15 (tests/tools/pgtmp.sh, pgtest.h)
+ * with the store's schema. Two mirrors stand for two nodes, each on its own
+ * connection; what they wrote is read back with SQL on a third. */
+#include "cluster/mirror.h"
+#include "pgtest.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uv_loop_t loop;
+static PgConn *adm, *ca, *cb;
+static Mirror *ma, *mb;
+
+/* ---- notifications heard on the admin connection ---- */
+
+static int notes;
+static char note_payload[64];
+
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+	(void)arg;
+	if (strcmp(channel, "jobd") == 0) {
+		notes++;
+		snprintf(note_payload, sizeof note_payload, "%s", payload);
+	}
+}
+
+static PgConn *conn(int listen)
+{
+	PgConnOpts o = { 0 };
+	if (listen)
+		o.notify = on_notify;
+	return pgconn_new(&loop, pgtest_conninfo, &o);
+}
+
+static PgtestQ sql(const char *s)
+{
+	return pgtest_sql(&loop, adm, s);
+}
+
+/* A number from SQL with one number in it: fmt's %lld. */
+static long long num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long long num(const char *fmt, ...)
+{
+	char s[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s, sizeof s, fmt, ap);
+	va_end(ap);
+	return pgtest_num(&loop, adm, s);
+}
+
+/* ---- commits ---- */
+
+typedef struct Done {
+	int called, rc;
+	char why[256];
+	MirrorResult res;
+} Done;
+
+static void on_done(void *arg, int rc, const char *why, const MirrorResult *res)
+{
+	Done *d = arg;
+	d->called++;
+	d->rc = rc;
+	snprintf(d->why, sizeof d->why, "%s", why);
+	if (res)
+		d->res = *res;
+}
+
+static Done commit(Mirror *m)
+{
+	Done d = { 0 };
+	int rc = mirror_commit(m, on_done, &d);
+	CHECKF(rc == 0, "mirror_commit: %d", rc);
+	if (rc == 0)
+		CHECKF(pgtest_wait_flag(&loop, &d.called, 10000), "no done");
+	CHECKF(d.rc == 0, "commit: %d %s", d.rc, d.why);
+	return d;
+}
+
+static int has_ids(const void *arg)
+{
+	return mirror_id((Mirror *)arg) != 0;
+}
+
+static StoreJob job(int64_t id, const char *name)
+{
+	return (StoreJob){ .id = id, .name = name, .schedule = "* * * * * *", .cmd = "true",
+	                   .dir = "", .env = "", .limits = "", .owner_uid = 1000,
+	                   .created_ns = 5 };
+}
+
+/* ---- the tests ---- */
+
+static void test_schema(void)
+{
+	adm = conn(1);
+	pgtest_schema(&loop, adm);
+	sql("LISTEN jobd");
+}
+
+static int64_t ida[4], idb[4];
+
+static void test_ids(void)
+{
+	ca = conn(0);
+	cb = conn(0);
+	ma = mirror_new(ca, "node-a");
+	mb = mirror_new(cb, "node-b");
+	CHECKF(pgtest_wait(&loop, has_ids, ma, 10000), "no block of ids for a");
+	CHECKF(pgtest_wait(&loop, has_ids, mb, 10000), "no block of ids for b");
+	for (int i = 0; i < 4; i++) {
+		ida[i] = mirror_id(ma);
+		idb[i] = mirror_id(mb);
+		CHECK(ida[i] > 0 && idb[i] > 0);
+		CHECK(ida[i] >> MIRROR_BLOCK_BITS != idb[i] >> MIRROR_BLOCK_BITS);
+	}
+	CHECK(ida[1] == ida[0] + 1);
+	/* A whole block used: the next comes from the next block, asked for at
+	 * the half, so there is no pause. */
+	int64_t first = ida[3], last = 0, blocks = 0;
+	for (int64_t i = 0; i < ((int64_t)1 << MIRROR_BLOCK_BITS) + 10; i++) {
+		int64_t id = mirror_id(ma);
+		if (id == 0) {
+			CHECKF(pgtest_wait(&loop, has_ids, ma, 10000), "no next block");
+			id = mirror_id(ma);
+		}
+		if (i > 0 && id != last + 1)
+			blocks++;
+		CHECKF(id > last, "ids go down: %lld after %lld", (long long)id, (long long)last);
+		last = id;
+		if (id == 0)
+			break;
+	}
+	CHECKF(blocks == 1, "%lld block changes", (long long)blocks);
+	CHECK(last >> MIRROR_BLOCK_BITS != first >> MIRROR_BLOCK_BITS);
+}
+
+static void test_create(void)
+{
+	/* Bytes a text parameter would mangle: quotes, a backslash, a newline, a
+	 * byte that is no UTF-8. */
+	const char *cmd = "echo 'a\\b' \"\n\xff\"";
+	StoreJob j = job(ida[0], "one");
+	j.cmd = cmd;
+	j.env = "A=1\nB=2\n";
+	notes = 0;
+	CHECK(mirror_job_create(ma, &j) == 0);
+	CHECK(mirror_pending(ma));
+	Done d = commit(ma);
+	CHECK(d.res.nrefused == 0);
+	CHECK(!mirror_pending(ma));
+	PgtestQ q = sql("SELECT name, encode(cmd, 'hex'), owner_uid FROM jobs WHERE id = (SELECT min(id) FROM jobs)");
+	CHECK(strcmp(q.val[0], "one") == 0);
+	char *hex = mirror_bytea(cmd, strlen(cmd));
+	CHECKF(strcmp(q.val[1], hex + 2) == 0, "cmd came back as %s", q.val[1]);
+	free(hex);
+	CHECK(strcmp(q.val[2], "1000") == 0);
+	CHECK(num("SELECT count(*) FROM changes WHERE job_id = %" PRId64 " AND kind = 'job'", ida[0]) == 1);
+	CHECKF(pgtest_wait_flag(&loop, &notes, 5000), "no NOTIFY");
+	char want[32];
+	snprintf(want, sizeof want, "%lld", (long long)ida[0]);
+	CHECKF(strcmp(note_payload, want) == 0, "NOTIFY said %s", note_payload);
+}
+
+static void test_name_race(void)
+{
+	/* Both nodes create "two" in the same moment; b's batch also creates
+	 * "three". One "two" wins; b's other create stands either way. */
+	StoreJob a2 = job(ida[1], "two"), b2 = job(idb[1], "two"), b3 = job(idb[2], "three");
+	CHECK(mirror_job_create(ma, &a2) == 0);
+	CHECK(mirror_job_create(mb, &b2) == 0);
+	CHECK(mirror_job_create(mb, &b3) == 0);
+	Done da = { 0 }, db = { 0 };
+	CHECK(mirror_commit(ma, on_done, &da) == 0);
+	CHECK(mirror_commit(mb, on_done, &db) == 0);
+	CHECK(pgtest_wait_flag(&loop, &da.called, 10000));
+	CHECK(pgtest_wait_flag(&loop, &db.called, 10000));
+	CHECKF(da.rc == 0 && db.rc == 0, "a: %s; b: %s", da.why, db.why);
+	CHECKF(da.res.nrefused + db.res.nrefused == 1, "%zu + %zu refused", da.res.nrefused,
+	       db.res.nrefused);
+	int64_t loser = da.res.nrefused ? ida[1] : idb[1];
+	CHECK((da.res.nrefused ? da.res.refused[0] : db.res.refused[0]) == loser);
+	CHECK(num("SELECT count(*) FROM jobs WHERE id = %" PRId64, loser) == 0);
+	CHECK(pgtest_num(&loop, adm, "SELECT count(*) FROM jobs WHERE name = 'two'") == 1);
+	CHECK(num("SELECT count(*) FROM jobs WHERE id = %" PRId64 " AND name = 'three'", idb[2]) == 1);
+}
+
+static void test_positions(void)
+{
+	/* Two nodes append to one job's log, batch after batch, interleaved:
+	 * each chunk's place comes from the database, so the log is one piece
+	 * with nothing written twice. A run's output keeps its node's offsets. */
+	int64_t jid = ida[0];
+	StoreRun r = { .id = mirror_id(mb), .job_id = jid, .state = RUN_RUNNING, .seq = 1 };
+	CHECK(mirror_run_put(mb, &r) == 0);
+	commit(mb);
+	int64_t total = 0, roff = 0;
+	for (int round = 0; round < 5; round++) {
+		char line[64];
+		int n = snprintf(line, sizeof line, "a%d line\n", round);
+		CHECK(mirror_text(ma, mirror_id(ma), jid, 0, 0, line, (size_t)n) == 0);
+		total += n;
+		n = snprintf(line, sizeof line, "b%d output\n", round);
+		CHECK(mirror_text(mb, mirror_id(mb), jid, r.id, roff, line, (size_t)n) == 0);
+		roff += n;
+		total += n;
+		Done da = { 0 }, db = { 0 };
+		CHECK(mirror_commit(mb, on_done, &db) == 0);
+		CHECK(mirror_commit(ma, on_done, &da) == 0);
+		CHECK(pgtest_wait_flag(&loop, &da.called, 10000) && da.rc == 0);
+		CHECK(pgtest_wait_flag(&loop, &db.called, 10000) && db.rc == 0);
+	}
+	CHECK(num("SELECT log_end FROM jobs WHERE id = %" PRId64, jid) == total);
+	CHECK(num("SELECT sum(len) FROM chunks WHERE job_id = %" PRId64, jid) == total);
+	/* Contiguous: every chunk starts where the one before it ends. */
+	CHECK(num("SELECT count(*) FROM (SELECT off, len, lag(off + len, 1, 0::bigint) OVER (ORDER BY off)"
+	          " AS prev FROM chunks WHERE job_id = %" PRId64 ") c WHERE off <> prev", jid) == 0);
+	CHECK(num("SELECT out_bytes FROM runs WHERE id = %" PRId64, r.id) == roff);
+	CHECK(num("SELECT max(roff + len) FROM chunks WHERE run_id = %" PRId64, r.id) == roff);
+	/* A change per job per batch, not per statement. */
+	CHECK(num("SELECT count(*) FROM changes WHERE job_id = %" PRId64 " AND kind = 'text'", jid) == 10);
+}
+
+static void test_run_history(void)
+{
+	int64_t jid = idb[2];
+	StoreRun r = { .id = mirror_id(ma), .job_id = jid, .sched = 100, .state = RUN_CLAIMED,
+	               .seq = 1 };
+	CHECK(mirror_run_put(ma, &r) == 0);
+	r.state = RUN_RUNNING;
+	r.start_ns = 7;
+	r.pid = 42;
+	snprintf(r.proc, sizeof r.proc, "tok");
+	CHECK(mirror_run_put(ma, &r) == 0);
+	commit(ma);
+	CHECK(num("SELECT runs_total FROM jobs WHERE id = %" PRId64, jid) == 0);
+	r.state = RUN_DONE;
+	r.end_ns = 9;
+	r.status = 3;
+	CHECK(mirror_run_put(ma, &r) == 0);
+	/* Put again (a retry of the same row) counts once. */
+	CHECK(mirror_run_put(ma, &r) == 0);
+	commit(ma);
+	PgtestQ q = sql("SELECT runs_total, failures_total, last_status FROM jobs WHERE name = 'three'");
+	CHECKF(strcmp(q.val[0], "1") == 0 && strcmp(q.val[1], "1") == 0 &&
+	       strcmp(q.val[2], "3") == 0, "history %s %s %s", q.val[0], q.val[1], q.val[2]);
+	q = sql("SELECT node, proc, pid FROM runs WHERE sched = 100");
+	CHECK(strcmp(q.val[0], "node-a") == 0 && strcmp(q.val[1], "tok") == 0 &&
+	      strcmp(q.val[2], "42") == 0);
+	/* Settings written by one node; the history stays the database's. */
+	StoreJob j = job(jid, "three");
+	j.timeout_ms = 5000;
+	j.last_sched = 100;
+	CHECK(mirror_job_save(mb, &j) == 0);
+	CHECK(mirror_job_started(mb, jid, 1) == 0);
+	commit(mb);
+	q = sql("SELECT timeout_ms, runs_total, started FROM jobs WHERE name = 'three'");
+	CHECK(strcmp(q.val[0], "5000") == 0 && strcmp(q.val[1], "1") == 0 &&
+	      strcmp(q.val[2], "1") == 0);
+	j.last_sched = 50;
+	CHECK(mirror_job_save(mb, &j) == 0);
+	commit(mb);
+	CHECK(num("SELECT last_sched FROM jobs WHERE id = %" PRId64, jid) == 100);
+}
+
+static void test_retain_delete(void)
+{
+	int64_t jid = ida[0];
+	int64_t cut = num("SELECT min(off) + 1 FROM chunks WHERE job_id = %" PRId64, jid);
+	int64_t runs[1] = { 0 };
+	runs[0] = num("SELECT min(id) FROM runs WHERE job_id = %" PRId64, jid);
+	long long chunks = num("SELECT count(*) FROM chunks WHERE job_id = %" PRId64, jid);
+	CHECK(mirror_retain(ma, jid, runs, 1, cut, 0) == 0);
+	commit(ma);
+	CHECK(num("SELECT count(*) FROM runs WHERE job_id = %" PRId64, jid) == 0);
+	/* The first chunk goes only whole: cut is inside it, so nothing goes. */
+	CHECK(num("SELECT count(*) FROM chunks WHERE job_id = %" PRId64, jid) == chunks);
+	cut = num("SELECT min(off + len) FROM chunks WHERE job_id = %" PRId64, jid);
+	CHECK(mirror_retain(ma, jid, NULL, 0, cut, 0) == 0);
+	commit(ma);
+	CHECK(num("SELECT count(*) FROM chunks WHERE job_id = %" PRId64, jid) == chunks - 1);
+
+	/* Deleted by b; a's change to it in a later batch changes nothing and
+	 * costs nothing else of that batch. */
+	CHECK(mirror_job_delete(mb, jid) == 0);
+	commit(mb);
+	CHECK(num("SELECT count(*) FROM chunks WHERE job_id = %" PRId64, jid) == 0);
+	StoreJob other = job(ida[2], "four");
+	CHECK(mirror_text(ma, mirror_id(ma), jid, 0, 0, "late\n", 5) == 0);
+	StoreRun r = { .id = mirror_id(ma), .job_id = jid, .state = RUN_DONE, .seq = 9 };
+	CHECK(mirror_run_put(ma, &r) == 0);
+	CHECK(mirror_job_create(ma, &other) == 0);
+	commit(ma);
+	CHECK(num("SELECT count(*) FROM chunks WHERE job_id = %" PRId64, jid) == 0);
+	CHECK(num("SELECT count(*) FROM runs WHERE job_id = %" PRId64, jid) == 0);
+	CHECK(num("SELECT count(*) FROM jobs WHERE id = %" PRId64, ida[2]) == 1);
+}
+
+static void test_empty_and_close(void)
+{
+	/* Nothing open: done comes anyway, from the loop. */
+	Done d = { 0 };
+	CHECK(mirror_commit(ma, on_done, &d) == 0);
+	CHECK(d.called == 0);
+	CHECK(pgtest_wait_flag(&loop, &d.called, 10000) && d.rc == 0);
+	/* Closed with a batch on its way: no done after the close. */
+	Done late = { 0 };
+	StoreJob j = job(mirror_id(mb), "five");
+	CHECK(mirror_job_create(mb, &j) == 0);
+	CHECK(mirror_commit(mb, on_done, &late) == 0);
+	mirror_close(mb);
+	mb = NULL;
+	int never = 0;
+	pgtest_wait_flag(&loop, &never, 300);
+	CHECK(late.called == 0);
+	/* It was sent: committed all the same. */
+	CHECK(pgtest_num(&loop, adm, "SELECT count(*) FROM jobs WHERE name = 'five'") == 1);
+}
+
+static int closed_n;
+
+static void on_closed(void *arg)
+{
+	(void)arg;
+	closed_n++;
+}
+
+int main(void)
+{
+	unit_prog = "t_mirror";
+	pgtest_init();
+	uv_loop_init(&loop);
+	unit_run("server", pgtest_server);
+	if (unit_failed_checks)
+		return unit_done();
+	unit_run("schema-applied", test_schema);
+	if (unit_failed_checks)
+		return unit_done();
+	unit_run("ids-in-blocks", test_ids);
+	unit_run("create-notifies", test_create);
+	unit_run("name-race-one-wins", test_name_race);
+	unit_run("log-positions-from-the-database", test_positions);
+	unit_run("run-history-counted-once", test_run_history);
+	unit_run("retain-and-delete", test_retain_delete);
+	unit_run("empty-commit-and-close", test_empty_and_close);
+	if (ma)
+		mirror_close(ma);
+	pgconn_close(ca, on_closed, NULL);
+	pgconn_close(cb, on_closed, NULL);
+	pgconn_close(adm, on_closed, NULL);
+	while (closed_n < 3 && uv_run(&loop, UV_RUN_ONCE))
+		;
+	uv_loop_close(&loop);
+	return unit_done();
+}
