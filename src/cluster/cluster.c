@@ -588,7 +588,7 @@ void cluster_observe(Cluster *cl, Store *s)
 
 typedef struct Ask {
 	Cluster *cl;
-	void (*claimed)(void *darg, int rc, int64_t seq, const char *why);
+	void (*claimed)(void *darg, int rc, int64_t seq, const char *busy, const char *why);
 	void (*started)(void *darg, int ok, const char *why);
 	void *darg;
 } Ask;
@@ -606,16 +606,17 @@ static int64_t ops_new_id(void *arg)
 	return mirror_id(((Cluster *)arg)->mirror);
 }
 
-static void on_claim_run(void *arg, int rc, int64_t seq, const char *err)
+static void on_claim_run(void *arg, int rc, int64_t seq, const char *busy, const char *err)
 {
 	Ask *a = arg;
 	int r = rc == CNODE_CLAIMED ? 1 : rc == CNODE_TAKEN ? 0 : rc == CNODE_NOT_DUE ? -EAGAIN : rc;
-	a->claimed(a->darg, r, seq, err);
+	a->claimed(a->darg, r, seq, busy, err);
 	free(a);
 }
 
 static int ops_claim(void *arg, int64_t job_id, int64_t sched, int64_t run_id,
-                     void (*done)(void *darg, int rc, int64_t seq, const char *why), void *darg)
+                     void (*done)(void *darg, int rc, int64_t seq, const char *busy,
+                                  const char *why), void *darg)
 {
 	Cluster *cl = arg;
 	Ask *a = ask_new(cl, darg);

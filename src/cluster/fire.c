@@ -59,7 +59,9 @@ static const char SQL_CLAIM_RUN[] =
 	" r AS (INSERT INTO runs (id, job_id, sched, state, seq, log_off, node, manual)"
 	" SELECT $5::bigint, $1::bigint, $2::bigint, 0, run_seq, log_end, $3::text,"
 	" ($2::bigint = 0)::int FROM j RETURNING seq)"
-	" SELECT (SELECT seq FROM r), q.due, q.leased FROM q";
+	" SELECT (SELECT seq FROM r), q.due, q.leased,"
+	" (SELECT node FROM runs WHERE job_id = $1::bigint AND state IN (0, 1)"
+	" AND id <> $5::bigint ORDER BY id LIMIT 1) FROM q";
 
 /* A claim this node took over from a dead one (cnode_reap): its run, as
  * the dead node made it with the claim, or (an instant run again, whose
@@ -103,12 +105,12 @@ static int bad_answer(const PGresult *res, const char *err, int nfields, const c
 
 /* A claim's answer (one row: claimed?, due, leased) as an outcome, with
  * msg; claimed says how the first column reads. */
-static int claim_outcome(const PGresult *res, const char *err, int (*claimed)(const PGresult *),
-                         const char **msg)
+static int claim_outcome(const PGresult *res, const char *err, int nfields,
+                         int (*claimed)(const PGresult *), const char **msg)
 {
 	int rc;
 	*msg = "";
-	if (bad_answer(res, err, 3, "an unexpected answer to the claim", &rc, msg))
+	if (bad_answer(res, err, nfields, "an unexpected answer to the claim", &rc, msg))
 		return rc;
 	if (claimed(res))
 		return CNODE_CLAIMED;
@@ -137,7 +139,7 @@ static void on_claim(void *arg, PGresult *res, const char *err)
 	ClusterNode *n = cnode_req_take(r);
 	if (n && r->done) {
 		const char *msg;
-		int rc = claim_outcome(res, err, one_row_made, &msg);
+		int rc = claim_outcome(res, err, 3, one_row_made, &msg);
 		r->done(r->arg, rc, msg);
 	}
 	free(r);
@@ -149,8 +151,10 @@ static void on_claim_run(void *arg, PGresult *res, const char *err)
 	ClusterNode *n = cnode_req_take(r);
 	if (n && r->run) {
 		const char *msg;
-		int rc = claim_outcome(res, err, seq_given, &msg);
-		r->run(r->arg, rc, rc == CNODE_CLAIMED ? cnode_num(res, 0, 0, NULL) : 0, msg);
+		int rc = claim_outcome(res, err, 4, seq_given, &msg);
+		int ok = rc == CNODE_CLAIMED;
+		r->run(r->arg, rc, ok ? cnode_num(res, 0, 0, NULL) : 0, ok ? PQgetvalue(res, 0, 3) : "",
+		       msg);
 	}
 	free(r);
 }

@@ -363,7 +363,7 @@ void cnode_close(ClusterNode *n, void (*closed)(void *arg), void *arg)
 		else if (text)
 			text(r->arg, -ECANCELED, "closed");
 		else if (run)
-			run(r->arg, -ECANCELED, 0, "closed");
+			run(r->arg, -ECANCELED, 0, "", "closed");
 		else if (adopt)
 			adopt(r->arg, -ECANCELED, 0, 0, "closed");
 	}

@@ -154,7 +154,9 @@ int cnode_claim_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *d
 int cnode_start_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *done, void *arg);
 
 /* What jobd claims with: the instant sched of job job_id (sched 0: a manual
- * run, which has no instant to claim), and with it the run: its row in runs
+ * run, which has no instant to claim), and with it the run (busy: the node
+ * of another run of the job in progress, claimed or running, or ""; what
+ * the overlap policy judges by): its row in runs
  * (id run_id, made by the node; state claimed; this node's name) and its
  * number, the job's next (jobs.run_seq), in the same statement, so that a
  * claim never exists without its run nor a run number twice. The fire
@@ -163,7 +165,7 @@ int cnode_start_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *d
  * cnode_claim_fire (a manual run is refused -ENOLCK without a valid lease
  * in the database, and is never taken or not due). Refused at once like a
  * claim. */
-typedef void CNodeRunDone(void *arg, int rc, int64_t seq, const char *err);
+typedef void CNodeRunDone(void *arg, int rc, int64_t seq, const char *busy, const char *err);
 int cnode_claim_run(ClusterNode *n, int64_t job_id, int64_t sched, int64_t run_id,
                     CNodeRunDone *done, void *arg);
 

@@ -457,7 +457,7 @@ static void node_default(const Flags *f, char *out, size_t n)
 		p = strrchr(a, ':');
 	if (p && strncmp(a, "unix", 4) != 0 && p[1] != '0')
 		snprintf(port, sizeof port, "-%s", p + 1);
-	snprintf(out, n, "%s%s", host, port);
+	snprintf(out, n, "%.40s%.20s", host, port);    /* within CNODE_NAME_MAX */
 	for (char *q = out; *q; q++)
 		if (!cnode_name_char(*q))
 			*q = '-';

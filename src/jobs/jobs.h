@@ -234,11 +234,13 @@ typedef struct JobsCluster {
 	/* An id for a new run (0: none now). */
 	int64_t (*new_id)(void *arg);
 	/* Claims (job, sched; 0 for a manual run) with run run_id: 0, then
-	 * done(darg, rc, seq, why) once: rc 1 claimed (seq its number), 0 another
-	 * node has it, -EAGAIN not due yet by the database's clock, -errno
-	 * failed. Or -errno at once, done not called. */
+	 * done(darg, rc, seq, busy, why) once: rc 1 claimed (seq its number;
+	 * busy: a node where another run of the job is in progress, or ""),
+	 * 0 another node has it, -EAGAIN not due yet by the database's clock,
+	 * -errno failed. Or -errno at once, done not called. */
 	int (*claim)(void *arg, int64_t job_id, int64_t sched, int64_t run_id,
-	             void (*done)(void *darg, int rc, int64_t seq, const char *why), void *darg);
+	             void (*done)(void *darg, int rc, int64_t seq, const char *busy,
+	                          const char *why), void *darg);
 	/* The fenced start of a claimed fire: 0, then done(darg, ok, why) once;
 	 * or -errno at once. */
 	int (*start)(void *arg, int64_t job_id, int64_t sched,

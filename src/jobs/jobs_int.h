@@ -154,8 +154,10 @@ const Zone *job_zone(Jobs *js, const Job *j);
  * (seq), or 0 if the fire was not claimed (or, in a cluster, not yet). */
 int64_t runs_fire(Jobs *js, Job *j, int64_t sched);
 /* A fire claimed (run_id, seq): through the job's overlap policy to its
- * start. Returns seq. */
-int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched);
+ * start; elsewhere (a cluster's; NULL or "": none) names another node where
+ * a run of the job is in progress. Returns seq. */
+int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched,
+                     const char *elsewhere);
 /* The spawn itself, once a cluster has said the start may go. */
 void runs_launch_now(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
 /* A run that never started, recorded (state RUN_SKIPPED or RUN_DONE). */

@@ -170,7 +170,7 @@ static void on_retry(uv_timer_t *t)
 		pending_free(p);
 }
 
-static void on_claim(void *arg, int rc, int64_t seq, const char *why)
+static void on_claim(void *arg, int rc, int64_t seq, const char *busy, const char *why)
 {
 	Pending *p = arg;
 	Jobs *js = p->js;
@@ -191,7 +191,7 @@ static void on_claim(void *arg, int rc, int64_t seq, const char *why)
 	} else if (store_fire_put(js->store, j->id, p->sched, p->run_id, seq, w, sizeof w) < 0) {
 		LOGE("job %s: cannot record the fire at %lld: %s", j->name, (long long)p->sched, w);
 	} else {
-		runs_claimed(js, j, p->run_id, seq, p->sched);
+		runs_claimed(js, j, p->run_id, seq, p->sched, busy);
 	}
 	pending_free(p);
 }
@@ -283,7 +283,7 @@ void jobs_adopt(Jobs *js, int64_t job_id, int64_t sched, int64_t run_id, int64_t
 		return;
 	}
 	job_logf(js, j, 0, "run %lld: taken over from a node that stopped", (long long)seq);
-	runs_claimed(js, j, run_id, seq, sched);
+	runs_claimed(js, j, run_id, seq, sched, NULL);
 }
 
 void jobs_lost(Jobs *js, int64_t job_id, int64_t sched, const char *node)

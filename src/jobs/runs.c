@@ -608,16 +608,20 @@ int64_t runs_fire(Jobs *js, Job *j, int64_t sched)
 		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)sched, why);
 		return 0;
 	}
-	return runs_claimed(js, j, run_id, seq, sched);
+	return runs_claimed(js, j, run_id, seq, sched, NULL);
 }
 
-int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched)
+int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched,
+                     const char *elsewhere)
 {
 	int manual = sched == 0;
 	if (sched > j->last_sched)
 		j->last_sched = sched;
 	j->changes.runs++;
-	if (j->nrunning == 0 && j->nqueue == 0 && j->launching == 0) {
+	/* A run of the job on another node of a cluster keeps a skip from
+	 * starting; the other policies look at this node's runs only. */
+	int busy_elsewhere = elsewhere && *elsewhere && j->overlap == OVERLAP_SKIP;
+	if (j->nrunning == 0 && j->nqueue == 0 && j->launching == 0 && !busy_elsewhere) {
 		launch(js, j, run_id, seq, sched, manual);
 		return seq;
 	}
@@ -658,8 +662,12 @@ int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sche
 		return seq;
 	default:
 		/* overlap=skip, the original's behaviour: never run a job alongside itself. */
-		job_logf(js, j, run_id, "skipped: previous run (pid %d) still running",
-		         j->runs ? j->runs->pid : 0);
+		if (j->runs || !busy_elsewhere)
+			job_logf(js, j, run_id, "skipped: previous run (pid %d) still running",
+			         j->runs ? j->runs->pid : 0);
+		else
+			job_logf(js, j, run_id, "skipped: previous run still running on node %s",
+			         elsewhere);
 		job_event(js, j, "run.skipped", "run=%lld", (long long)seq);
 		end_unstarted(js, j, run_id, RUN_SKIPPED, 0);
 		return seq;

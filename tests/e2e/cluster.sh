@@ -5,6 +5,7 @@
 #     through one reads back through the others;
 #   - a job due every second runs each instant exactly once across the
 #     nodes (each run appends its instant to a file opened O_APPEND);
+#   - overlap=skip holds across the nodes: a slow job's runs never overlap;
 #   - a node killed outright: the other nodes go on, no instant twice, and
 #     the run it had going is recorded lost within the lease (10 s) plus a
 #     reap (2 s); restarted, it registers again with the next epoch;
@@ -87,6 +88,17 @@ expect "no-instant-missed" "0" gaps
 expect "runs-say-their-node" "0" q "SELECT count(*) FROM runs WHERE node NOT IN ('a', 'b', 'c')"
 listed() { [ "$(on b runs tick | wc -l)" -ge 6 ]; }
 check "runs-listed-everywhere" wait_for 5 listed
+
+# ---- overlap=skip across the nodes: never two runs of a job at once ----
+printf 'slow:* * * * * * *:sleep 2.5\n' | on a write clone
+on b write jobs/slow/ctl start
+ended_runs() { [ "$(q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' AND r.state = 2")" -ge 3 ]; }
+check "slow-runs" wait_for 20 ended_runs
+on c write jobs/slow/ctl stop
+overlaps() { q "SELECT count(*) FROM runs a JOIN runs b ON a.job_id = b.job_id AND a.id < b.id JOIN jobs j ON j.id = a.job_id WHERE j.name = 'slow' AND a.state = 2 AND b.state = 2 AND a.start_ns < b.end_ns AND b.start_ns < a.end_ns"; }
+expect "skip-no-overlap-across-nodes" "0" overlaps
+skipped() { [ "$(q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' AND r.state = 4")" -ge 2 ]; }
+check "skip-skips" wait_for 5 skipped
 
 # ---- a node killed outright ----
 : >"$T/marks"
