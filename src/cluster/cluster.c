@@ -584,6 +584,11 @@ void cluster_observe(Cluster *cl, Store *s)
 	store_observe(s, &ob);
 }
 
+void cluster_resync(Cluster *cl)
+{
+	replica_all(cl->rep, on_loaded, cl);
+}
+
 /* ---- the jobs table's claims and starts ---- */
 
 typedef struct Ask {

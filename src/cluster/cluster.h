@@ -65,6 +65,11 @@ const char *cluster_name(const Cluster *cl);
  * store_commit's done waits for the database's commit. */
 void cluster_observe(Cluster *cl, Store *s);
 
+/* A batch of this node's changes was lost with the connection: every job
+ * is read again from the database into the cache (opts.job for each), so
+ * that the cache and the jobs table hold what the database holds. */
+void cluster_resync(Cluster *cl);
+
 /* The jobs table's claims and starts (jobs_cluster) through this node. */
 void cluster_jobs_ops(Cluster *cl, JobsCluster *out);
 

@@ -485,6 +485,14 @@ static void on_cluster_lost(void *arg, int64_t job_id, int64_t sched, const char
 		jobs_lost(d->jobs, job_id, sched, node);
 }
 
+/* A batch lost with the database's connection: taken up again from it. */
+static void on_store_lost(void *arg)
+{
+	Daemon *d = arg;
+	if (d->cluster)
+		cluster_resync(d->cluster);
+}
+
 static void on_cluster_state(void *arg, int state, const char *why)
 {
 	Daemon *d = arg;
@@ -669,6 +677,8 @@ static int serve(Daemon *d, const Flags *f, const Config *c)
 	}
 	jobs_begin(d->jobs);
 	d->turn = turn_start(d->loop, d->jobs, d->store, d->srv, d->fs);
+	if (d->cluster)
+		turn_on_lost(d->turn, on_store_lost, d);
 	uv_signal_init(d->loop, &d->sigterm);
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sighup);

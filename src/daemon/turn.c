@@ -38,6 +38,8 @@ struct Turn {
 	int stopping;               /* turn_stop: close once no commit is in flight */
 	void (*stopped)(void *arg);
 	void *stopped_arg;
+	void (*lost)(void *arg);    /* turn_on_lost */
+	void *lost_arg;
 };
 
 static void close_handles(Turn *t);
@@ -60,6 +62,7 @@ static void committed(void *arg, int rc, const char *why)
 			if (store_pending(t->store)) {
 				/* What the last turns did while this was in flight. */
 				t->inflight = 1;
+				srv_seal(t->srv);
 				store_commit(t->store, committed, t);
 				return;
 			}
@@ -83,10 +86,25 @@ static void committed(void *arg, int rc, const char *why)
 			uv_timer_start(&t->retry, on_retry, RETRY_MS, 0);
 		return;
 	}
+	if (t->lost) {
+		/* A cluster's node: the replies that would acknowledge the lost
+		 * changes are not sent (their connections close), and the node
+		 * takes up again from the database. */
+		LOGE("store: %s; taking up again from the database", why);
+		srv_drop_sealed(t->srv);
+		t->lost(t->lost_arg);
+		return;
+	}
 	LOGE("store: %s; exiting: what jobd holds is ahead of what is stored, and the next "
 	     "start takes up from the store", why);
 	log_fini();
 	exit(EXIT_FAILURE);
+}
+
+void turn_on_lost(Turn *t, void (*lost)(void *arg), void *arg)
+{
+	t->lost = lost;
+	t->lost_arg = arg;
 }
 
 void turn_end(Turn *t)
@@ -95,6 +113,7 @@ void turn_end(Turn *t)
 	if (t->inflight)
 		return;                 /* the next turn after its answer commits this one's too */
 	t->inflight = 1;
+	srv_seal(t->srv);           /* what this commit covers */
 	if (store_pending(t->store))
 		store_commit(t->store, committed, t);
 	else

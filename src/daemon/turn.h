@@ -18,6 +18,11 @@ typedef struct Turn Turn;
 Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs);
 /* Stores, commits and releases now (shutdown begins, the last turn). */
 void turn_end(Turn *t);
+/* A commit that lost its batch (the store's done with an error other than
+ * -EAGAIN) makes jobd exit, unless lost is set (a cluster's node): then the
+ * replies that waited for it are not sent (srv_drop_sealed) and lost(arg)
+ * is called to take up again. */
+void turn_on_lost(Turn *t, void (*lost)(void *arg), void *arg);
 /* A last turn_end, then (once its commit is answered) the handles close;
  * stopped(arg), if not NULL, then t is freed once they have. */
 void turn_stop(Turn *t, void (*stopped)(void *arg), void *arg);

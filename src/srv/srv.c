@@ -219,6 +219,8 @@ static void held_drop(Conn *c)
 		}
 	c->nheld = 0;
 	c->hlen = 0;
+	c->nsealed = 0;
+	c->hsealed = 0;
 }
 
 void conn_close(Conn *c)
@@ -295,19 +297,34 @@ void conn_hold(Conn *c, const uint8_t *frame, size_t len)
 	}
 }
 
-/* Sends what c holds; its buffer is kept for the next turn's. */
+/* Sends what c holds up to its seal; the rest (held after the seal) stays,
+ * in order, and the buffer is kept for the next turn's. */
 static void conn_unhold(Conn *c)
 {
-	size_t len = c->hlen;
-	c->hlen = 0;
-	c->nheld = 0;
+	size_t len = c->hsealed;
+	c->nheld -= c->nsealed;
+	c->nsealed = 0;
+	c->hsealed = 0;
 	if (len)
 		conn_send(c, c->hbuf, len);
+	c->hlen -= len;
+	if (c->hlen) {
+		memmove(c->hbuf, c->hbuf + len, c->hlen);
+		return;
+	}
 	/* A burst of held replies should not pin its buffer for ever. */
 	if (c->hcap > 64 * 1024) {
 		free(c->hbuf);
 		c->hbuf = NULL;
 		c->hcap = 0;
+	}
+}
+
+void srv_seal(Srv *s)
+{
+	for (Conn *c = s->held; c; c = c->hnext) {
+		c->hsealed = c->hlen;
+		c->nsealed = c->nheld;
 	}
 }
 
@@ -319,8 +336,25 @@ void srv_release(Srv *s)
 		Conn *next = c->hnext;
 		c->hnext = NULL;
 		conn_unhold(c);
+		if (c->nheld) {
+			c->hnext = s->held;     /* held after the seal: the next release's */
+			s->held = c;
+		}
 		conn_maybe_resume(c);
 		c = next;
+	}
+}
+
+void srv_drop_sealed(Srv *s)
+{
+	Conn *c = s->held, *next;
+	for (; c; c = next) {
+		next = c->hnext;
+		if (c->nsealed) {
+			LOGW("conn %u (%s): closed: the changes its last replies acknowledge may not "
+			     "have been stored", c->id, c->peer.addr);
+			conn_close(c);
+		}
 	}
 }
 

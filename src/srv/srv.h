@@ -148,6 +148,15 @@ void srv_shutdown(Srv *s, void (*done)(void *), void *arg);
  * are held until this is called: the caller calls it once what those
  * requests changed is durable (once per loop turn, after the store's commit). */
 void srv_release(Srv *s);
+/* Marks what is held now as what the next srv_release sends: replies held
+ * after this wait for the release after that (a commit in flight covers the
+ * changes made before it began, not those made while it goes on). Without
+ * a seal, srv_release sends nothing. */
+void srv_seal(Srv *s);
+/* The commit that the sealed replies waited for failed: their connections
+ * are closed instead (the client sees its connection lost, never a yes for
+ * a change that may not be stored). */
+void srv_drop_sealed(Srv *s);
 void srv_free(Srv *s);
 void *srv_ops_aux(Srv *s);
 uint64_t srv_messages(Srv *s);

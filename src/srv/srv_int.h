@@ -54,6 +54,8 @@ struct Conn {
 	uint8_t *hbuf;
 	size_t hlen, hcap;
 	uint32_t nheld;             /* replies in hbuf: outstanding too */
+	size_t hsealed;             /* of hlen, what srv_seal marked for the next release */
+	uint32_t nsealed;           /* and how many replies that is */
 	Conn *hnext;                /* the server's list of connections holding replies */
 	int reading, closing, in_take, draining;
 	int logged_full;            /* said (once) that it reached max_reqs */
