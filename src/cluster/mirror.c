@@ -305,9 +305,11 @@ int mirror_job_delete(Mirror *m, int64_t job_id)
 int mirror_run_put(Mirror *m, const StoreRun *r)
 {
 	/* Inserted with the log's end as the run's log_off (where the job's log
-	 * stood when the run began: what retention cuts at), or replaced but
-	 * for that, and for out_bytes, which mirror_text moves (the node's own
-	 * copy of the row lags it). A run that ends counts in the job's history here, once: on
+	 * stood when the run began: what retention cuts at), or merged: a run
+	 * only moves forward (claimed, running, ended; lost, the reaper's, is
+	 * the last word), its times and output only grow, so a copy of the row
+	 * that lags (this node's cache, refilled from an older answer) can never
+	 * take back what the database has. A run that ends counts in the job's history here, once: on
 	 * the change of state that ends it. */
 	Num id, job, sched, state, start, end, pid, status, manual, seq, flags, out;
 	const char *p[] = {
@@ -322,9 +324,14 @@ int mirror_run_put(Mirror *m, const StoreRun *r)
 	              "  status, manual, proc, seq, flags, out_bytes, log_off, node)"
 	              "  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, log_end, $14"
 	              "  FROM jobs WHERE id = $2"
-	              "  ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
-	              "  start_ns = excluded.start_ns, end_ns = excluded.end_ns, pid = excluded.pid,"
-	              "  status = excluded.status, proc = excluded.proc, flags = excluded.flags,"
+	              "  ON CONFLICT (id) DO UPDATE SET state = greatest(runs.state, excluded.state),"
+	              "  start_ns = greatest(runs.start_ns, excluded.start_ns),"
+	              "  end_ns = greatest(runs.end_ns, excluded.end_ns),"
+	              "  pid = CASE WHEN excluded.pid <> 0 THEN excluded.pid ELSE runs.pid END,"
+	              "  status = CASE WHEN excluded.state >= runs.state THEN excluded.status"
+	              "   ELSE runs.status END,"
+	              "  proc = CASE WHEN excluded.proc <> '' THEN excluded.proc ELSE runs.proc END,"
+	              "  flags = runs.flags | excluded.flags,"
 	              "  out_bytes = greatest(runs.out_bytes, excluded.out_bytes),"
 	              "  node = excluded.node RETURNING state)"
 	              " UPDATE jobs SET runs_total = runs_total + 1,"

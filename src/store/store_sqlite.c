@@ -60,7 +60,7 @@ enum {
 	S_RUN_SETTLE, S_JOB_SAVE, S_RUN_END, S_RUN_OLDEST, S_RUN_GET,
 	S_OUT_SET, S_CHUNK_INSERT, S_CHUNK_DROP, S_LOG_TEXT, S_OUT_TEXT,
 	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
-	S_CACHE_NAME, S_CACHE_JOB, S_CACHE_RUN, S_CACHE_RUN_IDS, S_RUN_BY_ID, S_RUN_PUT,
+	S_CACHE_NAME, S_CACHE_JOB, S_CACHE_RUN, S_CACHE_RUN_FIRE, S_CACHE_RUN_IDS, S_RUN_BY_ID, S_RUN_PUT,
 	NSTMT
 };
 static const char *const stmtsql[NSTMT] = {
@@ -166,11 +166,20 @@ static const char *const stmtsql[NSTMT] = {
 		" dir = ?11, env = ?12, runs_total = ?13, failures_total = ?14, last_start_ns = ?15,"
 		" last_end_ns = ?16, last_status = ?17, owner_uid = ?18, limits = ?19, orphan = ?20,"
 		" run_seq = ?21",
-	/* REPLACE: a run of an instant run again (orphan=rerun) takes the place
-	 * of the lost one in runs_fire; chunks do not refer to runs. */
-	[S_CACHE_RUN] = "INSERT OR REPLACE INTO runs(id, job_id, sched, state, start_ns, end_ns, pid,"
+	/* Merged as the database merges (cluster/mirror.c): a run only moves
+	 * forward, so an answer older than what the node wrote here takes
+	 * nothing back. A run of an instant run again (orphan=rerun) takes the
+	 * place of the lost one in runs_fire (S_CACHE_RUN_FIRE first). */
+	[S_CACHE_RUN] = "INSERT INTO runs(id, job_id, sched, state, start_ns, end_ns, pid,"
 		" status, proc, seq, manual, flags, out_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-		" ?9, ?10, ?11, ?12, ?13)",
+		" ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO UPDATE SET state = max(state, ?4),"
+		" start_ns = max(start_ns, ?5), end_ns = max(end_ns, ?6),"
+		" pid = CASE WHEN ?7 != 0 THEN ?7 ELSE pid END,"
+		" status = CASE WHEN ?4 >= state THEN ?8 ELSE status END,"
+		" proc = CASE WHEN ?9 != '' THEN ?9 ELSE proc END, seq = ?10, manual = ?11,"
+		" flags = flags | ?12, out_bytes = max(out_bytes, ?13)",
+	[S_CACHE_RUN_FIRE] = "DELETE FROM runs WHERE job_id = ?1 AND sched = ?2 AND sched != 0"
+		" AND id != ?3",
 	[S_CACHE_RUN_IDS] = "SELECT id FROM runs WHERE job_id = ?1 ORDER BY id",
 	/* A fire a cluster gave (store_fire_put): its row replaces what the
 	 * cache may hold of it already (the node that claimed it first, dead). */
@@ -2357,6 +2366,13 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 	}
 	for (size_t i = 0; ok && i < nrun; i++) {
 		const StoreRun *w = &sorted[i];
+		bind_i64(s, S_CACHE_RUN_FIRE, 1, job_id);
+		bind_i64(s, S_CACHE_RUN_FIRE, 2, w->sched);
+		bind_i64(s, S_CACHE_RUN_FIRE, 3, w->id);
+		if (exec1(s, S_CACHE_RUN_FIRE) != 0) {
+			ok = 0;
+			break;
+		}
 		int k = S_CACHE_RUN;
 		bind_i64(s, k, 1, w->id);
 		bind_i64(s, k, 2, job_id);

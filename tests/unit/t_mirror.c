@@ -255,6 +255,15 @@ static void test_run_history(void)
 	q = sql("SELECT node, proc, pid FROM runs WHERE sched = 100");
 	CHECK(strcmp(q.val[0], "node-a") == 0 && strcmp(q.val[1], "tok") == 0 &&
 	      strcmp(q.val[2], "42") == 0);
+	/* An older copy of the row (a node's cache that lags) takes nothing
+	 * back: still ended, its start and pid kept. */
+	StoreRun old = { .id = r.id, .job_id = jid, .sched = 100, .state = RUN_CLAIMED, .seq = 1 };
+	CHECK(mirror_run_put(ma, &old) == 0);
+	commit(ma);
+	q = sql("SELECT state, start_ns, pid FROM runs WHERE sched = 100");
+	CHECKF(strcmp(q.val[0], "2") == 0 && strcmp(q.val[1], "7") == 0 && strcmp(q.val[2], "42") == 0,
+	       "after an older copy: %s %s %s", q.val[0], q.val[1], q.val[2]);
+	CHECK(pgtest_num(&loop, adm, "SELECT runs_total FROM jobs WHERE name = 'three'") == 1);
 	/* Settings written by one node; the history stays the database's. */
 	StoreJob j = job(jid, "three");
 	j.timeout_ms = 5000;

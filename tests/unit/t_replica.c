@@ -229,7 +229,7 @@ static Runs cached_runs(int64_t job)
 
 /* ---- the tests ---- */
 
-static int64_t j1, j2, run1;
+static int64_t j1, j2, run1, run2;
 
 static void test_setup(void)
 {
@@ -308,6 +308,37 @@ static void test_increment(void)
 	free(log);
 }
 
+static void test_no_step_back(void)
+{
+	/* A run this node has started, in its cache; the database's answer
+	 * still says claimed (the start's batch not committed yet): the cache
+	 * keeps what it has. */
+	char why[256];
+	int64_t rid = run2 = mirror_id(ma);
+	StoreRun r = { .id = rid, .job_id = j1, .sched = 2000, .state = RUN_CLAIMED, .seq = 2 };
+	CHECK(mirror_run_put(ma, &r) == 0);
+	commit_a();
+	sync_job(j1);
+	CHECKF(store_run_start(cache, rid, 77, 5, "tok2", why, sizeof why) == 0, "%s", why);
+	commit_cache();
+	sync_job(j1);
+	StoreRun got;
+	CHECKF(store_run_get(cache, j1, 2, &got, why, sizeof why) == 0, "%s", why);
+	CHECKF(got.state == RUN_RUNNING && got.start_ns == 77 && got.pid == 5 &&
+	       strcmp(got.proc, "tok2") == 0, "state %d start %lld pid %d", got.state,
+	       (long long)got.start_ns, got.pid);
+	/* And the database's newer word is taken: ended. */
+	r.state = RUN_DONE;
+	r.start_ns = 77;
+	r.end_ns = 99;
+	r.pid = 5;
+	CHECK(mirror_run_put(ma, &r) == 0);
+	commit_a();
+	sync_job(j1);
+	CHECK(store_run_get(cache, j1, 2, &got, why, sizeof why) == 0);
+	CHECK(got.state == RUN_DONE && got.end_ns == 99 && got.start_ns == 77);
+}
+
 static void test_paging(void)
 {
 	/* More chunks than one read takes. */
@@ -333,8 +364,8 @@ static void test_retention(void)
 	/* Retention on the database (by another node): the cache's runs and the
 	 * log's head go too; what is kept reads the same. */
 	int64_t cut = num("SELECT min(off + len) FROM chunks WHERE job_id = %" PRId64, j1);
-	int64_t ids[1] = { run1 };
-	CHECK(mirror_retain(ma, j1, ids, 1, cut, 0) == 0);
+	int64_t ids[2] = { run1, run2 };
+	CHECK(mirror_retain(ma, j1, ids, 2, cut, 0) == 0);
 	commit_a();
 	sync_job(j1);
 	CHECK(cached_runs(j1).n == 0);
@@ -392,6 +423,7 @@ int main(void)
 		return unit_done();
 	unit_run("load-everything", test_load);
 	unit_run("increment-reads-only-what-is-new", test_increment);
+	unit_run("no-step-back", test_no_step_back);
 	unit_run("text-in-pages", test_paging);
 	unit_run("retention-follows", test_retention);
 	unit_run("delete-and-name-moved", test_delete_and_name);
