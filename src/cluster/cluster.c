@@ -370,10 +370,16 @@ static void on_replica_job(void *arg, int64_t id, const StoreJob *j)
 		cl->o.job(cl->o.arg, id, j);
 }
 
+static int on_replica_hold(void *arg, int64_t id)
+{
+	Cluster *cl = arg;
+	return cl->mirror && mirror_changing(cl->mirror, id);
+}
+
 static void start_feed(Cluster *cl)
 {
 	cl->phase = P_FEED;
-	ReplicaOpts ro = { .job = on_replica_job, .arg = cl };
+	ReplicaOpts ro = { .job = on_replica_job, .hold = on_replica_hold, .arg = cl };
 	cl->rep = replica_new(cl->cf, cl->o.cache, &ro);
 	CFeedOpts fo = { .from_seq = 0, .changed = on_changed, .ready = on_ready,
 	                 .overrun = on_overrun, .arg = cl };
@@ -546,6 +552,13 @@ typedef struct Wait {
 static void on_mirrored(void *arg, int rc, const char *why, const MirrorResult *res)
 {
 	Wait *w = arg;
+	/* The jobs it changed are read again: answers held back while it was on
+	 * its way (ReplicaOpts.hold) are taken now. */
+	if (rc == 0 && res && res->all)
+		replica_all(w->cl->rep, on_loaded, w->cl);
+	else if (rc == 0 && res)
+		for (size_t i = 0; i < res->njobs; i++)
+			replica_job(w->cl->rep, res->jobs[i]);
 	if (rc == 0 && res && res->nrefused)
 		/* Another node made a job of the same name first: the feed brings
 		 * that one, which takes the name's place in the cache and in jobs. */

@@ -31,6 +31,9 @@ typedef struct Batch {
 	void *arg;
 	MirrorResult res;
 	unsigned pending;           /* create answers still to come */
+	int64_t *noted;             /* jobs given a changes row in it (NOTED_MAX at most) */
+	size_t nnoted;
+	int noted_all;              /* more than that: every job's row was noted at once */
 	int committed;              /* the batch's done has come */
 	int rc;
 	char why[256];
@@ -55,9 +58,6 @@ struct Mirror {
 	Ask *asking;                /* a block asked for, not answered */
 	Batch *open;                /* the batch changes join, NULL: none open */
 	Batch *sent;                /* committed, done not come yet */
-	int64_t noted[NOTED_MAX];   /* jobs given a changes row in the open batch */
-	size_t nnoted;
-	int noted_all;
 };
 
 /* ---- bytea and numbers as text parameters ---- */
@@ -169,28 +169,47 @@ static int join(Mirror *m)
 		return rc;
 	m->open = xcalloc(1, sizeof *m->open);
 	m->open->m = m;
-	m->nnoted = 0;
-	m->noted_all = 0;
 	return 0;
 }
 
 /* The job's row in changes and its NOTIFY, once per job and batch. Past
  * NOTED_MAX jobs in one batch, one row for job 0 says "reload everything". */
+/* Whether b changes job_id (noted in it). */
+static int batch_has(const Batch *b, int64_t job_id)
+{
+	if (b->noted_all)
+		return 1;
+	for (size_t i = 0; i < b->nnoted; i++)
+		if (b->noted[i] == job_id)
+			return 1;
+	return 0;
+}
+
 static int note(Mirror *m, int64_t job_id, const char *kind)
 {
-	if (m->noted_all)
+	Batch *b = m->open;
+	if (batch_has(b, job_id))
 		return 0;
-	for (size_t i = 0; i < m->nnoted; i++)
-		if (m->noted[i] == job_id)
-			return 0;
-	if (m->nnoted == NOTED_MAX) {
-		m->noted_all = 1;
+	if (b->nnoted == NOTED_MAX) {
+		b->noted_all = 1;
 		job_id = 0;
 		kind = "all";
 	} else {
-		m->noted[m->nnoted++] = job_id;
+		if (b->nnoted % 64 == 0)
+			b->noted = xrealloc(b->noted, (b->nnoted + 64) * sizeof *b->noted);
+		b->noted[b->nnoted++] = job_id;
 	}
 	return cfeed_note(m->c, job_id, kind);
+}
+
+int mirror_changing(const Mirror *m, int64_t job_id)
+{
+	if (m->open && batch_has(m->open, job_id))
+		return 1;
+	for (const Batch *b = m->sent; b; b = b->next)
+		if (batch_has(b, job_id))
+			return 1;
+	return 0;
 }
 
 /* Queues sql with its parameters in the open batch, and notes the job. */
@@ -396,6 +415,12 @@ int mirror_pending(const Mirror *m)
 	return m->open != NULL;
 }
 
+static void batch_free(Batch *b)
+{
+	free(b->noted);
+	free(b);
+}
+
 static void unlink_sent(Batch *b)
 {
 	Mirror *m = b->m;
@@ -414,9 +439,13 @@ static void on_batch(void *arg, int rc, const char *why)
 	unlink_sent(b);
 	/* Every statement's done came before the batch's (pgconn answers in
 	 * order), so the creates' answers are all here. */
-	if (b->m && b->done)
+	if (b->m && b->done) {
+		b->res.jobs = b->noted;
+		b->res.njobs = b->nnoted;
+		b->res.all = b->noted_all;
 		b->done(b->arg, rc, why, rc == 0 ? &b->res : NULL);
-	free(b);
+	}
+	batch_free(b);
 }
 
 /* Nothing was open: done still comes from the loop, as promised, after
@@ -434,7 +463,7 @@ static void on_empty(void *arg, PGresult *res, const char *err)
 static int sent(Mirror *m, Batch *b, int rc)
 {
 	if (rc < 0) {
-		free(b);
+		batch_free(b);
 		return rc;
 	}
 	b->next = m->sent;
@@ -470,7 +499,7 @@ void mirror_close(Mirror *m)
 		m->open = NULL;
 		b->m = NULL;
 		if (pgconn_batch_commit(m->c, on_batch, b) < 0)
-			free(b);
+			batch_free(b);
 	}
 	for (Batch *b = m->sent; b; b = b->next)
 		b->m = NULL;

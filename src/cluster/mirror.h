@@ -83,9 +83,15 @@ int mirror_retain(Mirror *m, int64_t job_id, const int64_t *ids, size_t n, int64
 typedef struct MirrorResult {
 	int64_t refused[MIRROR_REFUSED_MAX];   /* ids of creates whose name was taken */
 	size_t nrefused;                       /* may exceed MIRROR_REFUSED_MAX */
+	const int64_t *jobs;                   /* the jobs the batch changed (during done) */
+	size_t njobs;
+	int all;                               /* too many to list: any job */
 } MirrorResult;
 /* rc as PgBatchDone's (0: committed), res only with rc 0. */
 typedef void MirrorDone(void *arg, int rc, const char *why, const MirrorResult *res);
+/* Whether a batch open or on its way changes job_id: until its done, the
+ * database's answers about the job may be older than this node's copy. */
+int mirror_changing(const Mirror *m, int64_t job_id);
 /* Whether a batch is open. */
 int mirror_pending(const Mirror *m);
 /* Sends the open batch as one transaction; done once. Nothing open: done

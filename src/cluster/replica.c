@@ -216,13 +216,16 @@ static int put_job(Replica *r, const PGresult *jobs, int row, char *why, size_t 
 static int put_one(Replica *r, Read *d, int64_t id, char *why, size_t n)
 {
 	int row = find_row(d->res[Q_JOBS], id);
+	int held = r->o.hold && r->o.hold(r->o.arg, id);
+	if (row < 0 && held)
+		return 0;               /* made here, not in the database yet */
 	if (row < 0) {
 		int rc = store_cache_drop_job(r->cache, id, why, n);
 		if (rc == 0 && r->o.job)
 			r->o.job(r->o.arg, id, NULL);
 		return rc;
 	}
-	int rc = put_job(r, d->res[Q_JOBS], row, why, n);
+	int rc = held ? 0 : put_job(r, d->res[Q_JOBS], row, why, n);
 	int f = rc == 0 ? find_row(d->res[Q_FIRST], id) : -1;
 	if (f >= 0)
 		rc = store_cache_log_first(r->cache, id, i64(d->res[Q_FIRST], f, 1), why, n);
@@ -458,7 +461,8 @@ static void finish(Replica *r)
 	if (rc == 0) {
 		/* Jobs the cache had that the database has not: deleted meanwhile. */
 		for (size_t i = 0; i < r->ncached; i++)
-			if (!r->seen[i] && store_cache_drop_job(r->cache, r->cached[i], why,
+			if (!r->seen[i] && !(r->o.hold && r->o.hold(r->o.arg, r->cached[i])) &&
+			    store_cache_drop_job(r->cache, r->cached[i], why,
 			                                        sizeof why) == 0 && r->o.job)
 				r->o.job(r->o.arg, r->cached[i], NULL);
 	}

@@ -24,6 +24,11 @@ typedef struct ReplicaOpts {
 	/* A job is in the cache as the database has it (j NULL: it is gone;
 	 * id says which). The cache's batch holds it: the caller commits. */
 	void (*job)(void *arg, int64_t id, const StoreJob *j);
+	/* Whether this node has changes of job id on their way to the database
+	 * (optional): its row is then left as the cache has it, since the
+	 * database's may be older; its runs and text are taken (they only
+	 * grow). The caller reads the job again once its changes are in. */
+	int (*hold)(void *arg, int64_t id);
 	void *arg;
 } ReplicaOpts;
 

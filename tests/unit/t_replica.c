@@ -110,6 +110,15 @@ static void on_cache(void *arg, int rc, const char *why)
 	snprintf(d->why, sizeof d->why, "%s", why);
 }
 
+/* The job this node "has changes of on their way" (ReplicaOpts.hold). */
+static int64_t hold_id;
+
+static int on_hold(void *arg, int64_t id)
+{
+	(void)arg;
+	return id == hold_id;
+}
+
 static void commit_cache(void)
 {
 	/* SQLite's done comes before store_commit returns. */
@@ -180,7 +189,7 @@ typedef struct Found {
 	int64_t id;
 	int n;
 	StoreJob j;
-	char name[64], cmd[64], dir[64], env[64];
+	char name[64], cmd[64], dir[64], env[64], schedule[64];
 } Found;
 
 static int find_job(void *arg, const StoreJob *j)
@@ -194,6 +203,7 @@ static int find_job(void *arg, const StoreJob *j)
 	snprintf(f->cmd, sizeof f->cmd, "%s", j->cmd);
 	snprintf(f->dir, sizeof f->dir, "%s", j->dir);
 	snprintf(f->env, sizeof f->env, "%s", j->env);
+	snprintf(f->schedule, sizeof f->schedule, "%s", j->schedule);
 	return 0;
 }
 
@@ -243,7 +253,7 @@ static void test_setup(void)
 	cache_dir = scratch_path();
 	int rc = store_open(cache_dir, STORE_SYNC_NORMAL, &cache, NULL, why, sizeof why);
 	CHECKF(rc == 0, "store_open: %s", why);
-	ReplicaOpts o = { .job = on_job };
+	ReplicaOpts o = { .job = on_job, .hold = on_hold };
 	rb = replica_new(cb, cache, &o);
 }
 
@@ -339,6 +349,40 @@ static void test_no_step_back(void)
 	CHECK(got.state == RUN_DONE && got.end_ns == 99 && got.start_ns == 77);
 }
 
+static void test_hold(void)
+{
+	/* While this node's own change of a job is on its way, the database's
+	 * row of it (older) is not taken; the runs and text are. */
+	StoreJob j = { .id = j1, .name = "one", .schedule = "0 0 * * * * *", .cmd = "true",
+	               .dir = "", .env = "", .limits = "" };
+	CHECK(mirror_job_save(ma, &j) == 0);
+	text_a(j1, 0, NULL, "300:held\n");
+	commit_a();
+	hold_id = j1;
+	sync_job(j1);
+	Found f = cached_job(j1);
+	CHECKF(strcmp(f.schedule, "*/5 * * * * *") == 0, "held: %s", f.schedule);
+	char *log = cache_text(j1, 0, NULL);
+	CHECK(strstr(log, "300:held") != NULL);
+	free(log);
+	/* Nor is a job the database lacks dropped: made here, not sent yet. */
+	int gone0 = gone_heard;
+	StoreJob local = { .name = "local", .schedule = "* * * * *", .cmd = "true", .dir = "",
+	                   .env = "", .limits = "" };
+	char why[256];
+	CHECK(store_job_create(cache, &local, why, sizeof why) == 0);
+	commit_cache();
+	hold_id = local.id;
+	sync_all();
+	CHECK(cached_job(local.id).n == 1 && gone_heard == gone0);
+	hold_id = 0;
+	sync_all();
+	CHECK(cached_job(local.id).n == 0);
+	sync_job(j1);
+	f = cached_job(j1);
+	CHECKF(strcmp(f.schedule, "0 0 * * * * *") == 0, "after: %s", f.schedule);
+}
+
 static void test_paging(void)
 {
 	/* More chunks than one read takes. */
@@ -424,6 +468,7 @@ int main(void)
 	unit_run("load-everything", test_load);
 	unit_run("increment-reads-only-what-is-new", test_increment);
 	unit_run("no-step-back", test_no_step_back);
+	unit_run("held-while-changing-here", test_hold);
 	unit_run("text-in-pages", test_paging);
 	unit_run("retention-follows", test_retention);
 	unit_run("delete-and-name-moved", test_delete_and_name);
