@@ -589,7 +589,8 @@ static void obs_commit(void *arg, void (*done)(void *arg, int rc, const char *wh
 void cluster_observe(Cluster *cl, Store *s)
 {
 	StoreObserver ob = {
-		.arg = cl, .ready = obs_ready, .new_id = obs_new_id, .job_created = obs_job_created,
+		.arg = cl, .node = cl->name, .ready = obs_ready, .new_id = obs_new_id,
+		.job_created = obs_job_created,
 		.job_saved = obs_job_saved, .job_started = obs_job_started,
 		.job_deleted = obs_job_deleted, .run = obs_run, .text = obs_text,
 		.retained = obs_retained, .pending = obs_pending, .commit = obs_commit,
@@ -673,8 +674,8 @@ static int ops_start(void *arg, int64_t job_id, int64_t sched,
 
 void cluster_jobs_ops(Cluster *cl, JobsCluster *out)
 {
-	*out = (JobsCluster){ .arg = cl, .new_id = ops_new_id, .claim = ops_claim,
-	                      .start = ops_start };
+	*out = (JobsCluster){ .arg = cl, .node = cl->name, .new_id = ops_new_id,
+	                      .claim = ops_claim, .start = ops_start };
 }
 
 /* ---- close ---- */

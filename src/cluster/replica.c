@@ -134,6 +134,7 @@ static void run_row(const PGresult *res, int i, StoreRun *w)
 	w->manual = (int)i64(res, i, 10);
 	w->flags = (int)i64(res, i, 11);
 	w->out_bytes = i64(res, i, 12);
+	snprintf(w->node, sizeof w->node, "%s", PQgetvalue(res, i, 13));
 }
 
 /* ---- putting a read into the cache ---- */
@@ -378,7 +379,7 @@ static int send_read(Replica *r, Read *d)
 		             " last_start_ns, last_end_ns, last_status, owner_uid, limits, orphan,"
 		             " run_seq FROM jobs WHERE id = ANY($1::bigint[])", on_jobs },
 		[Q_RUNS] = { "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
-		             " seq, manual, flags, out_bytes FROM runs"
+		             " seq, manual, flags, out_bytes, node FROM runs"
 		             " WHERE job_id = ANY($1::bigint[]) ORDER BY job_id, id", on_runs },
 		[Q_FIRST] = { "SELECT j.id, coalesce((SELECT min(off) FROM chunks c"
 		              " WHERE c.job_id = j.id), j.log_end) FROM jobs j"

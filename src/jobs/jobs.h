@@ -87,6 +87,7 @@ typedef struct RunInfo {
 	int status, pid, manual;
 	int flags;                  /* RUNF_* from store.h */
 	int64_t out_bytes;
+	char node[STORE_NODE_MAX];  /* a cluster's node that ran it; "" for jobd alone */
 } RunInfo;
 
 typedef struct JobsConfig {
@@ -231,6 +232,7 @@ struct Events *jobs_events(Jobs *js);
  * moment, the claim is still this node's and its lease valid. */
 typedef struct JobsCluster {
 	void *arg;
+	const char *node;           /* this node's name (its runs say so) */
 	/* An id for a new run (0: none now). */
 	int64_t (*new_id)(void *arg);
 	/* Claims (job, sched; 0 for a manual run) with run run_id: 0, then

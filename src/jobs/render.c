@@ -118,5 +118,7 @@ void jobs_render_run_status(Jobs *js, Job *j, const RunInfo *r, Buf *out)
 		buf_printf(out, "%.4fs", (double)(r->start_ns - r->sched * 1000000000) / 1e9);
 	else
 		buf_addstr(out, "-");
+	if (*r->node)
+		buf_printf(out, " node=%s", r->node);   /* a cluster's: which node ran it */
 	buf_addstr(out, "\n");
 }

@@ -793,13 +793,16 @@ void runs_stop_all(Jobs *js)
 
 static RunInfo live_info(const JobRun *r)
 {
-	return (RunInfo){
+	RunInfo ri = {
 		.run_id = r->run_id, .seq = r->seq, .sched = r->sched, .state = RUN_RUNNING,
 		.start_ns = r->start_ns, .pid = r->pid, .manual = r->manual,
 		.flags = (r->timed_out ? RUNF_TIMEDOUT : 0) | (r->killed ? RUNF_KILLED : 0) |
 		         (r->dropped ? RUNF_TRUNCATED : 0),
 		.out_bytes = r->out_bytes,
 	};
+	if (r->js->cluster.node)
+		snprintf(ri.node, sizeof ri.node, "%s", r->js->cluster.node);
+	return ri;
 }
 
 typedef struct Collect {
@@ -820,6 +823,7 @@ static int collect(void *arg, const StoreRun *sr)
 		.start_ns = sr->start_ns, .end_ns = sr->end_ns, .status = sr->status, .pid = sr->pid,
 		.manual = sr->manual, .flags = sr->flags, .out_bytes = sr->out_bytes,
 	};
+	snprintf(ri.node, sizeof ri.node, "%s", sr->node);
 	for (JobRun *r = c->j->runs; r; r = r->next)
 		if (r->run_id == sr->id)
 			ri = live_info(r);

@@ -306,6 +306,12 @@ static const Version versions[] = {
 	/* 0, 1: RUN_CLAIMED, RUN_RUNNING. */
 	PG("CREATE INDEX runs_open ON runs(job_id, sched) WHERE state IN (0, 1)"),
 	END } },
+	/* 9: the node that ran each run, in SQLite too: a cluster's node keeps
+	 * its cache in SQLite, and a run's status says which node ran it ("" for
+	 * jobd alone). PostgreSQL has had it from its base. */
+	{ .stmts = (const Stmt[]){
+	SQLITE("ALTER TABLE runs ADD COLUMN node TEXT NOT NULL DEFAULT ''"),
+	END } },
 };
 _Static_assert(nelem(versions) == SCHEMA_VERSION, "SCHEMA_VERSION is the last version listed");
 

@@ -20,7 +20,7 @@ enum { SCHEMA_SQLITE = 0, SCHEMA_PG = 1, SCHEMA_DIALECTS };
 
 /* The version this jobd makes and reads. A database at a newer one is
  * refused, untouched. */
-enum { SCHEMA_VERSION = 8 };
+enum { SCHEMA_VERSION = 9 };
 
 /* "sqlite" or "pg"; and back (-1 for another name). */
 const char *schema_dialect_name(int dialect);

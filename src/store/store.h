@@ -192,7 +192,7 @@ int store_text_read(Store *s, int64_t job_id, int64_t run_id, int64_t pos, char 
 int64_t store_convert_lines(Store *s, size_t (*render)(void *arg, int64_t t_ns, const char *text,
                             size_t len, char *out, size_t cap), void *arg, char *why, size_t n);
 
-enum { STORE_PROC_MAX = 96 };
+enum { STORE_PROC_MAX = 96, STORE_NODE_MAX = 65 };
 
 /* A run row, as handed to store_runs_read's callback. */
 typedef struct StoreRun {
@@ -205,6 +205,7 @@ typedef struct StoreRun {
 	int pid;
 	int status;            /* meaningful in RUN_DONE: exit code, or -signal */
 	char proc[STORE_PROC_MAX];  /* store_run_start's token, "" if none */
+	char node[STORE_NODE_MAX];  /* the cluster's node that ran it (schema 9), "" alone */
 	int64_t seq;           /* the run's number within its job (schema 3) */
 	int manual, flags;     /* RUNF_* */
 	int64_t out_bytes;     /* the end of its output: bytes stored */
@@ -242,6 +243,7 @@ int store_run_settle(Store *s, const StoreRun *r, int64_t t_ns, char *why, size_
  * undone here and fails: the database is unreachable). */
 typedef struct StoreObserver {
 	void *arg;
+	const char *node;           /* this node's name: the runs it claims are its */
 	/* Whether changes can be taken now: 0, or -errno with why. Asked before
 	 * each change, so that a change the observer cannot take is not made. */
 	int (*ready)(void *arg, char *why, size_t n);

@@ -94,10 +94,10 @@ static const char *const stmtsql[NSTMT] = {
 	[S_RUN_DROP] = "DELETE FROM runs WHERE id = ?1",
 	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
 	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
-		" seq, manual, flags, out_bytes"
+		" seq, manual, flags, out_bytes, node"
 		" FROM runs WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[S_RUN_GET] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
-		" seq, manual, flags, out_bytes"
+		" seq, manual, flags, out_bytes, node"
 		" FROM runs WHERE job_id = ?1 AND seq = ?2 ORDER BY id DESC LIMIT 1",
 	/* The finished states, here and below: 2, 3, 4, 5: RUN_DONE,
 	 * RUN_INTERRUPTED, RUN_SKIPPED, RUN_LOST (which a cluster's reaper
@@ -171,8 +171,9 @@ static const char *const stmtsql[NSTMT] = {
 	 * nothing back. A run of an instant run again (orphan=rerun) takes the
 	 * place of the lost one in runs_fire (S_CACHE_RUN_FIRE first). */
 	[S_CACHE_RUN] = "INSERT INTO runs(id, job_id, sched, state, start_ns, end_ns, pid,"
-		" status, proc, seq, manual, flags, out_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-		" ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO UPDATE SET state = max(state, ?4),"
+		" status, proc, seq, manual, flags, out_bytes, node) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		" ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(id) DO UPDATE SET node = ?14,"
+		" state = max(state, ?4),"
 		" start_ns = max(start_ns, ?5), end_ns = max(end_ns, ?6),"
 		" pid = CASE WHEN ?7 != 0 THEN ?7 ELSE pid END,"
 		" status = CASE WHEN ?4 >= state THEN ?8 ELSE status END,"
@@ -183,10 +184,10 @@ static const char *const stmtsql[NSTMT] = {
 	[S_CACHE_RUN_IDS] = "SELECT id FROM runs WHERE job_id = ?1 ORDER BY id",
 	/* A fire a cluster gave (store_fire_put): its row replaces what the
 	 * cache may hold of it already (the node that claimed it first, dead). */
-	[S_RUN_PUT] = "INSERT OR REPLACE INTO runs(id, job_id, sched, state, manual, seq, log_off)"
-		" VALUES(?6, ?1, ?2, ?3, ?2 = 0, ?4, ?5)",
+	[S_RUN_PUT] = "INSERT OR REPLACE INTO runs(id, job_id, sched, state, manual, seq, log_off,"
+		" node) VALUES(?6, ?1, ?2, ?3, ?2 = 0, ?4, ?5, ?7)",
 	[S_RUN_BY_ID] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
-		" seq, manual, flags, out_bytes FROM runs WHERE id = ?1",
+		" seq, manual, flags, out_bytes, node FROM runs WHERE id = ?1",
 };
 
 /* Run states are values in the file: they never change meaning. */
@@ -1235,6 +1236,10 @@ static void run_row(sqlite3_stmt *st, StoreRun *w)
 	w->manual = sqlite3_column_int(st, 10);
 	w->flags = sqlite3_column_int(st, 11);
 	w->out_bytes = sqlite3_column_int64(st, 12);
+	if (sqlite3_column_count(st) < 14)
+		return;
+	t = sqlite3_column_text(st, 13);
+	snprintf(w->node, sizeof w->node, "%s", t ? (const char *)t : "");
 }
 
 /* Keeps the runs a dead daemon left claimed or running, and those marked
@@ -1660,10 +1665,12 @@ static int claim(Store *s, int64_t job_id, int64_t sched, int64_t id, int64_t se
 	bind_i64(s, k, 3, RUN_CLAIMED);
 	bind_i64(s, k, 4, seq);
 	bind_i64(s, k, 5, c->log_end);
-	if (id > 0)
+	if (id > 0) {
 		bind_i64(s, k, 6, id);
-	else
+		bind_text(s, k, 7, s->observed && s->ob.node ? s->ob.node : "");
+	} else {
 		sqlite3_bind_null(s->st[k], 6);
+	}
 	rc = exec1(s, k);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
@@ -2387,6 +2394,7 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 		bind_i64(s, k, 11, w->manual);
 		bind_i64(s, k, 12, w->flags);
 		bind_i64(s, k, 13, w->out_bytes);
+		bind_text(s, k, 14, w->node);
 		ok = exec1(s, k) == 0;
 	}
 	/* Output sent from here that the cache now holds, or whose run went:

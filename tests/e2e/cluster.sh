@@ -2,7 +2,8 @@
 # Cluster mode (-store): three jobd nodes on one private PostgreSQL 15
 # (tests/tools/pgtmp.sh, unix socket only), driven through jobctl.
 #   - every node serves the whole name space: what is made or changed
-#     through one reads back through the others;
+#     through one reads back through the others; a run's status says
+#     which node ran it;
 #   - a job due every second runs each instant exactly once across the
 #     nodes (each run appends its instant to a file opened O_APPEND);
 #   - overlap=skip holds across the nodes: a slow job's runs never overlap;
@@ -54,7 +55,7 @@ node_stop() {
 for nd in a b c; do
 	if node_start $nd; then ok "node-$nd-starts"; else nok "node-$nd-starts"; finish; fi
 done
-expect "schema-at-version" "8" q "SELECT version FROM jobd_schema"
+expect "schema-at-version" "9" q "SELECT version FROM jobd_schema"
 expect "nodes-registered" "a 1,b 1,c 1" q "SELECT string_agg(name || ' ' || epoch, ',' ORDER BY name) FROM nodes"
 
 # ---- one name space ----
@@ -88,9 +89,14 @@ expect "no-instant-missed" "0" gaps
 expect "runs-say-their-node" "0" q "SELECT count(*) FROM runs WHERE node NOT IN ('a', 'b', 'c')"
 listed() { [ "$(on b runs tick | wc -l)" -ge 6 ]; }
 check "runs-listed-everywhere" wait_for 5 listed
+# A run's status says which node ran it, through any node.
+ran_by() { q "SELECT r.node FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'tick' AND r.seq = 2"; }
+status_node() { on c read jobs/tick/runs/2/status | sed -n 's/.* node=\([a-z]*\).*/\1/p'; }
+expect "run-status-says-its-node" "$(ran_by)" status_node
 
 # ---- overlap=skip across the nodes: never two runs of a job at once ----
 printf 'slow:* * * * * * *:sleep 2.5\n' | on a write clone
+check "slow-reaches-b" wait_for 5 has b jobs/slow/cmd sleep
 on b write jobs/slow/ctl start
 ended_runs() { [ "$(q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' AND r.state = 2")" -ge 3 ]; }
 check "slow-runs" wait_for 20 ended_runs
@@ -105,6 +111,7 @@ check "skip-skips" wait_for 5 skipped
 printf 'long:*/3 * * * * * *:echo $JOBD_SCHEDULED >>%s/long; sleep 5\n' "$T" | on a write clone
 on a write jobs/long/overlap allow
 on a write jobs/tick/ctl start
+check "long-reaches-b" wait_for 5 has b jobs/long/overlap allow
 on b write jobs/long/ctl start
 # Wait for a run of long that is going on, and kill its node.
 running_node() { q "SELECT r.node FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'long' AND r.state = 1 ORDER BY r.sched LIMIT 1"; }

@@ -218,7 +218,7 @@ ticker" "$J" ls-files jobs
 	expect "v1-cmd" "echo a:b:c" "$J" read jobs/colon/cmd
 	expect "v1-history" "started tick skipped: previous run (pid 7758) still running completed interrupted: jobd stopped while this run was in progress" \
 		sh -c "\"$J\" log -raw ticker | sed 's/^[^:]*:[^:]*:[^:]*://' | tr '\n' ' ' | sed 's/ \$//'"
-	expect "v1-upgraded" 8 q "PRAGMA user_version"
+	expect "v1-upgraded" 9 q "PRAGMA user_version"
 	# Its lines are in chunks now (the history above reads them), the old rows gone.
 	expect "v1-lines-converted" 0 q "SELECT count(*) FROM log"
 	check "v1-chunks-made" test "$(q "SELECT count(*) FROM chunks")" -gt 0
@@ -233,7 +233,7 @@ ticker" "$J" ls-files jobs
 	fresh
 	sqlite3 "$T/db/jobd.sqlite" <"$FIXTURES/jobd-v3.sql"
 	jobd_start
-	expect "v3-upgraded" 8 q "PRAGMA user_version"
+	expect "v3-upgraded" 9 q "PRAGMA user_version"
 	expect "v3-jobs" "legacy second" sh -c "\"$J\" ls-files jobs | tr '\n' ' ' | sed 's/ \$//'"
 	expect "v3-settings-kept" "started 1m30s A=1" sh -c \
 		"echo \$(\"$J\" read jobs/legacy/ctl) \$(\"$J\" read jobs/legacy/timeout) \$(\"$J\" read jobs/legacy/env)"

@@ -24,12 +24,12 @@ q() { sh "$PG" psql "$D" -At -c "$1"; }
 
 check "schema-applies" sh -c "'$DUMP' pg | sh '$PG' psql '$D' -f - >'$T/apply.out' 2>&1"
 [ "$NFAIL" -eq 0 ] || sed 's/^/#   /' "$T/apply.out" | tail -5
-expect "schema-version" "8" q "SELECT version FROM jobd_schema"
+expect "schema-version" "9" q "SELECT version FROM jobd_schema"
 expect "schema-tables" "changes chunks fires jobd_schema jobs nodes runs" \
 	sh -c "sh '$PG' psql '$D' -At -c \"SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'\""
 # Applying it twice fails loudly (it is a base, not an upgrade): nothing half done.
 check_fails "schema-not-twice" sh -c "'$DUMP' pg | sh '$PG' psql '$D' -f - >/dev/null 2>&1"
-expect "schema-version-kept" "8" q "SELECT version FROM jobd_schema"
+expect "schema-version-kept" "9" q "SELECT version FROM jobd_schema"
 
 # A job, as a node would write it (ids are made by nodes).
 q "INSERT INTO jobs (id, name, schedule, cmd, started, created_ns) VALUES (42, 'j', '* * * * * ? *', 'true'::bytea, 1, 0)" >/dev/null ||

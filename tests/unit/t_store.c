@@ -1033,8 +1033,8 @@ static void test_newer_schema(void)
 		return;
 	}
 	CHECK(memcmp(orig + 68, "jobd", 4) == 0);          /* application_id */
-	CHECK(memcmp(orig + 60, "\0\0\0\10", 4) == 0);     /* user_version 8 */
-	poke32(db, 60, 9);
+	CHECK(memcmp(orig + 60, "\0\0\0\11", 4) == 0);     /* user_version 9 */
+	poke32(db, 60, 10);
 	/* An mtime in the past, so that any write would show. */
 	struct timespec past[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
 	CHECK(utimensat(AT_FDCWD, db, past, 0) == 0);
@@ -1046,7 +1046,7 @@ static void test_newer_schema(void)
 	why[0] = '\0';
 	int r = store_open(dir, STORE_SYNC_FULL, &s, NULL, why, sizeof why);
 	CHECKF(r == -EPROTO && s == NULL, "open: %d", r);
-	CHECKF(strcmp(why, "database schema version 9 is newer than this jobd supports (8); "
+	CHECKF(strcmp(why, "database schema version 10 is newer than this jobd supports (9); "
 	                   "upgrade jobd") == 0, "why: %s", why);
 	size_t len2;
 	char *after = slurp(db, &len2);
@@ -1058,7 +1058,7 @@ static void test_newer_schema(void)
 	free(after);
 
 	/* Put the version back: the refusal left no lock behind and nothing broken. */
-	poke32(db, 60, 8);
+	poke32(db, 60, 9);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
 		return;
@@ -1093,7 +1093,8 @@ static void test_migrate_limits(void)
 	sqlite3 *h = NULL;
 	char *err = NULL;
 	CHECK(sqlite3_open(db, &h) == SQLITE_OK);
-	int rc = sqlite3_exec(h, "ALTER TABLE jobs DROP COLUMN orphan;"
+	int rc = sqlite3_exec(h, "ALTER TABLE runs DROP COLUMN node;"
+	                      " ALTER TABLE jobs DROP COLUMN orphan;"
 	                      " ALTER TABLE jobs DROP COLUMN limits; DROP TABLE chunks;"
 	                      " ALTER TABLE jobs DROP COLUMN log_end;"
 	                      " ALTER TABLE runs DROP COLUMN log_off; PRAGMA user_version = 4;",
@@ -1121,7 +1122,7 @@ static void test_migrate_limits(void)
 	CHECK(store_job_save(s, &j, why, sizeof why) == 0);
 	store_close(s);
 	head = slurp(db, &len);
-	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\10", 4) == 0);
+	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\11", 4) == 0);
 	free(head);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
@@ -1155,7 +1156,8 @@ static void test_migrate_orphan(void)
 	sqlite3 *h = NULL;
 	char *err = NULL;
 	CHECK(sqlite3_open(db, &h) == SQLITE_OK);
-	int rc = sqlite3_exec(h, "ALTER TABLE jobs DROP COLUMN orphan; PRAGMA user_version = 7;",
+	int rc = sqlite3_exec(h, "ALTER TABLE runs DROP COLUMN node; ALTER TABLE jobs DROP COLUMN orphan;"
+	                      " PRAGMA user_version = 7;",
 	                      NULL, NULL, &err);
 	CHECKF(rc == SQLITE_OK, "making a version 7 file: %s", err ? err : "?");
 	sqlite3_free(err);
@@ -1175,7 +1177,7 @@ static void test_migrate_orphan(void)
 	store_close(s);
 	size_t len;
 	char *head = slurp(db, &len);
-	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\10", 4) == 0);
+	CHECK(head != NULL && len >= 100 && memcmp(head + 60, "\0\0\0\11", 4) == 0);
 	free(head);
 	s = open_ok(dir, NULL);
 	if (s == NULL)
