@@ -479,9 +479,11 @@ static int obs_ready(void *arg, char *why, size_t n)
 		return -ESTALE;
 	}
 	if (!pgconn_up(cl->cw)) {
+		/* EIO, not ENOTCONN: a client would take that for its own
+		 * connection to jobd lost. */
 		strfmt(why, n, "the database is unreachable (%s): nothing can be changed until it is "
 		       "back", pgconn_why(cl->cw));
-		return -ENOTCONN;
+		return -EIO;
 	}
 	if (!mirror_has_ids(cl->mirror)) {
 		strfmt(why, n, "no ids from the database yet: try again");

@@ -76,4 +76,20 @@ void cluster_jobs_ops(Cluster *cl, JobsCluster *out);
 /* Closes the connections; closed(arg) from the loop when all is freed. */
 void cluster_close(Cluster *cl, void (*closed)(void *arg), void *arg);
 
+/* ---- nodes.c: the nodes for the name space's /nodes (fs.h's FsConfig) ----
+ * cl is the Cluster (void *: the name space's callbacks take these as they
+ * are). Both ask the database on the node's connection and answer once,
+ * later, through done, or refuse at once with -errno and why, as
+ * cnode_list and cnode_status do. */
+
+/* done's text: the nodes' names, one a line, by name (at most
+ * CNODE_LIST_MAX; names a walk could not take left out). */
+int cluster_nodes_list(void *cl, CNodeText *done, void *arg, char *why, size_t n);
+/* done's text: the node's line (cnode_render_row); for this node, then a
+ * line of its own view: "local node=NAME state=up|down|fenced epoch=N
+ * lease_left=S clock_offset=S clock=ok|off rtt=S renewals=N failures=N"
+ * (node.h's CNodeInfo; S in seconds, as "8.213s"). */
+int cluster_node_status(void *cl, const char *name, CNodeText *done, void *arg, char *why,
+                        size_t n);
+
 #endif

@@ -178,7 +178,7 @@ typedef void CNodeAdoptDone(void *arg, int rc, int64_t run_id, int64_t seq, cons
 int cnode_adopt_run(ClusterNode *n, int64_t job_id, int64_t sched, int64_t new_id,
                     CNodeAdoptDone *done, void *arg);
 
-/* ---- status.c: what /nodes/NAME/status will show ---- */
+/* ---- status.c: what /nodes/NAME/status shows (fs/nodes.c, cluster/nodes.c) ---- */
 
 /* One node's row, as the database has it. */
 typedef struct CNodeRow {

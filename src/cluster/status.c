@@ -1,7 +1,7 @@
 /* The nodes' status lines (node.h), read from the table nodes: what
- * /nodes/NAME/status and `jobctl nodes` will show. Times are the database's:
- * the lease left is lease_until - now() computed there, so no node's wall
- * clock enters the picture. */
+ * /nodes/NAME/status and `jobctl nodes` show (nodes.c). Times are the
+ * database's: the lease left is lease_until - now() computed there, so no
+ * node's wall clock enters the picture. */
 #include "cluster/node_int.h"
 
 #include <errno.h>

@@ -622,6 +622,9 @@ static int open_state(Daemon *d, const Flags *f, Config *c)
 		.max_ctl_write = (size_t)f->maxwrite, .stats = render_stats, .stats_arg = d,
 		.daemon_uid = (uint32_t)geteuid(), .private_jobs = f->private,
 		.allow_file = f->allowusers, .deny_file = f->denyusers,
+		.nodes_list = d->cluster ? cluster_nodes_list : NULL,
+		.node_status = d->cluster ? cluster_node_status : NULL,
+		.nodes_arg = d->cluster, .loop = d->loop,
 	};
 	d->fs = fs_new(d->jobs, &fc, why, sizeof why);
 	if (!d->fs) {

@@ -141,23 +141,36 @@ const CtlCmd ctl_cmds[] = {
 	  "jobs) goes in '# jobctl' comment lines. A job whose schedule has seconds or a\n"
 	  "year, or whose command has several lines, cannot be written (exit status 1).\n"
 	  "  -u USER  /etc/crontab's format, with USER in the user column\n", 0 },
+	{ "nodes", ctl_cmd_nodes, "o", 0, 0, NULL, 1,
+	  "[-o wide|json]", "list a cluster's nodes: state, epoch, lease, clock offset, runs",
+	  "One line per node of the cluster this jobd belongs to (jobd -store), from its\n"
+	  "nodes/NAME/status: NAME, STATE (up while its lease has time left by the\n"
+	  "database's clock, else down), EPOCH (bumped at each start of the node), LEASE\n"
+	  "(how long it has left, or 'lapsed 2m ago': the node is dead, stopped or cut\n"
+	  "off), CLOCK OFFSET (the database's clock less the node's; 'off' past 1 s) and\n"
+	  "RUNS (started since the node's start). -o wide adds STARTED and, for the node\n"
+	  "jobctl is connected to, its own view: LOCAL LEASE (the lease as it reckons it,\n"
+	  "which ends before the database's), RTT (of its last renewal) and FAILURES\n"
+	  "(renewals failed in a row). Each node's status is asked of the database: with\n"
+	  "the database away, the command fails with jobd's reason. Exits 4 if jobd is\n"
+	  "not a node of a cluster.\n", 1 },
 	{ "read", ctl_cmd_read, "raw", 1, 1, NULL, 1,
 	  "[-raw] PATH", "print a file of the name space",
 	  "Prints the file at PATH (relative to the root: jobs/hello/cmd), byte for byte\n"
-	  "when piped; on a terminal, control characters are shown escaped (\\x1b).\n", 1 },
+	  "when piped; on a terminal, control characters are shown escaped (\\x1b).\n", 2 },
 	{ "write", ctl_cmd_write, "", 1, 2, NULL, 1,
 	  "PATH [DATA]", "write to a file of the name space",
 	  "Writes DATA, or standard input when DATA is absent, to PATH in one message, as\n"
-	  "jobd's files want it.\n", 1 },
+	  "jobd's files want it.\n", 2 },
 	{ "ls-files", ctl_cmd_lsfiles, "", 0, 1, NULL, 1,
 	  "[PATH]", "list a directory of the name space",
-	  "Prints the names in the directory PATH (default /), one a line, in jobd's order.\n", 1 },
+	  "Prints the names in the directory PATH (default /), one a line, in jobd's order.\n", 2 },
 	{ "help", ctl_cmd_help, "", 0, 1, NULL, 0,
 	  "[COMMAND|commands|settings]", "this text, or a command's",
 	  "jobctl help COMMAND is jobctl COMMAND --help. jobctl help commands lists the\n"
 	  "commands, one a line; jobctl help settings the settings, one a line: its name,\n"
 	  "what it is, and '; one of: WORDS' for those that take a word (the shell\n"
-	  "completions read both).\n", 2 },
+	  "completions read both).\n", 3 },
 	{ 0 },
 };
 
@@ -177,8 +190,9 @@ void ctl_help(FILE *f)
 	      "\n"
 	      "jobctl drives jobd, cron served as a 9P file system. Everything it does, the\n"
 	      "files of the name space can do (see jobd-namespace(5)).\n", f);
-	static const char *const sections[] = { "Jobs", "Any file of the name space", "Help" };
-	for (int sec = 0; sec < 3; sec++) {
+	static const char *const sections[] = { "Jobs", "A cluster", "Any file of the name space",
+	                                        "Help" };
+	for (int sec = 0; sec < 4; sec++) {
 		fprintf(f, "\n%s:\n", sections[sec]);
 		for (const CtlCmd *c = ctl_cmds; c->name; c++) {
 			if (c->section != sec)

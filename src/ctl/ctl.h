@@ -75,7 +75,7 @@ struct CtlCmd {
 	const char *usage;          /* synopsis after the name: "[-f] [-n N] NAME" */
 	const char *summary;        /* one line for `jobctl help` */
 	const char *help;           /* the rest of `jobctl help NAME` (-raw's lines are added) */
-	int section;                /* in `jobctl help`: 0 jobs, 1 any file, 2 help */
+	int section;                /* in `jobctl help`: 0 jobs, 1 a cluster, 2 any file, 3 help */
 };
 
 /* ---- cmds.c ---- */
@@ -372,6 +372,38 @@ int ctl_each(Ctl *x, char **names, int n, const char *text);
 
 /* ---- show.c ---- */
 CtlRun ctl_cmd_ls, ctl_cmd_status;
+
+/* ---- nodes.c ---- */
+CtlRun ctl_cmd_nodes;
+/* A node's own view of itself: the "local" line of its status, read
+ * through it. */
+typedef struct NodeLocal {
+	int set;                    /* the line was there */
+	char state[16];             /* up, down, fenced */
+	long long epoch, lease_left_ms, clock_offset_ms, rtt_ms, renewals, failures;
+} NodeLocal;
+/* A cluster node's status (nodes/NAME/status): its row in the database. */
+typedef struct NodeStatus {
+	char name[72];
+	char state[16];             /* up or down, by the database's clock */
+	long long epoch;
+	int has_lease;              /* lease_left is a time, not "-" (never renewed) */
+	long long lease_left_ms;    /* <= 0: the lease ended that long ago */
+	long long clock_offset_ms;  /* the database's clock less the node's */
+	int clock_off;              /* clock=off: more than 1 s */
+	long long runs_started;
+	CtlTime started;
+	NodeLocal local;
+} NodeStatus;
+/* The text of nodes/NAME/status into st; 0, or -EINVAL without a node line. */
+int node_status_parse(const char *text, NodeStatus *st);
+/* Whether its lease is over (or never was). */
+int node_lapsed(const NodeStatus *st);
+/* The LEASE column: "8.2s left", "lapsed 3m ago", or "-" for none. */
+void node_lease_text(const NodeStatus *st, char *out, size_t n);
+/* Seconds as jobd writes them ("8.213s", "-0.004s") in milliseconds;
+ * -EINVAL for anything else. */
+int ctl_secs_ms(const char *s, long long *ms);
 
 /* ---- import.c ---- */
 CtlRun ctl_cmd_import, ctl_cmd_export, ctl_check_import;

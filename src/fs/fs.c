@@ -1,9 +1,11 @@
-/* The name space. Files are described by tables (roottab, jobtab, runtab) and
- * read and written with a switch on the kind encoded in the qid path:
+/* The name space. Files are described by tables (roottab, jobtab, runtab,
+ * nodetab) and read and written with a switch on the kind encoded in the qid
+ * path:
  *     path = id << 8 | kind
  * where id is the job's store id for job files and the run's store id for
  * run files. Neither is ever reused, so a deleted and re-created job (or a
- * trimmed run) never shares a qid with its successor.
+ * trimmed run) never shares a qid with its successor. A cluster node's files
+ * (nodes/NAME/, nodes.c) have a hash of the name: a node is its name.
  *
  * Permissions (doc/security.md): a job's owner and root may change it (open
  * for writing, write, remove); anyone else may read it, or, with -private,
@@ -25,11 +27,13 @@
 #include "util/log.h"
 #include "util/util.h"
 
+/* The root; nodes last, since only a cluster's root has it (root_len). */
 static const Tab roottab[] = {
 	{ "clone", K_CLONE, 0666 },
 	{ "jobs", K_JOBS, DMDIR | 0777 },
 	{ "stats", K_STATS, 0444 },
 	{ "events", K_EVENTS, 0444 },
+	{ "nodes", K_NODES, DMDIR | 0555 },
 };
 /* A job's directory: these, a file per setting (setting_tab, in its order,
  * named after it), then runs/; fs_new puts them together in fs->jobtab. */
@@ -70,6 +74,16 @@ static const Tab runtab[] = {
 	{ "output.follow", K_OUTFOLLOW, 0444 },
 	{ "wait", K_RUNWAIT, 0444 },
 };
+/* A node's directory, nodes/NAME/ (nodes.c). */
+static const Tab nodetab[] = {
+	{ "status", K_NODESTATUS, 0444 },
+};
+
+/* How much of roottab this jobd's root has. */
+static size_t root_len(Fs *fs)
+{
+	return fs->nodes ? NELEM(roottab) : NELEM(roottab) - 1;
+}
 
 /* ---- who is who ---- */
 
@@ -210,6 +224,8 @@ static const Tab *find_tab(Fs *fs, enum Kind k)
 		if (fs->jobtab[i].kind == k) return &fs->jobtab[i];
 	for (size_t i = 0; i < NELEM(runtab); i++)
 		if (runtab[i].kind == k) return &runtab[i];
+	for (size_t i = 0; i < NELEM(nodetab); i++)
+		if (nodetab[i].kind == k) return &nodetab[i];
 	return NULL;
 }
 
@@ -234,12 +250,14 @@ static int fid_job(Fid *f, Job **j, char *why, size_t n)
 	return 0;
 }
 
-static Qid mkqid(Fs *fs, enum Kind k, Job *j, int64_t run_id)
+/* other_id: the run's id for a run's files, node_id for a node's. */
+static Qid mkqid(Fs *fs, enum Kind k, Job *j, int64_t other_id)
 {
-	int64_t id = is_run_kind(k) ? run_id : j ? j->id : 0;
+	int64_t id = is_run_kind(k) || is_node_kind(k) ? other_id : j ? j->id : 0;
 	Qid q = { .type = QTFILE, .path = (uint64_t)id << 8 | (uint64_t)k };
 	const Tab *t = find_tab(fs, k);
-	if (k == K_ROOT || k == K_JOBDIR || k == K_RUNDIR || (t && (t->perm & DMDIR)))
+	if (k == K_ROOT || k == K_JOBDIR || k == K_RUNDIR || k == K_NODEDIR ||
+	    (t && (t->perm & DMDIR)))
 		q.type = QTDIR;
 	switch (k) {
 	case K_JOBS: q.vers = jobs_changes(fs->js); break;
@@ -275,7 +293,19 @@ static void set_place(Fid *f, enum Kind k, Job *j, int64_t run_seq, int64_t run_
 	}
 	a->run_seq = run_seq;
 	a->run_id = run_id;
+	free(a->node);
+	a->node = NULL;
 	f->qid = mkqid(FS(f), k, j, run_id);
+}
+
+/* f to kind k (K_NODEDIR or K_NODESTATUS) of node name. */
+static void node_place(Fid *f, enum Kind k, const char *name, size_t len)
+{
+	Faux *a = f->aux;
+	char *copy = xstrndup(name, len);
+	set_place(f, k, NULL, 0, 0);
+	a->node = copy;
+	f->qid = mkqid(FS(f), k, NULL, node_id(copy));
 }
 
 /* ---- rendering ---- */
@@ -335,11 +365,11 @@ static uint64_t run_status_length(Fs *fs, Job *j, int64_t seq)
 /* A job's files belong to its owner: writable ones are the owner's to write
  * (0644; a kernel mount checks these bits too), and with -private nobody
  * else may even read them. Files outside jobs are jobd's. */
-static void describe(Fs *fs, enum Kind k, Job *j, int64_t run_id, const char *name,
+static void describe(Fs *fs, enum Kind k, Job *j, int64_t other_id, const char *name,
                      uint32_t perm, Dirinfo *d)
 {
 	memset(d, 0, sizeof *d);
-	d->qid = mkqid(fs, k, j, run_id);
+	d->qid = mkqid(fs, k, j, other_id);
 	d->name = name;
 	if (j) {
 		const Owner *o = owner_of(fs, j->owner);
@@ -400,7 +430,7 @@ static int fs_walk1(Fid *f, const char *name, size_t len, char *why, size_t n)
 	switch (a->kind) {
 	case K_ROOT:
 		if (dotdot) { set_place(f, K_ROOT, NULL, 0, 0); return 0; }
-		return walk_tab(f, roottab, NELEM(roottab), name, len, NULL, 0, 0);
+		return walk_tab(f, roottab, root_len(fs), name, len, NULL, 0, 0);
 	case K_JOBS:
 		if (dotdot) { set_place(f, K_ROOT, NULL, 0, 0); return 0; }
 		j = jobs_lookup(fs->js, name, len);
@@ -431,6 +461,18 @@ static int fs_walk1(Fid *f, const char *name, size_t len, char *why, size_t n)
 	case K_RUNDIR:
 		if (dotdot) { set_place(f, K_RUNS, j, 0, 0); return 0; }
 		return walk_tab(f, runtab, NELEM(runtab), name, len, j, a->run_seq, a->run_id);
+	case K_NODES:
+		if (dotdot) { set_place(f, K_ROOT, NULL, 0, 0); return 0; }
+		if (!nodes_has(fs, name, len))
+			return -ENOENT;
+		node_place(f, K_NODEDIR, name, len);
+		return 0;
+	case K_NODEDIR:
+		if (dotdot) { set_place(f, K_NODES, NULL, 0, 0); return 0; }
+		if (!name_is(name, len, nodetab[0].name))
+			return -ENOENT;
+		node_place(f, K_NODESTATUS, a->node, strlen(a->node));
+		return 0;
 	default:
 		return -ENOTDIR;
 	}
@@ -444,6 +486,7 @@ static void fs_clone(Fid *f, Fid *nf)
 	b->job_name = a->job_name ? xstrdup(a->job_name) : NULL;
 	b->run_seq = a->run_seq;
 	b->run_id = a->run_id;
+	b->node = a->node ? xstrdup(a->node) : NULL;
 	nf->aux = b;
 }
 
@@ -455,6 +498,8 @@ static void fs_destroyfid(Fid *f)
 	free(a->job_name);
 	free(a->created);
 	free(a->seqs);
+	free(a->node);
+	nodes_names_free(a->names, a->nnames);
 	buf_free(&a->snap);
 	free(a);
 	f->aux = NULL;
@@ -482,6 +527,17 @@ static int fs_open(Fid *f, int omode, char *why, size_t n)
 		return rc;
 	if (writing && a->kind == K_CLONE && (rc = may_write_jobs(fs, f, why, n)) < 0)
 		return rc;
+	if (a->kind == K_NODES) {
+		nodes_names_free(a->names, a->nnames);
+		a->names = nodes_names(fs, &a->nnames);
+		return 0;
+	}
+	if (a->kind == K_NODESTATUS) {
+		/* Its content comes with its first read (nodes.c). */
+		buf_free(&a->snap);
+		a->answered = 0;
+		return 0;
+	}
 	if (a->kind == K_RUNS) {
 		RunInfo *v;
 		size_t count;
@@ -556,6 +612,10 @@ static void fs_read(Req *r)
 		live_read(r);
 		return;
 	}
+	if (a->kind == K_NODESTATUS) {
+		nodes_read(r);
+		return;
+	}
 	if (a->text) {
 		read_text(r, a);
 		return;
@@ -570,7 +630,7 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 	Job *j = faux_job(fs, a);
 	switch (a->kind) {
 	case K_ROOT:
-		if (index >= NELEM(roottab))
+		if (index >= root_len(fs))
 			return 0;
 		describe(fs, roottab[index].kind, NULL, 0, roottab[index].name, roottab[index].perm, d);
 		return 1;
@@ -608,6 +668,18 @@ static int fs_dirent(Fid *f, uint64_t index, Dirinfo *d)
 		describe(fs, runtab[index].kind, j, a->run_id, runtab[index].name, runtab[index].perm, d);
 		if (runtab[index].kind == K_RUNSTATUS)
 			d->length = run_status_length(fs, j, a->run_seq);
+		return 1;
+	case K_NODES:
+		if (index >= a->nnames)
+			return 0;
+		describe(fs, K_NODEDIR, NULL, node_id(a->names[index]), a->names[index], DMDIR | 0555,
+		         d);
+		return 1;
+	case K_NODEDIR:
+		if (index >= NELEM(nodetab))
+			return 0;
+		describe(fs, nodetab[index].kind, NULL, node_id(a->node), nodetab[index].name,
+		         nodetab[index].perm, d);
 		return 1;
 	default:
 		return 0;
@@ -819,9 +891,12 @@ static int fs_stat(Fid *f, Dirinfo *d)
 		snprintf(runname, sizeof runname, "%lld", (long long)a->run_seq);
 		describe(fs, K_RUNDIR, j, a->run_id, runname, DMDIR | 0555, d);
 		return 0;
+	case K_NODEDIR:
+		describe(fs, K_NODEDIR, NULL, node_id(a->node), a->node, DMDIR | 0555, d);
+		return 0;
 	default: {
 		const Tab *t = find_tab(fs, a->kind);
-		describe(fs, a->kind, j, a->run_id, t->name, t->perm, d);
+		describe(fs, a->kind, j, a->node ? node_id(a->node) : a->run_id, t->name, t->perm, d);
 		if (a->kind == K_RUNSTATUS)
 			d->length = run_status_length(fs, j, a->run_seq);
 		return 0;
@@ -872,7 +947,8 @@ static int fs_remove(Fid *f, char *why, size_t n)
 	if (rc < 0)
 		return rc;
 	switch (((Faux *)f->aux)->kind) {
-	case K_ROOT: case K_CLONE: case K_JOBS: case K_STATS:
+	case K_ROOT: case K_CLONE: case K_JOBS: case K_STATS: case K_NODES: case K_NODEDIR:
+	case K_NODESTATUS:
 		strfmt(why, n, "cannot remove that");
 		return -EPERM;
 	case K_JOBDIR:
@@ -887,7 +963,10 @@ static int fs_remove(Fid *f, char *why, size_t n)
 
 static void fs_flush(Req *r)
 {
-	live_flush(r);
+	if (is_node_kind(((Faux *)r->fid->aux)->kind))
+		nodes_flush(r);
+	else
+		live_flush(r);
 }
 
 int fs_reload_users(Fs *fs, char *why, size_t n)
@@ -926,6 +1005,7 @@ Fs *fs_new(Jobs *js, const FsConfig *cfg, char *why, size_t n)
 		return NULL;
 	}
 	fs->live = live_new(fs);
+	fs->nodes = nodes_new(fs);
 	jobs_watch(js, &(JobsWatch){ .arg = fs, .touched = on_touched, .gone = on_gone });
 	fs->start = wall_now_ns() / 1000000000;
 	fs->n_uid = (uint32_t)getuid();
@@ -964,5 +1044,6 @@ void fs_free(Fs *fs)
 	users_free(&fs->allow);
 	users_free(&fs->deny);
 	live_free(fs->live);
+	nodes_free(fs->nodes);
 	free(fs);
 }

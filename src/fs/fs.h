@@ -10,6 +10,9 @@
 
 typedef struct Fs Fs;
 
+/* How a cluster's answer about its nodes comes back (FsConfig). */
+typedef void FsNodesDone(void *arg, int rc, const char *text);
+
 typedef struct FsConfig {
 	size_t max_ctl_write;       /* bytes accepted by one write to a control or setting file */
 	/* Renders /stats ("key value" lines). */
@@ -21,6 +24,17 @@ typedef struct FsConfig {
 	 * only listed users (allow) / no listed user (deny) may create or change
 	 * jobs; root always may. */
 	const char *allow_file, *deny_file;
+	/* A cluster's nodes (doc/namespace.md, "/nodes"); both NULL outside a
+	 * cluster, and then there is no /nodes. Each asks the database and
+	 * answers once, later, through done (rc 0 and the text, or -errno and
+	 * why), or refuses at once with -errno and why (done is not called).
+	 * nodes_list's text is the nodes' names, one a line; node_status's is
+	 * what nodes/NAME/status holds (-ENOENT: no such node). */
+	int (*nodes_list)(void *arg, FsNodesDone *done, void *done_arg, char *why, size_t n);
+	int (*node_status)(void *arg, const char *name, FsNodesDone *done, void *done_arg,
+	                   char *why, size_t n);
+	void *nodes_arg;
+	uv_loop_t *loop;            /* for the deadlines of reads that ask the database */
 } FsConfig;
 
 /* ---- fs.c ---- */

@@ -12,7 +12,8 @@
  * seven settings (schedule..env) kept 9..15 and limits 20 when the settings
  * came to be one table (setting_tab); settings added later follow limits
  * (orphan 21), wherever the table lists them, and kinds that are not
- * settings start at 64. */
+ * settings start at 64. A node's files carry a hash of its name
+ * (node_id) where a job's carry the job's id. */
 enum Kind {
 	K_ROOT = 1, K_CLONE, K_STATS, K_JOBS,
 	K_JOBDIR, K_CTL, K_STATUS, K_LOG,
@@ -22,6 +23,7 @@ enum Kind {
 	K_SETTING7 = 20,            /* 20..63: settings 7.. */
 	K_EVENTS = 64,              /* the files of live.c */
 	K_LOGFOLLOW, K_RUNWAIT, K_OUTFOLLOW,
+	K_NODES, K_NODEDIR, K_NODESTATUS,   /* a cluster's: nodes.c */
 };
 _Static_assert(K_SETTING7 + SET_N - 7 <= 64, "settings' kinds run into 64");
 
@@ -33,6 +35,11 @@ static inline int is_run_kind(enum Kind k)
 static inline int is_live_kind(enum Kind k)
 {
 	return k >= K_EVENTS && k <= K_OUTFOLLOW;
+}
+
+static inline int is_node_kind(enum Kind k)
+{
+	return k >= K_NODES && k <= K_NODESTATUS;
 }
 
 typedef struct Tab {
@@ -60,6 +67,7 @@ typedef struct Owner {
 enum { OWNER_SLOTS = 64, OWNER_TTL = 30 };
 
 typedef struct Live Live;
+typedef struct Nodes Nodes;
 
 struct Fs {
 	Jobs *js;
@@ -71,6 +79,7 @@ struct Fs {
 	Owner owners[OWNER_SLOTS];
 	Tab jobtab[NJOBTAB];        /* a job's directory */
 	Live *live;                 /* parked reads (live.c) */
+	Nodes *nodes;               /* the cluster's nodes (nodes.c); NULL outside one */
 };
 
 /* Per-fid state. */
@@ -94,6 +103,10 @@ typedef struct Faux {
 	char *created;              /* clone: name of the job this fid created */
 	int64_t *seqs;              /* runs/: the listing taken at open */
 	size_t nseqs;
+	char *node;                 /* inside nodes/NAME: NAME */
+	char **names;               /* nodes/: the listing taken at open */
+	size_t nnames;
+	int answered;               /* nodes/NAME/status: snap holds this open's answer */
 } Faux;
 
 static inline Fs *FS(Fid *f) { return srv_ops_aux(conn_srv(f->conn)); }
@@ -113,5 +126,25 @@ void live_read(Req *r);
 int live_write(Fid *f, const char *text, char *why, size_t n);
 /* Tflush or a closing connection: the parked read r is answered (discarded). */
 void live_flush(Req *r);
+
+/* nodes.c */
+enum { NODES_WAIT_MS = 5000, NODES_FRESH_MS = 2000 };
+/* NULL unless the configuration has a cluster's nodes. */
+Nodes *nodes_new(Fs *fs);
+void nodes_free(Nodes *nd);
+/* The id in the qid paths of node name's files: a hash of the name. */
+int64_t node_id(const char *name);
+/* Whether the list of nodes has name[0..len). Like every use of the list,
+ * this reads it again in the background if it is older than NODES_FRESH_MS. */
+int nodes_has(Fs *fs, const char *name, size_t len);
+/* A copy of the list (free each and the array), for a listing of nodes/. */
+char **nodes_names(Fs *fs, size_t *count);
+void nodes_names_free(char **names, size_t count);
+/* A read of nodes/NAME/status: its open's answer if it has one, else the
+ * database is asked and the read parked until it answers (NODES_WAIT_MS at
+ * most). */
+void nodes_read(Req *r);
+/* Tflush or a closing connection: the parked read r is answered (discarded). */
+void nodes_flush(Req *r);
 
 #endif

@@ -49,7 +49,7 @@ check "help-exit-0" test "$rc" -eq 0
 check "help-usage-line" grep -q '^usage: jobctl \[-a ADDR\] \[-utc\] COMMAND' "$T/help"
 # The commands, from the help text: the lines "  NAME ARGS   summary".
 sed -n 's/^  \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p' "$T/help" | sort -u >"$T/cmds"
-expect "help-lists-commands" "edit events export help import kill log ls ls-files new next output read rm run runs set start status stop write" \
+expect "help-lists-commands" "edit events export help import kill log ls ls-files new next nodes output read rm run runs set start status stop write" \
 	sh -c "tr '\n' ' ' <\"$T/cmds\" | sed 's/ \$//'"
 expect "help-commands-topic" "$(cat "$T/cmds")" sh -c "\"$JOBCTL\" help commands | sort"
 # help settings: every setting, one a line, and the words of those that take one.

@@ -277,14 +277,14 @@ static void test_unreachable(void)
 	StoreJob j = { .name = "late", .schedule = "* * * * *", .cmd = "true", .dir = "", .env = "",
 	               .limits = "" };
 	int rc = -1;
-	for (int i = 0; i < 100 && rc != -ENOTCONN; i++) {
+	for (int i = 0; i < 100 && rc != -EIO; i++) {
 		rc = store_job_create(a.st, &j, why, sizeof why);
 		if (rc == 0)
 			break;
 		int never = 0;
 		pgtest_wait_flag(&loop, &never, 20);
 	}
-	CHECKF(rc == -ENOTCONN && strstr(why, "unreachable"), "%d %s", rc, why);
+	CHECKF(rc == -EIO && strstr(why, "unreachable"), "%d %s", rc, why);
 	CHECK(jobs_of(&a).n == 0);
 	before = pgtest_script_exited;
 	pgtest_script_async(&loop, &p, "start", NULL);

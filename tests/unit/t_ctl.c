@@ -1,5 +1,5 @@
 /* jobctl's pure helpers: the edit text (render, parse, check), status
- * fields, column output, jobd's replies, times, JSON, crontabs. */
+ * fields, column output, jobd's replies, times, JSON, crontabs, nodes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -741,6 +741,51 @@ static void test_crontab_roundtrip(void)
 	}
 }
 
+/* nodes: the seconds jobd writes, a node's status text, the LEASE column. */
+static void test_nodes(void)
+{
+	static const struct { const char *s; int rc; long long ms; } secs[] = {
+		{ "8.213s", 0, 8213 }, { "-0.004s", 0, -4 }, { "0.000s", 0, 0 }, { "12s", 0, 12000 },
+		{ "1.5s", 0, 1500 }, { "2.12345s", 0, 2123 }, { "-", -EINVAL, 0 }, { "8.2", -EINVAL, 0 },
+		{ "s", -EINVAL, 0 }, { "-s", -EINVAL, 0 }, { "1.0ms", -EINVAL, 0 }, { "", -EINVAL, 0 },
+		{ "99999999999999999s", -EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {
+		long long ms = 0;
+		int rc = ctl_secs_ms(secs[i].s, &ms);
+		CHECKF(rc == secs[i].rc && (rc < 0 || ms == secs[i].ms), "'%s': rc %d, %lld ms", secs[i].s,
+		       rc, ms);
+	}
+	NodeStatus st;
+	char lease[64];
+	CHECK(node_status_parse("node=a state=up epoch=2 lease_left=8.213s clock_offset=-0.004s "
+	                        "clock=ok runs_started=3 started=2026-01-02T03:04:05Z\n", &st) == 0);
+	CHECK(!strcmp(st.name, "a") && !strcmp(st.state, "up") && st.epoch == 2);
+	CHECK(st.has_lease && st.lease_left_ms == 8213 && !node_lapsed(&st));
+	CHECK(st.clock_offset_ms == -4 && !st.clock_off && st.runs_started == 3);
+	CHECK(st.started.set && st.started.sec == 1767323045 && !st.local.set);
+	node_lease_text(&st, lease, sizeof lease);
+	CHECKF(!strcmp(lease, "8.2s left"), "%s", lease);
+	/* Through the node itself: its own view after its row. */
+	CHECK(node_status_parse("node=b state=down epoch=1 lease_left=-75.500s clock_offset=1.204s "
+	                        "clock=off runs_started=0 started=-\nlocal node=b state=fenced "
+	                        "epoch=1 lease_left=0.000s clock_offset=1.204s clock=off "
+	                        "rtt=0.003s renewals=40 failures=2\n", &st) == 0);
+	CHECK(node_lapsed(&st) && st.lease_left_ms == -75500 && st.clock_off && !st.started.set);
+	CHECK(st.local.set && !strcmp(st.local.state, "fenced") && st.local.rtt_ms == 3);
+	CHECK(st.local.renewals == 40 && st.local.failures == 2 && st.local.clock_offset_ms == 1204);
+	node_lease_text(&st, lease, sizeof lease);
+	CHECKF(!strcmp(lease, "lapsed 1m15s ago"), "%s", lease);
+	/* A lease never renewed; and no node line at all. */
+	CHECK(node_status_parse("node=c state=down epoch=1 lease_left=- clock_offset=0.000s "
+	                        "clock=ok runs_started=0 started=-\n", &st) == 0);
+	CHECK(!st.has_lease && node_lapsed(&st));
+	node_lease_text(&st, lease, sizeof lease);
+	CHECKF(!strcmp(lease, "-"), "%s", lease);
+	CHECK(node_status_parse("", &st) == -EINVAL);
+	CHECK(node_status_parse("local node=c state=up\n", &st) == -EINVAL);
+}
+
 int main(void)
 {
 	unit_prog = "t_ctl";
@@ -761,5 +806,6 @@ int main(void)
 	unit_run("crontab-percent", test_crontab_percent);
 	unit_run("crontab-name", test_crontab_name);
 	unit_run("crontab-roundtrip", test_crontab_roundtrip);
+	unit_run("nodes", test_nodes);
 	return unit_done();
 }
