@@ -135,6 +135,7 @@ static void run_row(const PGresult *res, int i, StoreRun *w)
 	w->flags = (int)i64(res, i, 11);
 	w->out_bytes = i64(res, i, 12);
 	snprintf(w->node, sizeof w->node, "%s", PQgetvalue(res, i, 13));
+	w->log_off = i64(res, i, 14);
 }
 
 /* ---- putting a read into the cache ---- */
@@ -148,14 +149,14 @@ static int find_row(const PGresult *res, int64_t id)
 }
 
 /* The job's runs, from the rows of res (ordered by job): as one list. */
-static int put_runs(Replica *r, int64_t id, const PGresult *res, char *why, size_t n)
+static int put_runs(Replica *r, int64_t id, const PGresult *res, int held, char *why, size_t n)
 {
 	int total = PQntuples(res), k = 0;
 	StoreRun *runs = xmalloc(((size_t)total + 1) * sizeof *runs);
 	for (int i = 0; i < total; i++)
 		if (i64(res, i, 1) == id)
 			run_row(res, i, &runs[k++]);
-	int rc = store_cache_runs(r->cache, id, runs, (size_t)k, why, n);
+	int rc = store_cache_runs(r->cache, id, runs, (size_t)k, held, why, n);
 	free(runs);
 	return rc;
 }
@@ -233,7 +234,7 @@ static int put_one(Replica *r, Read *d, int64_t id, char *why, size_t n)
 	if (rc == 0)
 		rc = put_chunks(r, id, d->res[Q_CHUNKS], why, n);
 	if (rc == 0)
-		rc = put_runs(r, id, d->res[Q_RUNS], why, n);
+		rc = put_runs(r, id, d->res[Q_RUNS], held, why, n);
 	return rc;
 }
 
@@ -379,7 +380,7 @@ static int send_read(Replica *r, Read *d)
 		             " last_start_ns, last_end_ns, last_status, owner_uid, limits, orphan,"
 		             " run_seq FROM jobs WHERE id = ANY($1::bigint[])", on_jobs },
 		[Q_RUNS] = { "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
-		             " seq, manual, flags, out_bytes, node FROM runs"
+		             " seq, manual, flags, out_bytes, node, log_off FROM runs"
 		             " WHERE job_id = ANY($1::bigint[]) ORDER BY job_id, id", on_runs },
 		[Q_FIRST] = { "SELECT j.id, coalesce((SELECT min(off) FROM chunks c"
 		              " WHERE c.job_id = j.id), j.log_end) FROM jobs j"

@@ -19,10 +19,14 @@
 int store_cache_job(Store *s, const StoreJob *j, int64_t run_seq, char *why, size_t n);
 /* The job, its runs and its text go (nothing if it is not there). */
 int store_cache_drop_job(Store *s, int64_t id, char *why, size_t n);
-/* The job's runs become exactly runs[0..nrun): rows replaced by id, and the
- * cache's runs of the job that are not among them go (retention, elsewhere). */
-int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun, char *why,
-                     size_t n);
+/* The job's runs become exactly runs[0..nrun): rows merged by id (a run
+ * only moves forward), and the cache's runs of the job that are not among
+ * them go (retention, elsewhere). With held (this node's own changes of the
+ * job are on their way to the database, whose answer may be older), only
+ * the runs the cache has are merged: none is added back (one retention here
+ * removed), none removed. */
+int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun, int held,
+                     char *why, size_t n);
 /* A chunk at its log position off (and roff in its run's output, run_id >
  * 0), which must be where the job's log ends in the cache (-EINVAL if not:
  * the caller reads from there); the log's end moves past it. */

@@ -206,6 +206,8 @@ typedef struct StoreRun {
 	int status;            /* meaningful in RUN_DONE: exit code, or -signal */
 	char proc[STORE_PROC_MAX];  /* store_run_start's token, "" if none */
 	char node[STORE_NODE_MAX];  /* the cluster's node that ran it (schema 9), "" alone */
+	int64_t log_off;            /* where its job's log stood when it was claimed:
+	                             * retention's cut (filled for a cluster's cache only) */
 	int64_t seq;           /* the run's number within its job (schema 3) */
 	int manual, flags;     /* RUNF_* */
 	int64_t out_bytes;     /* the end of its output: bytes stored */

@@ -171,8 +171,9 @@ static const char *const stmtsql[NSTMT] = {
 	 * nothing back. A run of an instant run again (orphan=rerun) takes the
 	 * place of the lost one in runs_fire (S_CACHE_RUN_FIRE first). */
 	[S_CACHE_RUN] = "INSERT INTO runs(id, job_id, sched, state, start_ns, end_ns, pid,"
-		" status, proc, seq, manual, flags, out_bytes, node) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		" ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(id) DO UPDATE SET node = ?14,"
+		" status, proc, seq, manual, flags, out_bytes, node, log_off) VALUES(?1, ?2, ?3, ?4,"
+		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT(id) DO UPDATE SET"
+		" node = ?14, log_off = ?15,"
 		" state = max(state, ?4),"
 		" start_ns = max(start_ns, ?5), end_ns = max(end_ns, ?6),"
 		" pid = CASE WHEN ?7 != 0 THEN ?7 ELSE pid END,"
@@ -2331,6 +2332,12 @@ static int cmp_run_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
 /* Run id among the runs (sorted by id), or NULL. */
 static const StoreRun *find_run(const StoreRun *runs, size_t nrun, int64_t id)
 {
@@ -2345,8 +2352,8 @@ static const StoreRun *find_run(const StoreRun *runs, size_t nrun, int64_t id)
 	return lo < nrun && runs[lo].id == id ? &runs[lo] : NULL;
 }
 
-int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun, char *why,
-                     size_t n)
+int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun, int held,
+                     char *why, size_t n)
 {
 	int r = change_begin(s, why, n, "caching runs");
 	if (r < 0)
@@ -2360,9 +2367,13 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 	size_t ngone = 0;
 	int rc;
 	bind_i64(s, S_CACHE_RUN_IDS, 1, job_id);
+	int64_t *have = NULL;       /* with held: the runs the cache has */
+	size_t nhave = 0;
 	while ((rc = step(s, S_CACHE_RUN_IDS)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s->st[S_CACHE_RUN_IDS], 0);
-		if (!find_run(sorted, nrun, id))
+		if (held)
+			ids_add(&have, &nhave, id);         /* in id order */
+		else if (!find_run(sorted, nrun, id))
 			ids_add(&gone, &ngone, id);
 	}
 	int ok = rc == SQLITE_DONE;
@@ -2373,6 +2384,8 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 	}
 	for (size_t i = 0; ok && i < nrun; i++) {
 		const StoreRun *w = &sorted[i];
+		if (held && !bsearch(&w->id, have, nhave, sizeof *have, cmp_i64))
+			continue;
 		bind_i64(s, S_CACHE_RUN_FIRE, 1, job_id);
 		bind_i64(s, S_CACHE_RUN_FIRE, 2, w->sched);
 		bind_i64(s, S_CACHE_RUN_FIRE, 3, w->id);
@@ -2395,6 +2408,7 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 		bind_i64(s, k, 12, w->flags);
 		bind_i64(s, k, 13, w->out_bytes);
 		bind_text(s, k, 14, w->node);
+		bind_i64(s, k, 15, w->log_off);
 		ok = exec1(s, k) == 0;
 	}
 	/* Output sent from here that the cache now holds, or whose run went:
@@ -2409,6 +2423,7 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 	}
 	free(sorted);
 	free(gone);
+	free(have);
 	if (!ok)
 		r = fail(s, why, n, "caching runs");
 	return change_done(s, r);
