@@ -80,8 +80,8 @@ typedef struct CNodeOpts {
 	void *arg;
 } CNodeOpts;
 
-/* A name the node table takes: 1-64 bytes of [A-Za-z0-9._-] (it appears in
- * status lines and paths). */
+/* A name the node table takes: 1-64 bytes of [A-Za-z0-9._-], not "." or ".."
+ * (it appears in status lines and as a directory of /nodes). */
 int cnode_name_ok(const char *name);
 /* Whether ch may be in a name. */
 int cnode_name_char(char ch);

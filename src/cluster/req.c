@@ -25,6 +25,8 @@ int cnode_name_ok(const char *name)
 	size_t len = strlen(name);
 	if (len == 0 || len > CNODE_NAME_MAX)
 		return 0;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;               /* a directory of /nodes could not be named so */
 	for (const char *p = name; *p; p++)
 		if (!cnode_name_char(*p))
 			return 0;

@@ -241,6 +241,7 @@ static void test_options(void)
 {
 	CHECK(cnode_name_ok("node-1.example_x"));
 	CHECK(!cnode_name_ok("") && !cnode_name_ok("a b") && !cnode_name_ok("a/b"));
+	CHECK(!cnode_name_ok(".") && !cnode_name_ok("..") && cnode_name_ok("..."));
 	char longname[CNODE_NAME_MAX + 2];
 	memset(longname, 'x', sizeof longname - 1);
 	longname[sizeof longname - 1] = '\0';
