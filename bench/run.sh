@@ -10,14 +10,15 @@
 #
 # Environment: B (build directory, default build), QUICK (non-empty: short
 # phases), BENCH_ONLY (space-separated phase names to run: rt create scale
-# fire spawn burst output runs cron; default all).
+# fire spawn burst output runs cron cluster; default all). The cluster phase
+# needs PostgreSQL 15 (tests/tools/pgtmp.sh; package postgresql-15).
 set -u
 B=${B:-build}
 QUICK=${QUICK:-}
 BB=$B/bench
 JOBD=$B/jobd
 OUT=$B/bench/results.txt
-ONLY=${BENCH_ONLY:-rt create scale fire spawn burst output runs cron}
+ONLY=${BENCH_ONLY:-rt create scale fire spawn burst output runs cron cluster}
 
 if [ -n "$QUICK" ]; then
 	RT_SECS=1; RT_ROUNDS=1; LOG_LINES=5000; READ_SECS=1; RT_WARM=0.2
@@ -26,6 +27,7 @@ if [ -n "$QUICK" ]; then
 	FIRE_JOBS=; FIRE_SECS=3
 	SPAWN_SECS=1; CRON_MS=10
 	BURST_SIZES="100 1000"; BURST_ROUNDS=1
+	CL_LOADS="50 200"; CL_SECS=5; CL_LAT_SECS=5
 else
 	RT_SECS=3; RT_ROUNDS=3; LOG_LINES=50000; READ_SECS=5; RT_WARM=0.3
 	CREATES=10000; CREATE_MAX=90
@@ -33,6 +35,7 @@ else
 	FIRE_JOBS=1000; FIRE_SECS=30
 	SPAWN_SECS=5; CRON_MS=100
 	BURST_SIZES="100 1000"; BURST_ROUNDS=3
+	CL_LOADS="50 200 400"; CL_SECS=15; CL_LAT_SECS=20
 fi
 
 T=$(mktemp -d /tmp/jobd-bench.XXXXXX)
@@ -45,6 +48,8 @@ JOBD=$T/bin/jobd
 BB=$T/bin
 JOBD_PIDS=        # jobd processes (each the child of a "p9load startup" helper)
 HELPER_PIDS=      # helpers, diod, echo_server
+PGD=              # the cluster phase's private PostgreSQL (its directory) while it runs
+PGTMP=$(cd "$(dirname "$0")/.." && pwd)/tests/tools/pgtmp.sh
 
 # stop_pid PID [SECONDS]: ends a process we started: TERM, then KILL after
 # SECONDS (10). jobd answers TERM once its loop turns, which a batch of
@@ -61,6 +66,10 @@ cleanup() {
 	for p in $JOBD_PIDS; do stop_pid "$p"; done
 	for p in $HELPER_PIDS; do stop_pid "$p"; done
 	wait 2>/dev/null
+	if [ -n "$PGD" ]; then
+		sh "$PGTMP" stop "$PGD" >/dev/null 2>&1
+		rm -rf "$PGD"
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -547,6 +556,367 @@ phase_cron() {
 	done <"$T/cron.out"
 }
 
+# ---- 9. cluster mode ----
+
+# Nodes of a cluster (jobd -store) on one private PostgreSQL 15
+# (tests/tools/pgtmp.sh: a unix socket in a directory of its own, fsync off),
+# all on this machine: the database, every node and every run share its
+# CPUs. Each step has a database of its own (CREATE DATABASE) and nodes
+# started afresh on it, so that no step inherits another's backlog. Jobs are
+# made and started through 9P on a node, as a client would; the figures
+# come from the database's run records (each run's row says its node,
+# instant and start) and, for lateness, from the commands themselves
+# (bench/stamp). The nodes and the SQLite reference run with the same flags.
+CL_FLAGS="-pam none -killgrace 1s"
+CL_BLOCK=50       # jobs per block: a load of L fires/s is L/50 blocks started
+CL_LAT_N=200      # jobs of the lateness step: 200 fires/s
+PSQL=${PGBIN:-/usr/lib/postgresql/15/bin}/psql
+
+# q SQL: statements on the step's database, unaligned.
+q() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$CI" -c "$1" 2>>"$T/cl.psql.err"; }
+
+# cl_start NAME: node NAME of the step (cache in $T/cl.STEP.NAME, a unix
+# socket only), once it serves 9P (its cache filled from the database by
+# then). Sets CLPID_NAME; its log is $CLLOG.STEP.NAME.log.
+cl_start() {
+	local i=0 p log=$CLLOG.$CL_STEP.$1.log
+	mkdir -p "$T/cl.$CL_STEP.$1"
+	rm -f "$T/cl.$1.sock"
+	"$JOBD" -dbdir "$T/cl.$CL_STEP.$1" -store "$CI" -node "$1" -fsaddr "unix!$T/cl.$1.sock" \
+		$CL_FLAGS -logtostderr 2>>"$log" &
+	p=$!
+	JOBD_PIDS="$JOBD_PIDS $p"
+	eval "CLPID_$1=$p"
+	while ! grep -q 'listening on unix!' "$log" 2>/dev/null && kill -0 "$p" 2>/dev/null && [ $i -lt 1200 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	grep -q 'listening on unix!' "$log" && return 0
+	say "# node $1 did not start:"; grep -E '^[EFW][0-9]{4} ' "$log" | tail -3 | cut -c1-300 | sed 's/^/#   /' | tee -a "$OUT"
+	return 1
+}
+clpid() { eval "echo \${CLPID_$1:-}"; }
+# cl_stop NAME: SIGTERM, and wait (bounded); says so unless it exits 0.
+cl_stop() {
+	local p rc
+	p=$(clpid "$1")
+	[ -n "$p" ] || return 0
+	stop_pid "$p" 30
+	wait "$p" 2>/dev/null; rc=$?
+	[ "$rc" = 0 ] || say "# node $1 exited with status $rc on SIGTERM"
+	eval "CLPID_$1="
+}
+# cl_dead: nodes that exited by themselves since the last look: each said
+# (its last error) and counted in CL_EXITS.
+cl_dead() {
+	local nd p rc
+	for nd in a b c; do
+		p=$(clpid "$nd")
+		[ -n "$p" ] && ! kill -0 "$p" 2>/dev/null || continue
+		wait "$p" 2>/dev/null; rc=$?
+		eval "CLPID_$nd="
+		CL_EXITS=$((CL_EXITS + 1))
+		say "# node $nd exited by itself (status $rc); its last error:"
+		grep -E '^[EF][0-9]{4} ' "$CLLOG.$CL_STEP.$nd.log" | tail -1 | cut -c1-400 | sed 's/^/#   /' | tee -a "$OUT"
+	done
+}
+# cl_step NAME K: the last step's nodes stopped; a new database NAME and K
+# nodes (a, b, c) on it. Sets CI, CL_STEP, CLW (the node jobs are made and
+# started through).
+cl_step() {
+	local nd
+	cl_dead
+	for nd in a b c; do cl_stop "$nd"; done
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 "$CI0" -c "CREATE DATABASE $1" 2>>"$T/cl.psql.err" ||
+		{ say "# cannot make the database $1: $(tail -1 "$T/cl.psql.err")"; return 1; }
+	CI=$(echo "$CI0" | sed "s/dbname=postgres/dbname=$1/")
+	CL_STEP=$1 CL_CUR=0 CLW=a
+	for nd in $(echo a b c | cut -d' ' -f1-"$2"); do cl_start "$nd" || return 1; done
+}
+# cl_j ARGS...: jobctl through node $CLW, tried three times (a node drops
+# the connections whose replies waited for a batch it lost).
+cl_j() {
+	local i=0
+	while [ $i -lt 3 ]; do
+		"$BB/jobctl" -a "unix!$T/cl.$CLW.sock" "$@" 2>>"$T/cl.err" && return 0
+		sleep 1; i=$((i + 1))
+	done
+	say "# jobctl $*: $(tail -1 "$T/cl.err")"
+	return 1
+}
+# cl_ctl VERB PREFIX [N]: VERB (start, stop) to the ctl of the jobs
+# PREFIX0_0..PREFIX0_<N-1> (N: CL_BLOCK) through node $CLW.
+cl_ctl() {
+	"$BB/p9load" write -a "unix!$T/cl.$CLW.sock" -c 4 -n "${3:-$CL_BLOCK}" -path "jobs/${2}0_%d/ctl" \
+		-data "$1" >/dev/null 2>>"$T/cl.err" || say "# $1 $2*: $(tail -1 "$T/cl.err")"
+}
+# cl_make PREFIX N CMD: N jobs every second, made (stopped) through node $CLW.
+cl_make() {
+	"$BB/p9load" create -a "unix!$T/cl.$CLW.sock" -c 1 -n "$2" -d 120 -prefix "$1" \
+		-sched '* * * * * * *' -cmd "$3" >/dev/null 2>>"$T/cl.err" ||
+		{ say "# cannot make the jobs $1*: $(tail -1 "$T/cl.err")"; return 1; }
+}
+# cl_load L: the first L/50 blocks k1, k2... started, the others stopped.
+cl_load() {
+	local nb=$(($1 / CL_BLOCK))
+	while [ "$CL_CUR" -lt "$nb" ]; do CL_CUR=$((CL_CUR + 1)); cl_ctl start "k$CL_CUR"; done
+	while [ "$CL_CUR" -gt "$nb" ]; do cl_ctl stop "k$CL_CUR"; CL_CUR=$((CL_CUR - 1)); done
+}
+# CPU ticks: the machine's (busy total), PostgreSQL's (every process of the
+# server), the live nodes' (their own, not their children's).
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+pids_ticks() { for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done | awk '{ t += $14 + $15 } END { print t + 0 }'; }
+pg_ticks() {
+	local pm
+	pm=$(head -1 "$PGD/data/postmaster.pid" 2>/dev/null)
+	[ -n "$pm" ] || { echo 0; return; }
+	pids_ticks "$pm" $(pgrep -P "$pm")
+}
+node_ticks() { pids_ticks $(clpid a) $(clpid b) $(clpid c); }
+# cl_trouble: "deadlocks=N lapses=M": in the nodes' logs so far, batches
+# and claims refused by PostgreSQL's deadlock detection, and leases run out.
+cl_trouble() {
+	cat "$CLLOG".*.log 2>/dev/null | awk '/deadlock detected/ { d++ } /the lease ran out/ && /node\.c/ { l++ }
+		END { printf "deadlocks=%d lapses=%d\n", d, l }'
+}
+
+# cl_window PATTERN S0 S1: the run records of jobs named like PATTERN (SQL
+# LIKE) for the instants S0..S1: instants run (distinct job and instant, any
+# state a started run has), run twice, skipped, claimed and never started,
+# lost, the runs by node, and lateness by the records (start - instant).
+cl_window() {
+	q "WITH r AS (SELECT r.* FROM runs r JOIN jobs j ON j.id = r.job_id
+	      WHERE j.name LIKE '$1' AND r.sched BETWEEN $2 AND $3),
+	  ran AS (SELECT * FROM r WHERE state IN (1, 2, 3, 5) AND start_ns > 0),
+	  lat AS (SELECT (start_ns - sched * 1000000000) / 1e6 AS ms FROM ran)
+	SELECT 'ran=' || (SELECT count(*) FROM (SELECT DISTINCT job_id, sched FROM ran) d)
+	 || ' twice=' || (SELECT count(*) FROM (SELECT 1 FROM ran WHERE state <> 5 GROUP BY job_id, sched HAVING count(*) > 1) d)
+	 || ' skipped=' || (SELECT count(*) FROM r WHERE state = 4)
+	 || ' unstarted=' || (SELECT count(*) FROM r WHERE state IN (0, 1) AND start_ns = 0)
+	 || ' lost=' || (SELECT count(*) FROM r WHERE state = 5)
+	 || ' nodes=' || coalesce((SELECT string_agg(node || ':' || c, ',' ORDER BY node)
+	      FROM (SELECT node, count(*) c FROM ran GROUP BY node) x), '-')
+	 || ' p50_ms=' || coalesce((SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM lat)::text, 'n/a')
+	 || ' p99_ms=' || coalesce((SELECT round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM lat)::text, 'n/a')
+	 || ' max_ms=' || coalesce((SELECT round(max(ms)::numeric, 1) FROM lat)::text, 'n/a')"
+}
+# cl_open: runs of the step still claimed or running 10 s after their
+# instant (every job stopped by then), into $CLLOG.db.txt; prints their
+# count, and the count of instants run twice (lost runs apart).
+cl_open() {
+	{
+		echo "---- step $CL_STEP: runs by state and node"
+		q "SELECT state, node, count(*) FROM runs GROUP BY 1, 2 ORDER BY 1, 2"
+		echo "---- step $CL_STEP: runs still claimed (0) or running (1) 10 s after their instant (job, run id, seq, instant, state, node, start; the fire's node and state)"
+		q "SELECT j.name, r.id, r.seq, r.sched, r.state, r.node, r.start_ns, f.node, f.state FROM runs r JOIN jobs j ON j.id = r.job_id
+		   LEFT JOIN fires f ON f.job_id = r.job_id AND f.sched = r.sched
+		   WHERE r.state IN (0, 1) AND r.sched > 0 AND r.sched < extract(epoch from now()) - 10 ORDER BY r.sched LIMIT 30"
+	} >>"$CLLOG.db.txt" 2>&1
+	q "SELECT (SELECT count(*) FROM runs WHERE state IN (0, 1) AND sched > 0 AND sched < extract(epoch from now()) - 10)
+	   || ' ' || (SELECT count(*) FROM (SELECT 1 FROM runs WHERE sched > 0 AND state IN (1, 2, 3) GROUP BY job_id, sched HAVING count(*) > 1) d)"
+}
+
+cl_count() { open=$((open + ${1:-0})) twice=$((twice + ${2:-0})); }
+
+# cl_point K L: L fires/s (the first L/50 blocks started) on K nodes, over
+# CL_SECS instants.
+cl_point() {
+	local k=$1 l=$2 s0 s1 m0 m1 p0 p1 j0 j1 line ran exp tck t0 t1 secs=$CL_SECS
+	t0=$(cl_trouble)
+	s0=$(($(date +%s) + 2))
+	s1=$((s0 + secs - 1))
+	sleep_until "$s0"
+	m0=$(machine_ticks) p0=$(pg_ticks) j0=$(node_ticks)
+	sleep_until $((s1 + 1))
+	m1=$(machine_ticks) p1=$(pg_ticks) j1=$(node_ticks)
+	sleep 3     # the window's last runs end and are recorded
+	line=$(cl_window 'k%' "$s0" "$s1")
+	t1=$(cl_trouble)
+	ran=$(kv ran "$line")
+	exp=$((l * secs))
+	tck=$(getconf CLK_TCK)
+	fig "cluster.claims.n$k.at$l" "$(calc "${ran:-n/a} / $secs" %.1f)" runs/s "(offered $l/s over ${secs}s; by node $(kv nodes "$line"))"
+	fig "cluster.claims.n$k.at$l.fraction" "$(calc "${ran:-n/a} / $exp" %.4f)" ratio "(of the $exp instants; $(kv twice "$line") run twice, $(kv skipped "$line") skipped, $(kv unstarted "$line") claimed and never started; goal 1, 0, 0, 0)"
+	say "#   CPU over the window: the nodes $(calc "($j1 - $j0) * 100 / $tck / $secs" %.0f)%, PostgreSQL $(calc "($p1 - $p0) * 100 / $tck / $secs" %.0f)% (of one CPU), the machine $(echo "$m0 $m1" | awk '{ printf "%.0f", ($3 - $1) * 100 / ($4 - $2) }')% busy; lateness by the run records p50 $(kv p50_ms "$line") / p99 $(kv p99_ms "$line") / max $(kv max_ms "$line") ms; the nodes' logs meanwhile: $(($(kv deadlocks "$t1") - $(kv deadlocks "$t0"))) deadlocks, $(($(kv lapses "$t1") - $(kv lapses "$t0"))) leases run out"
+}
+
+# The failover step: fol and for (orphan rerun), every second, 'sleep 4',
+# overlap allow, with 50 fires/s of true; a node running both is killed
+# 15 ms after an instant (when it may hold claims not yet started).
+cl_failover() {
+	local V p kt ks i n_lost n_rerun n_claimed left t_lost t_rerun t_take t_next nd
+	cl_make k1 "$CL_BLOCK" true || return
+	cl_j new fol '* * * * * * *' 'sleep 4' >/dev/null && cl_j new for '* * * * * * *' 'sleep 4' >/dev/null &&
+	cl_j set fol overlap allow >/dev/null && cl_j set for overlap allow >/dev/null &&
+	cl_j set for orphan rerun >/dev/null || { say "# n/a: cannot make the failover jobs"; return; }
+	cl_load "$CL_BLOCK"
+	cl_j start fol for >/dev/null
+	sleep 6
+	cl_dead
+	V=$(q "SELECT r.node FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name IN ('fol', 'for') AND r.state = 1
+	       GROUP BY r.node ORDER BY count(DISTINCT j.name) DESC, r.node DESC LIMIT 1")
+	p=$(clpid "${V:-none}")
+	if [ -z "$p" ]; then
+		say "# n/a: no node runs the failover jobs: their runs by state and node: $(q "SELECT string_agg(x, ' ') FROM (SELECT j.name || ':' || r.state || ':' || r.node || '=' || count(*) x FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name IN ('fol', 'for') GROUP BY j.name, r.state, r.node) y")"
+		return
+	fi
+	for nd in a b c; do
+		[ "$nd" != "$V" ] && [ -n "$(clpid "$nd")" ] && { CLW=$nd; break; }
+	done
+	ks=$(date +%s%N)
+	sleep "$(calc "(($ks / 1000000000 + 1) * 1000000000 + 15000000 - $ks) / 1e9" %.3f)"
+	kill -KILL "$p"
+	kt=$(date +%s%N)
+	wait "$p" 2>/dev/null
+	eval "CLPID_$V="
+	sleep 0.5   # what the node had sent before it died is committed (or not) by now
+	q "CREATE TABLE bench_fo AS SELECT r.id, r.job_id, r.sched, r.state, j.name, j.orphan FROM runs r JOIN jobs j ON j.id = r.job_id
+	   WHERE r.node = '$V' AND r.state IN (0, 1) AND r.sched > 0;
+	   CREATE TABLE bench_claims AS SELECT job_id, sched FROM fires WHERE node = '$V' AND state = 'claimed'" >/dev/null
+	n_lost=$(q "SELECT count(*) FROM bench_fo WHERE state = 1")
+	n_rerun=$(q "SELECT count(*) FROM bench_fo WHERE state = 1 AND orphan = 1")
+	n_claimed=$(q "SELECT count(*) FROM bench_claims")
+	i=0
+	while [ $i -lt 160 ]; do
+		left=$(q "SELECT (SELECT count(*) FROM bench_fo b JOIN runs r ON r.id = b.id WHERE b.state = 1 AND r.state <> 5)
+		  + (SELECT count(*) FROM bench_fo b WHERE b.state = 1 AND b.orphan = 1 AND NOT EXISTS (SELECT 1 FROM runs r
+		      WHERE r.job_id = b.job_id AND r.sched = b.sched AND r.id <> b.id AND r.start_ns > 0))
+		  + (SELECT count(*) FROM bench_claims c JOIN fires f USING (job_id, sched) LEFT JOIN runs r ON r.id = f.run_id
+		      WHERE f.node = '$V' OR f.state <> 'started' OR coalesce(r.start_ns, 0) = 0)")
+		[ "$left" = 0 ] && break
+		sleep 0.25; i=$((i + 1))
+	done
+	[ "$left" = 0 ] || say "# after 40 s: $left of the dead node's runs and claims not yet recorded lost, run again or taken over and started"
+	t_lost=$(q "SELECT round((max(r.end_ns) - $kt) / 1e9, 2) FROM bench_fo b JOIN runs r ON r.id = b.id WHERE b.state = 1 AND r.state = 5")
+	t_rerun=$(q "SELECT round((max(r.start_ns) - $kt) / 1e9, 2) FROM bench_fo b JOIN runs r ON r.job_id = b.job_id AND r.sched = b.sched
+	             AND r.id <> b.id WHERE b.state = 1 AND b.orphan = 1 AND r.start_ns > 0")
+	t_take=$(q "SELECT round((max(r.start_ns) - $kt) / 1e9, 2) FROM bench_claims c JOIN fires f USING (job_id, sched)
+	            JOIN runs r ON r.id = f.run_id WHERE r.start_ns > 0")
+	t_next=$(q "SELECT round((min(r.start_ns) - $kt) / 1e9, 2) FROM runs r JOIN jobs j ON j.id = r.job_id
+	            WHERE j.name = 'fol' AND r.sched > $kt / 1000000000 AND r.start_ns > 0")
+	say "# killed node $V; it had $n_lost runs going ($n_rerun of them orphan=rerun) and $n_claimed fires claimed, not started"
+	fig cluster.failover.lost_s "${t_lost:-n/a}" s "(kill to the last of its $n_lost runs recorded lost, by the database's clock; lease 10 s, reap every 2 s)"
+	fig cluster.failover.rerun_s "${t_rerun:-n/a}" s "(kill to the start, on another node, of the last of its $n_rerun orphan=rerun runs run again)"
+	if [ "${n_claimed:-0}" -gt 0 ]; then
+		fig cluster.failover.takeover_s "${t_take:-n/a}" s "(kill to the start of the last of its $n_claimed claimed fires, taken over by another node)"
+	else
+		say "# no fire was claimed and not yet started at the kill: no takeover figure"
+	fi
+	fig cluster.failover.next_run_s "${t_next:-n/a}" s "(kill to the next instant of 'fol' run, by a live node: no failover needed)"
+	cl_j stop fol for >/dev/null
+}
+
+phase_cluster() {
+	local CI CI0 CLW=a CLPID_a= CLPID_b= CLPID_c= CL_STEP= CL_CUR=0 CL_EXITS=0 CL_T0 k l b s0 s1 line sq lat rec db
+	local nd n w open=0 twice=0
+	CLLOG=$(dirname "$OUT")/cluster
+	CL_T0=$(date +%s)
+	rm -f "$CLLOG".*.log "$CLLOG.db.txt"
+	hdr "9. cluster mode: nodes on one PostgreSQL 15 (private, unix socket, fsync off) on this machine, a database and fresh nodes per step; jobs every second ('* * * * * * *'), made and started through 9P"
+	if [ ! -x "${PGBIN:-/usr/lib/postgresql/15/bin}/postgres" ]; then
+		say "# n/a: PostgreSQL 15 is not installed (sh scripts/deps.sh test)"; return
+	fi
+
+	# The reference first: the lateness step's 200 jobs with the same
+	# command on one jobd with SQLite.
+	db=$T/cl.sqlite
+	: >"$T/sq.stamps"
+	"$BB/dbtool" jobs "$db" -n "$CL_LAT_N" -prefix st -started 1 -sched '* * * * * * *' \
+		-cmd "$BB/stamp $T/sq.stamps" >/dev/null || { say "# n/a: cannot prepare the database"; return; }
+	start_jobd "$db" $CL_FLAGS || return
+	s0=$(($(date +%s) + 2))
+	s1=$((s0 + CL_LAT_SECS - 1))
+	sleep_until $((s1 + 3))
+	stop_jobd
+	sq=$(burst_lat "$T/sq.stamps" "$s0" "$s1")
+	line=$("$BB/dbtool" fires "$db" -prefix st -from "$s0" -to "$s1" 2>&1)
+	rm -rf "$db"
+
+	PGD=$(mktemp -d /tmp/jobd-bench-pg.XXXXXX)
+	if ! CI0=$(sh "$PGTMP" start "$PGD" $$ 2>"$T/pg.err"); then
+		say "# n/a: PostgreSQL did not start:"; tail -5 "$T/pg.err" | sed 's/^/#   /' | tee -a "$OUT"
+		rm -rf "$PGD"; PGD=; return
+	fi
+	CI=$CI0
+
+	# 1. Failover, on three fresh nodes with a light load.
+	say ""
+	say "# failover: jobs 'fol' and 'for' every second running 'sleep 4' (overlap allow; orphan lost, and rerun) and $CL_BLOCK jobs of 'true' every second; a node running both is killed (SIGKILL) 15 ms after an instant"
+	if cl_step fo 3; then
+		cl_failover
+		cl_load 0
+		sleep 2
+		cl_count $(cl_open)
+	fi
+
+	# 2. End-to-end lateness at 200 fires/s across the three nodes, against
+	# the SQLite node above.
+	say ""
+	say "# lateness: $CL_LAT_N jobs every second running bench/stamp (its exec's wall time - \$JOBD_SCHEDULED), ${CL_LAT_SECS}s, three nodes; the reference: the same jobs on one jobd with SQLite, measured first"
+	if cl_step lat 3 && cl_make st "$CL_LAT_N" "$BB/stamp $T/cl.stamps"; then
+		: >"$T/cl.stamps"
+		cl_ctl start st "$CL_LAT_N"
+		s0=$(($(date +%s) + 3))
+		s1=$((s0 + CL_LAT_SECS - 1))
+		sleep_until $((s1 + 3))
+		cl_ctl stop st "$CL_LAT_N"
+		cl_dead
+		lat=$(burst_lat "$T/cl.stamps" "$s0" "$s1")
+		rec=$(cl_window 'st%' "$s0" "$s1")
+		fig cluster.lateness.sqlite.p50 "$(kv p50_ms "$sq")" ms "(one node, SQLite: $(kv n "$sq") of $((CL_LAT_N * CL_LAT_SECS)) commands started)"
+		fig cluster.lateness.sqlite.p99 "$(kv p99_ms "$sq")" ms
+		fig cluster.lateness.sqlite.max "$(kv max_ms "$sq")" ms "(its run records: p50 $(kv lat_p50_ms "$line") / p99 $(kv lat_p99_ms "$line") ms, $(kv missed "$line") missed)"
+		fig cluster.lateness.p50 "$(kv p50_ms "$lat")" ms "ratio=$(ratio "$(kv p50_ms "$lat")" "$(kv p50_ms "$sq")") vs sqlite ($(kv n "$lat") of $((CL_LAT_N * CL_LAT_SECS)) commands started; by node $(kv nodes "$rec"))"
+		fig cluster.lateness.p99 "$(kv p99_ms "$lat")" ms "ratio=$(ratio "$(kv p99_ms "$lat")" "$(kv p99_ms "$sq")") vs sqlite"
+		fig cluster.lateness.max "$(kv max_ms "$lat")" ms "ratio=$(ratio "$(kv max_ms "$lat")" "$(kv max_ms "$sq")") vs sqlite (run records: p50 $(kv p50_ms "$rec") / p99 $(kv p99_ms "$rec") ms; $(kv twice "$rec") twice, $(kv skipped "$rec") skipped, $(kv unstarted "$rec") never started)"
+		fig cluster.lateness.lost "$((CL_LAT_N * CL_LAT_SECS - $(kv n "$lat")))" fires "(commands that did not start; goal 0)"
+		sleep 2
+		cl_count $(cl_open)
+	fi
+
+	# 3. Claims per second with 1, 2 and 3 nodes: every node schedules every
+	# job and tries to claim each instant; one claim wins, its node runs it.
+	say ""
+	say "# claims: $CL_LOADS fires/s of 'true' (blocks of $CL_BLOCK jobs), ${CL_SECS}s per point; runs/s = instants of the window run (the run records), over its length"
+	for k in 1 2 3; do
+		cl_step "claims$k" "$k" || continue
+		b=1
+		while [ $b -le "$(echo "$CL_LOADS" | awk '{ m = 0; for (i = 1; i <= NF; i++) if ($i > m) m = $i; print int((m + 49) / 50) }')" ]; do
+			cl_make "k$b" "$CL_BLOCK" true || break
+			b=$((b + 1))
+		done
+		for l in $CL_LOADS; do
+			cl_load "$l"
+			cl_point "$k" "$l"
+			cl_dead
+		done
+		cl_load 0
+		sleep 2
+		cl_count $(cl_open)
+	done
+
+	cl_dead
+	for nd in a b c; do cl_stop "$nd"; done
+	fig cluster.node_exits "$CL_EXITS" nodes "(nodes that exited by themselves; goal 0)"
+	fig cluster.twice "$twice" instants "(instants run twice, lost runs apart, over every step; goal 0)"
+	fig cluster.open_runs "$open" runs "(runs still claimed or running 10 s after their instant at the end of each step, every job stopped; goal 0; $CLLOG.db.txt)"
+	for nd in a b c; do
+		ls "$CLLOG".*."$nd".log >/dev/null 2>&1 || continue
+		n=$(cat "$CLLOG".*."$nd".log | grep -cE '^[EF][0-9]{4} ')
+		w=$(cat "$CLLOG".*."$nd".log | grep -cE '^W[0-9]{4} ')
+		[ "$n$w" = 00 ] && continue
+		say "# node $nd logged $n errors, $w warnings over the steps ($CLLOG.STEP.$nd.log), most often:"
+		cat "$CLLOG".*."$nd".log | grep -E '^[EFW][0-9]{4} ' | grep -v 'cgroups of jobds that died' |
+			sed -E 's/^([EFW])[0-9]{4} [0-9:.]+ [0-9]+ /\1 /; s/[0-9]+/N/g' | cut -c1-200 |
+			sort | uniq -c | sort -rn | head -6 | sed 's/^ */#   /' | tee -a "$OUT"
+	done
+	line=$(cl_trouble)
+	say "# over the phase, the nodes' logs: $(kv deadlocks "$line") batches or claims refused by PostgreSQL's deadlock detection, $(kv lapses "$line") leases run out; phase time $(($(date +%s) - CL_T0)) s"
+	[ -s "$T/cl.psql.err" ] && say "# psql: $(head -1 "$T/cl.psql.err")"
+	sh "$PGTMP" stop "$PGD" >/dev/null 2>&1
+	rm -rf "$PGD"
+	PGD=
+}
+
 start=$(date +%s)
 want rt && phase_rt
 want create && phase_create
@@ -558,6 +928,7 @@ want burst && phase_burst
 want output && phase_output
 want runs && phase_runs
 want cron && phase_cron
+want cluster && phase_cluster
 
 # ---- headline ratios and goals ----
 
@@ -596,4 +967,12 @@ r=$(getfig output.stats.p99.flood); fig goal.output.stats_p99_flood "${r:-n/a}" 
 r=$(getfig runs.list.10k); fig goal.runs.list_10k "${r:-n/a}" ms "< 1000: $(g "$r" '<=' 1000)"
 r=$(getfig idle.wakeups); fig goal.idle.wakeups "${r:-n/a}" count "= 0: $(g "$r" '<=' 0)"
 r=$(getfig cron.mix_mean); fig goal.cron.mix_mean "${r:-n/a}" ns/call "< 1000: $(g "$r" '<=' 1000)"
+for f in lost rerun takeover; do
+	r=$(getfig "cluster.failover.${f}_s"); fig "goal.cluster.failover_$f" "${r:-n/a}" s "<= 12: $(g "$r" '<=' 12)"
+done
+r=$(awk '$1 ~ /^cluster\.claims\..*\.fraction$/ && $2 != "n/a" { if (m == "" || $2 + 0 < m) m = $2 + 0 } END { print m }' "$T/figs" 2>/dev/null)
+fig goal.cluster.instants_run "${r:-n/a}" ratio "= 1 (the lowest fraction of the claims points): $(g "$r" '>=' 1)"
+r=$(getfig cluster.twice); fig goal.cluster.twice "${r:-n/a}" instants "= 0: $(g "$r" '<=' 0)"
+r=$(ratio "$(getfig cluster.lateness.p99)" "$(getfig cluster.lateness.sqlite.p99)")
+fig goal.cluster.lateness_p99_vs_sqlite "$r" ratio "(200 fires/s on three nodes against one SQLite node; no goal set)"
 say "# total $(($(date +%s) - start)) s; figures in $OUT"

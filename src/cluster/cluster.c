@@ -22,13 +22,13 @@ enum { P_MIGRATE, P_REGISTER, P_FEED, P_LOAD, P_READY, P_FAILED };
  * under which one node at a time migrates the schema. */
 static const char SCHEMA_LOCK[] = "SELECT pg_advisory_xact_lock(7243561027)";
 
-enum { NCONN = 3 };
+enum { NCONN = 4 };
 
 struct Cluster {
 	uv_loop_t *loop;
 	ClusterOpts o;
 	char name[CNODE_NAME_MAX + 1];
-	PgConn *cw, *cn, *cf;       /* writes, node, feed (cluster.h) */
+	PgConn *cw, *cn, *cc, *cf;  /* writes, node (lease), claims, feed (cluster.h) */
 	ClusterNode *node;
 	ClusterFeed *feed;
 	Replica *rep;
@@ -232,6 +232,8 @@ static void register_node(Cluster *cl)
 	no.state = on_node_state;
 	no.arg = cl;
 	cl->node = cnode_new(cl->loop, cl->cn, cl->name, &no);
+	if (cl->node)
+		cnode_work(cl->node, cl->cc);
 	if (cl->node == NULL)
 		fail(cl, "node %s: the name or the lease's settings are not acceptable", cl->name);
 }
@@ -421,6 +423,7 @@ int cluster_open(uv_loop_t *loop, const ClusterOpts *o, int timeout_ms, Cluster 
 	snprintf(cl->name, sizeof cl->name, "%s", o->node);
 	cl->cw = conn(cl, on_w_state, NULL);
 	cl->cn = conn(cl, on_n_state, NULL);
+	cl->cc = conn(cl, NULL, NULL);
 	cl->cf = conn(cl, on_f_state, on_f_notify);
 	cl->phase = P_MIGRATE;
 	read_version(cl);
@@ -627,6 +630,13 @@ static int64_t ops_new_id(void *arg)
 	return mirror_id(((Cluster *)arg)->mirror);
 }
 
+static int64_t ops_offset_ns(void *arg)
+{
+	CNodeInfo i;
+	cnode_info(((Cluster *)arg)->node, &i);
+	return i.renewals ? i.clock_offset_ms * 1000000 : 0;
+}
+
 static void on_claim_run(void *arg, int rc, int64_t seq, const char *busy, const char *err)
 {
 	Ask *a = arg;
@@ -651,7 +661,10 @@ static int ops_claim(void *arg, int64_t job_id, int64_t sched, int64_t run_id,
 static void on_start_fire(void *arg, int rc, const char *err)
 {
 	Ask *a = arg;
-	a->started(a->darg, rc == 1, rc == 1 ? "" : *err ? err : "refused by the database");
+	/* 1 yes; 0 refused (the claim is not this node's any more); < 0 no
+	 * answer that counts (the database's yes came after the lease, or
+	 * none came). */
+	a->started(a->darg, rc, rc == 1 ? "" : *err ? err : "refused by the database");
 	free(a);
 }
 
@@ -663,7 +676,7 @@ static int ops_start(void *arg, int64_t job_id, int64_t sched,
 		/* A manual run has no instant to fence: its claim was made with a
 		 * lease valid in the database; the node's lease must still be. */
 		int ok = cnode_may_start(cl->node);
-		done(darg, ok, ok ? "" : "this node's lease ran out");
+		done(darg, ok ? 1 : -EAGAIN, ok ? "" : "this node's lease ran out");
 		return 0;
 	}
 	Ask *a = ask_new(cl, darg);
@@ -677,7 +690,7 @@ static int ops_start(void *arg, int64_t job_id, int64_t sched,
 void cluster_jobs_ops(Cluster *cl, JobsCluster *out)
 {
 	*out = (JobsCluster){ .arg = cl, .node = cl->name, .new_id = ops_new_id,
-	                      .claim = ops_claim, .start = ops_start };
+	                      .offset_ns = ops_offset_ns, .claim = ops_claim, .start = ops_start };
 }
 
 /* ---- close ---- */
@@ -718,7 +731,7 @@ void cluster_close(Cluster *cl, void (*closed)(void *arg), void *arg)
 	}
 	if (cl->mirror)
 		mirror_close(cl->mirror);
-	PgConn *cs[NCONN] = { cl->cw, cl->cn, cl->cf };
+	PgConn *cs[NCONN] = { cl->cw, cl->cn, cl->cc, cl->cf };
 	for (int i = 0; i < NCONN; i++) {
 		cl->pending++;
 		pgconn_close(cs[i], part_closed, cl);

@@ -1,10 +1,10 @@
 /* A jobd node of a cluster (doc/cluster.md): the pieces of src/cluster/ put
- * together on three connections to the shared PostgreSQL database.
+ * together on four connections to the shared PostgreSQL database.
  *
  *   writes  the mirror's batches (mirror.h) and the schema's migration;
- *   node    the lease, claims and fenced starts (node.h), and the reaper:
- *           short statements only, so that a renewal never waits behind a
- *           long batch;
+ *   node    the lease alone (registration, renewals: node.h), so that a
+ *           renewal never waits behind anything;
+ *   claims  claims, fenced starts, the reaper, status questions;
  *   feed    LISTEN jobd and the changes feed (feed.h), and the replica's
  *           reads into the cache (replica.h).
  *

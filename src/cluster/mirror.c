@@ -22,9 +22,24 @@
 
 enum { NOTED_MAX = 4096 };     /* jobs noted per batch before it notes "all" */
 
+/* A change waiting for its batch's commit: its statement, with copies of
+ * its parameters, and which job it is of. */
+typedef struct Stmt {
+	int64_t job;
+	size_t order;               /* the order it was made in: kept within a job */
+	const char *sql;            /* a literal */
+	int np;
+	char **p;
+	PgQueryDone *done;
+	void *arg;
+} Stmt;
+
 /* One batch, from its first change to its done: the creates' answers land
  * here. Freed after the done; m is NULL once the mirror is closed. */
 typedef struct Batch {
+	Stmt *q;                    /* its changes, sent at the commit */
+	size_t nq, capq;
+	const char **kinds;         /* each noted job's kind of change (literals) */
 	struct Batch *next;
 	Mirror *m;
 	MirrorDone *done;
@@ -159,17 +174,39 @@ Mirror *mirror_new(PgConn *c, const char *node)
 
 /* ---- the open batch ---- */
 
-/* Opens the batch if none is: 0 or pgconn's refusal. */
+/* Opens the batch if none is: 0, or -ENOTCONN (nothing can be stored). */
 static int join(Mirror *m)
 {
 	if (m->open)
 		return 0;
-	int rc = pgconn_batch_begin(m->c);
-	if (rc < 0)
-		return rc;
+	if (!pgconn_up(m->c))
+		return -ENOTCONN;
 	m->open = xcalloc(1, sizeof *m->open);
 	m->open->m = m;
 	return 0;
+}
+
+/* Keeps the change for the commit (the parameters copied). */
+static void enqueue(Batch *b, int64_t job, const char *sql, int np, const char *const *p,
+                    PgQueryDone *done, void *arg)
+{
+	if (b->nq == b->capq) {
+		b->capq = b->capq ? 2 * b->capq : 32;
+		b->q = xrealloc(b->q, b->capq * sizeof *b->q);
+	}
+	Stmt *s = &b->q[b->nq];
+	*s = (Stmt){ .job = job, .order = b->nq, .sql = sql, .np = np, .done = done, .arg = arg };
+	s->p = xcalloc((size_t)np + 1, sizeof *s->p);
+	for (int i = 0; i < np; i++)
+		s->p[i] = p[i] ? xstrdup(p[i]) : NULL;
+	b->nq++;
+}
+
+static void stmt_free(Stmt *s)
+{
+	for (int i = 0; i < s->np; i++)
+		free(s->p[i]);
+	free(s->p);
 }
 
 /* The job's row in changes and its NOTIFY, once per job and batch. Past
@@ -192,14 +229,15 @@ static int note(Mirror *m, int64_t job_id, const char *kind)
 		return 0;
 	if (b->nnoted == NOTED_MAX) {
 		b->noted_all = 1;
-		job_id = 0;
-		kind = "all";
 	} else {
-		if (b->nnoted % 64 == 0)
+		if (b->nnoted % 64 == 0) {
 			b->noted = xrealloc(b->noted, (b->nnoted + 64) * sizeof *b->noted);
+			b->kinds = xrealloc(b->kinds, (b->nnoted + 64) * sizeof *b->kinds);
+		}
+		b->kinds[b->nnoted] = kind;
 		b->noted[b->nnoted++] = job_id;
 	}
-	return cfeed_note(m->c, job_id, kind);
+	return 0;
 }
 
 int mirror_changing(const Mirror *m, int64_t job_id)
@@ -217,10 +255,10 @@ static int change(Mirror *m, int64_t job_id, const char *kind, const char *sql, 
                   const char *const *p, PgQueryDone *done, void *arg)
 {
 	int rc = join(m);
-	if (rc == 0)
-		rc = pgconn_query(m->c, sql, np, p, done, arg);
-	if (rc == 0)
+	if (rc == 0) {
+		enqueue(m->open, job_id, sql, np, p, done, arg);
 		rc = note(m, job_id, kind);
+	}
 	return rc;
 }
 
@@ -261,7 +299,7 @@ int mirror_job_create(Mirror *m, const StoreJob *j)
 		c = xcalloc(1, sizeof *c);
 		c->b = m->open;
 		c->id = j->id;
-		rc = pgconn_query(m->c,
+		enqueue(m->open, j->id,
 		                  "INSERT INTO jobs(id, name, schedule, cmd, started, created_ns,"
 		                  " last_sched, timeout_ms, overlap, misfire, dir, env, runs_total,"
 		                  " failures_total, last_start_ns, last_end_ns, last_status, owner_uid,"
@@ -269,10 +307,7 @@ int mirror_job_create(Mirror *m, const StoreJob *j)
 		                  " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
 		                  " ON CONFLICT DO NOTHING RETURNING id",
 		                  (int)nelem(p), p, on_create, c);
-		if (rc == 0)
-			m->open->pending++;
-		else
-			free(c);
+		m->open->pending++;
 	}
 	if (rc == 0)
 		rc = note(m, j->id, "job");
@@ -325,10 +360,11 @@ int mirror_run_put(Mirror *m, const StoreRun *r)
 {
 	/* Inserted with the log's end as the run's log_off (where the job's log
 	 * stood when the run began: what retention cuts at), or merged: a run
-	 * only moves forward (claimed, running, ended; lost, the reaper's, is
-	 * the last word), its times and output only grow, so a copy of the row
-	 * that lags (this node's cache, refilled from an older answer) can never
-	 * take back what the database has. A run that ends counts in the job's history here, once: on
+	 * only moves forward (claimed, running, ended), its times and output
+	 * only grow, so a copy of the row that lags (this node's cache, refilled
+	 * from an older answer) can never take back what the database has; and
+	 * an ended run (done, skipped, interrupted; lost, the reaper's) is never
+	 * changed again, by whichever node. A run that ends counts in the job's history here, once: on
 	 * the change of state that ends it. */
 	Num id, job, sched, state, start, end, pid, status, manual, seq, flags, out;
 	const char *p[] = {
@@ -352,7 +388,7 @@ int mirror_run_put(Mirror *m, const StoreRun *r)
 	              "  proc = CASE WHEN excluded.proc <> '' THEN excluded.proc ELSE runs.proc END,"
 	              "  flags = runs.flags | excluded.flags,"
 	              "  out_bytes = greatest(runs.out_bytes, excluded.out_bytes),"
-	              "  node = excluded.node RETURNING state)"
+	              "  node = excluded.node WHERE runs.state < 2 RETURNING state)"
 	              " UPDATE jobs SET runs_total = runs_total + 1,"
 	              "  failures_total = failures_total + ($8 <> 0 AND $4 = 2)::int,"
 	              "  last_start_ns = greatest(last_start_ns, $5),"
@@ -417,7 +453,11 @@ int mirror_pending(const Mirror *m)
 
 static void batch_free(Batch *b)
 {
+	for (size_t i = 0; i < b->nq; i++)
+		stmt_free(&b->q[i]);
+	free(b->q);
 	free(b->noted);
+	free(b->kinds);
 	free(b);
 }
 
@@ -480,6 +520,54 @@ static int commit_empty(Mirror *m, MirrorDone *done, void *arg)
 	return sent(m, b, pgconn_query(m->c, "SELECT 1", 0, NULL, on_empty, b));
 }
 
+static int by_job(const void *x, const void *y)
+{
+	const Stmt *a = x, *b = y;
+	if (a->job != b->job)
+		return (a->job > b->job) - (a->job < b->job);
+	return (a->order > b->order) - (a->order < b->order);
+}
+
+/* The kind of change noted for job in b ("job" if it was not noted). */
+static const char *kind_of(const Batch *b, int64_t job)
+{
+	for (size_t i = 0; i < b->nnoted; i++)
+		if (b->noted[i] == job)
+			return b->kinds[i];
+	return "job";
+}
+
+/* The batch's statements, job by job in the order of their ids, each job's
+ * in the order they were made, its changes row after them. Two nodes'
+ * batches lock job rows (a log's end, a run's history) in the same order,
+ * so they wait for each other, never in a circle: one transaction taking
+ * rows in the order its changes came would deadlock with another taking
+ * them in another order, and PostgreSQL would kill one. 0, or the
+ * connection's refusal (the statements not sent are answered "not sent"). */
+static int send_batch(Mirror *m, Batch *b, int *begun)
+{
+	qsort(b->q, b->nq, sizeof *b->q, by_job);
+	int rc = pgconn_batch_begin(m->c);
+	*begun = rc == 0;
+	size_t sent_n = 0;          /* statements pgconn took (it answers those) */
+	while (rc == 0 && sent_n < b->nq) {
+		Stmt *s = &b->q[sent_n];
+		rc = pgconn_query(m->c, s->sql, s->np, (const char *const *)s->p, s->done, s->arg);
+		if (rc < 0)
+			break;
+		sent_n++;
+		int last = sent_n == b->nq || b->q[sent_n].job != s->job;
+		if (last && !b->noted_all)
+			rc = cfeed_note(m->c, s->job, kind_of(b, s->job));
+	}
+	if (rc == 0 && b->noted_all)
+		rc = cfeed_note(m->c, 0, "all");        /* too many to name: read them all */
+	for (size_t k = sent_n; rc < 0 && k < b->nq; k++)
+		if (b->q[k].done)
+			b->q[k].done(b->q[k].arg, NULL, "not sent: the connection went");
+	return rc;
+}
+
 int mirror_commit(Mirror *m, MirrorDone *done, void *arg)
 {
 	Batch *b = m->open;
@@ -488,7 +576,12 @@ int mirror_commit(Mirror *m, MirrorDone *done, void *arg)
 	m->open = NULL;
 	b->done = done;
 	b->arg = arg;
-	return sent(m, b, pgconn_batch_commit(m->c, on_batch, b));
+	int begun, rc = send_batch(m, b, &begun);
+	if (rc == 0)
+		rc = pgconn_batch_commit(m->c, on_batch, b);
+	else if (begun)
+		pgconn_batch_commit(m->c, NULL, NULL);  /* the cut batch ends: nothing stored */
+	return sent(m, b, rc);
 }
 
 void mirror_close(Mirror *m)
@@ -498,8 +591,14 @@ void mirror_close(Mirror *m)
 		Batch *b = m->open;
 		m->open = NULL;
 		b->m = NULL;
-		if (pgconn_batch_commit(m->c, on_batch, b) < 0)
+		int begun;
+		if (send_batch(m, b, &begun) < 0) {
+			if (begun)
+				pgconn_batch_commit(m->c, NULL, NULL);
 			batch_free(b);
+		} else if (pgconn_batch_commit(m->c, on_batch, b) < 0) {
+			batch_free(b);
+		}
 	}
 	for (Batch *b = m->sent; b; b = b->next)
 		b->m = NULL;

@@ -264,6 +264,11 @@ static void on_tick(uv_timer_t *h)
 	send_lease(h->data);
 }
 
+void cnode_work(ClusterNode *n, PgConn *work)
+{
+	n->work = work;
+}
+
 void cnode_conn_changed(ClusterNode *n, int up)
 {
 	if (up)
@@ -294,6 +299,7 @@ ClusterNode *cnode_new(uv_loop_t *loop, PgConn *c, const char *name, const CNode
 	ClusterNode *n = xcalloc(1, sizeof *n);
 	n->loop = loop;
 	n->c = c;
+	n->work = NULL;
 	strfmt(n->name, sizeof n->name, "%s", name);
 	n->o = opts;
 	n->state = CNODE_DOWN;

@@ -91,6 +91,12 @@ int cnode_name_char(char ch);
  * outlive the node. NULL if the name or the options are not acceptable. */
 ClusterNode *cnode_new(uv_loop_t *loop, PgConn *c, const char *name, const CNodeOpts *o);
 
+/* Sends the node's claims, starts, reaps and status questions on work
+ * instead of its own connection, which then carries only registration and
+ * renewals: under a burst of claims a renewal queued behind them would come
+ * late and the lease lapse. work must outlive the node. */
+void cnode_work(ClusterNode *n, PgConn *work);
+
 /* The connection's state changed (forward PgConnOpts.state here): when it
  * is up again, the node renews (or registers) at once instead of at its next
  * tick. Optional: without it the next tick does the same. */

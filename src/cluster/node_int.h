@@ -26,6 +26,7 @@ typedef struct Req {
 struct ClusterNode {
 	uv_loop_t *loop;
 	PgConn *c;
+	PgConn *work;               /* claims, starts, reaps, status; NULL: c (cnode_work) */
 	char name[CNODE_NAME_MAX + 1];
 	CNodeOpts o;
 	uv_timer_t tick;            /* every renew_ms: register or renew */

@@ -256,10 +256,19 @@ static void put(Replica *r, Read *d)
 {
 	char why[256];
 	for (unsigned i = 0; i < d->n; i++) {
-		if (put_one(r, d, d->ids[i], why, sizeof why) < 0) {
+		int rc = put_one(r, d, d->ids[i], why, sizeof why);
+		if (rc == -EINVAL) {
+			/* Its text does not meet the cache's end (the cache moved on
+			 * meanwhile: a retention here): read it again from there. */
+			VLOG(1, "cluster: job %" PRId64 ": %s; reading it again", d->ids[i], why);
+			want(r, d->ids[i]);
+		} else if (rc < 0) {
 			LOGW("cluster: cannot put job %" PRId64 " into the cache: %s", d->ids[i], why);
-			if (r->all)
+			if (r->all && !r->all_failed) {
 				r->all_failed = 1;
+				snprintf(r->all_why, sizeof r->all_why, "job %" PRId64 ": %.200s", d->ids[i],
+				         why);
+			}
 		}
 	}
 	/* A full page of chunks: those jobs have more; read them again. */
@@ -409,13 +418,38 @@ static int send_read(Replica *r, Read *d)
 	return 0;
 }
 
+/* Whether job id is in a read on its way. */
+static int in_flight(const Replica *r, int64_t id)
+{
+	for (const Read *d = r->reads; d; d = d->next)
+		for (unsigned i = 0; i < d->n; i++)
+			if (d->ids[i] == id)
+				return 1;
+	return 0;
+}
+
+/* One read of a job at a time: a second would ask for the text past the
+ * same end of the cache's log as the first, and find it moved on when its
+ * answer came. A job in flight waits in the queue for the next pump (the
+ * answer's end pumps again). */
 static void pump(Replica *r)
 {
 	while (r->inflight < REPLICA_INFLIGHT && r->headwant < r->nwant) {
 		Read *d = xcalloc(1, sizeof *d);
 		d->r = r;
-		while (d->n < REPLICA_PAGE && r->headwant < r->nwant)
-			d->ids[d->n++] = r->want[r->headwant++];
+		size_t keep = r->headwant;          /* where the jobs left for later go */
+		for (size_t i = r->headwant; i < r->nwant; i++) {
+			int64_t id = r->want[i];
+			if (d->n < REPLICA_PAGE && !in_flight(r, id))
+				d->ids[d->n++] = id;
+			else
+				r->want[keep++] = id;
+		}
+		r->nwant = keep;
+		if (d->n == 0) {
+			free(d);
+			return;                 /* all of them in flight: their answers pump */
+		}
 		d->next = r->reads;
 		r->reads = d;
 		r->inflight++;

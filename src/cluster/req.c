@@ -81,7 +81,12 @@ ClusterNode *cnode_req_take(Req *r)
 int cnode_req_send(Req *r, const char *sql, int nparams, const char *const *params,
                    PgQueryDone *done)
 {
-	int rc = pgconn_query(r->n->c, sql, nparams, params, done, r);
+	/* The lease's own statements on its connection; the rest (claims,
+	 * starts, reaps, status) on the work connection if there is one, so that
+	 * a renewal never queues behind a burst of claims. */
+	PgConn *c = r->kind == REQ_REGISTER || r->kind == REQ_RENEW || !r->n->work ? r->n->c
+	                                                                            : r->n->work;
+	int rc = pgconn_query(c, sql, nparams, params, done, r);
 	if (rc < 0) {
 		cnode_req_take(r);
 		free(r);

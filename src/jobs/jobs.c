@@ -266,7 +266,7 @@ int jobs_load(Jobs *js, char *why, size_t n)
  * this) must also have ended what a dead jobd left before a new run begins. */
 void jobs_begin(Jobs *js)
 {
-	int64_t now = wall_now_ns() / 1000000000;
+	int64_t now = jobs_clock_ns(js) / 1000000000;
 	for (size_t i = 0; i < js->nlist; i++)
 		if (js->list[i]->started)
 			sched_resume(js, js->list[i], now);
@@ -350,7 +350,7 @@ static int create(Jobs *js, uint32_t owner, const char *name, const char *schedu
  * puts it, after now and after its last fire. O(cron_next). */
 static int64_t next_from_now(Jobs *js, const Job *j)
 {
-	int64_t after = wall_now_ns() / 1000000000;
+	int64_t after = jobs_clock_ns(js) / 1000000000;
 	if (after < j->last_sched)
 		after = j->last_sched;
 	return cron_next(&j->cron, after, 0, job_zone(js, j));
@@ -447,7 +447,7 @@ int jobs_start(Jobs *js, Job *j, char *why, size_t n)
 	int rc = set_started(js, j, 1, why, n);
 	if (rc < 0)
 		return rc;
-	sched_after(js, j, wall_now_ns() / 1000000000);
+	sched_after(js, j, jobs_clock_ns(js) / 1000000000);
 	sched_arm(js);
 	return warn_never(js, j, 1, why, n);
 }
@@ -617,7 +617,7 @@ int jobs_set(Jobs *js, Job *j, int i, const char *value, char *why, size_t n)
 		return 0;
 	j->changes.schedule++;
 	if (j->started) {
-		sched_after(js, j, wall_now_ns() / 1000000000);
+		sched_after(js, j, jobs_clock_ns(js) / 1000000000);
 		sched_arm(js);
 	}
 	return warn_never(js, j, 1, why, n);

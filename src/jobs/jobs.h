@@ -235,6 +235,8 @@ typedef struct JobsCluster {
 	const char *node;           /* this node's name (its runs say so) */
 	/* An id for a new run (0: none now). */
 	int64_t (*new_id)(void *arg);
+	/* The database's clock less this host's, in ns (0: not measured). */
+	int64_t (*offset_ns)(void *arg);
 	/* Claims (job, sched; 0 for a manual run) with run run_id: 0, then
 	 * done(darg, rc, seq, busy, why) once: rc 1 claimed (seq its number;
 	 * busy: a node where another run of the job is in progress, or ""),
@@ -243,8 +245,9 @@ typedef struct JobsCluster {
 	int (*claim)(void *arg, int64_t job_id, int64_t sched, int64_t run_id,
 	             void (*done)(void *darg, int rc, int64_t seq, const char *busy,
 	                          const char *why), void *darg);
-	/* The fenced start of a claimed fire: 0, then done(darg, ok, why) once;
-	 * or -errno at once. */
+	/* The fenced start of a claimed fire: 0, then done(darg, ok, why) once
+	 * (ok 1: start it; 0: refused, the claim is another node's now; < 0: no
+	 * answer that counts); or -errno at once. */
 	int (*start)(void *arg, int64_t job_id, int64_t sched,
 	             void (*done)(void *darg, int ok, const char *why), void *darg);
 } JobsCluster;

@@ -10,6 +10,13 @@ typedef struct FireHeap {
 	size_t n, cap;
 } FireHeap;
 
+/* The clock fires are scheduled by: the wall clock, corrected in a cluster
+ * by the offset to the database's clock that the node's lease measures
+ * (the database's is the clock of record: a node whose clock is off by 30
+ * s still claims each instant when it is due there). ns. */
+#define jobs_clock_ns(js) (wall_now_ns() + ((js)->cluster.offset_ns ? \
+	(js)->cluster.offset_ns((js)->cluster.arg) : 0))
+
 /* A cache of loaded zones, shared by every job that names one. */
 typedef struct ZoneCache {
 	Zone **v;

@@ -70,7 +70,7 @@ static void arrive(Jobs *js, const StoreJob *sj, int64_t now)
 void jobs_apply(Jobs *js, int64_t id, const StoreJob *sj)
 {
 	Job *j = jobs_by_id(js, id);
-	int64_t now = wall_now_ns() / 1000000000;
+	int64_t now = jobs_clock_ns(js) / 1000000000;
 	if (sj == NULL) {
 		if (j) {
 			VLOG(1, "job %s deleted on another node", j->name);
@@ -237,11 +237,18 @@ static void on_fenced(void *arg, int ok, const char *why)
 		j->launching--;
 	if (j && ok == 1 && !js->shutting) {
 		runs_launch_now(js, j, p->run_id, p->seq, p->sched, p->manual);
-	} else if (j) {
-		/* Never started: the claim was taken over (this node was cut off
-		 * or paused past its lease), or jobd is stopping. */
-		job_logf(js, j, p->run_id, "not started: %s", ok == 1 ? "jobd is shutting down" : why);
+	} else if (j && ok != 0) {
+		/* Still this node's claim (jobd is stopping), or no answer that
+		 * counts (the lease ran out before the database's yes came, or no
+		 * answer came): never started, and recorded so, at most once. */
+		job_logf(js, j, p->run_id, "not started: %s",
+		         ok == 1 ? "jobd is shutting down" : why);
 		runs_unstarted(js, j, p->run_id, RUN_SKIPPED, 0);
+	} else if (j) {
+		/* Refused: the claim is not this node's any more (it was cut off or
+		 * paused past its lease, and another node took it over and may have
+		 * run it): its run's row is that node's to write now. */
+		LOGW("job %s: run %lld not started here: %s", j->name, (long long)p->seq, why);
 	}
 	pending_free(p);
 }

@@ -96,7 +96,7 @@ static void clock_check(Jobs *js)
 	js->skew = skew;
 	if (step >= -STEP_TOLERANCE_NS && step <= STEP_TOLERANCE_NS)
 		return;
-	int64_t now = wall_now_ns() / 1000000000;
+	int64_t now = jobs_clock_ns(js) / 1000000000;
 	if (step > 0 && step <= (int64_t)SMALL_FORWARD_S * 1000000000) {
 		LOGW("wall clock stepped forward %.3f s; running jobs whose times were skipped once",
 		     (double)step / 1e9);
@@ -124,7 +124,7 @@ static void on_timer(uv_timer_t *t)
 {
 	Jobs *js = t->data;
 	clock_check(js);
-	int64_t wall = wall_now_ns();
+	int64_t wall = jobs_clock_ns(js);
 	int64_t now = wall / 1000000000;
 	/* Due: at or before now, or within the lead. */
 	int64_t due = (wall + js->lead_ns) / 1000000000;
@@ -150,7 +150,7 @@ void sched_arm(Jobs *js)
 		uv_timer_stop(&js->timer);
 		return;
 	}
-	int64_t now = wall_now_ns();
+	int64_t now = jobs_clock_ns(js);
 	int64_t due = top->next * 1000000000 - js->lead_ns;
 	uint64_t ms = due <= now ? 0 : (uint64_t)((due - now + 999999) / 1000000);
 	uv_timer_start(&js->timer, on_timer, ms, 0);

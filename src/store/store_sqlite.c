@@ -182,7 +182,7 @@ static const char *const stmtsql[NSTMT] = {
 		" flags = flags | ?12, out_bytes = max(out_bytes, ?13)",
 	[S_CACHE_RUN_FIRE] = "DELETE FROM runs WHERE job_id = ?1 AND sched = ?2 AND sched != 0"
 		" AND id != ?3",
-	[S_CACHE_RUN_IDS] = "SELECT id FROM runs WHERE job_id = ?1 ORDER BY id",
+	[S_CACHE_RUN_IDS] = "SELECT id, state, node FROM runs WHERE job_id = ?1 ORDER BY id",
 	/* A fire a cluster gave (store_fire_put): its row replaces what the
 	 * cache may hold of it already (the node that claimed it first, dead). */
 	[S_RUN_PUT] = "INSERT OR REPLACE INTO runs(id, job_id, sched, state, manual, seq, log_off,"
@@ -2370,10 +2370,16 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 	int64_t *have = NULL;       /* with held: the runs the cache has */
 	size_t nhave = 0;
 	while ((rc = step(s, S_CACHE_RUN_IDS)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(s->st[S_CACHE_RUN_IDS], 0);
+		sqlite3_stmt *st = s->st[S_CACHE_RUN_IDS];
+		int64_t id = sqlite3_column_int64(st, 0);
+		/* This node's own runs not ended: the database may not have them yet
+		 * in the answer's snapshot (claimed a moment after it was taken). */
+		const unsigned char *node = sqlite3_column_text(st, 2);
+		int own = sqlite3_column_int(st, 1) <= RUN_RUNNING && s->observed && s->ob.node &&
+		          node && strcmp((const char *)node, s->ob.node) == 0;
 		if (held)
 			ids_add(&have, &nhave, id);         /* in id order */
-		else if (!find_run(sorted, nrun, id))
+		else if (!own && !find_run(sorted, nrun, id))
 			ids_add(&gone, &ngone, id);
 	}
 	int ok = rc == SQLITE_DONE;
