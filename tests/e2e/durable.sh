@@ -245,7 +245,7 @@ ticker" "$J" ls-files jobs
 
 	sqlite3 "$T/db/jobd.sqlite" "PRAGMA user_version = 99"
 	cp "$T/db/jobd.sqlite" "$T/newer.copy"
-	refuse "newer-schema-refused" "$T/db" "schema version 99 is newer than this jobd supports \(8\); upgrade jobd"
+	refuse "newer-schema-refused" "$T/db" "schema version 99 is newer than this jobd supports \(9\); upgrade jobd"
 	same_file "newer-schema-untouched" "$T/db/jobd.sqlite" "$T/newer.copy"
 else
 	skip "v1-upgrade" "no sqlite3 command"
