@@ -372,16 +372,24 @@ static void on_replica_job(void *arg, int64_t id, const StoreJob *j)
 		cl->o.job(cl->o.arg, id, j);
 }
 
-static int on_replica_hold(void *arg, int64_t id)
+static int on_replica_hold(void *arg, int64_t id, uint64_t since)
 {
 	Cluster *cl = arg;
-	return cl->mirror && mirror_changing(cl->mirror, id);
+	return cl->mirror &&
+	       (mirror_changing(cl->mirror, id) || mirror_committed_since(cl->mirror, id, since));
+}
+
+static uint64_t on_replica_now(void *arg)
+{
+	Cluster *cl = arg;
+	return cl->mirror ? mirror_gen(cl->mirror) : 0;
 }
 
 static void start_feed(Cluster *cl)
 {
 	cl->phase = P_FEED;
-	ReplicaOpts ro = { .job = on_replica_job, .hold = on_replica_hold, .arg = cl };
+	ReplicaOpts ro = { .job = on_replica_job, .hold = on_replica_hold, .now = on_replica_now,
+	                   .arg = cl };
 	cl->rep = replica_new(cl->cf, cl->o.cache, &ro);
 	CFeedOpts fo = { .from_seq = 0, .changed = on_changed, .ready = on_ready,
 	                 .overrun = on_overrun, .arg = cl };

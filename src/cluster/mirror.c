@@ -73,7 +73,55 @@ struct Mirror {
 	Ask *asking;                /* a block asked for, not answered */
 	Batch *open;                /* the batch changes join, NULL: none open */
 	Batch *sent;                /* committed, done not come yet */
+	uint64_t gen;               /* batches committed so far */
+	uint64_t all_gen;           /* the last that changed every job ("all") */
+	struct Gen { int64_t job; uint64_t gen; } *gens;    /* each job's last commit */
+	size_t ngens, capgens;      /* open addressing, capgens a power of two */
 };
+
+typedef struct Gen Gen;
+
+static size_t gen_slot(const Mirror *m, int64_t job)
+{
+	size_t i = (size_t)(((uint64_t)job * 0x9e3779b97f4a7c15ull) >> 20) & (m->capgens - 1);
+	while (m->gens[i].job && m->gens[i].job != job)
+		i = (i + 1) & (m->capgens - 1);
+	return i;
+}
+
+/* Job was committed by batch gen. */
+static void gen_put(Mirror *m, int64_t job, uint64_t gen)
+{
+	if (2 * (m->ngens + 1) > m->capgens) {
+		Gen *old = m->gens;
+		size_t oldcap = m->capgens;
+		m->capgens = oldcap ? 2 * oldcap : 256;
+		m->gens = xcalloc(m->capgens, sizeof *m->gens);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].job)
+				m->gens[gen_slot(m, old[i].job)] = old[i];
+		free(old);
+	}
+	Gen *g = &m->gens[gen_slot(m, job)];
+	if (!g->job)
+		m->ngens++;
+	*g = (Gen){ job, gen };
+}
+
+uint64_t mirror_gen(const Mirror *m)
+{
+	return m->gen;
+}
+
+int mirror_committed_since(const Mirror *m, int64_t job_id, uint64_t gen)
+{
+	if (m->all_gen > gen)
+		return 1;
+	if (!m->capgens)
+		return 0;
+	const Gen *g = &m->gens[gen_slot(m, job_id)];
+	return g->job == job_id && g->gen > gen;
+}
 
 /* ---- bytea and numbers as text parameters ---- */
 
@@ -479,6 +527,15 @@ static void on_batch(void *arg, int rc, const char *why)
 	unlink_sent(b);
 	/* Every statement's done came before the batch's (pgconn answers in
 	 * order), so the creates' answers are all here. */
+	if (b->m && rc == 0) {
+		/* What it changed, for answers asked before it (mirror_committed_since). */
+		Mirror *m = b->m;
+		m->gen++;
+		if (b->noted_all)
+			m->all_gen = m->gen;
+		for (size_t i = 0; i < b->nnoted; i++)
+			gen_put(m, b->noted[i], m->gen);
+	}
 	if (b->m && b->done) {
 		b->res.jobs = b->noted;
 		b->res.njobs = b->nnoted;
@@ -604,6 +661,7 @@ void mirror_close(Mirror *m)
 		b->m = NULL;
 	if (m->asking)
 		m->asking->m = NULL;
+	free(m->gens);
 	free(m->node);
 	free(m);
 }

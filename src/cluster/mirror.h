@@ -92,6 +92,11 @@ typedef void MirrorDone(void *arg, int rc, const char *why, const MirrorResult *
 /* Whether a batch open or on its way changes job_id: until its done, the
  * database's answers about the job may be older than this node's copy. */
 int mirror_changing(const Mirror *m, int64_t job_id);
+/* Batches committed so far: a moment to ask mirror_committed_since about. */
+uint64_t mirror_gen(const Mirror *m);
+/* Whether a batch committed after mirror_gen said gen changed job_id: an
+ * answer about the job asked before that may miss what it wrote. */
+int mirror_committed_since(const Mirror *m, int64_t job_id, uint64_t gen);
 /* Whether a batch is open. */
 int mirror_pending(const Mirror *m);
 /* Sends the open batch as one transaction; done once. Nothing open: done

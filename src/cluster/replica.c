@@ -33,6 +33,7 @@ typedef struct Read {
 	int64_t ids[REPLICA_PAGE];
 	unsigned n;
 	PGresult *res[NQ];
+	uint64_t since;             /* ReplicaOpts.now when it was sent */
 	int answers, failed;
 	char why[256];
 } Read;
@@ -48,6 +49,7 @@ struct Replica {
 	/* replica_all: listing the database's jobs, then reading them. */
 	int all, listing, all_failed;
 	int64_t all_after;
+	uint64_t all_since;         /* ReplicaOpts.now when replica_all began */
 	int64_t *cached;            /* the cache's jobs at the start, sorted */
 	size_t ncached;
 	unsigned char *seen;        /* of cached: listed by the database */
@@ -218,7 +220,7 @@ static int put_job(Replica *r, const PGresult *jobs, int row, char *why, size_t 
 static int put_one(Replica *r, Read *d, int64_t id, char *why, size_t n)
 {
 	int row = find_row(d->res[Q_JOBS], id);
-	int held = r->o.hold && r->o.hold(r->o.arg, id);
+	int held = r->o.hold && r->o.hold(r->o.arg, id, d->since);
 	if (row < 0 && held)
 		return 0;               /* made here, not in the database yet */
 	if (row < 0) {
@@ -450,6 +452,7 @@ static void pump(Replica *r)
 			free(d);
 			return;                 /* all of them in flight: their answers pump */
 		}
+		d->since = r->o.now ? r->o.now(r->o.arg) : 0;
 		d->next = r->reads;
 		r->reads = d;
 		r->inflight++;
@@ -497,7 +500,7 @@ static void finish(Replica *r)
 	if (rc == 0) {
 		/* Jobs the cache had that the database has not: deleted meanwhile. */
 		for (size_t i = 0; i < r->ncached; i++)
-			if (!r->seen[i] && !(r->o.hold && r->o.hold(r->o.arg, r->cached[i])) &&
+			if (!r->seen[i] && !(r->o.hold && r->o.hold(r->o.arg, r->cached[i], r->all_since)) &&
 			    store_cache_drop_job(r->cache, r->cached[i], why,
 			                                        sizeof why) == 0 && r->o.job)
 				r->o.job(r->o.arg, r->cached[i], NULL);
@@ -575,6 +578,7 @@ void replica_all(Replica *r, void (*done)(void *arg, int rc, const char *why), v
 	if (r->all)
 		return;                 /* one is under way: it reports to the new done */
 	r->all = 1;
+	r->all_since = r->o.now ? r->o.now(r->o.arg) : 0;
 	r->all_failed = 0;
 	r->all_after = 0;
 	r->all_why[0] = '\0';

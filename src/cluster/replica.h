@@ -24,11 +24,16 @@ typedef struct ReplicaOpts {
 	/* A job is in the cache as the database has it (j NULL: it is gone;
 	 * id says which). The cache's batch holds it: the caller commits. */
 	void (*job)(void *arg, int64_t id, const StoreJob *j);
-	/* Whether this node has changes of job id on their way to the database
-	 * (optional): its row is then left as the cache has it, since the
-	 * database's may be older; its runs and text are taken (they only
-	 * grow). The caller reads the job again once its changes are in. */
-	int (*hold)(void *arg, int64_t id);
+	/* Whether this node has changes of job id on their way to the database,
+	 * or made them since the read was sent (optional): its row is then left
+	 * as the cache has it, since the answer may be older; its runs are only
+	 * merged and its text taken (they only grow). The caller reads the job
+	 * again once its changes are in. */
+	int (*hold)(void *arg, int64_t id, uint64_t since);
+	/* The moment a read is sent, as hold takes it (since): hold then also
+	 * says whether this node's changes of the job reached the database after
+	 * that, which the read's answer may miss. Optional with hold. */
+	uint64_t (*now)(void *arg);
 	void *arg;
 } ReplicaOpts;
 

@@ -113,9 +113,10 @@ static void on_cache(void *arg, int rc, const char *why)
 /* The job this node "has changes of on their way" (ReplicaOpts.hold). */
 static int64_t hold_id;
 
-static int on_hold(void *arg, int64_t id)
+static int on_hold(void *arg, int64_t id, uint64_t since)
 {
 	(void)arg;
+	(void)since;
 	return id == hold_id;
 }
 
