@@ -450,8 +450,8 @@ static int launch_prepare(Jobs *js, Job *j, JobRun *r, Launch *L, char *why, siz
 	/* Claimed ahead of its instant (sched.c): the child waits for it. */
 	/* On this host's wall clock (the spawner's): a cluster's instants are
 	 * the database's clock's. */
-	L->spec.not_before_ns = r->sched > 0 ? r->sched * 1000000000 - (jobs_clock_ns(js) -
-	                                                                 wall_now_ns()) : 0;
+	int64_t off = js->cluster.offset_ns ? js->cluster.offset_ns(js->cluster.arg) : 0;
+	L->spec.not_before_ns = r->sched > 0 ? r->sched * 1000000000 - off : 0;
 	int rc = js->cfg.run_as_owner ? launch_owner(js, j, L, why, n) : 0;
 	/* PAM's variables (pam_env) come after the job's and the owner's, before jobd's own. */
 	L->spec.env_keep = L->env.n;
