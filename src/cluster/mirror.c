@@ -32,6 +32,8 @@ typedef struct Stmt {
 	char **p;
 	PgQueryDone *done;
 	void *arg;
+	int redo;                   /* a fact of this node's (a run's row, its output):
+	                             * sent again if its batch is lost (see keep_redo) */
 } Stmt;
 
 /* One batch, from its first change to its done: the creates' answers land
@@ -77,6 +79,8 @@ struct Mirror {
 	uint64_t all_gen;           /* the last that changed every job ("all") */
 	struct Gen { int64_t job; uint64_t gen; } *gens;    /* each job's last commit */
 	size_t ngens, capgens;      /* open addressing, capgens a power of two */
+	Stmt *redo;                 /* facts not known to be stored, for the next batch */
+	size_t nredo, capredo;
 };
 
 typedef struct Gen Gen;
@@ -222,6 +226,9 @@ Mirror *mirror_new(PgConn *c, const char *node)
 
 /* ---- the open batch ---- */
 
+static void stmt_move(Stmt **q, size_t *n, size_t *cap, Stmt *s);
+static int note(Mirror *m, int64_t job_id, const char *kind);
+
 /* Opens the batch if none is: 0, or -ENOTCONN (nothing can be stored). */
 static int join(Mirror *m)
 {
@@ -231,6 +238,15 @@ static int join(Mirror *m)
 		return -ENOTCONN;
 	m->open = xcalloc(1, sizeof *m->open);
 	m->open->m = m;
+	/* Facts a lost batch held, or made while the database was away, go
+	 * first: the changes made since come after them. */
+	for (size_t i = 0; i < m->nredo; i++) {
+		Stmt *s = &m->redo[i];
+		s->order = m->open->nq;
+		stmt_move(&m->open->q, &m->open->nq, &m->open->capq, s);
+		note(m, s->job, "runs");
+	}
+	m->nredo = 0;
 	return 0;
 }
 
@@ -248,6 +264,18 @@ static void enqueue(Batch *b, int64_t job, const char *sql, int np, const char *
 	for (int i = 0; i < np; i++)
 		s->p[i] = p[i] ? xstrdup(p[i]) : NULL;
 	b->nq++;
+}
+
+/* Moves s (its parameters with it) to the end of the list (*q, *n, *cap). */
+static void stmt_move(Stmt **q, size_t *n, size_t *cap, Stmt *s)
+{
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 32;
+		*q = xrealloc(*q, *cap * sizeof **q);
+	}
+	(*q)[(*n)++] = *s;
+	s->p = NULL;
+	s->np = 0;
 }
 
 static void stmt_free(Stmt *s)
@@ -292,6 +320,9 @@ int mirror_changing(const Mirror *m, int64_t job_id)
 {
 	if (m->open && batch_has(m->open, job_id))
 		return 1;
+	for (size_t i = 0; i < m->nredo; i++)      /* empty but after a lost batch */
+		if (m->redo[i].job == job_id)
+			return 1;
 	for (const Batch *b = m->sent; b; b = b->next)
 		if (batch_has(b, job_id))
 			return 1;
@@ -308,6 +339,49 @@ static int change(Mirror *m, int64_t job_id, const char *kind, const char *sql, 
 		rc = note(m, job_id, kind);
 	}
 	return rc;
+}
+
+/* A fact of this node's: a run's row or its output. Unlike a client's
+ * change, it is not refused while the database is away, nor dropped with a
+ * lost batch: a run that ends during an outage has ended, and the database
+ * must come to say so, or the run stays open there while its node lives.
+ * So it waits in m->redo for the next batch (keep_redo, join). Both kinds
+ * of statement may be sent twice (a batch whose answer was lost may have
+ * been committed): a run's row only merges forward, and a chunk already
+ * stored (by its id) is not stored again. */
+static int fact(Mirror *m, int64_t job_id, const char *kind, const char *sql, int np,
+                const char *const *p)
+{
+	int rc = join(m);
+	if (rc == -ENOTCONN) {
+		Batch tmp = { 0 };
+		enqueue(&tmp, job_id, sql, np, p, NULL, NULL);
+		tmp.q[0].redo = 1;
+		stmt_move(&m->redo, &m->nredo, &m->capredo, &tmp.q[0]);
+		free(tmp.q);
+		return 0;
+	}
+	if (rc == 0) {
+		enqueue(m->open, job_id, sql, np, p, NULL, NULL);
+		m->open->q[m->open->nq - 1].redo = 1;
+		rc = note(m, job_id, kind);
+	}
+	return rc;
+}
+
+/* Batch b is lost (not sent whole, or no answer to its commit): its facts
+ * wait for the next batch. */
+static void keep_redo(Mirror *m, Batch *b)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < b->nq; i++)
+		if (b->q[i].redo && b->q[i].p) {
+			stmt_move(&m->redo, &m->nredo, &m->capredo, &b->q[i]);
+			n++;
+		}
+	if (n)
+		LOGW("cluster: %zu change(s) of runs and their output kept for the database, "
+		     "to be sent again", n);
 }
 
 /* ---- changes ---- */
@@ -421,7 +495,7 @@ int mirror_run_put(Mirror *m, const StoreRun *r)
 		num(manual, r->manual), r->proc, num(seq, r->seq), num(flags, r->flags),
 		num(out, r->out_bytes), m->node,
 	};
-	return change(m, r->job_id, "runs",
+	return fact(m, r->job_id, "runs",
 	              "WITH old AS (SELECT state FROM runs WHERE id = $1),"
 	              " put AS (INSERT INTO runs(id, job_id, sched, state, start_ns, end_ns, pid,"
 	              "  status, manual, proc, seq, flags, out_bytes, log_off, node)"
@@ -436,7 +510,14 @@ int mirror_run_put(Mirror *m, const StoreRun *r)
 	              "  proc = CASE WHEN excluded.proc <> '' THEN excluded.proc ELSE runs.proc END,"
 	              "  flags = runs.flags | excluded.flags,"
 	              "  out_bytes = greatest(runs.out_bytes, excluded.out_bytes),"
-	              "  node = excluded.node WHERE runs.state < 2 RETURNING state)"
+	              "  node = excluded.node WHERE runs.state < 2 RETURNING state),"
+	              /* A claim of this node's whose run ended without starting
+	               * (skipped by its overlap, or its start refused or not
+	               * answered) is no longer open: no reaper may take it over
+	               * when this node's epoch ends. The fires table knows two
+	               * states; "started" is the one that is not open. */
+	              " fc AS (UPDATE fires SET state = 'started' WHERE job_id = $2 AND sched = $3"
+	              "  AND run_id = $1 AND node = $14 AND state = 'claimed' AND $4 >= 2)"
 	              " UPDATE jobs SET runs_total = runs_total + 1,"
 	              "  failures_total = failures_total + ($8 <> 0 AND $4 = 2)::int,"
 	              "  last_start_ns = greatest(last_start_ns, $5),"
@@ -444,7 +525,7 @@ int mirror_run_put(Mirror *m, const StoreRun *r)
 	              "  last_end_ns = greatest(last_end_ns, $6)"
 	              " WHERE id = $2 AND $4 = 2 AND EXISTS (SELECT 1 FROM put)"
 	              "  AND coalesce((SELECT state FROM old), 0) <> 2",
-	              (int)nelem(p), p, NULL, NULL);
+	              (int)nelem(p), p);
 }
 
 int mirror_text(Mirror *m, int64_t chunk_id, int64_t job_id, int64_t run_id, int64_t roff,
@@ -457,15 +538,18 @@ int mirror_text(Mirror *m, int64_t chunk_id, int64_t job_id, int64_t run_id, int
 	const char *p[] = { num(id, chunk_id), num(job, job_id), num(run, run_id), num(ro, roff),
 	                    num(n, (int64_t)len), t };
 	/* The log's position is taken from the job's row, which this statement
-	 * locks until the batch commits: writers on several nodes line up. */
-	int rc = change(m, job_id, "text",
-	                "WITH j AS (UPDATE jobs SET log_end = log_end + $5 WHERE id = $2"
-	                "  RETURNING log_end - $5 AS off),"
-	                " r AS (UPDATE runs SET out_bytes = greatest(out_bytes, $4 + $5)"
-	                "  WHERE id = $3 AND $3 <> 0 AND job_id = $2)"
-	                " INSERT INTO chunks(id, job_id, run_id, off, roff, len, text)"
-	                " SELECT $1, $2, $3, off, $4, $5, $6 FROM j",
-	                (int)nelem(p), p, NULL, NULL);
+	 * locks until the batch commits: writers on several nodes line up. A
+	 * chunk sent again (fact) whose first batch was committed after all is
+	 * there by its id: the log does not grow twice. */
+	int rc = fact(m, job_id, "text",
+	              "WITH j AS (UPDATE jobs SET log_end = log_end + $5 WHERE id = $2"
+	              "  AND NOT EXISTS (SELECT 1 FROM chunks WHERE id = $1)"
+	              "  RETURNING log_end - $5 AS off),"
+	              " r AS (UPDATE runs SET out_bytes = greatest(out_bytes, $4 + $5)"
+	              "  WHERE id = $3 AND $3 <> 0 AND job_id = $2)"
+	              " INSERT INTO chunks(id, job_id, run_id, off, roff, len, text)"
+	              " SELECT $1, $2, $3, off, $4, $5, $6 FROM j",
+	              (int)nelem(p), p);
 	free(t);
 	return rc;
 }
@@ -496,7 +580,7 @@ int mirror_retain(Mirror *m, int64_t job_id, const int64_t *ids, size_t n, int64
 
 int mirror_pending(const Mirror *m)
 {
-	return m->open != NULL;
+	return m->open != NULL || (m->nredo && pgconn_up(m->c));
 }
 
 static void batch_free(Batch *b)
@@ -525,6 +609,8 @@ static void on_batch(void *arg, int rc, const char *why)
 {
 	Batch *b = arg;
 	unlink_sent(b);
+	if (b->m && rc != 0)
+		keep_redo(b->m, b);
 	/* Every statement's done came before the batch's (pgconn answers in
 	 * order), so the creates' answers are all here. */
 	if (b->m && rc == 0) {
@@ -560,6 +646,7 @@ static void on_empty(void *arg, PGresult *res, const char *err)
 static int sent(Mirror *m, Batch *b, int rc)
 {
 	if (rc < 0) {
+		keep_redo(m, b);
 		batch_free(b);
 		return rc;
 	}
@@ -627,6 +714,8 @@ static int send_batch(Mirror *m, Batch *b, int *begun)
 
 int mirror_commit(Mirror *m, MirrorDone *done, void *arg)
 {
+	if (m->nredo)
+		join(m);                /* the facts kept go now, if they can */
 	Batch *b = m->open;
 	if (b == NULL)
 		return commit_empty(m, done, arg);
@@ -661,6 +750,12 @@ void mirror_close(Mirror *m)
 		b->m = NULL;
 	if (m->asking)
 		m->asking->m = NULL;
+	for (size_t i = 0; i < m->nredo; i++)
+		stmt_free(&m->redo[i]);
+	if (m->nredo)
+		LOGW("cluster: closing with %zu change(s) of runs not stored in the database",
+		     m->nredo);
+	free(m->redo);
 	free(m->gens);
 	free(m->node);
 	free(m);

@@ -313,6 +313,116 @@ static void test_retain_delete(void)
 	CHECK(num("SELECT count(*) FROM jobs WHERE id = %" PRId64, ida[2]) == 1);
 }
 
+static int conn_up(const void *arg)
+{
+	return pgconn_up((const PgConn *)arg);
+}
+
+static int mirror_ready(const void *arg)
+{
+	return mirror_pending((const Mirror *)arg);
+}
+
+static void test_lost_batch_redone(void)
+{
+	/* A run's end and its output, in a batch lost with the connection (the
+	 * server ends the backend under it), are sent again once the
+	 * connection is back: the database comes to say the run ended, counted
+	 * once. The client's change in the same batch is not sent again. */
+	int64_t jid = ida[2];
+	StoreRun r = { .id = mirror_id(ma), .job_id = jid, .sched = 300, .state = RUN_RUNNING,
+	               .start_ns = 11, .pid = 77, .seq = 1 };
+	CHECK(mirror_run_put(ma, &r) == 0);
+	commit(ma);
+	/* Its claim, as cnode_claim_run makes it. */
+	sql("INSERT INTO fires(job_id, sched, node, epoch, state, run_id) VALUES"
+	    " ((SELECT id FROM jobs WHERE name = 'four'), 301, 'node-a', 1, 'claimed', 0)");
+	long long total0 = num("SELECT runs_total FROM jobs WHERE id = %" PRId64, jid);
+	long long end0 = num("SELECT log_end FROM jobs WHERE id = %" PRId64, jid);
+	sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE pid <> pg_backend_pid() AND datname = current_database()");
+	r.state = RUN_DONE;
+	r.end_ns = 12;
+	CHECK(mirror_text(ma, mirror_id(ma), jid, r.id, 0, "out\n", 4) == 0);
+	CHECK(mirror_run_put(ma, &r) == 0);
+	StoreJob j = job(jid, "four");
+	j.timeout_ms = 4444;
+	int saved = mirror_job_save(ma, &j);
+	CHECK(mirror_changing(ma, jid));
+	Done d = { 0 };
+	if (mirror_commit(ma, on_done, &d) == 0)
+		CHECKF(pgtest_wait_flag(&loop, &d.called, 10000), "no done");
+	CHECKF(d.rc != 0 || saved != 0, "the batch was not lost: the test proves nothing");
+	/* Still the job's changes: the cache holds its older rows back. */
+	CHECK(mirror_changing(ma, jid));
+	CHECK(num("SELECT state FROM runs WHERE id = %" PRId64, r.id) == RUN_RUNNING);
+	CHECKF(pgtest_wait(&loop, mirror_ready, ma, 15000), "the kept changes never became due");
+	commit(ma);
+	CHECK(!mirror_changing(ma, jid));
+	CHECK(num("SELECT state FROM runs WHERE id = %" PRId64, r.id) == RUN_DONE);
+	CHECK(num("SELECT runs_total FROM jobs WHERE id = %" PRId64, jid) == total0 + 1);
+	CHECK(num("SELECT log_end FROM jobs WHERE id = %" PRId64, jid) == end0 + 4);
+	CHECK(num("SELECT out_bytes FROM runs WHERE id = %" PRId64, r.id) == 4);
+	CHECK(num("SELECT timeout_ms FROM jobs WHERE id = %" PRId64, jid) == 0);
+
+	/* Lost in flight: the batch is sent, waits for a lock held by another
+	 * session, and its backend is ended under it. Its facts go again. */
+	PGconn *lk = PQconnectdb(pgtest_conninfo);
+	CHECKF(PQstatus(lk) == CONNECTION_OK, "lock session: %s", PQerrorMessage(lk));
+	char q0[256];
+	snprintf(q0, sizeof q0, "BEGIN; SELECT 1 FROM jobs WHERE id = %" PRId64 " FOR UPDATE", jid);
+	PQclear(PQexec(lk, q0));
+	StoreRun r2 = { .id = mirror_id(ma), .job_id = jid, .sched = 302, .state = RUN_DONE,
+	                .start_ns = 13, .end_ns = 14, .seq = 3 };
+	CHECK(mirror_run_put(ma, &r2) == 0);
+	CHECK(mirror_text(ma, mirror_id(ma), jid, r2.id, 0, "in flight\n", 10) == 0);
+	Done d2 = { 0 };
+	CHECK(mirror_commit(ma, on_done, &d2) == 0);
+	int never = 0;
+	pgtest_wait_flag(&loop, &never, 500);        /* the batch reaches the lock */
+	CHECK(d2.called == 0);
+	PQclear(PQexec(lk, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	                   " WHERE wait_event_type = 'Lock'"));
+	PQclear(PQexec(lk, "ROLLBACK"));
+	PQfinish(lk);
+	CHECKF(pgtest_wait_flag(&loop, &d2.called, 10000), "no done");
+	CHECKF(d2.rc != 0, "the batch was not lost: the test proves nothing");
+	CHECK(mirror_changing(ma, jid));
+	CHECKF(pgtest_wait(&loop, mirror_ready, ma, 15000), "the kept changes never became due");
+	commit(ma);
+	CHECK(num("SELECT state FROM runs WHERE id = %" PRId64, r2.id) == RUN_DONE);
+	CHECK(num("SELECT runs_total FROM jobs WHERE id = %" PRId64, jid) == total0 + 2);
+	CHECK(num("SELECT log_end FROM jobs WHERE id = %" PRId64, jid) == end0 + 14);
+	end0 += 10;
+
+	/* A chunk sent twice (its first batch committed, its answer lost) is
+	 * stored once. */
+	int64_t cid = mirror_id(ma);
+	CHECK(mirror_text(ma, cid, jid, 0, 0, "twice\n", 6) == 0);
+	commit(ma);
+	CHECK(mirror_text(ma, cid, jid, 0, 0, "twice\n", 6) == 0);
+	commit(ma);
+	CHECK(num("SELECT log_end FROM jobs WHERE id = %" PRId64, jid) == end0 + 10);
+	CHECK(num("SELECT count(*) FROM chunks WHERE id = %" PRId64, cid) == 1);
+
+	/* A claim whose run ends without starting (skipped) is closed, so no
+	 * reaper takes it over when this node's epoch ends; another node's
+	 * claim is not this node's to close. */
+	StoreRun s = { .id = mirror_id(ma), .job_id = jid, .sched = 301, .state = RUN_SKIPPED,
+	               .seq = 2 };
+	sql("UPDATE fires SET run_id = 0");
+	char q[256];
+	snprintf(q, sizeof q, "UPDATE fires SET run_id = %" PRId64 " WHERE sched = 301", s.id);
+	sql(q);
+	CHECKF(pgtest_wait(&loop, conn_up, cb, 15000), "b's connection is not back");
+	CHECK(mirror_run_put(mb, &s) == 0);
+	commit(mb);
+	CHECK(num("SELECT count(*) FROM fires WHERE sched = 301 AND state = 'claimed'") == 1);
+	CHECK(mirror_run_put(ma, &s) == 0);
+	commit(ma);
+	CHECK(num("SELECT count(*) FROM fires WHERE sched = 301 AND state = 'claimed'") == 0);
+}
+
 static void test_empty_and_close(void)
 {
 	/* Nothing open: done comes anyway, from the loop. */
@@ -359,6 +469,7 @@ int main(void)
 	unit_run("log-positions-from-the-database", test_positions);
 	unit_run("run-history-counted-once", test_run_history);
 	unit_run("retain-and-delete", test_retain_delete);
+	unit_run("lost-batch-facts-sent-again", test_lost_batch_redone);
 	unit_run("empty-commit-and-close", test_empty_and_close);
 	if (ma)
 		mirror_close(ma);
