@@ -73,7 +73,7 @@ for b in "$@"; do
 	for t in "$top"/tests/e2e/*.sh "$top"/tests/vm/test-*.sh; do
 		[ -f "$t" ] || continue
 		n=$(basename "$t" .sh)
-		[ "$n" = lib ] && continue   # the helpers, not a test
+		case $n in lib|clusterlib) continue ;; esac   # the helpers, not tests
 		# valgrind cannot run ASan binaries, and the fuzzers are built once
 		# (for the plain pass): neither has anything to do in a sanitizer pass.
 		if [ "$san" = 1 ] && { [ "$n" = valgrind ] || [ "$n" = fuzz ]; }; then

@@ -274,6 +274,14 @@ void table_init(Table *t, size_t ncols);
 void table_row(Table *t, ...);
 void table_print(const Table *t, FILE *f, int aligned);
 void table_free(Table *t);
+/* A listing (ls, nodes) as -o asks: -o json an array of an object per
+ * item; else a table, a row per item under the header head, or wide_head
+ * for -o wide (NULL-ended lists of column names), printed aligned on a
+ * terminal. each(arg, i, t, j) adds item i (0 to n - 1): a row to t, or an
+ * object to j when t is NULL; or nothing, for an item gone meanwhile. */
+typedef void CtlListItem(void *arg, size_t i, Table *t, Json *j);
+void ctl_list(Ctl *x, const char *const *head, const char *const *wide_head, size_t n,
+              CtlListItem *each, void *arg);
 /* The value of key in a line of space-separated key=value fields (jobd's
  * status files), copied into out; 0, or -1 if the key is absent. */
 int kv_get(const char *line, const char *key, char *out, size_t n);

@@ -173,6 +173,22 @@ static void node_json(Json *j, const Zone *z, const NodeStatus *st)
 	json_close(j, '}');
 }
 
+/* The nodes listed, their status read. */
+typedef struct Nodes {
+	const Zone *z;
+	const NodeStatus *st;
+	int wide;
+} Nodes;
+
+static void node_item(void *arg, size_t i, Table *t, Json *j)
+{
+	const Nodes *l = arg;
+	if (t)
+		node_row(t, l->z, &l->st[i], l->wide);
+	else
+		node_json(j, l->z, &l->st[i]);
+}
+
 /* Reads the status of each node named into st[]; *count becomes how many
  * were read (a node gone since the listing is left out). EX_OK, or the exit
  * status after saying why: a failure stops it (with the database away, every
@@ -216,33 +232,15 @@ int ctl_cmd_nodes(Ctl *x)
 		free(st);
 		return ex;
 	}
-	Table t;
-	int wide = x->out == OUT_WIDE;
-	table_init(&t, wide ? 10 : 6);
-	if (wide)
-		table_row(&t, "NAME", "STATE", "EPOCH", "LEASE", "CLOCK OFFSET", "RUNS", "STARTED",
-		          "LOCAL LEASE", "RTT", "FAILURES");
-	else
-		table_row(&t, "NAME", "STATE", "EPOCH", "LEASE", "CLOCK OFFSET", "RUNS");
-	Buf out = {0};
-	Json j;
-	json_init(&j, &out);
-	if (x->out == OUT_JSON)
-		json_open(&j, NULL, '[');
-	for (size_t i = 0; i < count; i++) {
-		if (x->out == OUT_JSON)
-			node_json(&j, z, &st[i]);
-		else
-			node_row(&t, z, &st[i], wide);
-	}
-	if (x->out == OUT_JSON) {
-		json_close(&j, ']');
-		fwrite(out.data, 1, out.len, stdout);
-	} else {
-		table_print(&t, stdout, x->tty);
-	}
-	buf_free(&out);
-	table_free(&t);
+	static const char *const head[] = {
+		"NAME", "STATE", "EPOCH", "LEASE", "CLOCK OFFSET", "RUNS", NULL,
+	};
+	static const char *const wide_head[] = {
+		"NAME", "STATE", "EPOCH", "LEASE", "CLOCK OFFSET", "RUNS", "STARTED", "LOCAL LEASE",
+		"RTT", "FAILURES", NULL,
+	};
+	Nodes list = { z, st, x->out == OUT_WIDE };
+	ctl_list(x, head, wide_head, count, node_item, &list);
 	free(st);
 	return EX_OK;
 }

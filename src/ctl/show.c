@@ -168,6 +168,27 @@ static void ls_row(Table *t, const Zone *z, const Shown *s, int wide)
 	buf_free(&cmd);
 }
 
+/* The jobs ls lists, their files read. */
+typedef struct Ls {
+	Ctl *x;
+	const Zone *z;
+	JobFiles *jf;
+	char **names;
+} Ls;
+
+static void ls_item(void *arg, size_t i, Table *t, Json *j)
+{
+	const Ls *l = arg;
+	Shown s;
+	if (shown_fill(l->x, l->jf, i, l->names[i], &s) < 0)
+		return;                 /* deleted since the listing */
+	if (t)
+		ls_row(t, l->z, &s, l->x->out == OUT_WIDE);
+	else
+		job_json(j, l->z, &s);
+	free(s.line);
+}
+
 int ctl_cmd_ls(Ctl *x)
 {
 	const Zone *z = ctl_zone(x);
@@ -184,37 +205,15 @@ int ctl_cmd_ls(Ctl *x)
 		client_free_names(names, count);
 		return ctl_fail("jobs", rc, why);
 	}
-	Table t;
-	int wide = x->out == OUT_WIDE;
-	table_init(&t, wide ? 10 : 6);
-	if (wide)
-		table_row(&t, "NAME", "SCHEDULE", "STATE", "ACTIVE", "NEXT", "LAST RUN", "RUNS",
-		          "FAILURES", "PID", "CMD");
-	else
-		table_row(&t, "NAME", "SCHEDULE", "STATE", "ACTIVE", "NEXT", "LAST RUN");
-	Buf out = {0};
-	Json j;
-	json_init(&j, &out);
-	if (x->out == OUT_JSON)
-		json_open(&j, NULL, '[');
-	for (size_t i = 0; i < count; i++) {
-		Shown s;
-		if (shown_fill(x, &jf, i, names[i], &s) < 0)
-			continue;           /* deleted since the listing */
-		if (x->out == OUT_JSON)
-			job_json(&j, z, &s);
-		else
-			ls_row(&t, z, &s, wide);
-		free(s.line);
-	}
-	if (x->out == OUT_JSON) {
-		json_close(&j, ']');
-		fwrite(out.data, 1, out.len, stdout);
-	} else {
-		table_print(&t, stdout, x->tty);
-	}
-	buf_free(&out);
-	table_free(&t);
+	static const char *const head[] = {
+		"NAME", "SCHEDULE", "STATE", "ACTIVE", "NEXT", "LAST RUN", NULL,
+	};
+	static const char *const wide_head[] = {
+		"NAME", "SCHEDULE", "STATE", "ACTIVE", "NEXT", "LAST RUN", "RUNS", "FAILURES", "PID",
+		"CMD", NULL,
+	};
+	Ls list = { x, z, &jf, names };
+	ctl_list(x, head, wide_head, count, ls_item, &list);
 	ctl_jobfiles_free(&jf);
 	client_free_names(names, count);
 	return EX_OK;

@@ -1,4 +1,5 @@
-/* Column output for ls and runs, and key=value fields of status files. */
+/* Column output for ls, nodes and runs (the listings of ls and nodes, as a
+ * table or a JSON array), and key=value fields of status files. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +12,26 @@ void table_init(Table *t, size_t ncols)
 	t->ncols = ncols;
 }
 
-void table_row(Table *t, ...)
+/* A new row at the end: its t->ncols cells, to be filled. */
+static char **row_add(Table *t)
 {
 	if (t->nrows == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
 		t->cell = xrealloc(t->cell, t->cap * t->ncols * sizeof *t->cell);
 	}
+	return t->cell + t->nrows++ * t->ncols;
+}
+
+void table_row(Table *t, ...)
+{
+	char **row = row_add(t);
 	va_list ap;
 	va_start(ap, t);
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *s = va_arg(ap, const char *);
-		t->cell[t->nrows * t->ncols + i] = xstrdup(s ? s : "-");
+		row[i] = xstrdup(s ? s : "-");
 	}
 	va_end(ap);
-	t->nrows++;
 }
 
 void table_print(const Table *t, FILE *f, int aligned)
@@ -61,6 +68,35 @@ void table_free(Table *t)
 		free(t->cell[i]);
 	free(t->cell);
 	memset(t, 0, sizeof *t);
+}
+
+void ctl_list(Ctl *x, const char *const *head, const char *const *wide_head, size_t n,
+              CtlListItem *each, void *arg)
+{
+	const char *const *h = x->out == OUT_WIDE ? wide_head : head;
+	size_t ncols = 0;
+	while (h[ncols])
+		ncols++;
+	Table t;
+	table_init(&t, ncols);
+	char **row = row_add(&t);
+	for (size_t i = 0; i < ncols; i++)
+		row[i] = xstrdup(h[i]);
+	Buf out = {0};
+	Json j;
+	json_init(&j, &out);
+	if (x->out == OUT_JSON)
+		json_open(&j, NULL, '[');
+	for (size_t i = 0; i < n; i++)
+		each(arg, i, x->out == OUT_JSON ? NULL : &t, &j);
+	if (x->out == OUT_JSON) {
+		json_close(&j, ']');
+		fwrite(out.data, 1, out.len, stdout);
+	} else {
+		table_print(&t, stdout, x->tty);
+	}
+	buf_free(&out);
+	table_free(&t);
 }
 
 int kv_get(const char *line, const char *key, char *out, size_t n)

@@ -27,56 +27,17 @@
 # The PostgreSQL binaries come from scripts/deps.sh (postgresql-15), and
 # libfaketime from faketime: their absence is a failure, not a skip.
 . "$(dirname "$0")/lib.sh"
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-PG=$TOP/tests/tools/pgtmp.sh
+. "$(dirname "$0")/clusterlib.sh"
 PROXY=$BUILD/tools/pgproxy
-# Its own directory under /tmp: the server runs as another user (pgtmp.sh),
-# who cannot enter $T (0700).
-D=$(mktemp -d /tmp/jobd-faults.XXXXXX)
 # JOBD_KEEP_LOGS=DIR: the logs and files are copied there at the end.
-ON_EXIT="${ON_EXIT:+$ON_EXIT; }${JOBD_KEEP_LOGS:+mkdir -p '$JOBD_KEEP_LOGS'; cp '$T'/*.log* '$T'/marks.* '$D'/server.log '$JOBD_KEEP_LOGS'/; }for p in \$(cat '$T'/*.pid 2>/dev/null); do kill -CONT \$p; kill -KILL \$p; done; sh '$PG' stop '$D'; rm -rf '$D'"
-
-if ! sh "$PG" start "$D" $$ >"$T/conninfo" 2>"$T/pg.err"; then
-	nok "server-started"; sed 's/^/#   /' "$T/pg.err" | tail -5; finish
-fi
-ok "server-started"
-CI=$(cat "$T/conninfo")
-q() { sh "$PG" psql "$D" -At -F ' ' -c "$1"; }
+cluster_server faults '*.log*' 'marks.*'
 
 # ---- nodes, and a supervisor ----
-# node_start NAME: starts the node NAME as $T/NAME.ci (its connection
-# string) and $T/NAME.env (variables for its environment, one a line) say;
-# each start logs to $T/NAME.log.N ($T/NAME.log: the newest). Fails if it
-# exits or is not listening within 30 s.
-gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-node_start() {
-	mkdir -p "$T/$1"
-	ns_n=$(( $(cat "$T/$1.starts" 2>/dev/null || echo 0) + 1 ))
-	echo "$ns_n" >"$T/$1.starts"
-	ns_log=$T/$1.log.$ns_n
-	: >"$ns_log"
-	ln -sf "$ns_log" "$T/$1.log"
-	# shellcheck disable=SC2046 # one variable a line, no spaces
-	env $(cat "$T/$1.env" 2>/dev/null) "$JOBD" -dbdir "$T/$1" -store "$(cat "$T/$1.ci")" \
-		-node "$1" -fsaddr "unix!$T/$1.sock" -pam none -killgrace 1s -keep_runs 1000 \
-		-logtostderr 2>>"$ns_log" &
-	ns_pid=$!
-	echo $ns_pid >"$T/$1.pid"
-	wait_for 30 sh -c "grep -q 'listening on unix!' '$ns_log' || ! kill -0 $ns_pid 2>/dev/null || grep -q '^State:.*Z' /proc/$ns_pid/status"
-	grep -q "listening on unix!" "$ns_log" && ! gone $ns_pid && return 0
-	echo "# node $1 did not start (its start $ns_n):"; sed 's/^/#   /' "$ns_log" | tail -5
-	kill -KILL $ns_pid 2>/dev/null; wait $ns_pid 2>/dev/null
-	return 1
-}
-pid() { cat "$T/$1.pid"; }
-alive() { ! gone "$(pid "$1")"; }
-on() { node=$1; shift; "$JOBCTL" -a "unix!$T/$node.sock" "$@"; }
-node_stop() {
-	p=$(pid "$1")
-	kill -TERM "$p" || return 1
-	wait_for 30 gone "$p" || return 1
-	wait "$p"
-}
+# node_start NAME (clusterlib.sh): $T/NAME.ci and $T/NAME.env say on which
+# database and in which environment, when the node is not to be like the
+# others.
+# shellcheck disable=SC2034 # read by node_start (clusterlib.sh)
+NODE_FLAGS="-keep_runs 1000"
 # The nodes a supervisor looks after; supervise starts again each that is
 # gone, counting it in RESTARTS (and $T/restarts: "NAME STATUS WHY"). An
 # exit other than the documented one (status 1, "exiting: what jobd holds
@@ -147,12 +108,6 @@ each_ran_since() {
 }
 # dups FILE: (instant, job) pairs written more than once (the first 5).
 dups() { awk '{ print $1, $2 }' "$1" | sort | uniq -d | head -5; }
-# settled PREFIX: no claim waiting and no run going for jobs PREFIX*.
-settled() {
-	st_sel="SELECT id FROM jobs WHERE name LIKE '$1%'"
-	[ "$(q "SELECT count(*) FROM fires WHERE state = 'claimed' AND job_id IN ($st_sel)")" = 0 ] &&
-	[ "$(q "SELECT count(*) FROM runs WHERE state IN (0, 1) AND job_id IN ($st_sel)")" = 0 ]
-}
 # gaps FILE STOP [FROM TO]...: "JOB INSTANT" for every instant, from the
 # job's first line to STOP - 1, missing from FILE, leaving out the windows
 # [FROM, TO] given, and the runs recorded lost (state 5) by the nodes in
@@ -173,16 +128,7 @@ gaps() {
 			}
 		}' "$T/lost" "$gp_f" | sort
 }
-# stuck PREFIX: claims waiting and runs going of jobs PREFIX* (the first 5).
-stuck() {
-	q "SELECT 'fire', j.name, f.sched, f.node, f.epoch, f.state FROM fires f JOIN jobs j ON j.id = f.job_id
-	   WHERE f.state = 'claimed' AND j.name LIKE '$1%'
-	   UNION ALL SELECT 'run', j.name, r.sched, r.node, r.id, r.state::text FROM runs r JOIN jobs j ON j.id = r.job_id
-	   WHERE r.state IN (0, 1) AND j.name LIKE '$1%' LIMIT 5"
-}
 
-echo "$CI" >"$T/a.ci"
-echo "$CI" >"$T/b.ci"
 # Node p reaches the database only through its own proxy.
 if [ -x "$PROXY" ]; then ok "pgproxy-built"; else nok "pgproxy-built (no $PROXY: make unit)"; finish; fi
 mkdir -p "$T/px"
@@ -190,9 +136,7 @@ mkdir -p "$T/px"
 echo $! >"$T/proxy.pid"
 check "pgproxy-listens" wait_for 10 grep -q "listening on" "$T/proxy.log"
 echo "host=$T/px port=5432 dbname=postgres user=postgres" >"$T/p.ci"
-for nd in a b p; do
-	if node_start $nd; then ok "node-$nd-starts"; else nok "node-$nd-starts"; finish; fi
-done
+nodes_start a b p
 SUPERVISED="a b p"
 
 # ==== a. the database restarted under load ====
@@ -330,8 +274,6 @@ ASAN_EXTRA=
 # stay real, as on a machine whose clock is set wrong).
 printf '%s\n' "LD_PRELOAD=$LIB" FAKETIME=+30s FAKETIME_DONT_FAKE_MONOTONIC=1 $ASAN_EXTRA >"$T/ahead.env"
 printf '%s\n' "LD_PRELOAD=$LIB" FAKETIME=-30s FAKETIME_DONT_FAKE_MONOTONIC=1 $ASAN_EXTRA >"$T/behind.env"
-echo "$CI" >"$T/ahead.ci"
-echo "$CI" >"$T/behind.ci"
 for nd in ahead behind; do
 	if node_start $nd; then ok "c-node-$nd-starts"; else nok "c-node-$nd-starts"; finish; fi
 done
@@ -388,9 +330,7 @@ on_time() { awk -v from=$((ALONE + 2)) -v to=$((STOP - 2)) '$1 >= from && $1 < t
 expect "c-off-clocks-alone-run-every-instant-on-time" "$((10 * (STOP - ALONE - 4)))" on_time
 expect "c-node-exits-only-as-documented" "0" echo "$CRASHES"
 
-# No batch of a node's was refused by the database (a deadlock between two
-# nodes' batches, say: the node loses what the batch held).
-refused() { cat "$T"/*.log.[0-9]* | grep -E "store: .*ERROR:" | cut -c1-300 | head -3; }
+# No batch of a node's was refused by the database.
 expect "no-batch-refused-by-the-database" "" refused
 for nd in ahead behind; do
 	check "node-$nd-exits-0" node_stop $nd

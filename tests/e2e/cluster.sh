@@ -16,45 +16,10 @@
 # The PostgreSQL binaries come from scripts/deps.sh (postgresql-15): their
 # absence is a failure, not a skip.
 . "$(dirname "$0")/lib.sh"
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-PG=$TOP/tests/tools/pgtmp.sh
-# Its own directory under /tmp: the server runs as another user (pgtmp.sh),
-# who cannot enter $T (0700).
-D=$(mktemp -d /tmp/jobd-cluster.XXXXXX)
-ON_EXIT="${ON_EXIT:+$ON_EXIT; }for p in \$(cat '$T'/*.pid 2>/dev/null); do kill -CONT \$p; kill -KILL \$p; done; sh '$PG' stop '$D'; rm -rf '$D'"
+. "$(dirname "$0")/clusterlib.sh"
+cluster_server cluster
 
-if ! sh "$PG" start "$D" $$ >"$T/conninfo" 2>"$T/pg.err"; then
-	nok "server-started"; sed 's/^/#   /' "$T/pg.err" | tail -5; finish
-fi
-ok "server-started"
-CI=$(cat "$T/conninfo")
-q() { sh "$PG" psql "$D" -At -c "$1"; }
-
-# node_start NAME: a node with its cache under $T/NAME and a unix socket.
-node_start() {
-	mkdir -p "$T/$1"
-	[ -f "$T/$1.log" ] && mv "$T/$1.log" "$T/$1.log.old"
-	"$JOBD" -dbdir "$T/$1" -store "$CI" -node "$1" -fsaddr "unix!$T/$1.sock" -pam none \
-		-killgrace 1s -logtostderr 2>>"$T/$1.log" &
-	echo $! >"$T/$1.pid"
-	if ! wait_for 30 grep -q "listening on unix!" "$T/$1.log"; then
-		echo "# node $1 did not start:"; sed 's/^/#   /' "$T/$1.log" | tail -5
-		return 1
-	fi
-}
-pid() { cat "$T/$1.pid"; }
-on() { node=$1; shift; "$JOBCTL" -a "unix!$T/$node.sock" "$@"; }
-# node_stop NAME: SIGTERM; fails unless it exits 0 within 30 s.
-node_stop() {
-	p=$(pid "$1")
-	kill -TERM "$p" || return 1
-	wait_for 30 sh -c "! kill -0 $p 2>/dev/null" || return 1
-	wait "$p"
-}
-
-for nd in a b c; do
-	if node_start $nd; then ok "node-$nd-starts"; else nok "node-$nd-starts"; finish; fi
-done
+nodes_start a b c
 expect "schema-at-version" "9" q "SELECT version FROM jobd_schema"
 expect "nodes-registered" "a 1,b 1,c 1" q "SELECT string_agg(name || ' ' || epoch, ',' ORDER BY name) FROM nodes"
 

@@ -14,42 +14,10 @@
 # The PostgreSQL binaries come from scripts/deps.sh (postgresql-15): their
 # absence is a failure, not a skip.
 . "$(dirname "$0")/lib.sh"
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-PG=$TOP/tests/tools/pgtmp.sh
-# Its own directory under /tmp: the server runs as another user (pgtmp.sh),
-# who cannot enter $T (0700).
-D=$(mktemp -d /tmp/jobd-nodes.XXXXXX)
-ON_EXIT="${ON_EXIT:+$ON_EXIT; }for p in \$(cat '$T'/*.pid 2>/dev/null); do kill -KILL \$p; done; sh '$PG' stop '$D'; rm -rf '$D'"
+. "$(dirname "$0")/clusterlib.sh"
+cluster_server nodes
 
-if ! sh "$PG" start "$D" $$ >"$T/conninfo" 2>"$T/pg.err"; then
-	nok "server-started"; sed 's/^/#   /' "$T/pg.err" | tail -5; finish
-fi
-ok "server-started"
-CI=$(cat "$T/conninfo")
-
-# node_start NAME: a node with its cache under $T/NAME and a unix socket.
-node_start() {
-	mkdir -p "$T/$1"
-	"$JOBD" -dbdir "$T/$1" -store "$CI" -node "$1" -fsaddr "unix!$T/$1.sock" -pam none \
-		-killgrace 1s -logtostderr 2>>"$T/$1.log" &
-	echo $! >"$T/$1.pid"
-	if ! wait_for 30 grep -q "listening on unix!" "$T/$1.log"; then
-		echo "# node $1 did not start:"; sed 's/^/#   /' "$T/$1.log" | tail -5
-		return 1
-	fi
-}
-pid() { cat "$T/$1.pid"; }
-on() { node=$1; shift; "$JOBCTL" -a "unix!$T/$node.sock" "$@"; }
-node_stop() {
-	p=$(pid "$1")
-	kill -TERM "$p" || return 1
-	wait_for 30 sh -c "! kill -0 $p 2>/dev/null" || return 1
-	wait "$p" && rm -f "$T/$1.pid"
-}
-
-for nd in a b c; do
-	if node_start $nd; then ok "node-$nd-starts"; else nok "node-$nd-starts"; finish; fi
-done
+nodes_start a b c
 
 # ---- the name space ----
 expect "root-has-nodes" "clone jobs stats events nodes" \

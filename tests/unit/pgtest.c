@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -144,6 +145,35 @@ void pgtest_init(void)
 	signal(SIGHUP, on_signal);
 }
 
+int pgtest_start(uv_loop_t *loop, const char *prog, const char *name, void (*first)(void))
+{
+	unit_prog = prog;
+	pgtest_init();
+	uv_loop_init(loop);
+	unit_run("server", pgtest_server);
+	if (unit_failed_checks)
+		return 0;
+	if (first)
+		unit_run(name, first);
+	return unit_failed_checks == 0;
+}
+
+static void count_closed(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+void pgtest_close(uv_loop_t *loop, PgConn *const *c, int n)
+{
+	int closed = 0;
+	for (int i = 0; i < n; i++)
+		pgconn_close(c[i], count_closed, &closed);
+	uv_run(loop, UV_RUN_DEFAULT);
+	CHECKF(closed == n, "%d of %d connections closed", closed, n);
+	int rc = uv_loop_close(loop);
+	CHECKF(rc == 0, "uv_loop_close: %s", uv_strerror(rc));
+}
+
 /* ---- running the loop, and SQL on a connection ---- */
 
 static int pgtest_timed_out;
@@ -185,6 +215,17 @@ int pgtest_wait_flag(uv_loop_t *loop, const int *flag, int ms)
 	return pgtest_wait(loop, flag_set, flag, ms);
 }
 
+static int never(const void *p)
+{
+	(void)p;
+	return 0;
+}
+
+void pgtest_wait_ms(uv_loop_t *loop, int ms)
+{
+	pgtest_wait(loop, never, NULL, ms);
+}
+
 void pgtest_q_done(void *arg, PGresult *res, const char *err)
 {
 	PgtestQ *q = arg;
@@ -211,6 +252,16 @@ long long pgtest_num(uv_loop_t *loop, PgConn *c, const char *s)
 {
 	PgtestQ q = pgtest_sql(loop, c, s);
 	return strtoll(q.val[0], NULL, 10);
+}
+
+PgtestQ pgtest_sqlf(uv_loop_t *loop, PgConn *c, const char *fmt, ...)
+{
+	char s[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s, sizeof s, fmt, ap);
+	va_end(ap);
+	return pgtest_sql(loop, c, s);
 }
 
 typedef struct Step {

@@ -10,6 +10,7 @@
  * for has happened or a deadline has passed, and timings are measured. */
 #include "cluster/node.h"
 #include "store/schema.h"
+#include "cnodetest.h"
 #include "pgtest.h"
 #include "unit.h"
 
@@ -36,17 +37,6 @@ static int wait_flag(const int *flag, int ms)
 	return pgtest_wait_flag(&loop, flag, ms);
 }
 
-static int never(const void *p)
-{
-	(void)p;
-	return 0;
-}
-
-static void wait_ms(int ms)
-{
-	wait_for(never, NULL, ms);
-}
-
 static int64_t boot_ms(void)
 {
 	struct timespec ts;
@@ -71,62 +61,11 @@ static long long sql_num(const char *s)
 	return pgtest_num(&loop, adm, s);
 }
 
-/* ---- nodes and what they report ---- */
+/* ---- nodes and what they report (cnodetest.c) ---- */
 
-/* A node on a connection of its own, which tells it when it is back. */
-typedef struct Peer {
-	PgConn *c;
-	ClusterNode *n;
-	int conn_up, conn_downs;
-	int state, nup, ndown, nfenced;
-	char why[256];
-	int nclock, clock_off;
-	int64_t clock_ms;
-} Peer;
-
-static void peer_conn(void *arg, int up, const char *why)
-{
-	(void)why;
-	Peer *p = arg;
-	p->conn_up = up;
-	if (!up)
-		p->conn_downs++;
-	if (p->n)
-		cnode_conn_changed(p->n, up);
-}
-
-static void peer_state(void *arg, int st, const char *why)
-{
-	Peer *p = arg;
-	p->state = st;
-	snprintf(p->why, sizeof p->why, "%s", why);
-	if (st == CNODE_UP)
-		p->nup++;
-	else if (st == CNODE_DOWN)
-		p->ndown++;
-	else if (st == CNODE_FENCED)
-		p->nfenced++;
-}
-
-static void peer_clock(void *arg, int off, int64_t ms)
-{
-	Peer *p = arg;
-	p->nclock++;
-	p->clock_off = off;
-	p->clock_ms = ms;
-}
-
-static PgConn *conn_new(Peer *p)
-{
-	PgConnOpts o = { .state = peer_conn, .arg = p };
-	return pgconn_new(&loop, pgtest_conninfo, &o);
-}
-
-static int peer_is_up(const void *arg)
-{
-	const Peer *p = arg;
-	return p->state == CNODE_UP;
-}
+typedef CnodetestPeer Peer;
+typedef CnodetestOut Out;
+#define out_done cnodetest_out_done
 
 /* The node holds a lease and its last renewal was answered. */
 static int peer_renewed(const void *arg)
@@ -135,71 +74,6 @@ static int peer_renewed(const void *arg)
 	CNodeInfo i;
 	cnode_info(p->n, &i);
 	return cnode_may_start(p->n) && i.failures == 0;
-}
-
-/* A node named name on a new connection; waits until it holds a lease. */
-static void peer_start(Peer *p, const char *name, CNodeOpts o)
-{
-	memset(p, 0, sizeof *p);
-	p->c = conn_new(p);
-	o.state = peer_state;
-	o.clock = peer_clock;
-	o.arg = p;
-	p->n = cnode_new(&loop, p->c, name, &o);
-	CHECKF(p->n != NULL, "cnode_new %s", name);
-	if (p->n)
-		CHECKF(wait_for(peer_is_up, p, 10000), "node %s never up: %s", name, p->why);
-}
-
-static int nclosed;
-
-static void on_closed(void *arg)
-{
-	(void)arg;
-	nclosed++;
-}
-
-/* Closing takes a turn of the loop or two (the handles' close callbacks). */
-static void settle_closed(int want)
-{
-	for (int i = 0; i < 400 && nclosed < want; i++)
-		uv_run(&loop, UV_RUN_NOWAIT);
-	CHECKF(nclosed >= want, "not closed");
-}
-
-static void node_close(Peer *p)
-{
-	if (p->n == NULL)
-		return;
-	int want = nclosed + 1;
-	cnode_close(p->n, on_closed, NULL);
-	p->n = NULL;
-	settle_closed(want);
-}
-
-static void conn_close(Peer *p)
-{
-	if (p->c == NULL)
-		return;
-	int want = nclosed + 1;
-	pgconn_close(p->c, on_closed, NULL);
-	p->c = NULL;
-	settle_closed(want);
-}
-
-/* An outcome of cnode_claim_fire / cnode_start_fire, or of a status read. */
-typedef struct Out {
-	int called, rc;
-	char err[700];
-	char *text;
-} Out;
-
-static void out_done(void *arg, int rc, const char *err)
-{
-	Out *o = arg;
-	o->called++;
-	o->rc = rc;
-	snprintf(o->err, sizeof o->err, "%s", err);
 }
 
 static void out_text(void *arg, int rc, const char *text)
@@ -211,16 +85,9 @@ static void out_text(void *arg, int rc, const char *text)
 	o->text = strdup(text);
 }
 
-/* Claims or starts (job, sched) on n and waits for the outcome. */
 static Out fire(ClusterNode *n, int start, long long job, long long sched)
 {
-	Out o = { 0 };
-	int r = start ? cnode_start_fire(n, job, sched, out_done, &o)
-	              : cnode_claim_fire(n, job, sched, out_done, &o);
-	CHECKF(r == 0, "%s refused at once: %d", start ? "start" : "claim", r);
-	if (r == 0)
-		CHECKF(wait_flag(&o.called, 10000), "no outcome");
-	return o;
+	return cnodetest_fire(&loop, n, start, job, sched);
 }
 
 static Peer a1, a2, b, c, d;
@@ -232,7 +99,7 @@ static Peer adm_peer;
 
 static void test_schema(void)
 {
-	adm = conn_new(&adm_peer);
+	adm = cnodetest_conn(&loop, &adm_peer);
 	pgtest_schema(&loop, adm);
 	sql("INSERT INTO jobs (id, name, schedule, cmd) VALUES (42, 'j', '* * * * *', 'true'::bytea)");
 }
@@ -262,7 +129,7 @@ static int is_fenced(const void *arg)
 static void test_epoch_fencing(void)
 {
 	CNodeOpts o = { .lease_ms = 3000, .renew_ms = 200, .margin_ms = 500 };
-	peer_start(&a1, "a", o);
+	cnodetest_start(&loop, &a1, "a", o);
 	CNodeInfo i1;
 	cnode_info(a1.n, &i1);
 	CHECKF(i1.epoch == 1, "first epoch %lld", (long long)i1.epoch);
@@ -270,7 +137,7 @@ static void test_epoch_fencing(void)
 	CHECK(sql_num("SELECT epoch FROM nodes WHERE name = 'a'") == 1);
 
 	CNodeOpts o2 = { .lease_ms = 3000, .renew_ms = 500, .margin_ms = 500 };
-	peer_start(&a2, "a", o2);
+	cnodetest_start(&loop, &a2, "a", o2);
 	CNodeInfo i2;
 	cnode_info(a2.n, &i2);
 	CHECKF(i2.epoch == 2, "second epoch %lld", (long long)i2.epoch);
@@ -287,12 +154,11 @@ static void test_epoch_fencing(void)
 	CHECK(cnode_claim_fire(a1.n, 42, 1000, out_done, &o1) == -ESTALE);
 	CHECK(cnode_start_fire(a1.n, 42, 1000, out_done, &o1) == -ESTALE);
 	/* Several of its renewal periods later: it has not registered again. */
-	wait_ms(700);
+	pgtest_wait_ms(&loop, 700);
 	CHECK(o1.called == 0 && a1.nfenced == 1);
 	CHECK(sql_num("SELECT epoch FROM nodes WHERE name = 'a'") == 2);
 	CHECK(a2.state == CNODE_UP && cnode_may_start(a2.n) && a2.nfenced == 0);
-	node_close(&a1);
-	conn_close(&a1);
+	cnodetest_stop(&loop, &a1);
 }
 
 static long long db_lease_us(const char *name)
@@ -337,7 +203,7 @@ static void test_renewal(void)
 static void test_claim(void)
 {
 	CNodeOpts o = { .lease_ms = 3000, .renew_ms = 500, .margin_ms = 500 };
-	peer_start(&b, "b", o);
+	cnodetest_start(&loop, &b, "b", o);
 	t0 = sql_num("SELECT floor(extract(epoch from now()))::bigint") - 5;
 	Out r = fire(a2.n, 0, 42, t0);
 	CHECKF(r.rc == CNODE_CLAIMED, "a's claim: %d %s", r.rc, r.err);
@@ -480,7 +346,7 @@ static void test_clock_offset(void)
 {
 	shift_ns = 30 * 1000000000LL;
 	CNodeOpts o = { .lease_ms = 3000, .renew_ms = 200, .margin_ms = 500, .wall_ns = fake_wall };
-	peer_start(&d, "d", o);
+	cnodetest_start(&loop, &d, "d", o);
 	int one = 1, two = 2;
 	CHECK(wait_for(clock_reported, &one, 3000));
 	CNodeInfo i;
@@ -511,8 +377,7 @@ static void test_clock_offset(void)
 	want = i.renewals + 5;
 	CHECK(wait_for(renewals_past, &want, 5000));
 	CHECKF(d.nclock == 2, "reported %d times", d.nclock);
-	node_close(&d);
-	conn_close(&d);
+	cnodetest_stop(&loop, &d);
 }
 
 /* The database stops: the node keeps believing in its lease only until its
@@ -558,14 +423,14 @@ static void test_lapse(void)
 	static uv_process_t proc;
 	enum { LEASE = 1500, RENEW = 300, MARGIN = 500 };
 	CNodeOpts o = { .lease_ms = LEASE, .renew_ms = RENEW, .margin_ms = MARGIN };
-	peer_start(&c, "c", o);
+	cnodetest_start(&loop, &c, "c", o);
 	Watch w = { 0 };
 	CNodeInfo i;
 	cnode_info(c.n, &i);
 	w.renewals = i.renewals;
 	w.last_renew_ms = boot_ms();
 	/* A few renewals first, then the database stops at once. */
-	wait_for(never, NULL, 700);
+	pgtest_wait_ms(&loop, 700);
 	watch_lapse(&w);
 	CHECK(cnode_may_start(c.n) && c.conn_downs == 0);
 	pgtest_script_exited = 0;
@@ -590,7 +455,7 @@ static void test_lapse(void)
 	CHECK(cnode_claim_fire(c.n, 42, t0 - 3, out_done, &r) == -EAGAIN);
 	CHECK(cnode_start_fire(c.n, 42, t0 - 3, out_done, &r) == -EAGAIN);
 	CHECK(wait_for(script_done, NULL, 30000) && pgtest_script_status == 0);
-	wait_ms(300);
+	pgtest_wait_ms(&loop, 300);
 	CHECK(!cnode_may_start(c.n) && c.nfenced == 0);
 
 	/* Back: the same epoch is renewed, not a new one registered. */
@@ -598,7 +463,7 @@ static void test_lapse(void)
 	pgtest_script_async(&loop, &proc, "start", NULL);
 	CHECK(wait_for(script_done, NULL, 60000) && pgtest_script_status == 0);
 	int64_t t = boot_ms();
-	CHECKF(wait_for(peer_is_up, &c, 10000), "not back: %s", c.why);
+	CHECKF(wait_for(cnodetest_is_up, &c, 10000), "not back: %s", c.why);
 	printf("# up again %lld ms after the server was\n", (long long)(boot_ms() - t));
 	cnode_info(c.n, &i);
 	CHECK(i.epoch == 1 && cnode_may_start(c.n) && c.nup == 2 && c.nfenced == 0);
@@ -622,7 +487,7 @@ static int c_down_again(const void *arg)
 
 static void test_paused(void)
 {
-	CHECK(wait_for(peer_is_up, &c, 5000));
+	CHECK(wait_for(cnodetest_is_up, &c, 5000));
 	CNodeInfo i;
 	cnode_info(c.n, &i);
 	CHECK(i.lease_left_ms > 0);
@@ -640,7 +505,7 @@ static void test_paused(void)
 	int ups = c.nup;
 	downs_want = c.ndown + 1;
 	CHECKF(wait_for(c_down_again, NULL, 1000), "state %d, %d downs", c.state, c.ndown);
-	CHECKF(wait_for(peer_is_up, &c, 5000), "not renewed after the pause: %s", c.why);
+	CHECKF(wait_for(cnodetest_is_up, &c, 5000), "not renewed after the pause: %s", c.why);
 	CHECK(c.nup == ups + 1 && cnode_may_start(c.n) && c.nfenced == 0);
 }
 
@@ -653,41 +518,27 @@ static void test_close(void)
 	CHECK(cnode_claim_fire(b.n, 42, t0 - 4, out_done, &r) == 0);
 	Out s = { 0 };
 	CHECK(cnode_list(b.n, out_text, &s) == 0);
-	int want = nclosed + 1;
-	cnode_close(b.n, on_closed, NULL);
+	int want = cnodetest_closed + 1;
+	cnode_close(b.n, cnodetest_on_closed, NULL);
 	b.n = NULL;
 	CHECKF(r.called == 1 && r.rc == -ECANCELED, "%d %d", r.called, r.rc);
 	CHECKF(s.called == 1 && s.rc == -ECANCELED, "%d %d", s.called, s.rc);
 	free(s.text);
-	settle_closed(want);
+	cnodetest_settle(&loop, want);
 	/* The claim went and was answered after the node was gone. */
 	Q q = { 0 };
 	CHECK(pgconn_query(b.c, "SELECT 1", 0, NULL, q_done, &q) == 0);
 	CHECK(wait_flag(&q.called, 10000) && q.ok);
 	CHECK(r.called == 1 && s.called == 1);
-	conn_close(&b);
-	node_close(&a2);
-	conn_close(&a2);
-	node_close(&c);
-	conn_close(&c);
-	int n0 = nclosed;
-	pgconn_close(adm, on_closed, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(nclosed == n0 + 1);
-	int rc = uv_loop_close(&loop);
-	CHECKF(rc == 0, "uv_loop_close: %s", uv_strerror(rc));
+	cnodetest_stop(&loop, &b);
+	cnodetest_stop(&loop, &a2);
+	cnodetest_stop(&loop, &c);
+	pgtest_close(&loop, &adm, 1);
 }
 
 int main(void)
 {
-	unit_prog = "t_cnode";
-	pgtest_init();
-	uv_loop_init(&loop);
-	unit_run("server", pgtest_server);
-	if (unit_failed_checks)
-		return unit_done();
-	unit_run("schema-applied", test_schema);
-	if (unit_failed_checks)
+	if (!pgtest_start(&loop, "t_cnode", "schema-applied", test_schema))
 		return unit_done();
 	unit_run("options", test_options);
 	unit_run("epoch-bumped-older-fenced", test_epoch_fencing);

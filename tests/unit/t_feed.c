@@ -23,15 +23,9 @@ static int wait_for(int (*pred)(const void *), const void *arg, int ms)
 	return pgtest_wait(&loop, pred, arg, ms);
 }
 
-static int never(const void *p)
-{
-	(void)p;
-	return 0;
-}
-
 static void wait_ms(int ms)
 {
-	wait_for(never, NULL, ms);
+	pgtest_wait_ms(&loop, ms);
 }
 
 /* The loop's clock, brought up to date (ms). */
@@ -180,6 +174,7 @@ static int times(const Feed *d, long long seq)
 	return k;
 }
 
+/* What a wait is for: seq on the feed d (delivered, or passed by its cursor). */
 typedef struct Want {
 	const Feed *d;
 	long long seq;
@@ -336,14 +331,9 @@ static void test_out_of_order(void)
 	PQfinish(t2);
 }
 
-typedef struct Past {
-	const Feed *d;
-	long long seq;
-} Past;
-
 static int cursor_past(const void *arg)
 {
-	const Past *pp = arg;
+	const Want *pp = arg;
 	return info(pp->d).cursor >= pp->seq;
 }
 
@@ -359,7 +349,7 @@ static void test_rollback_gap(void)
 	uint64_t t0 = loop_ms();
 	CFeedInfo i = info(&b);
 	CHECKF(i.gaps == 1 && i.cursor == n - 1, "gaps %zu cursor %lld", i.gaps, (long long)i.cursor);
-	Past want = { &b, n1 };
+	Want want = { &b, n1 };
 	CHECKF(wait_for(cursor_past, &want, 3000), "the cursor stayed at %lld", (long long)info(&b).cursor);
 	uint64_t dt = loop_ms() - t0;
 	printf("# the gap was given up %llu ms after it was seen\n", (unsigned long long)dt);
@@ -559,21 +549,12 @@ static void test_close_all(void)
 {
 	feed_close(&a);
 	PQfinish(db);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	int rc = uv_loop_close(&loop);
-	CHECKF(rc == 0, "uv_loop_close: %s", uv_strerror(rc));
+	pgtest_close(&loop, NULL, 0);
 }
 
 int main(void)
 {
-	unit_prog = "t_feed";
-	pgtest_init();
-	uv_loop_init(&loop);
-	unit_run("server", pgtest_server);
-	if (unit_failed_checks)
-		return unit_done();
-	unit_run("schema-applied", test_schema);
-	if (unit_failed_checks)
+	if (!pgtest_start(&loop, "t_feed", "schema-applied", test_schema))
 		return unit_done();
 	unit_run("options", test_options);
 	unit_run("notify-within-100ms", test_notify_latency);

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,16 +44,7 @@ static PgtestQ sql(const char *s)
 }
 
 /* A number from SQL with one number in it: fmt's %lld. */
-static long long num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long num(const char *fmt, ...)
-{
-	char s[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s, sizeof s, fmt, ap);
-	va_end(ap);
-	return pgtest_num(&loop, adm, s);
-}
+#define num(...) pgtest_numf(&loop, adm, __VA_ARGS__)
 
 /* ---- commits ---- */
 
@@ -444,24 +434,9 @@ static void test_empty_and_close(void)
 	CHECK(pgtest_num(&loop, adm, "SELECT count(*) FROM jobs WHERE name = 'five'") == 1);
 }
 
-static int closed_n;
-
-static void on_closed(void *arg)
-{
-	(void)arg;
-	closed_n++;
-}
-
 int main(void)
 {
-	unit_prog = "t_mirror";
-	pgtest_init();
-	uv_loop_init(&loop);
-	unit_run("server", pgtest_server);
-	if (unit_failed_checks)
-		return unit_done();
-	unit_run("schema-applied", test_schema);
-	if (unit_failed_checks)
+	if (!pgtest_start(&loop, "t_mirror", "schema-applied", test_schema))
 		return unit_done();
 	unit_run("ids-in-blocks", test_ids);
 	unit_run("create-notifies", test_create);
@@ -473,11 +448,6 @@ int main(void)
 	unit_run("empty-commit-and-close", test_empty_and_close);
 	if (ma)
 		mirror_close(ma);
-	pgconn_close(ca, on_closed, NULL);
-	pgconn_close(cb, on_closed, NULL);
-	pgconn_close(adm, on_closed, NULL);
-	while (closed_n < 3 && uv_run(&loop, UV_RUN_ONCE))
-		;
-	uv_loop_close(&loop);
+	pgtest_close(&loop, (PgConn *[]){ ca, cb, adm }, 3);
 	return unit_done();
 }

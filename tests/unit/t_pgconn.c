@@ -373,18 +373,27 @@ static void test_close(void)
 	CHECK(wait_n(&nclosed, want, 5000));
 }
 
+/* A fake server's listening socket (of type, with backlog) where libpq
+ * looks for a server in the directory pgtest_root/name (port 5432): the
+ * directory is made, its path put in dir. */
+static int fake_server(const char *name, int type, int backlog, char *dir, size_t n)
+{
+	snprintf(dir, n, "%s/%s", pgtest_root, name);
+	CHECK(mkdir(dir, 0700) == 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	CHECK(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.5432", dir) <
+	      (int)sizeof sa.sun_path);
+	int fd = socket(AF_UNIX, type, 0);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, backlog) == 0);
+	return fd;
+}
+
 /* A server that takes the connection and never answers: the attempt is
  * given up at its deadline, and the loop runs on all the while. */
 static void test_silent_server(void)
 {
 	char dir[128];
-	snprintf(dir, sizeof dir, "%s/silent", pgtest_root);
-	CHECK(mkdir(dir, 0700) == 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	CHECK(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.5432", dir) <
-	      (int)sizeof sa.sun_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 64) == 0);
+	int fd = fake_server("silent", SOCK_STREAM, 64, dir, sizeof dir);
 	char ci[256];
 	snprintf(ci, sizeof ci, "host=%s port=5432 dbname=x user=x", dir);
 	downs = 0;
@@ -445,14 +454,8 @@ static void readonly_server(int lfd)
  * on a new socket, which must be watched afresh. */
 static void test_socket_change(void)
 {
-	char dir[64];
-	snprintf(dir, sizeof dir, "%s/readonly", pgtest_root);
-	CHECK(mkdir(dir, 0700) == 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	CHECK(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.5432", dir) <
-	      (int)sizeof sa.sun_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 4) == 0);
+	char dir[128];
+	int fd = fake_server("readonly", SOCK_STREAM | SOCK_CLOEXEC, 4, dir, sizeof dir);
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0)
@@ -542,19 +545,14 @@ static void test_server_lost(void)
 /* Everything closed: the loop has no handle left. */
 static void test_close_all(void)
 {
-	close_wait(pc);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	int r = uv_loop_close(&loop);
-	CHECKF(r == 0, "uv_loop_close: %s", uv_strerror(r));
+	pgtest_close(&loop, &pc, 1);
 }
 
 int main(void)
 {
-	unit_prog = "t_pgconn";
-	pgtest_init();
-	uv_loop_init(&loop);
-	unit_run("server", pgtest_server);
-	if (unit_failed_checks)
+	/* connect is run apart: the tests after it need its connection up,
+	 * whatever else it found. */
+	if (!pgtest_start(&loop, "t_pgconn", NULL, NULL))
 		return unit_done();
 	unit_run("connect", test_connect);
 	if (!pgconn_up(pc))

@@ -9,11 +9,11 @@
 #include "cluster/node.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "cnodetest.h"
 #include "pgtest.h"
 #include "unit.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,141 +22,25 @@
 
 static uv_loop_t loop;
 
-/* ---- running the loop ---- */
-
-static int timed_out;
-
-static void on_deadline(uv_timer_t *h)
-{
-	(void)h;
-	timed_out = 1;
-}
-
-static void on_wake(uv_timer_t *h)
-{
-	(void)h;
-}
-
-/* Runs the loop until pred(arg) or ms pass, looking every 5 ms at least
- * (a lease running out is no event of the loop's); 1 if pred came true. */
-static int wait_for(int (*pred)(const void *), const void *arg, int ms)
-{
-	uv_timer_t t, wake;
-	uv_timer_init(&loop, &t);
-	uv_timer_init(&loop, &wake);
-	timed_out = 0;
-	uv_timer_start(&t, on_deadline, (uint64_t)ms, 0);
-	uv_timer_start(&wake, on_wake, 5, 5);
-	while (!pred(arg) && !timed_out)
-		uv_run(&loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_close((uv_handle_t *)&wake, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	return pred(arg);
-}
-
-static int int_set(const void *p)
-{
-	return *(const int *)p != 0;
-}
-
-static int wait_flag(const int *flag, int ms)
-{
-	return wait_for(int_set, flag, ms);
-}
-
-static int never(const void *p)
-{
-	(void)p;
-	return 0;
-}
-
 /* ---- SQL on the test's own connection ---- */
 
-typedef struct Q {
-	int called, ok;
-	char err[700];
-	char val[128];              /* the first row's first field */
-} Q;
-
-static void q_done(void *arg, PGresult *res, const char *err)
-{
-	Q *q = arg;
-	q->called = 1;
-	q->ok = res != NULL;
-	snprintf(q->err, sizeof q->err, "%s", err);
-	if (res && PQntuples(res) > 0 && PQnfields(res) > 0)
-		snprintf(q->val, sizeof q->val, "%s", PQgetvalue(res, 0, 0));
-}
+typedef PgtestQ Q;
+#define q_done pgtest_q_done
 
 static PgConn *adm;
 
-static Q sql_on(PgConn *c, const char *s)
-{
-	Q q = { 0 };
-	int r = pgconn_query(c, s, 0, NULL, q_done, &q);
-	CHECKF(r == 0, "pgconn_query %s: %d", s, r);
-	if (r == 0)
-		CHECKF(wait_flag(&q.called, 10000), "no answer to %s", s);
-	CHECKF(q.ok, "%s: %s", s, q.err);
-	return q;
-}
-
 static Q sql(const char *s)
 {
-	return sql_on(adm, s);
+	return pgtest_sql(&loop, adm, s);
 }
 
-static long long num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long num(const char *fmt, ...)
-{
-	char s[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s, sizeof s, fmt, ap);
-	va_end(ap);
-	return strtoll(sql(s).val, NULL, 10);
-}
+/* SQL made with printf's fmt: a number, or a statement's answer. */
+#define num(...) pgtest_numf(&loop, adm, __VA_ARGS__)
+#define exec_f(...) pgtest_sqlf(&loop, adm, __VA_ARGS__)
 
-static void exec_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void exec_f(const char *fmt, ...)
-{
-	char s[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s, sizeof s, fmt, ap);
-	va_end(ap);
-	sql(s);
-}
+/* ---- nodes (cnodetest.c) ---- */
 
-/* ---- nodes ---- */
-
-typedef struct Peer {
-	PgConn *c;
-	ClusterNode *n;
-	int state;
-	char why[256];
-} Peer;
-
-static void peer_conn(void *arg, int up, const char *why)
-{
-	(void)why;
-	Peer *p = arg;
-	if (p->n)
-		cnode_conn_changed(p->n, up);
-}
-
-static void peer_state(void *arg, int st, const char *why)
-{
-	Peer *p = arg;
-	p->state = st;
-	snprintf(p->why, sizeof p->why, "%s", why);
-}
-
-static int peer_is_up(const void *arg)
-{
-	return ((const Peer *)arg)->state == CNODE_UP;
-}
+typedef CnodetestPeer Peer;
 
 static int is_fenced(const void *arg)
 {
@@ -166,51 +50,6 @@ static int is_fenced(const void *arg)
 /* Short leases for the nodes that die: gone from the database 1.5 s after
  * their last renewal. The reapers keep the defaults. */
 static const CNodeOpts mortal = { .lease_ms = 1500, .renew_ms = 300, .margin_ms = 500 };
-
-static void peer_start(Peer *p, const char *name, CNodeOpts o)
-{
-	memset(p, 0, sizeof *p);
-	PgConnOpts co = { .state = peer_conn, .arg = p };
-	p->c = pgconn_new(&loop, pgtest_conninfo, &co);
-	o.state = peer_state;
-	o.arg = p;
-	p->n = cnode_new(&loop, p->c, name, &o);
-	CHECKF(p->n != NULL, "cnode_new %s", name);
-	if (p->n)
-		CHECKF(wait_for(peer_is_up, p, 10000), "node %s never up: %s", name, p->why);
-}
-
-static int nclosed;
-
-static void on_closed(void *arg)
-{
-	(void)arg;
-	nclosed++;
-}
-
-static void settle_closed(int want)
-{
-	for (int i = 0; i < 400 && nclosed < want; i++)
-		uv_run(&loop, UV_RUN_NOWAIT);
-	CHECKF(nclosed >= want, "not closed");
-}
-
-/* The node stops (as a process that dies: its lease lapses by itself). */
-static void peer_stop(Peer *p)
-{
-	if (p->n) {
-		int want = nclosed + 1;
-		cnode_close(p->n, on_closed, NULL);
-		p->n = NULL;
-		settle_closed(want);
-	}
-	if (p->c) {
-		int want = nclosed + 1;
-		pgconn_close(p->c, on_closed, NULL);
-		p->c = NULL;
-		settle_closed(want);
-	}
-}
 
 static const char *dead_name;
 
@@ -225,33 +64,15 @@ static int lease_over(const void *arg)
 static void wait_dead(const char *name)
 {
 	dead_name = name;
-	CHECKF(wait_for(lease_over, NULL, 10000), "%s's lease never ended", name);
+	CHECKF(pgtest_wait(&loop, lease_over, NULL, 10000), "%s's lease never ended", name);
 }
 
 /* ---- claims, starts, reaps ---- */
 
-typedef struct Out {
-	int called, rc;
-	char err[700];
-} Out;
-
-static void out_done(void *arg, int rc, const char *err)
-{
-	Out *o = arg;
-	o->called++;
-	o->rc = rc;
-	snprintf(o->err, sizeof o->err, "%s", err);
-}
-
+/* Claims or starts (job, sched) on n: the outcome's rc. */
 static int fire(ClusterNode *n, int start, long long job, long long sched)
 {
-	Out o = { 0 };
-	int r = start ? cnode_start_fire(n, job, sched, out_done, &o)
-	              : cnode_claim_fire(n, job, sched, out_done, &o);
-	CHECKF(r == 0, "%s refused at once: %d", start ? "start" : "claim", r);
-	if (r == 0)
-		CHECKF(wait_flag(&o.called, 10000), "no outcome");
-	return o.rc;
+	return cnodetest_fire(&loop, n, start, job, sched).rc;
 }
 
 /* What a reap reported, copied. */
@@ -286,7 +107,7 @@ static Got *reap(ClusterNode *n)
 	int r = cnode_reap(n, reap_done, g);
 	CHECKF(r == 0, "reap refused at once: %d", r);
 	if (r == 0)
-		CHECKF(wait_flag(&g->called, 10000), "no answer to the reap");
+		CHECKF(pgtest_wait_flag(&loop, &g->called, 10000), "no answer to the reap");
 	CHECKF(g->called == 1, "reported %d times", g->called);
 	return g;
 }
@@ -305,7 +126,7 @@ static const char *fire_row(long long job, long long sched)
 	char s[300];
 	snprintf(s, sizeof s, "SELECT node || ' ' || epoch || ' ' || state || ' ' || run_id || ' ' "
 	         "|| reruns FROM fires WHERE job_id = %lld AND sched = %lld", job, sched);
-	snprintf(row, sizeof row, "%s", sql(s).val);
+	snprintf(row, sizeof row, "%s", sql(s).val[0]);
 	return row;
 }
 
@@ -322,45 +143,19 @@ static long long t0;            /* due instants are t0 - k (unix s, the database
 
 /* ---- the tests ---- */
 
-static void batch_done(void *arg, int rc, const char *why)
-{
-	Out *o = arg;
-	o->called = 1;
-	o->rc = rc;
-	snprintf(o->err, sizeof o->err, "%s", why);
-}
-
-static void adm_conn(void *arg, int up, const char *why)
-{
-	(void)arg, (void)up, (void)why;
-}
-
 static void test_schema(void)
 {
-	PgConnOpts o = { .state = adm_conn };
+	PgConnOpts o = { 0 };
 	adm = pgconn_new(&loop, pgtest_conninfo, &o);
-	for (int v = schema_empty(SCHEMA_PG) + 1; v <= SCHEMA_VERSION; v++) {
-		Out r = { 0 };
-		CHECK(pgconn_batch_begin(adm) == 0);
-		const char *s;
-		for (int i = 0; (s = schema_stmt(SCHEMA_PG, v, i)) != NULL; i++)
-			CHECK(pgconn_query(adm, s, 0, NULL, NULL, NULL) == 0);
-		char stamp[64];
-		schema_stamp(SCHEMA_PG, v, stamp, sizeof stamp);
-		CHECK(pgconn_query(adm, stamp, 0, NULL, NULL, NULL) == 0);
-		CHECK(pgconn_batch_commit(adm, batch_done, &r) == 0);
-		CHECKF(wait_flag(&r.called, 20000), "step %d: no answer", v);
-		CHECKF(r.rc == 0, "step %d: %s", v, r.err);
-	}
-	CHECK(num("SELECT version FROM jobd_schema") == SCHEMA_VERSION);
+	pgtest_schema(&loop, adm);
 	/* Job 1 orphan=lost (the default), job 2 orphan=rerun, job 3 for many. */
 	sql("INSERT INTO jobs (id, name, schedule, cmd) VALUES (1, 'lost', '* * * * *', 'true'::bytea),"
 	    " (3, 'many', '* * * * *', 'true'::bytea)");
 	sql("INSERT INTO jobs (id, name, schedule, cmd, orphan) VALUES (2, 'rerun', '* * * * *',"
 	    " 'true'::bytea, 1)");
 	t0 = num("SELECT floor(extract(epoch from now()))::bigint") - 10;
-	peer_start(&b, "b", (CNodeOpts){ 0 });
-	peer_start(&c, "c", (CNodeOpts){ 0 });
+	cnodetest_start(&loop, &b, "b", (CNodeOpts){ 0 });
+	cnodetest_start(&loop, &c, "c", (CNodeOpts){ 0 });
 }
 
 /* 5: while the claim's node holds its lease, a reap takes nothing; nor
@@ -368,7 +163,7 @@ static void test_schema(void)
 static void test_alive_kept(void)
 {
 	Peer a;
-	peer_start(&a, "a5", mortal);
+	cnodetest_start(&loop, &a, "a5", mortal);
 	CHECK(fire(a.n, 0, 1, t0 - 5) == CNODE_CLAIMED);
 	Got *g = reap(b.n);
 	CHECKF(g->rc == 0 && g->nclaims == 0 && g->nlost == 0, "%d %s: %zu claims %zu lost", g->rc,
@@ -381,16 +176,16 @@ static void test_alive_kept(void)
 
 	/* Dead, but not for a minute yet: a reaper with that grace waits. */
 	CHECK(fire(a.n, 0, 1, t0 - 6) == CNODE_CLAIMED);
-	peer_stop(&a);
+	cnodetest_stop(&loop, &a);
 	wait_dead("a5");
 	Peer patient;
-	peer_start(&patient, "patient", (CNodeOpts){ .reap_grace_ms = 60000 });
+	cnodetest_start(&loop, &patient, "patient", (CNodeOpts){ .reap_grace_ms = 60000 });
 	g = reap(patient.n);
 	CHECKF(g->rc == 0 && g->nclaims == 0 && g->nlost == 0, "%d %s: %zu claims", g->rc, g->err,
 	       g->nclaims);
 	free(g);
 	CHECK(strncmp(fire_row(1, t0 - 6), "a5 ", 3) == 0);
-	peer_stop(&patient);
+	cnodetest_stop(&loop, &patient);
 	/* Without a grace it is taken (test 1 says more). */
 	g = reap(b.n);
 	CHECKF(g->rc == 0 && g->nclaims == 1 && g->claims[0].sched == t0 - 6, "%d %zu", g->rc,
@@ -414,7 +209,7 @@ static int renewed(const void *arg)
 static void test_claim_taken(void)
 {
 	Peer a;
-	peer_start(&a, "a1", (CNodeOpts){ 0 });    /* renews every 2 s */
+	cnodetest_start(&loop, &a, "a1", (CNodeOpts){ 0 });    /* renews every 2 s */
 	CHECK(fire(a.n, 0, 1, t0 - 1) == CNODE_CLAIMED);
 	long long old_epoch = epoch_of(a.n);
 	/* Right after a renewal: the next is 2 s away, time enough for what
@@ -422,7 +217,7 @@ static void test_claim_taken(void)
 	CNodeInfo i;
 	cnode_info(a.n, &i);
 	renewals_seen = i.renewals;
-	CHECK(wait_for(renewed, &a, 5000));
+	CHECK(pgtest_wait(&loop, renewed, &a, 5000));
 	sql("UPDATE nodes SET lease_until = now() - interval '1 millisecond' WHERE name = 'a1'");
 	CHECK(cnode_may_start(a.n));            /* it does not know */
 	Got *g = reap(b.n);
@@ -442,20 +237,20 @@ static void test_claim_taken(void)
 	g = reap(c.n);
 	CHECK(g->rc == 0 && g->nclaims == 0 && g->nlost == 0);
 	free(g);
-	peer_stop(&a);
+	cnodetest_stop(&loop, &a);
 
 	/* A node that started again (a newer epoch) has no say over its older
 	 * self's claims, lease or not: they are dead at once. */
-	peer_start(&a, "a1b", mortal);
+	cnodetest_start(&loop, &a, "a1b", mortal);
 	CHECK(fire(a.n, 0, 1, t0 - 7) == CNODE_CLAIMED);
 	Peer again;
-	peer_start(&again, "a1b", mortal);
+	cnodetest_start(&loop, &again, "a1b", mortal);
 	g = reap(b.n);
 	CHECKF(g->rc == 0 && g->nclaims == 1 && g->claims[0].sched == t0 - 7, "%d %zu", g->rc,
 	       g->nclaims);
 	free(g);
-	peer_stop(&a);
-	peer_stop(&again);
+	cnodetest_stop(&loop, &a);
+	cnodetest_stop(&loop, &again);
 }
 
 /* 2: the run of a dead node's started fire becomes lost, with an end; with
@@ -463,13 +258,13 @@ static void test_claim_taken(void)
 static void test_run_lost(void)
 {
 	Peer a;
-	peer_start(&a, "a2", mortal);
+	cnodetest_start(&loop, &a, "a2", mortal);
 	CHECK(fire(a.n, 0, 1, t0 - 2) == CNODE_CLAIMED);
 	CHECK(fire(a.n, 1, 1, t0 - 2) == 1);
 	run_row(100, 1, t0 - 2, RUN_RUNNING);
 	/* Its claim that no run came of yet (claimed, never started) too. */
 	CHECK(fire(a.n, 0, 1, t0 - 3) == CNODE_CLAIMED);
-	peer_stop(&a);
+	cnodetest_stop(&loop, &a);
 	wait_dead("a2");
 	long long before = num("SELECT (extract(epoch from now()) * 1000000)::bigint * 1000");
 	Got *g = reap(b.n);
@@ -499,12 +294,12 @@ static void test_run_lost(void)
 static void test_rerun_once(void)
 {
 	Peer a, e;
-	peer_start(&a, "a3", mortal);
-	peer_start(&e, "e3", mortal);
+	cnodetest_start(&loop, &a, "a3", mortal);
+	cnodetest_start(&loop, &e, "e3", mortal);
 	CHECK(fire(a.n, 0, 2, t0) == CNODE_CLAIMED);
 	CHECK(fire(a.n, 1, 2, t0) == 1);
 	run_row(200, 2, t0, RUN_RUNNING);
-	peer_stop(&a);
+	cnodetest_stop(&loop, &a);
 	wait_dead("a3");
 	Got *g = reap(e.n);
 	CHECKF(g->rc == 0 && g->nlost == 1 && g->nclaims == 1, "%d %s: %zu lost %zu claims", g->rc,
@@ -521,7 +316,7 @@ static void test_rerun_once(void)
 	/* e3 runs it again, then dies. */
 	CHECK(fire(e.n, 1, 2, t0) == 1);
 	run_row(201, 2, t0, RUN_RUNNING);
-	peer_stop(&e);
+	cnodetest_stop(&loop, &e);
 	wait_dead("e3");
 	g = reap(c.n);
 	CHECKF(g->rc == 0 && g->nlost == 1 && g->nclaims == 0, "%d %s: %zu lost %zu claims", g->rc,
@@ -571,7 +366,7 @@ static void test_two_reapers(void)
 	       " 'started', 1000 + g FROM generate_series(%d, %d) g", MANY + 1, 2 * MANY);
 	Got *gb = calloc(1, sizeof *gb), *gc = calloc(1, sizeof *gc);
 	CHECK(cnode_reap(b.n, reap_done, gb) == 0 && cnode_reap(c.n, reap_done, gc) == 0);
-	CHECK(wait_flag(&gb->called, 10000) && wait_flag(&gc->called, 10000));
+	CHECK(pgtest_wait_flag(&loop, &gb->called, 10000) && pgtest_wait_flag(&loop, &gc->called, 10000));
 	CHECKF(gb->rc == 0 && gc->rc == 0, "%s / %s", gb->err, gc->err);
 	printf("# b took %zu claims and %zu runs, c %zu and %zu\n", gb->nclaims, gb->nlost,
 	       gc->nclaims, gc->nlost);
@@ -602,14 +397,14 @@ static void test_two_reapers(void)
 static void test_reaper_fenced(void)
 {
 	Peer a, r1, r2, r2b;
-	peer_start(&a, "a6", mortal);
+	cnodetest_start(&loop, &a, "a6", mortal);
 	CHECK(fire(a.n, 0, 1, t0 - 8) == CNODE_CLAIMED);
-	peer_stop(&a);
+	cnodetest_stop(&loop, &a);
 	wait_dead("a6");
 
 	/* The database holds r1's lease over (set on r1's own connection: no
 	 * renewal of r1's comes between), r1 does not know yet. */
-	peer_start(&r1, "r1", (CNodeOpts){ 0 });
+	cnodetest_start(&loop, &r1, "r1", (CNodeOpts){ 0 });
 	Q e = { 0 };
 	CHECK(pgconn_query(r1.c, "UPDATE nodes SET lease_until = now() - interval '1 s'"
 	                   " WHERE name = 'r1'", 0, NULL, q_done, &e) == 0);
@@ -621,12 +416,12 @@ static void test_reaper_fenced(void)
 	CHECK(strncmp(fire_row(1, t0 - 8), "a6 ", 3) == 0);
 
 	/* r2 is fenced (another process took its name): refused at once. */
-	peer_start(&r2, "r2", mortal);
-	peer_start(&r2b, "r2", mortal);
-	CHECKF(wait_for(is_fenced, &r2, 3000), "r2 not fenced");
+	cnodetest_start(&loop, &r2, "r2", mortal);
+	cnodetest_start(&loop, &r2b, "r2", mortal);
+	CHECKF(pgtest_wait(&loop, is_fenced, &r2, 3000), "r2 not fenced");
 	Got none = { 0 };
 	CHECK(cnode_reap(r2.n, reap_done, &none) == -ESTALE);
-	peer_stop(&r2);
+	cnodetest_stop(&loop, &r2);
 	/* r2b paused past its local lease (the loop stands still, as under
 	 * SIGSTOP): refused at once, though the database's lease is not over. */
 	CNodeInfo i;
@@ -634,15 +429,15 @@ static void test_reaper_fenced(void)
 	usleep((useconds_t)(i.lease_left_ms + 20) * 1000);
 	CHECK(cnode_reap(r2b.n, reap_done, &none) == -EAGAIN);
 	CHECK(num("SELECT count(*) FROM nodes WHERE name = 'r2' AND lease_until > now()") == 1);
-	wait_for(never, NULL, 50);
+	pgtest_wait_ms(&loop, 50);
 	CHECK(none.called == 0);
-	peer_stop(&r2b);
+	cnodetest_stop(&loop, &r2b);
 	CHECK(strncmp(fire_row(1, t0 - 8), "a6 ", 3) == 0);
 	/* A reaper with a lease takes it. */
 	g = reap(c.n);
 	CHECK(g->rc == 0 && g->nclaims == 1 && g->claims[0].sched == t0 - 8);
 	free(g);
-	peer_stop(&r1);
+	cnodetest_stop(&loop, &r1);
 }
 
 /* Closing with a reap in flight reports it before close returns. */
@@ -650,34 +445,22 @@ static void test_close(void)
 {
 	Got g = { 0 };
 	CHECK(cnode_reap(b.n, reap_done, &g) == 0);
-	int want = nclosed + 1;
-	cnode_close(b.n, on_closed, NULL);
+	int want = cnodetest_closed + 1;
+	cnode_close(b.n, cnodetest_on_closed, NULL);
 	b.n = NULL;
 	CHECKF(g.called == 1 && g.rc == -ECANCELED && g.nclaims == 0, "%d %d", g.called, g.rc);
-	settle_closed(want);
+	cnodetest_settle(&loop, want);
 	Q q = { 0 };
 	CHECK(pgconn_query(b.c, "SELECT 1", 0, NULL, q_done, &q) == 0);
-	CHECK(wait_flag(&q.called, 10000) && q.ok && g.called == 1);
-	peer_stop(&b);
-	peer_stop(&c);
-	int n0 = nclosed;
-	pgconn_close(adm, on_closed, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(nclosed == n0 + 1);
-	int rc = uv_loop_close(&loop);
-	CHECKF(rc == 0, "uv_loop_close: %s", uv_strerror(rc));
+	CHECK(pgtest_wait_flag(&loop, &q.called, 10000) && q.ok && g.called == 1);
+	cnodetest_stop(&loop, &b);
+	cnodetest_stop(&loop, &c);
+	pgtest_close(&loop, &adm, 1);
 }
 
 int main(void)
 {
-	unit_prog = "t_reap";
-	pgtest_init();
-	uv_loop_init(&loop);
-	unit_run("server", pgtest_server);
-	if (unit_failed_checks)
-		return unit_done();
-	unit_run("schema-applied", test_schema);
-	if (unit_failed_checks)
+	if (!pgtest_start(&loop, "t_reap", "schema-applied", test_schema))
 		return unit_done();
 	unit_run("alive-node-kept", test_alive_kept);
 	unit_run("dead-claim-taken", test_claim_taken);

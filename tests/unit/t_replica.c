@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +22,7 @@ static Replica *rb;
 static Store *cache;
 static char *cache_dir;
 
-static long long num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long num(const char *fmt, ...)
-{
-	char s[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s, sizeof s, fmt, ap);
-	va_end(ap);
-	return pgtest_num(&loop, adm, s);
-}
+#define num(...) pgtest_numf(&loop, adm, __VA_ARGS__)
 
 static PgConn *conn(void)
 {
@@ -75,7 +65,10 @@ static int64_t make_job(const char *name, const char *cmd)
 	StoreJob j = { .id = id, .name = name, .schedule = "*/5 * * * * *", .cmd = cmd,
 	               .dir = "/tmp", .env = "K=v\n", .limits = "", .owner_uid = 7,
 	               .timeout_ms = 1500, .overlap = 2, .orphan = 1, .created_ns = 11 };
+	/* Made, then its settings saved, as jobd does (a create keeps no
+	 * settings: store.h). */
 	CHECK(mirror_job_create(ma, &j) == 0);
+	CHECK(mirror_job_save(ma, &j) == 0);
 	return id;
 }
 
@@ -102,6 +95,7 @@ static void on_job(void *arg, int64_t id, const StoreJob *j)
 		gone_heard++;
 }
 
+/* The end of a cache commit, or of replica_all, into the Done at arg. */
 static void on_cache(void *arg, int rc, const char *why)
 {
 	Done *d = arg;
@@ -141,23 +135,10 @@ static void sync_job(int64_t id)
 	commit_cache();
 }
 
-typedef struct All {
-	int called, rc;
-	char why[256];
-} All;
-
-static void on_all(void *arg, int rc, const char *why)
-{
-	All *a = arg;
-	a->called = 1;
-	a->rc = rc;
-	snprintf(a->why, sizeof a->why, "%s", why);
-}
-
 static void sync_all(void)
 {
-	All a = { 0 };
-	replica_all(rb, on_all, &a);
+	Done a = { 0 };
+	replica_all(rb, on_cache, &a);
 	CHECK(pgtest_wait_flag(&loop, &a.called, 20000));
 	CHECKF(a.rc == 0, "replica_all: %s", a.why);
 	commit_cache();
@@ -445,26 +426,11 @@ static void test_delete_and_name(void)
 	CHECK(last_heard == j2b && gone_heard == n0 + 2);
 }
 
-static int closed_n;
-
-static void on_closed(void *arg)
-{
-	(void)arg;
-	closed_n++;
-}
-
 int main(void)
 {
-	unit_prog = "t_replica";
-	pgtest_init();
 	if (scratch_init("t_replica") < 0)
 		return 1;
-	uv_loop_init(&loop);
-	unit_run("server", pgtest_server);
-	if (unit_failed_checks)
-		return unit_done();
-	unit_run("setup", test_setup);
-	if (unit_failed_checks)
+	if (!pgtest_start(&loop, "t_replica", "setup", test_setup))
 		return unit_done();
 	unit_run("load-everything", test_load);
 	unit_run("increment-reads-only-what-is-new", test_increment);
@@ -476,12 +442,7 @@ int main(void)
 	replica_close(rb);
 	mirror_close(ma);
 	store_close(cache);
-	pgconn_close(ca, on_closed, NULL);
-	pgconn_close(cb, on_closed, NULL);
-	pgconn_close(adm, on_closed, NULL);
-	while (closed_n < 3 && uv_run(&loop, UV_RUN_ONCE))
-		;
-	uv_loop_close(&loop);
+	pgtest_close(&loop, (PgConn *[]){ ca, cb, adm }, 3);
 	scratch_rmtree(scratch_root());
 	return unit_done();
 }
