@@ -695,10 +695,16 @@ static int ops_start(void *arg, int64_t job_id, int64_t sched,
 	return rc;
 }
 
+static unsigned ops_rank(void *arg, int64_t job_id, int64_t sched)
+{
+	return cnode_rank(((Cluster *)arg)->node, job_id, sched);
+}
+
 void cluster_jobs_ops(Cluster *cl, JobsCluster *out)
 {
 	*out = (JobsCluster){ .arg = cl, .node = cl->name, .new_id = ops_new_id,
-	                      .offset_ns = ops_offset_ns, .claim = ops_claim, .start = ops_start };
+	                      .offset_ns = ops_offset_ns, .claim = ops_claim, .start = ops_start,
+	                      .rank = ops_rank };
 }
 
 /* ---- close ---- */

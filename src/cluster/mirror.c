@@ -404,16 +404,13 @@ static void on_create(void *arg, PGresult *res, const char *err)
 
 int mirror_job_create(Mirror *m, const StoreJob *j)
 {
-	Num id, st, cr, ls, to, ov, mf, rt, ft, lst, le, lstat, own, orph;
+	/* What store_job_create keeps (store.h): the settings and the history
+	 * start at their defaults, as in SQLite; store_job_save writes them. */
+	Num id, st, cr, ls, own;
 	char *cmd = mirror_bytea(j->cmd, strlen(j->cmd));
-	char *dir = mirror_bytea(j->dir, strlen(j->dir));
-	char *env = mirror_bytea(j->env, strlen(j->env));
 	const char *p[] = {
-		num(id, j->id), j->name, j->schedule, cmd, num(st, j->started),
-		num(cr, j->created_ns), num(ls, j->last_sched), num(to, j->timeout_ms),
-		num(ov, j->overlap), num(mf, j->misfire), dir, env, num(rt, j->runs_total),
-		num(ft, j->failures_total), num(lst, j->last_start_ns), num(le, j->last_end_ns),
-		num(lstat, j->last_status), num(own, j->owner_uid), j->limits, num(orph, j->orphan),
+		num(id, j->id), j->name, j->schedule, cmd, num(st, j->started != 0),
+		num(cr, j->created_ns), num(ls, j->last_sched), num(own, j->owner_uid),
 	};
 	int rc = join(m);
 	Create *c = NULL;
@@ -422,20 +419,15 @@ int mirror_job_create(Mirror *m, const StoreJob *j)
 		c->b = m->open;
 		c->id = j->id;
 		enqueue(m->open, j->id,
-		                  "INSERT INTO jobs(id, name, schedule, cmd, started, created_ns,"
-		                  " last_sched, timeout_ms, overlap, misfire, dir, env, runs_total,"
-		                  " failures_total, last_start_ns, last_end_ns, last_status, owner_uid,"
-		                  " limits, orphan) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-		                  " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-		                  " ON CONFLICT DO NOTHING RETURNING id",
-		                  (int)nelem(p), p, on_create, c);
+		        "INSERT INTO jobs(id, name, schedule, cmd, started, created_ns, last_sched,"
+		        " owner_uid) VALUES($1, $2, $3, $4, $5, $6, $7, $8)"
+		        " ON CONFLICT DO NOTHING RETURNING id",
+		        (int)nelem(p), p, on_create, c);
 		m->open->pending++;
 	}
 	if (rc == 0)
 		rc = note(m, j->id, "job");
 	free(cmd);
-	free(dir);
-	free(env);
 	return rc;
 }
 
@@ -443,19 +435,23 @@ int mirror_job_save(Mirror *m, const StoreJob *j)
 {
 	/* The settings are the node's to write; the history (runs_total and the
 	 * rest) is every node's: it changes by mirror_run_put's increments, never
-	 * by a value one node read. */
-	Num id, ls, to, ov, mf, orph;
+	 * by a value one node read. Except the last start, which only moves
+	 * forward, so any node's may be taken: jobd saves a run's start with
+	 * the job's next save, before the run ends (an edit during a run). */
+	Num id, ls, to, ov, mf, orph, lst;
 	char *cmd = mirror_bytea(j->cmd, strlen(j->cmd));
 	char *dir = mirror_bytea(j->dir, strlen(j->dir));
 	char *env = mirror_bytea(j->env, strlen(j->env));
 	const char *p[] = {
 		num(id, j->id), j->schedule, cmd, num(to, j->timeout_ms), num(ov, j->overlap),
 		num(mf, j->misfire), dir, env, j->limits, num(ls, j->last_sched), num(orph, j->orphan),
+		num(lst, j->last_start_ns),
 	};
 	int rc = change(m, j->id, "job",
 	                "UPDATE jobs SET schedule = $2, cmd = $3, timeout_ms = $4, overlap = $5,"
 	                " misfire = $6, dir = $7, env = $8, limits = $9,"
-	                " last_sched = greatest(last_sched, $10), orphan = $11 WHERE id = $1",
+	                " last_sched = greatest(last_sched, $10), orphan = $11,"
+	                " last_start_ns = greatest(last_start_ns, $12) WHERE id = $1",
 	                (int)nelem(p), p, NULL, NULL);
 	free(cmd);
 	free(dir);
@@ -518,11 +514,16 @@ int mirror_run_put(Mirror *m, const StoreRun *r)
 	               * states; "started" is the one that is not open. */
 	              " fc AS (UPDATE fires SET state = 'started' WHERE job_id = $2 AND sched = $3"
 	              "  AND run_id = $1 AND node = $14 AND state = 'claimed' AND $4 >= 2)"
+	              /* A run that could not start (spawn failed: done, 127, no
+	               * start) counts, but is not the job's last end or status:
+	               * as jobd alone keeps it (runs.c). */
 	              " UPDATE jobs SET runs_total = runs_total + 1,"
 	              "  failures_total = failures_total + ($8 <> 0 AND $4 = 2)::int,"
 	              "  last_start_ns = greatest(last_start_ns, $5),"
-	              "  last_status = CASE WHEN $6 >= last_end_ns THEN $8 ELSE last_status END,"
-	              "  last_end_ns = greatest(last_end_ns, $6)"
+	              "  last_status = CASE WHEN $6 >= last_end_ns AND $5 <> 0 THEN $8"
+	              "   ELSE last_status END,"
+	              "  last_end_ns = CASE WHEN $5 <> 0 THEN greatest(last_end_ns, $6)"
+	              "   ELSE last_end_ns END"
 	              " WHERE id = $2 AND $4 = 2 AND EXISTS (SELECT 1 FROM put)"
 	              "  AND coalesce((SELECT state FROM old), 0) <> 2",
 	              (int)nelem(p), p);

@@ -56,6 +56,11 @@
 /* $1 name, $2 lease (ms). A new name starts at epoch 1. The row's counts
  * start again with the epoch: they describe this start of the node. Both
  * statements answer epoch, lease_until and now() (unix µs). */
+/* The live nodes (their leases valid now), for cnode_rank: a renewal's
+ * answer carries them, so knowing them costs no statement of its own. */
+#define LIVE " (SELECT coalesce(string_agg(name, ' ' ORDER BY name), '') FROM nodes" \
+	" WHERE lease_until > now())"
+
 static const char SQL_REGISTER[] =
 	"INSERT INTO nodes (name, epoch, lease_until, started_at, clock_offset_ms, runs_started)"
 	" VALUES ($1::text, 1, now() + $2::bigint * interval '1 millisecond', now(), 0, 0)"
@@ -63,7 +68,7 @@ static const char SQL_REGISTER[] =
 	" lease_until = EXCLUDED.lease_until, started_at = now(), clock_offset_ms = 0,"
 	" runs_started = 0"
 	" RETURNING epoch, (extract(epoch from lease_until) * 1000000)::bigint,"
-	" (extract(epoch from now()) * 1000000)::bigint";
+	" (extract(epoch from now()) * 1000000)::bigint," LIVE;
 
 /* $1 name, $2 epoch, $3 lease (ms), $4 the offset last measured (ms). */
 static const char SQL_RENEW[] =
@@ -71,7 +76,7 @@ static const char SQL_RENEW[] =
 	" clock_offset_ms = $4::bigint"
 	" WHERE name = $1::text AND epoch = $2::bigint"
 	" RETURNING epoch, (extract(epoch from lease_until) * 1000000)::bigint,"
-	" (extract(epoch from now()) * 1000000)::bigint";
+	" (extract(epoch from now()) * 1000000)::bigint," LIVE;
 
 enum { NS_PER_MS = 1000000 };
 
@@ -197,6 +202,8 @@ static void granted(ClusterNode *n, const Req *r, int64_t recv_ns, const PGresul
 	n->renewals++;
 	n->failures = 0;
 	n->db_lease_until_us = cnode_num(res, 0, 1, NULL);
+	free(n->live);
+	n->live = xstrdup(PQgetvalue(res, 0, 3));
 	int64_t until = r->sent_ns + (int64_t)(n->o.lease_ms - n->o.margin_ms) * NS_PER_MS;
 	if (until > n->valid_until_ns)
 		n->valid_until_ns = until;
@@ -222,7 +229,7 @@ static void on_lease_answer(void *arg, PGresult *res, const char *err)
 	int reg = r->kind == REQ_REGISTER;
 	if (res == NULL)
 		failed(n, reg, err);
-	else if (PQntuples(res) == 1 && PQnfields(res) == 3)
+	else if (PQntuples(res) == 1 && PQnfields(res) == 4)
 		granted(n, r, recv_ns, res);
 	else if (!reg && PQntuples(res) == 0)
 		fenced(n);
@@ -332,6 +339,11 @@ const char *cnode_name(const ClusterNode *n)
 	return n->name;
 }
 
+unsigned cnode_rank(const ClusterNode *n, int64_t job_id, int64_t sched)
+{
+	return n->live ? cnode_rank_of(n->name, n->live, job_id, sched) : 0;
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
 	ClusterNode *n = h->data;
@@ -339,6 +351,7 @@ static void on_handle_closed(uv_handle_t *h)
 		return;
 	if (n->closed)
 		n->closed(n->closed_arg);
+	free(n->live);
 	free(n);
 }
 

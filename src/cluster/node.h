@@ -121,6 +121,17 @@ typedef struct CNodeInfo {
 	uint64_t failures;          /* renewals failed since the last that worked */
 } CNodeInfo;
 void cnode_info(const ClusterNode *n, CNodeInfo *out);
+
+/* ---- rank.c ---- */
+
+/* Where this node stands, from 0, in the order in which the live nodes try
+ * to claim the instant (job_id, sched): rendezvous hashing of the names
+ * (rank.c says why). live: the live nodes' names, space-separated (self
+ * counts whether it is among them or not). Pure. */
+unsigned cnode_rank_of(const char *self, const char *live, int64_t job_id, int64_t sched);
+/* The same for node n over the nodes whose lease was valid at its last
+ * renewal (0 until one is known). */
+unsigned cnode_rank(const ClusterNode *n, int64_t job_id, int64_t sched);
 const char *cnode_name(const ClusterNode *n);
 
 /* ---- fire.c: claiming an instant and starting it ---- */

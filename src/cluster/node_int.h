@@ -43,6 +43,7 @@ struct ClusterNode {
 	int64_t offset_ms, rtt_ms;
 	int clock_off;
 	uint64_t renewals, failures;
+	char *live;                 /* the live nodes at the last renewal, space-separated */
 };
 
 /* CLOCK_BOOTTIME in ns: the clock the local lease is judged by (node.c

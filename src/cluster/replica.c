@@ -34,16 +34,23 @@ typedef struct Read {
 	unsigned n;
 	PGresult *res[NQ];
 	uint64_t since;             /* ReplicaOpts.now when it was sent */
+	int text_only;              /* only Q_CHUNKS: the rest of text a read's page cut */
 	int answers, failed;
 	char why[256];
 } Read;
+
+/* Jobs to read, first in first out. */
+typedef struct Queue {
+	int64_t *v;
+	size_t n, cap, head;
+} Queue;
 
 struct Replica {
 	PgConn *c;
 	Store *cache;
 	ReplicaOpts o;
-	int64_t *want;              /* jobs to read, first in first out */
-	size_t nwant, capwant, headwant;
+	Queue want;                 /* jobs to read whole */
+	Queue text;                 /* jobs whose text goes on past a read's page */
 	Read *reads;                /* in flight */
 	unsigned inflight;
 	/* replica_all: listing the database's jobs, then reading them. */
@@ -63,36 +70,37 @@ static void pump(Replica *r);
 
 /* ---- what to read ---- */
 
-static void want(Replica *r, int64_t id)
+static void enqueue(Queue *q, int64_t id)
 {
 	/* A job asked for again while it waits is read once. The scan is
 	 * bounded: past that, a job may be read twice, which is harmless. */
-	size_t from = r->nwant > 1024 ? r->nwant - 1024 : r->headwant;
-	for (size_t i = from > r->headwant ? from : r->headwant; i < r->nwant; i++)
-		if (r->want[i] == id)
+	size_t from = q->n > 1024 ? q->n - 1024 : q->head;
+	for (size_t i = from > q->head ? from : q->head; i < q->n; i++)
+		if (q->v[i] == id)
 			return;
-	if (r->headwant > 0 && r->headwant == r->nwant)
-		r->headwant = r->nwant = 0;
-	if (r->nwant == r->capwant) {
-		if (r->headwant > 0) {
-			memmove(r->want, r->want + r->headwant, (r->nwant - r->headwant) * sizeof *r->want);
-			r->nwant -= r->headwant;
-			r->headwant = 0;
+	if (q->head > 0 && q->head == q->n)
+		q->head = q->n = 0;
+	if (q->n == q->cap) {
+		if (q->head > 0) {
+			memmove(q->v, q->v + q->head, (q->n - q->head) * sizeof *q->v);
+			q->n -= q->head;
+			q->head = 0;
 		} else {
-			r->capwant = r->capwant ? 2 * r->capwant : 256;
-			int64_t *w = xmalloc(r->capwant * sizeof *w);
-			if (r->nwant)
-				memcpy(w, r->want, r->nwant * sizeof *w);
-			free(r->want);
-			r->want = w;
+			q->cap = q->cap ? 2 * q->cap : 256;
+			q->v = xrealloc(q->v, q->cap * sizeof *q->v);
 		}
 	}
-	r->want[r->nwant++] = id;
+	q->v[q->n++] = id;
+}
+
+static void want(Replica *r, int64_t id)
+{
+	enqueue(&r->want, id);
 }
 
 unsigned replica_pending(const Replica *r)
 {
-	unsigned n = (unsigned)(r->nwant - r->headwant);
+	unsigned n = (unsigned)(r->want.n - r->want.head + r->text.n - r->text.head);
 	for (const Read *d = r->reads; d; d = d->next)
 		n += d->n;
 	return n;
@@ -258,10 +266,12 @@ static void put(Replica *r, Read *d)
 {
 	char why[256];
 	for (unsigned i = 0; i < d->n; i++) {
-		int rc = put_one(r, d, d->ids[i], why, sizeof why);
+		int rc = d->text_only ? put_chunks(r, d->ids[i], d->res[Q_CHUNKS], why, sizeof why)
+		                      : put_one(r, d, d->ids[i], why, sizeof why);
 		if (rc == -EINVAL) {
 			/* Its text does not meet the cache's end (the cache moved on
-			 * meanwhile: a retention here): read it again from there. */
+			 * meanwhile: a retention here or there): read it again whole,
+			 * where the log begins with it. */
 			VLOG(1, "cluster: job %" PRId64 ": %s; reading it again", d->ids[i], why);
 			want(r, d->ids[i]);
 		} else if (rc < 0) {
@@ -273,13 +283,19 @@ static void put(Replica *r, Read *d)
 			}
 		}
 	}
-	/* A full page of chunks: those jobs have more; read them again. */
+	/* A full page of chunks (one limit over every job of the read, in the
+	 * order of their ids): the job of its last row may have more, and the
+	 * jobs after it had none of theirs read at all. Their text is read on,
+	 * text only (their rows and runs are in the cache now: reading those
+	 * again for each page made a new node's start read every run of every
+	 * job once per page); the jobs before it are whole. */
 	const PGresult *ch = d->res[Q_CHUNKS];
-	if (PQntuples(ch) == REPLICA_CHUNKS) {
-		int64_t last = -1;
-		for (int i = 0; i < PQntuples(ch); i++)
-			if (i64(ch, i, 0) != last)
-				want(r, last = i64(ch, i, 0));
+	int nch = PQntuples(ch);
+	if (nch == REPLICA_CHUNKS) {
+		int64_t last = i64(ch, nch - 1, 0);
+		for (unsigned i = 0; i < d->n; i++)
+			if (d->ids[i] >= last)
+				enqueue(&r->text, d->ids[i]);
 	}
 }
 
@@ -303,7 +319,7 @@ static void on_answer(Read *d, int k, PGresult *res, const char *err)
 		d->failed = 1;
 		snprintf(d->why, sizeof d->why, "%s", err);
 	}
-	if (++d->answers < NQ)
+	if (++d->answers < (d->text_only ? 1 : NQ))
 		return;
 	Replica *r = d->r;
 	if (r == NULL) {
@@ -402,7 +418,7 @@ static int send_read(Replica *r, Read *d)
 		               " ORDER BY c.job_id, c.off LIMIT $3::int", on_chunks },
 	};
 	int rc = 0, sent = 0;
-	for (int k = 0; k < NQ && rc == 0; k++) {
+	for (int k = d->text_only ? Q_CHUNKS : 0; k < NQ && rc == 0; k++) {
 		rc = pgconn_query(r->c, q[k].sql, k == Q_CHUNKS ? 3 : 1, k == Q_CHUNKS ? p2 : p1,
 		                  q[k].done, d);
 		sent += rc == 0;
@@ -413,7 +429,7 @@ static int send_read(Replica *r, Read *d)
 		/* What was sent answers (failed or not); the rest count as failed. */
 		d->failed = 1;
 		snprintf(d->why, sizeof d->why, "%s", strerror(-rc));
-		d->answers += NQ - sent;
+		d->answers += (d->text_only ? 1 : NQ) - sent;
 		if (sent == 0)
 			return rc;
 	}
@@ -434,20 +450,33 @@ static int in_flight(const Replica *r, int64_t id)
  * same end of the cache's log as the first, and find it moved on when its
  * answer came. A job in flight waits in the queue for the next pump (the
  * answer's end pumps again). */
+/* Takes into d up to REPLICA_PAGE jobs of q that no read in flight has;
+ * the others stay, in their order. */
+static void take(Replica *r, Queue *q, Read *d)
+{
+	size_t keep = q->head;              /* where the jobs left for later go */
+	for (size_t i = q->head; i < q->n; i++) {
+		int64_t id = q->v[i];
+		if (d->n < REPLICA_PAGE && !in_flight(r, id))
+			d->ids[d->n++] = id;
+		else
+			q->v[keep++] = id;
+	}
+	q->n = keep;
+}
+
 static void pump(Replica *r)
 {
-	while (r->inflight < REPLICA_INFLIGHT && r->headwant < r->nwant) {
+	while (r->inflight < REPLICA_INFLIGHT &&
+	       (r->want.head < r->want.n || r->text.head < r->text.n)) {
 		Read *d = xcalloc(1, sizeof *d);
 		d->r = r;
-		size_t keep = r->headwant;          /* where the jobs left for later go */
-		for (size_t i = r->headwant; i < r->nwant; i++) {
-			int64_t id = r->want[i];
-			if (d->n < REPLICA_PAGE && !in_flight(r, id))
-				d->ids[d->n++] = id;
-			else
-				r->want[keep++] = id;
+		/* Whole jobs first, then text read on. */
+		take(r, &r->want, d);
+		if (d->n == 0) {
+			d->text_only = 1;
+			take(r, &r->text, d);
 		}
-		r->nwant = keep;
 		if (d->n == 0) {
 			free(d);
 			return;                 /* all of them in flight: their answers pump */
@@ -466,7 +495,8 @@ static void pump(Replica *r)
 			}
 			read_free(d);
 			/* The rest waits for the caller's next read. */
-			r->headwant = r->nwant = 0;
+			r->want.head = r->want.n = 0;
+			r->text.head = r->text.n = 0;
 			finish(r);
 			return;
 		}
@@ -493,7 +523,8 @@ static int cache_id(void *arg, const StoreJob *j)
 /* replica_all is over when the listing is and nothing is left to read. */
 static void finish(Replica *r)
 {
-	if (!r->all || r->listing || r->inflight > 0 || (r->headwant < r->nwant && !r->all_failed))
+	int queued = r->want.head < r->want.n || r->text.head < r->text.n;
+	if (!r->all || r->listing || r->inflight > 0 || (queued && !r->all_failed))
 		return;
 	char why[256];
 	int rc = r->all_failed ? -EIO : 0;
@@ -607,7 +638,8 @@ void replica_close(Replica *r)
 		d->r = NULL;
 	if (r->listing)
 		*r->list_cell = NULL;   /* the listing's answer finds no replica */
-	free(r->want);
+	free(r->want.v);
+	free(r->text.v);
 	free(r->cached);
 	free(r->seen);
 	free(r);

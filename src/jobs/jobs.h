@@ -250,6 +250,9 @@ typedef struct JobsCluster {
 	 * answer that counts); or -errno at once. */
 	int (*start)(void *arg, int64_t job_id, int64_t sched,
 	             void (*done)(void *darg, int ok, const char *why), void *darg);
+	/* Where this node stands in the order the live nodes try the instant
+	 * (job, sched) in (0: first); NULL: first always. */
+	unsigned (*rank)(void *arg, int64_t job_id, int64_t sched);
 } JobsCluster;
 /* From now on fires go through c (copied); claimed on the dot, not ahead. */
 void jobs_cluster(Jobs *js, const JobsCluster *c);

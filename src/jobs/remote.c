@@ -144,6 +144,13 @@ void jobs_apply(Jobs *js, int64_t id, const StoreJob *sj)
 
 enum { NOT_DUE_RETRY_MS = 20, NOT_DUE_TRIES = 100 };
 
+/* How much later than the node before it in the instant's order
+ * (JobsCluster.rank, cluster/rank.c) a node claims a scheduled instant.
+ * The first node's claim has usually won by then, and the later ones find
+ * the instant taken without waiting on the job's row. An instant whose
+ * first node died (its lease not yet over) starts this much later. */
+enum { CLAIM_STEP_MS = 250, CLAIM_STEP_MAX = 3 };
+
 typedef struct Pending {
 	Jobs *js;
 	int64_t job_id, sched, run_id, seq;
@@ -166,6 +173,15 @@ static int ask_claim(Pending *p);
 static void on_retry(uv_timer_t *t)
 {
 	Pending *p = t->data;
+	/* A claim that waited (its turn, or the database's clock) for an
+	 * instant the cache already knows a run of: another node has it, and
+	 * the statement would only say so. */
+	if (p->sched != 0 && store_fire_known(p->js->store, p->job_id, p->sched)) {
+		VLOG(2, "job %lld: fire at %lld taken by another node (known here)",
+		     (long long)p->job_id, (long long)p->sched);
+		pending_free(p);
+		return;
+	}
 	if (ask_claim(p) < 0)
 		pending_free(p);
 }
@@ -218,6 +234,16 @@ int cluster_fire(Jobs *js, Job *j, int64_t sched)
 	p->manual = sched == 0;
 	uv_timer_init(js->loop, &p->retry);
 	p->retry.data = p;
+	unsigned rank = sched != 0 && js->cluster.rank ? js->cluster.rank(js->cluster.arg, j->id,
+	                                                                   sched) : 0;
+	if (rank > 0) {
+		/* Not this node's turn first: tried later (on_retry). A manual run
+		 * is this node's alone, and never waits. */
+		if (rank > CLAIM_STEP_MAX)
+			rank = CLAIM_STEP_MAX;
+		uv_timer_start(&p->retry, on_retry, (uint64_t)rank * CLAIM_STEP_MS, 0);
+		return 0;
+	}
 	int rc = ask_claim(p);
 	if (rc < 0) {
 		/* A node without a lease claims nothing: not an error of the job's. */

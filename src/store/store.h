@@ -108,7 +108,10 @@ const char *store_dir(const Store *s);
 int store_jobs_load(Store *s, int (*fn)(void *arg, const StoreJob *j), void *arg,
                     char *why, size_t n);
 
-/* Inserts a job; fills j->id. -EEXIST (and why) if the name is taken. */
+/* Inserts a job; fills j->id. -EEXIST (and why) if the name is taken. Takes
+ * the name, schedule, command, started, created_ns, last_sched and owner;
+ * the settings and the history start at their defaults (store_job_save
+ * writes them), in every backend. */
 int store_job_create(Store *s, StoreJob *j, char *why, size_t n);
 int store_job_set_started(Store *s, int64_t id, int started, char *why, size_t n);
 /* Deletes the job, its runs and its text. */
@@ -129,6 +132,9 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
  * a cluster's store refuses, -ENOTSUP: run numbers are the database's). */
 int store_fire_put(Store *s, int64_t job_id, int64_t sched, int64_t run_id, int64_t seq,
                    char *why, size_t n);
+/* 1 if a run of the scheduled fire (job, sched) is in the store (in a
+ * cluster's cache: claimed by some node, as far as this node has heard). */
+int store_fire_known(Store *s, int64_t job_id, int64_t sched);
 
 /* Run flags as stored. */
 enum { RUNF_TIMEDOUT = 1, RUNF_KILLED = 2, RUNF_TRUNCATED = 4 };

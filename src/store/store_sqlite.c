@@ -61,6 +61,7 @@ enum {
 	S_OUT_SET, S_CHUNK_INSERT, S_CHUNK_DROP, S_LOG_TEXT, S_OUT_TEXT,
 	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
 	S_CACHE_NAME, S_CACHE_JOB, S_CACHE_RUN, S_CACHE_RUN_FIRE, S_CACHE_RUN_IDS, S_RUN_BY_ID, S_RUN_PUT,
+	S_FIRE_KNOWN,
 	NSTMT
 };
 static const char *const stmtsql[NSTMT] = {
@@ -189,6 +190,7 @@ static const char *const stmtsql[NSTMT] = {
 		" node) VALUES(?6, ?1, ?2, ?3, ?2 = 0, ?4, ?5, ?7)",
 	[S_RUN_BY_ID] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
 		" seq, manual, flags, out_bytes, node FROM runs WHERE id = ?1",
+	[S_FIRE_KNOWN] = "SELECT 1 FROM runs WHERE job_id = ?1 AND sched = ?2 AND sched != 0",
 };
 
 /* Run states are values in the file: they never change meaning. */
@@ -2390,7 +2392,7 @@ int store_cache_runs(Store *s, int64_t job_id, const StoreRun *runs, size_t nrun
 	}
 	for (size_t i = 0; ok && i < nrun; i++) {
 		const StoreRun *w = &sorted[i];
-		if (held && !bsearch(&w->id, have, nhave, sizeof *have, cmp_i64))
+		if (held && (nhave == 0 || !bsearch(&w->id, have, nhave, sizeof *have, cmp_i64)))
 			continue;
 		bind_i64(s, S_CACHE_RUN_FIRE, 1, job_id);
 		bind_i64(s, S_CACHE_RUN_FIRE, 2, w->sched);
@@ -2486,4 +2488,14 @@ int store_cache_log_first(Store *s, int64_t job_id, int64_t first, char *why, si
 	r = fail(s, why, n, "caching text");
 	check_lost(s);
 	return r;
+}
+
+int store_fire_known(Store *s, int64_t job_id, int64_t sched)
+{
+	/* runs_fire, the unique index on (job_id, sched), answers it. */
+	bind_i64(s, S_FIRE_KNOWN, 1, job_id);
+	bind_i64(s, S_FIRE_KNOWN, 2, sched);
+	int rc = step(s, S_FIRE_KNOWN);
+	idle(s, S_FIRE_KNOWN);
+	return rc == SQLITE_ROW;
 }

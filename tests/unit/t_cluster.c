@@ -27,7 +27,7 @@ typedef struct Node {
 	int64_t last;
 } Node;
 
-static Node a = { .name = "a" }, b = { .name = "b" }, *c_node;
+static Node a = { .name = "a" }, b = { .name = "b" };
 
 static void on_job(void *arg, int64_t id, const StoreJob *j)
 {
@@ -293,136 +293,6 @@ static void test_unreachable(void)
 		uv_run(&loop, UV_RUN_ONCE);
 }
 
-/* ---- one conformance script, on SQLite alone and through a node ---- */
-
-enum { CONF_RUNS = 12, CONF_KEEP = 5 };
-
-/* What a script did to a store: the same calls, whichever the backend. */
-typedef struct Side {
-	Store *st;
-	Node *nd;                   /* the cluster's node, or NULL: SQLite alone */
-	int64_t jid, rid[CONF_RUNS + 1];
-} Side;
-
-static void conf_script(Side *sd)
-{
-	char why[256];
-	StoreJob j = { .name = "conf", .schedule = "*/5 * * * * *", .cmd = "printf 'a\\n'",
-	               .dir = "", .env = "", .limits = "", .owner_uid = 7, .created_ns = 99 };
-	CHECKF(store_job_create(sd->st, &j, why, sizeof why) == 0, "%s", why);
-	sd->jid = j.id;
-	j.timeout_ms = 1500;
-	j.overlap = 1;
-	j.misfire = 2;
-	j.orphan = 1;
-	j.dir = "/tmp";
-	j.env = "K=v\nL=w\n";
-	j.limits = "nproc=64";
-	CHECKF(store_job_save(sd->st, &j, why, sizeof why) == 0, "%s", why);
-	CHECK(store_job_set_started(sd->st, j.id, 1, why, sizeof why) == 0);
-	StoreKept kept = { -1, -1 };
-	for (int k = 1; k <= CONF_RUNS; k++) {
-		int64_t sched = 2000 + 5 * k, id, seq;
-		if (sd->nd) {
-			id = mirror_id(cluster_mirror(sd->nd->cl));
-			CHECK(store_fire_put(sd->st, j.id, sched, id, k, why, sizeof why) == 0);
-		} else {
-			CHECK(store_fire_claim(sd->st, j.id, sched, &id, &seq, why, sizeof why) == 0);
-			CHECK(seq == k);
-		}
-		sd->rid[k] = id;
-		char line[64];
-		int len = snprintf(line, sizeof line, "%d:run %d started\n", 100 + k, k);
-		CHECK(store_text_append(sd->st, j.id, 0, line, (size_t)len, why, sizeof why) == 0);
-		CHECK(store_run_start(sd->st, id, sched * 1000000000LL + 7, 4000 + k, "tok", why,
-		                      sizeof why) == 0);
-		len = snprintf(line, sizeof line, "%d:out %d\n%d:more %d\n", 100 + k, k, 100 + k, k);
-		CHECK(store_text_append(sd->st, j.id, id, line, (size_t)len, why, sizeof why) == 0);
-		StoreRunEnd e = { .run_id = id, .state = k % 4 ? RUN_DONE : RUN_SKIPPED,
-		                  .end_ns = sched * 1000000000LL + 9, .status = k % 3,
-		                  .flags = k % 5 == 0 ? RUNF_KILLED : 0 };
-		CHECK(store_run_end(sd->st, &e, why, sizeof why) == 0);
-		/* The history, as the jobs table keeps it (a cluster's database
-		 * counts it itself, from the runs' ends: mirror.c). */
-		if (e.state == RUN_DONE) {
-			j.runs_total++;
-			j.failures_total += e.status != 0;
-			j.last_start_ns = sched * 1000000000LL + 7;
-			j.last_end_ns = e.end_ns;
-			j.last_status = e.status;
-		}
-		CHECK(store_job_save(sd->st, &j, why, sizeof why) == 0);
-		if (kept.runs >= 0) {           /* what the jobs table counts (runs.c) */
-			kept.runs++;
-			kept.bytes += len;
-		}
-		/* The node's own text comes back from the database before
-		 * retention reads the log's positions (as in jobd: a run ends well
-		 * after its first lines were stored). */
-		if (sd->nd)
-			commit(sd->nd);
-		CHECKF(store_runs_retain(sd->st, j.id, CONF_KEEP, 1 << 20, &kept, why, sizeof why) == 0,
-		       "%s", why);
-	}
-}
-
-/* Everything store.h reads back of the job, but its ids: one text. */
-static void conf_state(Store *st, int64_t jid, char *out, size_t cap)
-{
-	Node tmp = { .st = st };
-	Jobs jb = jobs_of(&tmp);
-	char *p = strchr(jb.text, ' ');     /* past the id */
-	int k = snprintf(out, cap, "%s", p ? p + 1 : jb.text);
-	char runs[4096];
-	runs_of(&tmp, jid, runs);
-	/* Each run without its id. */
-	for (char *l = runs; *l && k < (int)cap;) {
-		char *nl = strchr(l, '\n');
-		char *sp = strchr(l, ' ');
-		if (!nl || !sp)
-			break;
-		k += snprintf(out + k, cap - (size_t)k, "run%.*s\n", (int)(nl - sp), sp);
-		l = nl + 1;
-	}
-	char t[4096];
-	text_of(&tmp, jid, 0, t, sizeof t);
-	k += snprintf(out + k, cap - (size_t)k, "log %s\n", t);
-}
-
-static void test_conformance(void)
-{
-	/* The same calls through store.h on SQLite alone and on a node; then a
-	 * node started afterwards (its cache filled from the database) reads
-	 * back what SQLite alone reads back. */
-	char why[256], *dir = scratch_path();
-	Side plain = { 0 }, node = { .st = a.st, .nd = &a };
-	CHECKF(store_open(dir, STORE_SYNC_NORMAL, &plain.st, NULL, why, sizeof why) == 0, "%s", why);
-	conf_script(&plain);
-	conf_script(&node);
-	Done d = { 0 };
-	store_commit(plain.st, on_done, &d);
-	CHECK(d.called && d.rc == 0);
-	commit(&a);
-	static Node c = { .name = "c" };
-	node_open(&c);
-	static char want[16384], got[16384];
-	conf_state(plain.st, plain.jid, want, sizeof want);
-	conf_state(c.st, node.jid, got, sizeof got);
-	CHECKF(strcmp(want, got) == 0, "SQLite alone:\n%s\nthrough a node:\n%s", want, got);
-	if (getenv("T_CLUSTER_SHOW"))
-		printf("%s", want);
-	/* And each kept run's output, positions included. */
-	for (int k = CONF_RUNS - CONF_KEEP + 1; k <= CONF_RUNS; k++) {
-		char tw[512], tg[512];
-		Node tp = { .st = plain.st }, tc = { .st = c.st };
-		text_of(&tp, plain.jid, plain.rid[k], tw, sizeof tw);
-		text_of(&tc, node.jid, node.rid[k], tg, sizeof tg);
-		CHECKF(strcmp(tw, tg) == 0, "run %d: %s / %s", k, tw, tg);
-	}
-	store_close(plain.st);
-	c_node = &c;
-}
-
 static int nclosed;
 
 static void on_closed(void *arg)
@@ -448,7 +318,6 @@ int main(void)
 	unit_run("own-text-comes-back", test_own_text_back);
 	unit_run("second-node-reads-the-same", test_second_node);
 	unit_run("edit-reaches-the-other-node", test_edit_reaches_b);
-	unit_run("same-as-sqlite-alone", test_conformance);
 	unit_run("database-away-changes-refused", test_unreachable);
 	int want = 1;
 	if (a.cl) {
@@ -459,17 +328,11 @@ int main(void)
 		cluster_close(b.cl, on_closed, NULL);
 		want++;
 	}
-	if (c_node && c_node->cl) {
-		cluster_close(c_node->cl, on_closed, NULL);
-		want++;
-	}
 	pgconn_close(adm, on_closed, NULL);
 	while (nclosed < want && uv_run(&loop, UV_RUN_ONCE))
 		;
 	store_close(a.st);
 	store_close(b.st);
-	if (c_node)
-		store_close(c_node->st);
 	uv_loop_close(&loop);
 	scratch_rmtree(scratch_root());
 	return unit_done();
