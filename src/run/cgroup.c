@@ -58,7 +58,7 @@
 enum {
 	CG_DEPTH = 16,              /* cgroups a root job made below its own: how deep we look */
 	CG_STALE_WAIT_MS = 1000,    /* at start, for a dead jobd's killed processes to go */
-	CG_POOL = 1024,             /* empty run cgroups kept for later runs */
+	CG_POOL = 4096,             /* empty run cgroups kept for later runs, at most */
 	CG_POOL_IDLE_MS = 60000,    /* how long one is kept unused */
 };
 
@@ -72,11 +72,11 @@ static struct {
 	unsigned next;              /* the number of the last run cgroup made */
 	/* Empty run cgroups kept for later runs (see "the pool"), oldest first:
 	 * by number, not held open (jobd's descriptors are for runs). */
-	struct {
+	struct PoolEntry {
 		unsigned id;
 		int64_t at_ms;          /* monotonic ms when its last run let it go */
-	} pool[CG_POOL];
-	size_t npool;
+	} *pool;
+	size_t npool, cappool;
 } cg = { .parent = -1, .base = -1 };
 
 int cgroup_on(void)
@@ -581,7 +581,9 @@ int cgroup_fini(char *why, size_t n)
 {
 	if (cg.base < 0)
 		return 0;
-	cg.npool = 0;                   /* the pool's cgroups are removed with the others below */
+	cg.npool = cg.cappool = 0;      /* the pool's cgroups are removed with the others below */
+	free(cg.pool);
+	cg.pool = NULL;
 	/* Each run's cgroup went with it; any left is in use (abandoned). */
 	int busy = 0, dfd = openat(cg.base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -618,7 +620,12 @@ static void run_rel(const RunCgroup *c, char *buf, size_t n)
  * each on a small VM, and the removal leaves RCU work behind). So a cgroup
  * whose run has ended, that is empty, has no cgroup below it and is not
  * frozen is kept for a later run instead of removed: up to CG_POOL of them,
- * each for at most CG_POOL_IDLE_MS unused (cgroup_pool_trim). Nothing joins
+ * each for at most CG_POOL_IDLE_MS unused (cgroup_pool_trim). The pool holds
+ * what a peak of runs in progress left, so that the next peak makes none:
+ * with 1024, each second of a few thousand runs made and removed the rest
+ * (a fifth of jobd's work per fire). An empty cgroup costs the kernel about
+ * 9 KB (a 2-CPU VM, 6.18): 36 MB at most, for a minute after such a peak,
+ * which held as much while it lasted. Nothing joins
  * an empty cgroup but through its cgroup.procs, which only root may write;
  * whether it is empty is what cgroup.events says, as for removal. A root job
  * can change its cgroup's own settings (cgroup.max.descendants, ...), which a
@@ -741,6 +748,10 @@ int cgroup_remove(RunCgroup *c)
 	 * here (6.18: its kill count is compared with its parent's cgroup's). */
 	if (!c->frozen && !c->killed && cg.npool < CG_POOL && fstatat(cg.base, path, &st, 0) == 0 &&
 	    st.st_nlink == 2) {
+		if (cg.npool == cg.cappool) {
+			cg.cappool = cg.cappool ? 2 * cg.cappool : 64;
+			cg.pool = xrealloc(cg.pool, cg.cappool * sizeof *cg.pool);
+		}
 		cg.pool[cg.npool].id = c->id;
 		cg.pool[cg.npool].at_ms = now_ms();
 		cg.npool++;

@@ -110,6 +110,7 @@ struct Run {
 	int errpipe;                /* err is in use (forked) */
 	int paused;                 /* run_output_pause: its pipes are not read */
 	int ended;                  /* done was called; the leader is reaped */
+	int reaped;                 /* the leader is reaped already (leader_exited) */
 	int watching;               /* events is in use */
 	int gone;                   /* gone was called: freed at the last close */
 	int closing;                /* handles still closing */
@@ -136,10 +137,21 @@ static Run *held;
  * calls a run (libuv checks each new descriptor with an add and a remove,
  * then adds, removes, and removes again at the close). The loop's handle is
  * referenced while any leader is watched, so a run whose output has ended
- * but whose leader lives keeps the loop alive, as its own handle did. */
+ * but whose leader lives keeps the loop alive, as its own handle did.
+ *
+ * While starts are on their way (a burst), exits wait: the set is read
+ * again LEAD_WAIT_MS after the first of them, not at once. Each wake-up is a
+ * loop turn and each turn a commit: a burst's children, exiting about as
+ * fast as the spawner starts them, ended one or two a turn, and their
+ * commits were about a sixth of jobd's work per fire. The spawner hands its
+ * starts back in the same way (spawner.c, HAND_WAIT_NS); an exit when no
+ * start is on its way is taken at once. */
+enum { LEAD_WAIT_MS = 5 };
+
 static struct {
 	int ep;                     /* the epoll set; -1: not made yet */
 	uv_poll_t poll;             /* the loop's watch on it */
+	uv_timer_t wait;            /* exits waiting (see above): reads the set again */
 	unsigned armed;             /* leaders watched */
 } lead = { .ep = -1 };
 
@@ -347,7 +359,8 @@ static void end(Run *r, int abandon)
 	r->ended = 1;
 	siginfo_t si;
 	/* WNOHANG: an abandoned leader may not have exited; it is left behind. */
-	wait_leader(r, &si, WEXITED | WNOHANG);
+	if (!r->reaped)
+		wait_leader(r, &si, WEXITED | WNOHANG);
 	unhold(r);
 	if (r->cb.done)
 		r->cb.done(r->arg, r->status);
@@ -370,14 +383,17 @@ static void maybe_done(Run *r)
 }
 
 /* Has the leader exited? Its status is read, and it is left a zombie
- * (WNOWAIT) until the run ends. 1 if it has (or cannot be waited for). */
-static int leader_exited(Run *r)
+ * (WNOWAIT) until the run ends; reaped at once if reap (the run ends now:
+ * its output is at its end), which saves end's wait. 1 if it has (or cannot
+ * be waited for). */
+static int leader_exited(Run *r, int reap)
 {
 	siginfo_t si;
-	int rc = wait_leader(r, &si, WEXITED | WNOHANG | WNOWAIT);
+	int rc = wait_leader(r, &si, WEXITED | WNOHANG | (reap ? 0 : WNOWAIT));
 	if (rc == 0 && si.si_pid == 0)
 		return 0;
 	r->exited = 1;
+	r->reaped = reap && rc == 0;
 	if (rc < 0)
 		r->status = 127;        /* cannot be waited for: the status is lost */
 	else if (si.si_code == CLD_EXITED)
@@ -390,7 +406,7 @@ static int leader_exited(Run *r)
 /* The leader's pidfd is readable: it has exited. */
 static void on_leader(Run *r, uint32_t events)
 {
-	if (!leader_exited(r)) {
+	if (!leader_exited(r, out_eof(r) && r->errdone && !r->ended)) {
 		if (!(events & (EPOLLERR | EPOLLHUP)) && leader_arm(r, EPOLL_CTL_MOD) == 0)
 			return;             /* not yet */
 		r->exited = 1;          /* the pidfd failed: as lost as it gets */
@@ -399,13 +415,10 @@ static void on_leader(Run *r, uint32_t events)
 	maybe_done(r);
 }
 
-static void on_leaders(uv_poll_t *h, int status, int events)
+static void leaders_read(void)
 {
 	struct epoll_event ev[64];
 	int k;
-	(void)h;
-	(void)status;
-	(void)events;
 	do {
 		do
 			k = epoll_wait(lead.ep, ev, 64, 0);
@@ -421,6 +434,27 @@ static void on_leaders(uv_poll_t *h, int status, int events)
 			}
 		}
 	} while (k == 64);
+}
+
+static void on_leaders(uv_poll_t *h, int status, int events);
+
+static void on_leaders_wait(uv_timer_t *t)
+{
+	(void)t;
+	uv_poll_start(&lead.poll, UV_READABLE, on_leaders);
+	leaders_read();
+}
+
+static void on_leaders(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	if (spawner_inflight() > 0) {
+		uv_poll_stop(h);
+		uv_timer_start(&lead.wait, on_leaders_wait, LEAD_WAIT_MS, 0);
+		return;
+	}
+	leaders_read();
 }
 
 /* Watches r's pidfd (or watches it again: op EPOLL_CTL_MOD). 0, or -errno. */
@@ -448,6 +482,7 @@ static int leader_watch(uv_loop_t *loop, Run *r)
 			return rc;
 		}
 		lead.ep = ep;
+		uv_timer_init(loop, &lead.wait);
 		/* Cannot fail for a readable watch on a new handle. */
 		uv_poll_start(&lead.poll, UV_READABLE, on_leaders);
 		uv_unref((uv_handle_t *)&lead.poll);
@@ -464,8 +499,10 @@ static void leaders_closed(uv_handle_t *h)
 
 void run_leaders_close(void)
 {
-	if (lead.ep >= 0 && !uv_is_closing((uv_handle_t *)&lead.poll))
+	if (lead.ep >= 0 && !uv_is_closing((uv_handle_t *)&lead.poll)) {
+		uv_close((uv_handle_t *)&lead.wait, NULL);
 		uv_close((uv_handle_t *)&lead.poll, leaders_closed);
+	}
 }
 
 void run_check_exits(void)
@@ -473,7 +510,7 @@ void run_check_exits(void)
 	/* done may spawn or end other runs: one at a time, from the top. */
 	for (;;) {
 		Run *r = held;
-		while (r && (r->pidfd >= 0 || r->exited || !leader_exited(r)))
+		while (r && (r->pidfd >= 0 || r->exited || !leader_exited(r, 0)))
 			r = r->next;
 		if (!r)
 			return;
@@ -777,11 +814,11 @@ static void hold(uv_loop_t *loop, Run *r)
 		close(r->pidfd);
 		r->pidfd = -1;
 		track_sigchld(loop);
-		leader_exited(r);
+		leader_exited(r, 0);
 	} else if (r->pidfd < 0) {
 		/* Its exit may have been signalled before it was held. */
 		track_sigchld(loop);
-		leader_exited(r);
+		leader_exited(r, 0);
 	}
 }
 

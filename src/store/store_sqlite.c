@@ -518,9 +518,13 @@ static void undo_step(Store *s, int k)
  * fire moved them three times, each an UPDATE of the job's row. Within a
  * batch they are kept here instead, read at the job's first change (one
  * SELECT) and written once, at the commit (or with the job's row by
- * store_job_save); what reads them in the batch reads them here. The entries
- * go at every commit or loss (gen), so memory is bounded by a batch's jobs;
- * nothing else writes the rows (the store holds the directory's lock). A
+ * store_job_save); what reads them in the batch reads them here. A commit
+ * keeps the entries, then equal to the rows, so that the next batch reads
+ * no row again (a fire's claim, start and end come in three batches, each
+ * was a SELECT); nothing else writes the rows (the store holds the
+ * directory's lock). They go at a loss (gen), at a commit that finds more
+ * than COUNTS_KEPT of them (memory is bounded by that, or by a batch's
+ * jobs), and always in a cluster (the cache's rows are the database's). A
  * failure to write them loses the batch, as a failed commit does. */
 static void bind_i64(Store *s, int k, int i, int64_t v);
 
@@ -540,6 +544,17 @@ static void counts_clear(Store *s)
 		s->gen = 1;
 	}
 	s->ncounts = 0;
+	s->ndirty = 0;
+}
+
+enum { COUNTS_KEPT = 65536 };
+
+/* The batch is committed: its entries, written (counts_write), are kept for
+ * the next (see "counts"). */
+static void counts_keep(Store *s)
+{
+	if (s->observed || s->ncounts > COUNTS_KEPT)
+		counts_clear(s);
 	s->ndirty = 0;
 }
 
@@ -753,6 +768,8 @@ void store_observe(Store *s, const StoreObserver *o)
 {
 	memset(&s->ob, 0, sizeof s->ob);
 	s->observed = o != NULL;
+	if (!s->batch)
+		counts_clear(s);        /* none kept from before (see "counts") */
 	if (o)
 		s->ob = *o;
 }
@@ -825,7 +842,7 @@ void store_commit(Store *s, void (*done)(void *arg, int rc, const char *why), vo
 		}
 		if (rc == 0) {
 			s->batch = 0;
-			counts_clear(s);
+			counts_keep(s);
 		} else if (sqlite3_get_autocommit(s->db)) {
 			s->batch = 0;
 			counts_clear(s);
