@@ -159,14 +159,47 @@ static int find_row(const PGresult *res, int64_t id)
 }
 
 /* The job's runs, from the rows of res (ordered by job): as one list. */
+static int by_sched(const void *x, const void *y)
+{
+	const StoreRun *a = x, *b = y;
+	if (a->sched != b->sched)
+		return (a->sched > b->sched) - (a->sched < b->sched);
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* An instant run again (orphan=rerun) has two runs in the database, the
+ * lost one and the one run again; a store keeps one run per scheduled
+ * instant (its key), and which one it kept depended on their ids (the
+ * other was put over it), so a node could lose the run it was running.
+ * The lost one goes: the job's log says it was lost. Returns the count. */
+static size_t one_per_instant(StoreRun *runs, size_t k)
+{
+	qsort(runs, k, sizeof *runs, by_sched);
+	size_t out = 0;
+	for (size_t i = 0, e; i < k; i = e) {
+		for (e = i + 1; e < k && runs[i].sched != 0 && runs[e].sched == runs[i].sched; e++)
+			;
+		/* The group [i, e): one instant's runs (a manual run is alone). The
+		 * one not lost, or the last made if both were. */
+		size_t keep = e - 1;
+		for (size_t g = i; g < e; g++)
+			if (runs[g].state != RUN_LOST)
+				keep = g;
+		runs[out++] = runs[keep];
+	}
+	return out;
+}
+
 static int put_runs(Replica *r, int64_t id, const PGresult *res, int held, char *why, size_t n)
 {
-	int total = PQntuples(res), k = 0;
+	int total = PQntuples(res);
+	size_t k = 0;
 	StoreRun *runs = xmalloc(((size_t)total + 1) * sizeof *runs);
 	for (int i = 0; i < total; i++)
 		if (i64(res, i, 1) == id)
 			run_row(res, i, &runs[k++]);
-	int rc = store_cache_runs(r->cache, id, runs, (size_t)k, held, why, n);
+	k = one_per_instant(runs, k);
+	int rc = store_cache_runs(r->cache, id, runs, k, held, why, n);
 	free(runs);
 	return rc;
 }

@@ -402,6 +402,36 @@ static void test_retention(void)
 	free(log);
 }
 
+static void test_rerun_kept(void)
+{
+	/* An instant run again (orphan=rerun): the database has its lost run
+	 * and the run made again, one instant. The cache keeps the one made
+	 * again, whichever id is the larger (ids come in blocks per node). */
+	int64_t job = make_job("rerun", "true");
+	commit_a();
+	for (int order = 0; order < 2; order++) {
+		int64_t lost = mirror_id(ma), again = mirror_id(ma), sched = 500 + order;
+		if (order)
+			again = lost - 1000000;     /* the rerun's node has the lower block */
+		StoreRun l = { .id = lost, .job_id = job, .sched = sched, .state = RUN_LOST,
+		               .seq = 1 + 2 * order };
+		StoreRun a = { .id = again, .job_id = job, .sched = sched, .state = RUN_RUNNING,
+		               .seq = 2 + 2 * order, .start_ns = 9, .pid = 5 };
+		CHECK(mirror_run_put(ma, &l) == 0);
+		CHECK(mirror_run_put(ma, &a) == 0);
+		commit_a();
+		sync_job(job);
+		Runs v = cached_runs(job);
+		int found = 0, lost_here = 0;
+		for (int i = 0; i < v.n && i < 16; i++) {
+			found += v.r[i].id == again && v.r[i].state == RUN_RUNNING;
+			lost_here += v.r[i].id == lost;
+		}
+		CHECKF(found == 1 && lost_here == 0, "order %d: the run made again %s, the lost one %s",
+		       order, found ? "kept" : "gone", lost_here ? "kept" : "gone");
+	}
+}
+
 static void test_delete_and_name(void)
 {
 	/* "two" deleted and made again (another id) while b was not told: a
@@ -439,6 +469,7 @@ int main(void)
 	unit_run("text-in-pages", test_paging);
 	unit_run("retention-follows", test_retention);
 	unit_run("delete-and-name-moved", test_delete_and_name);
+	unit_run("instant-run-again-keeps-its-run", test_rerun_kept);
 	replica_close(rb);
 	mirror_close(ma);
 	store_close(cache);
