@@ -250,20 +250,29 @@ static int join(Mirror *m)
 	return 0;
 }
 
-/* Keeps the change for the commit (the parameters copied). */
-static void enqueue(Batch *b, int64_t job, const char *sql, int np, const char *const *p,
-                    PgQueryDone *done, void *arg)
+/* A new statement at the end of the list (*q, *n, *cap), its order its
+ * place there. */
+static Stmt *stmt_add(Stmt **q, size_t *n, size_t *cap, int64_t job, const char *sql, int np,
+                      const char *const *p, PgQueryDone *done, void *arg)
 {
-	if (b->nq == b->capq) {
-		b->capq = b->capq ? 2 * b->capq : 32;
-		b->q = xrealloc(b->q, b->capq * sizeof *b->q);
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 32;
+		*q = xrealloc(*q, *cap * sizeof **q);
 	}
-	Stmt *s = &b->q[b->nq];
-	*s = (Stmt){ .job = job, .order = b->nq, .sql = sql, .np = np, .done = done, .arg = arg };
+	Stmt *s = &(*q)[*n];
+	*s = (Stmt){ .job = job, .order = *n, .sql = sql, .np = np, .done = done, .arg = arg };
 	s->p = xcalloc((size_t)np + 1, sizeof *s->p);
 	for (int i = 0; i < np; i++)
 		s->p[i] = p[i] ? xstrdup(p[i]) : NULL;
-	b->nq++;
+	(*n)++;
+	return s;
+}
+
+/* Keeps the change for the commit (the parameters copied). */
+static Stmt *enqueue(Batch *b, int64_t job, const char *sql, int np, const char *const *p,
+                     PgQueryDone *done, void *arg)
+{
+	return stmt_add(&b->q, &b->nq, &b->capq, job, sql, np, p, done, arg);
 }
 
 /* Moves s (its parameters with it) to the end of the list (*q, *n, *cap). */
@@ -354,16 +363,11 @@ static int fact(Mirror *m, int64_t job_id, const char *kind, const char *sql, in
 {
 	int rc = join(m);
 	if (rc == -ENOTCONN) {
-		Batch tmp = { 0 };
-		enqueue(&tmp, job_id, sql, np, p, NULL, NULL);
-		tmp.q[0].redo = 1;
-		stmt_move(&m->redo, &m->nredo, &m->capredo, &tmp.q[0]);
-		free(tmp.q);
+		stmt_add(&m->redo, &m->nredo, &m->capredo, job_id, sql, np, p, NULL, NULL)->redo = 1;
 		return 0;
 	}
 	if (rc == 0) {
-		enqueue(m->open, job_id, sql, np, p, NULL, NULL);
-		m->open->q[m->open->nq - 1].redo = 1;
+		enqueue(m->open, job_id, sql, np, p, NULL, NULL)->redo = 1;
 		rc = note(m, job_id, kind);
 	}
 	return rc;
