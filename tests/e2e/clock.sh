@@ -11,7 +11,14 @@ J=$JOBCTL
 LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -1)
 [ -n "$LIB" ] || { nok "libfaketime-installed (apt-get install faketime)"; finish; }
 echo "+0" >"$T/ft"
-export FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1
+# The file is read again at most every 2 s (FAKETIME_CACHE_DURATION=1), not
+# at every call (FAKETIME_NO_CACHE): libfaketime 0.9.10 reads it into static
+# buffers without a lock, and two of jobd's threads reading the clock as the
+# file changes got garbage times (a helper with 3 threads saw 1,833 readings
+# off by up to 2^63 s over 1,500 changes; none with the cache). One such
+# reading on the loop armed the timer minutes ahead: CI saw tick stop for a
+# minute after a step. Every wait below is far longer than 2 s.
+export FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1
 if [ -n "${JOBD_SANITIZED:-}" ]; then
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"; export ASAN_OPTIONS
 fi
@@ -40,6 +47,13 @@ fired_at_most() {
 	echo "$1 fired $((n - $2)) times in $((t - $3)) s"
 	[ "$((n - $2))" -le "$((t - $3 + $4))" ]
 }
+# diag JOB: what a failed wait leaves to read (CI's log is all there is).
+diag() {
+	echo "#   real $(date +%s), fake offset $(cat "$T/ft"), jobd $(kill -0 "$JOBD_PID" 2>&1 && echo alive)"
+	"$J" read "jobs/$1/ctl" "jobs/$1/schedule" 2>&1 | sed 's/^/#   /'
+	"$J" log "$1" 2>&1 | tail -5 | sed 's/^/#   log: /'
+	tail -15 "$T/jobd.log" | sed 's/^/#   jobd: /'
+}
 fake_jobd_start
 
 # A fixed-time job two minutes ahead (exact date and year: it fires once, ever).
@@ -63,10 +77,10 @@ check "ticking-after-forward" wait_for 10 nruns tick $((before + 2))
 check "forward-step-no-backlog" fired_at_most tick "$n0" "$r" 10
 
 # ---- back 10 seconds, over seconds tick ran: none may run again ----
-check "ticking-12s" wait_for 30 nruns tick $((before + 12))
+check "ticking-12s" wait_for 30 nruns tick $((before + 12)) || diag tick
 step 290
 stepped_back() { grep -q "stepped back" "$T/jobd.log"; }
-check "backward-step-noticed" wait_for 30 stepped_back
+check "backward-step-noticed" wait_for 30 stepped_back || diag tick
 # tick now waits for the time it last ran (10 s ahead). A job made now fires
 # at once: by its second run, a scheduler that forgot what tick ran would
 # have run tick's old seconds again (they are due as early).

@@ -44,10 +44,12 @@ nok() { echo "not ok - $TESTNAME/$1"; NFAIL=$((NFAIL + 1)); }
 # tests/run.sh counts these apart from passes and lists their reasons.
 skip() { echo "ok - $TESTNAME/$1 # SKIP $2"; }
 
+# (check's status is the command's: a test may say more when it failed.)
 check() {
 	name=$1; shift
 	if "$@" >"$T/.check.out" 2>&1; then ok "$name"; else
 		nok "$name"; sed 's/^/#   /' "$T/.check.out" | head -20
+		return 1
 	fi
 }
 
