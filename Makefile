@@ -182,7 +182,7 @@ $(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_B)/libfuzzsrc.a
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BIN:=.d)
 
 # ---- benchmarks (not part of make test): bench/*.c into $(B)/bench/, run by bench/run.sh ----
-#   make bench           every benchmark, about 15 minutes on 2 cores (the cluster phase alone 6 to 11)
+#   make bench           every benchmark, about 16 minutes on 2 cores (the cluster phase alone 6 to 11)
 #   make bench QUICK=1   every phase shortened, about 90 s
 # Results are lines "name value unit [ratio=R vs peer]"; see bench/RESULTS.md.
 BENCH_BIN := $(addprefix $(B)/bench/,p9load echo_server spawn_bench dbtool cron_bench stamp)

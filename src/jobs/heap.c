@@ -73,3 +73,22 @@ Job *heap_top(const FireHeap *h)
 {
 	return h->n ? h->v[0] : NULL;
 }
+
+/* The jobs at the top's instant: the nodes whose next equals it, which form
+ * a subtree at the root (no node is below a later one). O(their number),
+ * stopping at max. */
+static size_t count_from(const FireHeap *h, size_t i, int64_t t, size_t max)
+{
+	if (i >= h->n || h->v[i]->next != t || max == 0)
+		return 0;
+	size_t k = 1;
+	k += count_from(h, 2 * i + 1, t, max - k);
+	if (k < max)
+		k += count_from(h, 2 * i + 2, t, max - k);
+	return k;
+}
+
+size_t heap_count_top(const FireHeap *h, size_t max)
+{
+	return h->n ? count_from(h, 0, h->v[0]->next, max) : 0;
+}

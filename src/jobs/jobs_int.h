@@ -40,6 +40,7 @@ struct Jobs {
 	uv_poll_t steppoll;
 	int64_t skew;               /* wall - monotonic (ns) when last checked */
 	int64_t lead_ns;            /* fires are claimed this much ahead (sched.c) */
+	int64_t ahead_for;          /* the instant whose runs were announced (run_expect) */
 	uint32_t changes;            /* jobs added or deleted (jobs_changes) */
 	unsigned running;           /* runs in progress, all jobs */
 	JobRun *orphans;            /* runs of deleted jobs, still ending */
@@ -140,6 +141,8 @@ void job_drop(Jobs *js, Job *j);
 void heap_push(FireHeap *h, Job *j);
 void heap_remove(FireHeap *h, Job *j);
 Job *heap_top(const FireHeap *h);
+/* How many jobs fire at the top's instant (at most max). */
+size_t heap_count_top(const FireHeap *h, size_t max);
 
 /* schedule.c */
 const Zone *zonecache_get(ZoneCache *zc, const char *name, char *why, size_t n);

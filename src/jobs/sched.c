@@ -141,8 +141,18 @@ static void on_timer(uv_timer_t *t)
 	sched_arm(js);
 }
 
+/* ---- ahead of an instant ----
+ * Within AHEAD_NS of an instant, the runner is told how many runs it starts
+ * (run_expect), once per instant, to make their cgroups in the wait rather
+ * than between one start and the next. A longer wait is cut there: one more
+ * wake-up per instant, only where instants are that far apart. Counting is
+ * O(the instant's fires), bounded by AHEAD_MAX (what the runner can keep). */
+enum { AHEAD_MAX = 4096 };
+#define AHEAD_NS 2000000000LL
+
 /* The delay comes from the wall clock at arming time; if we wake early (timer
- * granularity, or the clock was stepped back) on_timer simply re-arms. */
+ * granularity, the clock was stepped back, or the wake-up was to look ahead)
+ * on_timer simply re-arms. */
 void sched_arm(Jobs *js)
 {
 	Job *top = heap_top(&js->heap);
@@ -152,6 +162,14 @@ void sched_arm(Jobs *js)
 	}
 	int64_t now = jobs_clock_ns(js);
 	int64_t due = top->next * 1000000000 - js->lead_ns;
+	if (top->next != js->ahead_for) {
+		if (due - now <= AHEAD_NS) {
+			js->ahead_for = top->next;
+			run_expect(js->loop, heap_count_top(&js->heap, AHEAD_MAX));
+		} else {
+			due -= AHEAD_NS;
+		}
+	}
 	uint64_t ms = due <= now ? 0 : (uint64_t)((due - now + 999999) / 1000000);
 	uv_timer_start(&js->timer, on_timer, ms, 0);
 }

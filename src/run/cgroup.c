@@ -77,6 +77,7 @@ static struct {
 		int64_t at_ms;          /* monotonic ms when its last run let it go */
 	} *pool;
 	size_t npool, cappool;
+	size_t live;                /* run cgroups held by runs (cgroup_new, not yet let go) */
 } cg = { .parent = -1, .base = -1 };
 
 int cgroup_on(void)
@@ -644,6 +645,42 @@ static int remove_id(unsigned id)
 	return remove_tree(cg.base, name, 0);
 }
 
+/* Keeps the empty cgroup run.<id> for a later run, as the newest. */
+static void pool_put(unsigned id)
+{
+	if (cg.npool == cg.cappool) {
+		cg.cappool = cg.cappool ? 2 * cg.cappool : 64;
+		cg.pool = xrealloc(cg.pool, cg.cappool * sizeof *cg.pool);
+	}
+	cg.pool[cg.npool].id = id;
+	cg.pool[cg.npool].at_ms = now_ms();
+	cg.npool++;
+}
+
+/* Made ahead: a burst's cgroups are made before its instant, in the wait
+ * (run.c, run_expect), not as its children start, where each mkdir (30 to
+ * 40 us of kernel work) came between one start and the next. */
+size_t cgroup_pool_fill(size_t want, size_t max)
+{
+	if (cg.base < 0)
+		return 0;
+	/* Those held by runs come back to the pool as their runs end: counted,
+	 * and the whole kept within the pool's bound, so that the pool has room
+	 * for them (a full pool removes what comes back, and a fill made it
+	 * again: a mkdir and an rmdir per run where jobs fire faster than they
+	 * can start). */
+	if (want > CG_POOL)
+		want = CG_POOL;
+	while (cg.npool + cg.live < want && max-- > 0) {
+		char name[32];
+		snprintf(name, sizeof name, "run.%u", cg.next + 1);
+		if (mkdirat(cg.base, name, 0755) < 0)
+			return 0;           /* the runs will make theirs, and say why not */
+		pool_put(++cg.next);
+	}
+	return cg.npool + cg.live < want ? want - cg.npool - cg.live : 0;
+}
+
 int64_t cgroup_pool_trim(void)
 {
 	int64_t now = now_ms();
@@ -678,6 +715,7 @@ int cgroup_new(RunCgroup *c, int dir, int *procs, char *why, size_t n)
 		run_path(c, file, path, sizeof path);
 		if ((*procs = openat(cg.base, path, flags)) >= 0) {
 			c->on = 1;
+			cg.live++;
 			return 0;
 		}
 		remove_id(c->id);
@@ -698,6 +736,7 @@ int cgroup_new(RunCgroup *c, int dir, int *procs, char *why, size_t n)
 		return rc;
 	}
 	c->on = 1;
+	cg.live++;
 	return 0;
 }
 
@@ -748,23 +787,22 @@ int cgroup_remove(RunCgroup *c)
 	 * here (6.18: its kill count is compared with its parent's cgroup's). */
 	if (!c->frozen && !c->killed && cg.npool < CG_POOL && fstatat(cg.base, path, &st, 0) == 0 &&
 	    st.st_nlink == 2) {
-		if (cg.npool == cg.cappool) {
-			cg.cappool = cg.cappool ? 2 * cg.cappool : 64;
-			cg.pool = xrealloc(cg.pool, cg.cappool * sizeof *cg.pool);
-		}
-		cg.pool[cg.npool].id = c->id;
-		cg.pool[cg.npool].at_ms = now_ms();
-		cg.npool++;
+		pool_put(c->id);
 		c->on = 0;
+		cg.live--;
 		return 0;
 	}
 	int rc = remove_id(c->id);
-	if (rc == 0)
+	if (rc == 0) {
 		c->on = 0;
+		cg.live--;
+	}
 	return rc;
 }
 
 void cgroup_forget(RunCgroup *c)
 {
+	if (c->on)
+		cg.live--;
 	c->on = 0;
 }

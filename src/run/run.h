@@ -115,6 +115,10 @@ int run_stop_adopted(int64_t grace_ms, void (*done)(void *), void *arg);
  * ("cannot run: chdir /x: No such file or directory") and exit status 127. */
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
               Run **out, char *why, size_t n);
+/* n runs are about to start at one instant (the scheduler says so in the
+ * wait before it): what they need that can be made ahead is made now, a
+ * little per loop turn (their cgroups, up to the pool's bound). */
+void run_expect(uv_loop_t *loop, size_t n);
 /* 1 if run_spawn's starts can honour not_before_ns without blocking the
  * loop: clones on the spawner thread (not under valgrind, whose runs are
  * forked). A run with a PAM session is forked by the loop and starts at

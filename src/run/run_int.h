@@ -49,6 +49,10 @@ void cgroup_events_path(const RunCgroup *c, char *buf, size_t n);
 /* Lets the (empty) cgroup go: kept for a later run (cgroup.c, "the pool")
  * or removed. 0, or -errno (still the run's). */
 int cgroup_remove(RunCgroup *c);
+/* Makes empty cgroups into the pool until it holds want of them (at most
+ * its bound), at most max now; how many are still to make (0 if none, or if
+ * one cannot be made). */
+size_t cgroup_pool_fill(size_t want, size_t max);
 /* Removes the pool's cgroups unused for too long; the ms until the next one
  * is due, or -1 if the pool is empty. */
 int64_t cgroup_pool_trim(void);

@@ -283,6 +283,31 @@ else
 	check "dir-kill-ends-escapee" wait_for 10 gone "$ESC"
 	jobd_stop
 	check "dir-cleaned" sh -c "! ls -d $D/jobd.* 2>/dev/null"
+
+	# ---- a burst's cgroups are made in the wait before its instant ----
+	# (sched.c, "ahead of an instant"; run/cgroup.c, cgroup_pool_fill): 40
+	# jobs due at one fixed second; their cgroups exist, empty, before it,
+	# and the burst makes none of its own (those 40 serve it, and come back).
+	jobd_start -cgroup "$D"
+	CG=$D/jobd.$JOBD_PID
+	at=$(( $(date +%s) + 12 ))
+	aexpr=$(date -d "@$at" +'%-S %-M %-H %-d %-m * %Y')
+	i=0
+	while [ $i -lt 40 ]; do
+		"$J" write clone "ah$i:$aexpr:true" && "$J" write "jobs/ah$i/ctl" start
+		i=$((i + 1))
+	done
+	ncg() { ls -d "$CG"/run.* 2>/dev/null | wc -l; }
+	made_ahead() { [ "$(ncg)" -ge 40 ] && [ "$(date +%s)" -lt "$at" ]; }
+	check "ahead-started-in-time" test "$(date +%s)" -lt $((at - 3))
+	check "ahead-cgroups-before-instant" wait_for 15 made_ahead
+	ahead_done() { [ "$("$J" ls-files jobs/ah39/runs 2>/dev/null | wc -l)" -eq 1 ] &&
+		[ "$(rfield ah39 1 state)" = done ]; }
+	check "ahead-burst-ran" wait_for 20 ahead_done
+	all_done() { i=0; while [ $i -lt 40 ]; do [ "$(rfield "ah$i" 1 state)" = done ] || return 1; i=$((i + 1)); done; }
+	check "ahead-all-ran" wait_for 20 all_done
+	expect "ahead-no-more-made" 40 ncg
+	jobd_stop
 	"$JOBD" -dbdir "$T/db2" -fsaddr "unix!$T/bad.sock" -cgroup "$T" -logtostderr 2>"$T/bad.err"; rc=$?
 	check "dir-not-cgroup2-exit-2" test "$rc" -eq 2
 	check "dir-not-cgroup2-says-why" grep -q "$T is not on a cgroup v2 file system" "$T/bad.err"
