@@ -470,7 +470,15 @@ phase_spawn() {
 		{ say "# cannot count the runs: $line"; line=; }
 	r=n/a
 	[ -n "$(kv runs "$line")" ] && r=$(calc "$(kv runs "$line") / $SPAWN_SECS" %.1f)
-	fig spawn.many_jobs "$r" runs/s "ratio=$(ratio "$r" "$shc") vs posix_spawn of /bin/sh -c true; ratio=$(ratio "$r" "$plain") vs posix_spawn of /bin/true ($m jobs every second offered $m/s)"
+	# The peer again, right after: the mean of the loop before and after
+	# jobd's window is its peer (A-B-A), since this machine's spawn rate
+	# drifts by a fifth from one minute to the next.
+	after=$(kv spawns_s "$("$BB/spawn_bench" -d "$SPAWN_SECS" -k "${best:-1}" -- /bin/sh -c true)")
+	fig spawn.posix_spawn.sh_c_true_after "$after" spawns/s "(the same loop again, after jobd's window)"
+	around=$shc
+	[ -n "$after" ] && [ -n "$shc" ] && around=$(calc "($shc + $after) / 2" %.1f)
+	fig spawn.posix_spawn.sh_c_true_around "$around" spawns/s "(the mean of the two: the peer of many jobs)"
+	fig spawn.many_jobs "$r" runs/s "ratio=$(ratio "$r" "$around") vs posix_spawn of /bin/sh -c true (before and after); ratio=$(ratio "$r" "$plain") vs posix_spawn of /bin/true ($m jobs every second offered $m/s)"
 	fig spawn.many_jobs.cpu_per_run "$(cpu_per "$(kv run_ms "$w")" "$(kv runs "$line")")" us "(claims and skips of the fires it could not start included)"
 	rm -rf "$db"
 }
@@ -957,8 +965,8 @@ fig goal.scale.startup_1M "${r:-n/a}" ms "< 5000: $(g "$r" '<=' 5000)"
 r=$(getfig fire.missed); fig goal.fire.missed "${r:-n/a}" ticks "= 0: $(g "$r" '<=' 0)"
 r=$(getfig fire_low.missed); fig goal.fire_low.missed "${r:-n/a}" ticks "= 0: $(g "$r" '<=' 0) (the lower load)"
 # Runs/s against posix_spawn of what jobd runs (/bin/sh -c true), in the same run.
-r=$(ratio "$(getfig spawn.many_jobs)" "$(getfig spawn.posix_spawn.sh_c_true)")
-fig goal.spawn.many_vs_posix_spawn "$r" ratio ">= 0.85: $(g "$r" '>=' 0.85)"
+r=$(ratio "$(getfig spawn.many_jobs)" "$(getfig spawn.posix_spawn.sh_c_true_around)")
+fig goal.spawn.many_vs_posix_spawn "$r" ratio ">= 0.85: $(g "$r" '>=' 0.85) (the peer measured before and after)"
 r=$(ratio "$(getfig spawn.one_job_allow)" "$(getfig spawn.posix_spawn.sh_c_true)")
 fig goal.spawn.one_job_vs_posix_spawn "$r" ratio ">= 0.85: $(g "$r" '>=' 0.85)"
 for n in $BURST_SIZES; do

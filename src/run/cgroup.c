@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -70,15 +71,19 @@ static struct {
 	char rel[512];              /* its path as /proc/PID/cgroup shows it */
 	char prel[512];             /* the parent's, likewise */
 	unsigned next;              /* the number of the last run cgroup made */
-	/* Empty run cgroups kept for later runs (see "the pool"), oldest first:
-	 * by number, not held open (jobd's descriptors are for runs). */
+	/* Empty run cgroups kept for later runs (see "the pool"), oldest first,
+	 * each with its descriptors if it holds them. */
 	struct PoolEntry {
 		unsigned id;
 		int64_t at_ms;          /* monotonic ms when its last run let it go */
+		int dfd, efd;           /* as in RunCgroup */
 	} *pool;
 	size_t npool, cappool;
 	size_t live;                /* run cgroups held by runs (cgroup_new, not yet let go) */
+	size_t fds, fd_budget;      /* descriptors held for run cgroups, and at most */
 } cg = { .parent = -1, .base = -1 };
+
+static void fds_drop(int *dfd, int *efd);
 
 int cgroup_on(void)
 {
@@ -331,26 +336,32 @@ static void kill_tree(int fd, const char *rel)
 /* 1 if the cgroup fd (or one below it) has a process, 0 if not, -errno;
  * *frozen (if not NULL) whether it is frozen. cgroup.events is two short
  * lines: one read. */
-static int populated_frozen(int at, const char *dir, int *frozen)
+static int events_read(int efd, int *frozen)
 {
-	char buf[256], path[600];
-	snprintf(path, sizeof path, "%s/cgroup.events", dir);
-	int efd = openat(at, path, O_RDONLY | O_CLOEXEC);
-	if (efd < 0)
-		return -errno;
+	char buf[256];
 	ssize_t k;
 	do
-		k = read(efd, buf, sizeof buf - 1);
+		k = pread(efd, buf, sizeof buf - 1, 0);
 	while (k < 0 && errno == EINTR);
-	int e = errno;
-	close(efd);
 	if (k < 0)
-		return -e;
+		return -errno;
 	buf[k] = '\0';
 	char *p = strstr(buf, "populated "), *f = strstr(buf, "frozen ");
 	if (frozen)
 		*frozen = f && f[7] == '1';
 	return p ? p[10] == '1' : -EINVAL;
+}
+
+static int populated_frozen(int at, const char *dir, int *frozen)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/cgroup.events", dir);
+	int efd = openat(at, path, O_RDONLY | O_CLOEXEC);
+	if (efd < 0)
+		return -errno;
+	int rc = events_read(efd, frozen);
+	close(efd);
+	return rc;
 }
 
 static int populated(int fd)
@@ -526,6 +537,10 @@ static int setup(const char *dir, const char *rel, RunTracking *t, char *why, si
 		goto fail;
 	}
 	strfmt(t->cgroup, sizeof t->cgroup, "%s", cg.abs);
+	struct rlimit rl;
+	cg.fd_budget = getrlimit(RLIMIT_NOFILE, &rl) < 0 ? 0
+	             : rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 4 > 2 * CG_POOL + 8192
+	             ? 2 * CG_POOL + 8192 : (size_t)rl.rlim_cur / 4;
 	return 0;
 fail:
 	close(cg.parent);
@@ -582,6 +597,8 @@ int cgroup_fini(char *why, size_t n)
 {
 	if (cg.base < 0)
 		return 0;
+	for (size_t i = 0; i < cg.npool; i++)
+		fds_drop(&cg.pool[i].dfd, &cg.pool[i].efd);
 	cg.npool = cg.cappool = 0;      /* the pool's cgroups are removed with the others below */
 	free(cg.pool);
 	cg.pool = NULL;
@@ -637,6 +654,42 @@ static int64_t now_ms(void)
 	return mono_now().ns / 1000000;
 }
 
+/* A run cgroup's directory and cgroup.events, held open from when it is
+ * made (or first used) until it is removed, within a budget: a run then
+ * costs no open of the cgroup (its directory is what clone3 takes) and no
+ * open of cgroup.events at its end (read again with pread, which a cgroup
+ * file answers afresh at offset 0). Opening and closing those two kernfs
+ * files was an eighth of the loop's work per run where jobs fire faster
+ * than they start. The budget is a quarter of the descriptors jobd may
+ * open (RLIMIT_NOFILE's soft limit at start): the rest is for runs' pipes
+ * and clients; cgroups past it are reached by name, as before. */
+static void fds_hold(unsigned id, int *dfd, int *efd)
+{
+	char name[32];
+	*dfd = *efd = -1;
+	if (cg.fds + 2 > cg.fd_budget)
+		return;
+	snprintf(name, sizeof name, "run.%u", id);
+	if ((*dfd = openat(cg.base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if ((*efd = openat(*dfd, "cgroup.events", O_RDONLY | O_CLOEXEC)) < 0) {
+		close(*dfd);
+		*dfd = -1;
+		return;
+	}
+	cg.fds += 2;
+}
+
+static void fds_drop(int *dfd, int *efd)
+{
+	if (*dfd >= 0) {
+		close(*dfd);
+		close(*efd);
+		cg.fds -= 2;
+	}
+	*dfd = *efd = -1;
+}
+
 /* Removes the (empty) cgroup run.<id>. 0, or -errno. */
 static int remove_id(unsigned id)
 {
@@ -645,15 +698,15 @@ static int remove_id(unsigned id)
 	return remove_tree(cg.base, name, 0);
 }
 
-/* Keeps the empty cgroup run.<id> for a later run, as the newest. */
-static void pool_put(unsigned id)
+/* Keeps the empty cgroup run.<id> (with its descriptors, if held) for a
+ * later run, as the newest. */
+static void pool_put(unsigned id, int dfd, int efd)
 {
 	if (cg.npool == cg.cappool) {
 		cg.cappool = cg.cappool ? 2 * cg.cappool : 64;
 		cg.pool = xrealloc(cg.pool, cg.cappool * sizeof *cg.pool);
 	}
-	cg.pool[cg.npool].id = id;
-	cg.pool[cg.npool].at_ms = now_ms();
+	cg.pool[cg.npool] = (struct PoolEntry){ id, now_ms(), dfd, efd };
 	cg.npool++;
 }
 
@@ -676,7 +729,9 @@ size_t cgroup_pool_fill(size_t want, size_t max)
 		snprintf(name, sizeof name, "run.%u", cg.next + 1);
 		if (mkdirat(cg.base, name, 0755) < 0)
 			return 0;           /* the runs will make theirs, and say why not */
-		pool_put(++cg.next);
+		int dfd, efd;
+		fds_hold(++cg.next, &dfd, &efd);
+		pool_put(cg.next, dfd, efd);
 	}
 	return cg.npool + cg.live < want ? want - cg.npool - cg.live : 0;
 }
@@ -685,8 +740,10 @@ int64_t cgroup_pool_trim(void)
 {
 	int64_t now = now_ms();
 	size_t k = 0;
-	while (k < cg.npool && cg.pool[k].at_ms + CG_POOL_IDLE_MS <= now)
-		remove_id(cg.pool[k++].id);     /* one in use after all is the next jobd's */
+	for (; k < cg.npool && cg.pool[k].at_ms + CG_POOL_IDLE_MS <= now; k++) {
+		fds_drop(&cg.pool[k].dfd, &cg.pool[k].efd);
+		remove_id(cg.pool[k].id);       /* one in use after all is the next jobd's */
+	}
 	if (k > 0) {
 		memmove(&cg.pool[0], &cg.pool[k], (cg.npool - k) * sizeof cg.pool[0]);
 		cg.npool -= k;
@@ -700,44 +757,62 @@ static void run_path(const RunCgroup *c, const char *file, char *buf, size_t n)
 	snprintf(buf, n, *file ? "run.%u/%s" : "run.%u", c->id, file);
 }
 
-/* A run's cgroup is reached by its name in jobd's directory (which only jobd
- * changes), not held open: a run in progress holds no descriptor for it. */
+/* A run's cgroup is reached through the descriptors it holds, or by its
+ * name in jobd's directory (which only jobd changes) where the budget left
+ * none. *procs is the caller's own: a copy of the held directory's
+ * descriptor (a dup, no open), or cgroup.procs opened. */
+static int take(RunCgroup *c, int dir, int *procs)
+{
+	char path[64];
+	if (c->dfd < 0)
+		fds_hold(c->id, &c->dfd, &c->efd);
+	if (c->dfd >= 0)
+		*procs = dir ? fcntl(c->dfd, F_DUPFD_CLOEXEC, 3)
+		             : openat(c->dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	else {
+		run_path(c, dir ? "" : "cgroup.procs", path, sizeof path);
+		*procs = openat(cg.base, path, dir ? O_RDONLY | O_DIRECTORY | O_CLOEXEC : O_WRONLY | O_CLOEXEC);
+	}
+	if (*procs < 0) {
+		int rc = -errno;
+		fds_drop(&c->dfd, &c->efd);
+		return rc;
+	}
+	c->on = 1;
+	cg.live++;
+	return 0;
+}
+
 int cgroup_new(RunCgroup *c, int dir, int *procs, char *why, size_t n)
 {
 	char path[64];
-	const char *file = dir ? "" : "cgroup.procs";
-	int flags = dir ? O_RDONLY | O_DIRECTORY | O_CLOEXEC : O_WRONLY | O_CLOEXEC;
 	c->frozen = 0;
 	c->killed = 0;
 	/* The most recently used first: its pages are the likeliest cached. */
 	while (cg.npool > 0) {
-		c->id = cg.pool[--cg.npool].id;
-		run_path(c, file, path, sizeof path);
-		if ((*procs = openat(cg.base, path, flags)) >= 0) {
-			c->on = 1;
-			cg.live++;
+		struct PoolEntry *e = &cg.pool[--cg.npool];
+		c->id = e->id;
+		c->dfd = e->dfd;
+		c->efd = e->efd;
+		if (take(c, dir, procs) == 0)
 			return 0;
-		}
 		remove_id(c->id);
 	}
 	c->id = ++cg.next;
 	c->on = 0;
+	c->dfd = c->efd = -1;
 	run_path(c, "", path, sizeof path);
 	if (mkdirat(cg.base, path, 0755) < 0) {
 		int rc = -errno;
 		strfmt(why, n, "cannot make cgroup %s/%s: %s", cg.abs, path, strerror(-rc));
 		return rc;
 	}
-	run_path(c, file, path, sizeof path);
-	if ((*procs = openat(cg.base, path, flags)) < 0) {
-		int rc = -errno;
+	int rc = take(c, dir, procs);
+	if (rc < 0) {
 		strfmt(why, n, "cgroup %s/%s: %s", cg.abs, path, strerror(-rc));
 		remove_id(c->id);
-		return rc;
 	}
-	c->on = 1;
-	cg.live++;
-	return 0;
+	return rc;
 }
 
 int cgroup_signal(RunCgroup *c, int sig)
@@ -746,7 +821,7 @@ int cgroup_signal(RunCgroup *c, int sig)
 	if (!c->on)
 		return -ESRCH;
 	run_path(c, "", path, sizeof path);
-	int fd = openat(cg.base, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = c->dfd >= 0 ? c->dfd : openat(cg.base, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	run_rel(c, rel, sizeof rel);
@@ -756,7 +831,8 @@ int cgroup_signal(RunCgroup *c, int sig)
 	}
 	else
 		signal_tree(fd, rel, sig, 0);
-	close(fd);
+	if (fd != c->dfd)
+		close(fd);
 	return 0;
 }
 
@@ -765,6 +841,8 @@ int cgroup_populated(RunCgroup *c)
 	char path[64];
 	if (!c->on)
 		return 0;
+	if (c->efd >= 0)
+		return events_read(c->efd, &c->frozen);
 	run_path(c, "", path, sizeof path);
 	return populated_frozen(cg.base, path, &c->frozen);
 }
@@ -785,13 +863,16 @@ int cgroup_remove(RunCgroup *c)
 	/* Not one cgroup.kill was written to: a child cloned into such a cgroup
 	 * (clone3, CLONE_INTO_CGROUP) is killed at birth by the kernels seen
 	 * here (6.18: its kill count is compared with its parent's cgroup's). */
-	if (!c->frozen && !c->killed && cg.npool < CG_POOL && fstatat(cg.base, path, &st, 0) == 0 &&
+	if (!c->frozen && !c->killed && cg.npool < CG_POOL &&
+	    (c->dfd >= 0 ? fstat(c->dfd, &st) : fstatat(cg.base, path, &st, 0)) == 0 &&
 	    st.st_nlink == 2) {
-		pool_put(c->id);
+		pool_put(c->id, c->dfd, c->efd);
+		c->dfd = c->efd = -1;
 		c->on = 0;
 		cg.live--;
 		return 0;
 	}
+	fds_drop(&c->dfd, &c->efd);
 	int rc = remove_id(c->id);
 	if (rc == 0) {
 		c->on = 0;
@@ -802,7 +883,9 @@ int cgroup_remove(RunCgroup *c)
 
 void cgroup_forget(RunCgroup *c)
 {
-	if (c->on)
+	if (c->on) {
+		fds_drop(&c->dfd, &c->efd);
 		cg.live--;
+	}
 	c->on = 0;
 }

@@ -24,6 +24,8 @@ typedef struct RunCgroup {
 	unsigned id;
 	int frozen;                 /* cgroup.events said so at its last read */
 	int killed;                 /* cgroup.kill was written: never reused (cgroup_remove) */
+	int dfd, efd;               /* held open while on: its directory, its cgroup.events;
+	                             * -1 each when the budget had no room (cgroup.c, "the pool") */
 } RunCgroup;
 
 /* ---- cgroup.c ---- */
