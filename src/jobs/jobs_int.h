@@ -199,6 +199,8 @@ void job_event(Jobs *js, const Job *j, const char *kind, const char *fmt, ...)
 
 /* jobs.c */
 void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len);
+int job_log_skip(Jobs *js, Job *j, int64_t sched, const char *text, size_t len, int64_t *run_id,
+                 int64_t *seq, char *why, size_t n);
 void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void jobs_maybe_done(Jobs *js);

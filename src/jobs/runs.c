@@ -589,6 +589,32 @@ static void launch(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched,
 		spawn(js, j, run_id, seq, sched, manual);
 }
 
+/* A fire of a job with a run in progress, under overlap skip (runs_fire). */
+static int64_t skip_now(Jobs *js, Job *j, int64_t sched)
+{
+	char why[256], text[96];
+	int64_t run_id, seq;
+	int k = snprintf(text, sizeof text, "skipped: previous run (pid %d) still running",
+	                 j->runs ? j->runs->pid : 0);
+	int rc = job_log_skip(js, j, sched, text, (size_t)k, &run_id, &seq, why, sizeof why);
+	if (rc == -EALREADY) {
+		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
+		return 0;
+	}
+	if (rc < 0) {
+		LOGE("job %s: cannot record skipped fire at %lld: %s", j->name, (long long)sched, why);
+		return 0;
+	}
+	if (sched > j->last_sched)
+		j->last_sched = sched;
+	job_event(js, j, "run.skipped", "run=%lld", (long long)seq);
+	if (j->kept.runs >= 0)
+		j->kept.runs++;
+	j->changes.runs++;
+	job_touch(js, j);
+	return seq;
+}
+
 void runs_launch_now(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual)
 {
 	spawn(js, j, run_id, seq, sched, manual);
@@ -602,6 +628,11 @@ int64_t runs_fire(Jobs *js, Job *j, int64_t sched)
 		cluster_fire(js, j, sched);             /* claimed by the database: remote.c */
 		return 0;
 	}
+	/* Skipped at once (overlap skip, a run in progress): claimed, said and
+	 * ended in one go, as runs_claimed would in three. Where jobs fire
+	 * faster than they start, most fires are these. */
+	if (j->overlap == OVERLAP_SKIP && (j->nrunning || j->nqueue || j->launching))
+		return skip_now(js, j, sched);
 	int rc = store_fire_claim(js->store, j->id, sched, &run_id, &seq, why, sizeof why);
 	if (rc == -EALREADY) {
 		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);

@@ -330,6 +330,8 @@ void text_run_line(JobRun *r, int is_err, const char *text, size_t len)
 
 /* ---- lines from jobd ---- */
 
+static void own_line(Jobs *js, Job *j);
+
 /* A line about the job, or about one of its runs: a live run's goes into
  * its buffer, behind its output; the job's own into the job's buffer; a
  * line about a run that is not live (skipped, queued, cannot run) is
@@ -349,9 +351,34 @@ void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
 		store_line_now(js, j, run_id, line, k);
 	else
 		lines_add(js, j, line, k);
+	own_line(js, j);
+}
+
+/* A fire skipped at its claim, and its line: the run's row (ended), the line
+ * as its output and in the job's log, stored together (store_fire_skip),
+ * after the job's lines written before it. 0 with *run_id and *seq, or
+ * -errno with why (-EALREADY: that fire was claimed before). */
+int job_log_skip(Jobs *js, Job *j, int64_t sched, const char *text, size_t len, int64_t *run_id,
+                 int64_t *seq, char *why, size_t n)
+{
+	char line[TEXT_LINE_MAX];
+	int64_t now = wall_now_ns();
+	size_t k = text_render(js->zone, now, NULL, text, len, line, sizeof line);
+	text_flush_job(js, j);
+	int rc = store_fire_skip(js->store, j->id, sched, now, line, k, run_id, seq, why, n);
+	if (rc < 0)
+		return rc;
+	j->changes.log++;
+	own_line(js, j);
+	return 0;
+}
+
+/* After a line of jobd's about the job. A job that writes lines of its own
+ * and never ends a run (started and stopped, over and over) is trimmed here,
+ * now and then. */
+static void own_line(Jobs *js, Job *j)
+{
 	job_touch(js, j);
-	/* A job that writes lines of its own and never ends a run (started and
-	 * stopped, over and over) is trimmed here, now and then. */
 	if (++j->own_lines >= TEXT_OWN_TRIM) {
 		char why[256];
 		text_flush_job(js, j);

@@ -126,6 +126,14 @@ int store_job_save(Store *s, const StoreJob *j, char *why, size_t n);
 int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, int64_t *seq,
                      char *why, size_t n);
 
+/* A fire skipped at its claim (overlap skip, its previous run still in
+ * progress): the same rows as store_fire_claim, store_text_append(job, run,
+ * text) and store_run_end(RUN_SKIPPED, end_ns) together, in two statements.
+ * -EALREADY as store_fire_claim; refused in a cluster (-ENOTSUP), whose
+ * database claims fires. */
+int store_fire_skip(Store *s, int64_t job_id, int64_t sched, int64_t end_ns, const char *text,
+                    size_t len, int64_t *run_id, int64_t *seq, char *why, size_t n);
+
 /* Cluster mode (store_observe): the fire (job, sched; 0 for a manual run) a
  * cluster's database gave this node, with the run's id and number as the
  * database made them; recorded as store_fire_claim records a claim (which

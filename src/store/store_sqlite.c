@@ -56,7 +56,7 @@ enum { TEXT_INLINE = 16 * 1024 };
 enum {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_UNDO,
 	S_JOBS_PAGE, S_JOB_INSERT, S_JOB_STARTED, S_JOB_DELETE,
-	S_JOB_COUNTS, S_RUN_CLAIM, S_JOB_COUNTED, S_JOB_SAVE_COUNTS, S_RUN_DROP, S_RUN_START, S_RUNS_PAGE, S_RUNS_KEPT,
+	S_JOB_COUNTS, S_RUN_CLAIM, S_RUN_SKIP, S_JOB_COUNTED, S_JOB_SAVE_COUNTS, S_RUN_DROP, S_RUN_START, S_RUNS_PAGE, S_RUNS_KEPT,
 	S_RUN_SETTLE, S_JOB_SAVE, S_RUN_END, S_RUN_OLDEST, S_RUN_GET,
 	S_OUT_SET, S_CHUNK_INSERT, S_CHUNK_DROP, S_LOG_TEXT, S_OUT_TEXT,
 	S_LOG_FIRST, S_LOG_END, S_OUT_FIRST, S_OUT_END, S_LOG_CUT, S_RUNS_BEFORE, S_CHUNKS_CUT,
@@ -92,6 +92,10 @@ static const char *const stmtsql[NSTMT] = {
 	 * table made for each statement, which costs more than the statement. */
 	[S_RUN_CLAIM] = "INSERT INTO runs(id, job_id, sched, state, manual, seq, log_off)"
 		" VALUES(?6, ?1, ?2, ?3, ?2 = 0, ?4, ?5)",
+	/* A fire skipped at its claim: its row already ended, its one line its
+	 * output (store_fire_skip). */
+	[S_RUN_SKIP] = "INSERT INTO runs(job_id, sched, state, manual, seq, log_off, end_ns, out_bytes)"
+		" VALUES(?1, ?2, ?3, ?2 = 0, ?4, ?5, ?6, ?7)",
 	[S_RUN_DROP] = "DELETE FROM runs WHERE id = ?1",
 	[S_RUN_START] = "UPDATE runs SET state = ?2, start_ns = ?3, pid = ?4, proc = ?5 WHERE id = ?1",
 	[S_RUNS_PAGE] = "SELECT id, job_id, sched, state, start_ns, end_ns, pid, status, proc,"
@@ -1723,6 +1727,70 @@ int store_fire_claim(Store *s, int64_t job_id, int64_t sched, int64_t *run_id, i
 		return -ENOTSUP;
 	}
 	return claim(s, job_id, sched, 0, 0, run_id, seq, why, n);
+}
+
+static int insert_chunk(Store *s, int64_t job_id, int64_t run_id, int64_t off, int64_t roff,
+                        const char *text, size_t len);
+
+int store_fire_skip(Store *s, int64_t job_id, int64_t sched, int64_t end_ns, const char *text,
+                    size_t len, int64_t *run_id, int64_t *seq_out, char *why, size_t n)
+{
+	if (s->observed) {
+		say(why, n, "recording a skipped fire: in a cluster, the database claims fires");
+		return -ENOTSUP;
+	}
+	if (sched < 0) {
+		say(why, n, "recording a skipped fire: negative scheduled time %" PRId64, sched);
+		return -EINVAL;
+	}
+	if (len > STORE_CHUNK_MAX) {
+		say(why, n, "recording a skipped fire: %zu bytes of text, more than %d", len,
+		    STORE_CHUNK_MAX);
+		return -E2BIG;
+	}
+	/* Two statements where a claim, a line and an end took five: the row
+	 * ended already, its output the chunk at the log's end. */
+	Counts *c;
+	int r = begin_counts(s, job_id, &c, "recording a skipped fire", why, n);
+	if (r < 0)
+		return r;
+	int64_t seq = c->run_seq + 1, off = c->log_end;
+	bind_i64(s, S_RUN_SKIP, 1, job_id);
+	bind_i64(s, S_RUN_SKIP, 2, sched);
+	bind_i64(s, S_RUN_SKIP, 3, RUN_SKIPPED);
+	bind_i64(s, S_RUN_SKIP, 4, seq);
+	bind_i64(s, S_RUN_SKIP, 5, off);
+	bind_i64(s, S_RUN_SKIP, 6, end_ns);
+	bind_i64(s, S_RUN_SKIP, 7, (int64_t)len);
+	int rc = exec1(s, S_RUN_SKIP);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
+		return -EALREADY;
+	}
+	if (rc != 0) {
+		r = fail(s, why, n, "recording a skipped fire");
+		check_lost(s);
+		return r;
+	}
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+	if (len > 0 && insert_chunk(s, job_id, id, off, 0, text, len) != 0) {
+		r = fail(s, why, n, "recording a skipped fire");
+		bind_i64(s, S_RUN_DROP, 1, id);
+		undo_step(s, S_RUN_DROP);
+		check_lost(s);
+		return r;
+	}
+	c->run_seq = seq;
+	if (sched > c->last_sched)
+		c->last_sched = sched;
+	c->log_end = off + (int64_t)len;
+	counts_touch(s, c);
+	s->batch_text += (int64_t)len;
+	if (run_id != NULL)
+		*run_id = id;
+	if (seq_out != NULL)
+		*seq_out = seq;
+	return 0;
 }
 
 int store_fire_put(Store *s, int64_t job_id, int64_t sched, int64_t run_id, int64_t seq,

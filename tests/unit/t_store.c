@@ -652,6 +652,100 @@ static int reads_at(Store *s, int64_t job, int64_t run, const Buf *want, int64_t
  * order, a run's output only its own; reads at any position, of any size,
  * within a piece or across pieces, return the same bytes, before and after
  * a reopen. */
+/* A skipped fire in one call (store_fire_skip) leaves what the claim, the
+ * line and the end leave (store_fire_claim, store_text_append,
+ * store_run_end): job a the long way, job b the short, with the same fires,
+ * text between them in the job's log, and a run that was not skipped. */
+static void test_fire_skip(void)
+{
+	char *dir = scratch_path();
+	Store *s = open_ok(dir, NULL);
+	if (s == NULL)
+		return;
+	int64_t job[2] = { mkjob(s, "a", "* * * * *", "a"), mkjob(s, "b", "* * * * *", "b") };
+	static const char line[] = "2026-12-03 08:00:00 +0000 UTC:skipped: previous run (pid 7) still running\n";
+	const int64_t scheds[] = { 1700000060, 1700000120, 0, 1700000180 };
+	Buf log[2] = { { 0 } }, out[2][4] = { { { 0 } } };
+	int64_t id[2][4], seq[2][4];
+	for (int w = 0; w < 2; w++) {
+		for (int i = 0; i < 4; i++) {
+			append_ok(s, job[w], 0, "own\n", 4);
+			buf_add(&log[w], "own\n", 4);
+			if (i == 1) {           /* one that ran, between the skips */
+				CHECK(store_fire_claim(s, job[w], scheds[i], &id[w][i], &seq[w][i], why,
+				                       sizeof why) == 0);
+				add_text(s, job[w], id[w][i], "ran\n", 4, &log[w], &out[w][i]);
+				StoreRunEnd e = { .run_id = id[w][i], .state = RUN_DONE, .end_ns = 5 };
+				CHECK(store_run_end(s, &e, why, sizeof why) == 0);
+				continue;
+			}
+			if (w == 0) {
+				CHECK(store_fire_claim(s, job[w], scheds[i], &id[w][i], &seq[w][i], why,
+				                       sizeof why) == 0);
+				add_text(s, job[w], id[w][i], line, sizeof line - 1, &log[w], &out[w][i]);
+				StoreRunEnd e = { .run_id = id[w][i], .state = RUN_SKIPPED, .end_ns = 9 };
+				CHECK(store_run_end(s, &e, why, sizeof why) == 0);
+			} else {
+				int r = store_fire_skip(s, job[w], scheds[i], 9, line, sizeof line - 1,
+				                        &id[w][i], &seq[w][i], why, sizeof why);
+				CHECKF(r == 0, "skip %d: %d %s", i, r, why);
+				buf_add(&log[w], line, sizeof line - 1);
+				buf_add(&out[w][i], line, sizeof line - 1);
+			}
+		}
+	}
+	/* Exactly once, as a claim: a fire claimed or skipped is not again. */
+	int64_t x, y;
+	CHECK(store_fire_skip(s, job[1], 1700000060, 9, line, 3, &x, &y, why, sizeof why) == -EALREADY);
+	CHECK(store_fire_skip(s, job[1], 1700000120, 9, line, 3, &x, &y, why, sizeof why) == -EALREADY);
+	CHECK(store_fire_claim(s, job[1], 1700000180, &x, &y, why, sizeof why) == -EALREADY);
+	CHECK(store_fire_skip(s, 999, 1700000240, 9, line, 3, &x, &y, why, sizeof why) == -ENOENT);
+	CHECK(store_fire_skip(s, job[1], -1, 9, line, 3, &x, &y, why, sizeof why) == -EINVAL);
+	for (int pass = 0; pass < 2; pass++) {
+		Runs ra = runs(s, job[0]), rb = runs(s, job[1]);
+		CHECKF(ra.n == 4 && rb.n == 4, "runs %d %d", ra.n, rb.n);
+		for (int i = 0; i < 4 && i < ra.n && i < rb.n; i++) {
+			const StoreRun *p = &ra.r[i], *q = &rb.r[i];
+			CHECKF(p->sched == q->sched && p->state == q->state && p->end_ns == q->end_ns &&
+			       p->seq == q->seq && p->manual == q->manual && p->status == q->status &&
+			       p->flags == q->flags && p->out_bytes == q->out_bytes &&
+			       p->start_ns == q->start_ns && p->pid == q->pid,
+			       "run %d: sched %lld/%lld state %d/%d end %lld/%lld seq %lld/%lld out %lld/%lld",
+			       i, (long long)p->sched, (long long)q->sched, p->state, q->state,
+			       (long long)p->end_ns, (long long)q->end_ns, (long long)p->seq,
+			       (long long)q->seq, (long long)p->out_bytes, (long long)q->out_bytes);
+			CHECK(q->id == id[1][i] && q->seq == seq[1][i] && seq[0][i] == seq[1][i]);
+			text_is(s, job[1], id[1][i], &out[1][i], 0);
+		}
+		if (rb.n == 4)
+			CHECK(rb.r[0].state == RUN_SKIPPED && rb.r[1].state == RUN_DONE &&
+			      rb.r[2].manual == 1);
+		text_is(s, job[0], 0, &log[0], 0);
+		text_is(s, job[1], 0, &log[1], 0);
+		CHECK(log[0].n == log[1].n && memcmp(log[0].p, log[1].p, log[0].n) == 0);
+		Jobs js = load(s);
+		CHECK(js.n == 2 && js.j[0].last_sched == js.j[1].last_sched &&
+		      js.j[1].last_sched == 1700000180);
+		/* The same after a restart: the counts were written. */
+		store_close(s);
+		s = open_ok(dir, NULL);
+		if (s == NULL)
+			return;
+	}
+	/* The next number after the skips, and the log's end after their lines. */
+	int64_t sa, sb;
+	CHECK(store_fire_claim(s, job[0], 1700000300, &x, &sa, why, sizeof why) == 0);
+	CHECK(store_fire_skip(s, job[1], 1700000300, 9, line, 3, &x, &sb, why, sizeof why) == 0);
+	CHECK(sa == 5 && sb == 5);
+	CHECK(log_end(s, job[1]) == (int64_t)log[1].n + 3);
+	for (int w = 0; w < 2; w++) {
+		free(log[w].p);
+		for (int i = 0; i < 4; i++)
+			free(out[w][i].p);
+	}
+	store_close(s);
+}
+
 static void test_text(void)
 {
 	char *dir = scratch_path();
@@ -2529,6 +2623,7 @@ int main(void)
 	unit_run("ids_not_reused", test_ids_not_reused);
 	unit_run("started_persists", test_started_persists);
 	unit_run("fire_claim", test_fire_claim);
+	unit_run("fire_skip", test_fire_skip);
 	unit_run("run_lifecycle", test_run_lifecycle);
 	unit_run("text", test_text);
 	unit_run("text_errors", test_text_errors);
