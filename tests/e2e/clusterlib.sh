@@ -87,9 +87,19 @@ nodes_start() {
 # nothing is to kill it on exit).
 node_stop() {
 	p=$(pid "$1")
-	kill -TERM "$p" || return 1
-	wait_for 30 gone "$p" || return 1
-	wait "$p" && rm -f "$T/$1.pid"
+	kill -TERM "$p" || { echo "# node $1 (pid $p): cannot be signalled"; return 1; }
+	if ! wait_for 30 gone "$p"; then
+		echo "# node $1 (pid $p): still running 30 s after SIGTERM; its log ends:"
+		tail -15 "$T/$1.log" | cut -c1-300 | sed 's/^/#   /'
+		return 1
+	fi
+	wait "$p"; ns_rc=$?
+	if [ "$ns_rc" -ne 0 ]; then
+		echo "# node $1 (pid $p): exit status $ns_rc; its log ends:"
+		tail -25 "$T/$1.log" | cut -c1-300 | sed 's/^/#   /'
+		return 1
+	fi
+	rm -f "$T/$1.pid"
 }
 
 # settled PREFIX: no claim waiting and no run going for jobs PREFIX*.
