@@ -589,22 +589,10 @@ static void launch(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched,
 		spawn(js, j, run_id, seq, sched, manual);
 }
 
-/* A fire of a job with a run in progress, under overlap skip (runs_fire). */
-static int64_t skip_now(Jobs *js, Job *j, int64_t sched)
+/* A fire recorded skipped at its claim (runs_fire): what runs_claimed and
+ * end_unstarted do for one, beyond its rows and line. */
+static int64_t skipped(Jobs *js, Job *j, int64_t seq, int64_t sched)
 {
-	char why[256], text[96];
-	int64_t run_id, seq;
-	int k = snprintf(text, sizeof text, "skipped: previous run (pid %d) still running",
-	                 j->runs ? j->runs->pid : 0);
-	int rc = job_log_skip(js, j, sched, text, (size_t)k, &run_id, &seq, why, sizeof why);
-	if (rc == -EALREADY) {
-		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
-		return 0;
-	}
-	if (rc < 0) {
-		LOGE("job %s: cannot record skipped fire at %lld: %s", j->name, (long long)sched, why);
-		return 0;
-	}
 	if (sched > j->last_sched)
 		j->last_sched = sched;
 	job_event(js, j, "run.skipped", "run=%lld", (long long)seq);
@@ -631,18 +619,26 @@ int64_t runs_fire(Jobs *js, Job *j, int64_t sched)
 	/* Skipped at once (overlap skip, a run in progress): claimed, said and
 	 * ended in one go, as runs_claimed would in three. Where jobs fire
 	 * faster than they start, most fires are these. */
-	if (j->overlap == OVERLAP_SKIP && (j->nrunning || j->nqueue || j->launching))
-		return skip_now(js, j, sched);
-	int rc = store_fire_claim(js->store, j->id, sched, &run_id, &seq, why, sizeof why);
+	int skip = j->overlap == OVERLAP_SKIP && (j->nrunning || j->nqueue || j->launching);
+	int rc;
+	if (skip) {
+		char text[96];
+		int k = snprintf(text, sizeof text, "skipped: previous run (pid %d) still running",
+		                 j->runs ? j->runs->pid : 0);
+		rc = job_log_skip(js, j, sched, text, (size_t)k, &run_id, &seq, why, sizeof why);
+	} else {
+		rc = store_fire_claim(js->store, j->id, sched, &run_id, &seq, why, sizeof why);
+	}
 	if (rc == -EALREADY) {
 		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
 		return 0;
 	}
 	if (rc < 0) {
-		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)sched, why);
+		LOGE("job %s: cannot %s fire at %lld: %s", j->name, skip ? "record skipped" : "claim",
+		     (long long)sched, why);
 		return 0;
 	}
-	return runs_claimed(js, j, run_id, seq, sched, NULL);
+	return skip ? skipped(js, j, seq, sched) : runs_claimed(js, j, run_id, seq, sched, NULL);
 }
 
 int64_t runs_claimed(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched,

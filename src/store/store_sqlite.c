@@ -1662,6 +1662,24 @@ int store_job_delete(Store *s, int64_t id, char *why, size_t n)
  * job's last_sched change together. */
 static int read2(Store *s, int k, int64_t *a, int64_t *b);
 
+/* Steps the bound insert k of a fire's row: 0, -EALREADY if the fire
+ * (job, sched) has a row already (the unique key), or -errno with why. */
+static int fire_insert(Store *s, int k, int64_t job_id, int64_t sched, const char *ctx,
+                       char *why, size_t n)
+{
+	int rc = exec1(s, k);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
+		return -EALREADY;
+	}
+	if (rc != 0) {
+		int r = fail(s, why, n, ctx);
+		check_lost(s);
+		return r;
+	}
+	return 0;
+}
+
 /* The claim: the run's row (id: 0 for SQLite's own; seq: 0 for the next of
  * the job's counts) and the job's last_sched. */
 static int claim(Store *s, int64_t job_id, int64_t sched, int64_t id, int64_t seq,
@@ -1680,7 +1698,6 @@ static int claim(Store *s, int64_t job_id, int64_t sched, int64_t id, int64_t se
 		r = begin_counts(s, job_id, &c, "claiming fire", why, n);
 	if (r < 0)
 		return r;
-	int rc;
 	if (seq == 0)
 		seq = c->run_seq + 1;
 	int k = id > 0 ? S_RUN_PUT : S_RUN_CLAIM;
@@ -1695,16 +1712,8 @@ static int claim(Store *s, int64_t job_id, int64_t sched, int64_t id, int64_t se
 	} else {
 		sqlite3_bind_null(s->st[k], 6);
 	}
-	rc = exec1(s, k);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
-		return -EALREADY;
-	}
-	if (rc != 0) {
-		r = fail(s, why, n, "claiming fire");
-		check_lost(s);
+	if ((r = fire_insert(s, k, job_id, sched, "claiming fire", why, n)) < 0)
 		return r;
-	}
 	if (seq > c->run_seq)
 		c->run_seq = seq;
 	if (sched > c->last_sched)
@@ -1762,16 +1771,8 @@ int store_fire_skip(Store *s, int64_t job_id, int64_t sched, int64_t end_ns, con
 	bind_i64(s, S_RUN_SKIP, 5, off);
 	bind_i64(s, S_RUN_SKIP, 6, end_ns);
 	bind_i64(s, S_RUN_SKIP, 7, (int64_t)len);
-	int rc = exec1(s, S_RUN_SKIP);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		say(why, n, "fire %" PRId64 " of job %" PRId64 " was already claimed", sched, job_id);
-		return -EALREADY;
-	}
-	if (rc != 0) {
-		r = fail(s, why, n, "recording a skipped fire");
-		check_lost(s);
+	if ((r = fire_insert(s, S_RUN_SKIP, job_id, sched, "recording a skipped fire", why, n)) < 0)
 		return r;
-	}
 	int64_t id = sqlite3_last_insert_rowid(s->db);
 	if (len > 0 && insert_chunk(s, job_id, id, off, 0, text, len) != 0) {
 		r = fail(s, why, n, "recording a skipped fire");
