@@ -94,6 +94,7 @@ typedef struct Child {
 	const gid_t *groups;
 	size_t ngroups;
 	char **argv, **envp;
+	int sighand_cleared;        /* born with handlers at SIG_DFL (child.c, "signals") */
 	volatile int stage, err;    /* cloned: what failed (stage -1: nothing) */
 	volatile int64_t born_ns;   /* cloned: CLOCK_BOOTTIME when it first ran (0: unknown) */
 } Child;
