@@ -75,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -90,7 +91,9 @@ extern char **environ;
 
 /* One output pipe of the run and the line it is collecting. */
 typedef struct Stream {
-	uv_pipe_t pipe;             /* its data is the Run, as every handle's */
+	struct Run *run;
+	int fd;                     /* the read end, non-blocking; -1 once closed */
+	int watched;                /* in the outputs' epoll set (see "the outputs") */
 	int eof;                    /* at end of file, or never to be read again */
 	int is_err;                 /* stderr's own pipe: lines go to cb.errline */
 	char line[RUN_MAXLINE];
@@ -98,6 +101,7 @@ typedef struct Stream {
 } Stream;
 
 struct Run {
+	uv_loop_t *loop;
 	Stream out[2];              /* stdout (and stderr, unless split); stderr if split */
 	int nout;                   /* 1, or 2 when stderr has its own pipe (split) */
 	uv_pipe_t err;              /* forked: the child's report of a failure before exec */
@@ -122,6 +126,8 @@ struct Run {
 	Spawn *spawn;               /* while the child is being started: no pid yet */
 	int pending_sig;            /* run_kill before the start: sent once it is there */
 	struct Run *next, **pprev;  /* held: runs whose leader is not reaped yet */
+	struct Run *dead_next;      /* gone during a batch of events: freed after it */
+	int dead;                   /* on that list */
 };
 
 /* Runs whose leader jobd holds unreaped. O(runs in progress) to search:
@@ -162,6 +168,28 @@ static struct {
 
 static int leader_arm(Run *r, int op);
 
+/* ---- the outputs ----
+ *
+ * Every run's output pipes are in one epoll set of jobd's (level-triggered),
+ * which the loop watches as one descriptor, as the leaders' set (above): a
+ * pipe costs one ioctl to make it non-blocking, one epoll_ctl to watch it
+ * and one to stop, and its close. As libuv pipes they cost about nine
+ * system calls a run more (libuv's checks of each new descriptor, its mode
+ * and flags, its adds and removes), and a handle to close a turn later.
+ * Each wake-up reads at most OUT_EVENTS pipes, each at most OUT_READS times
+ * 64 KiB: what is left is read at the next turn, so one run's flood cannot
+ * hold the loop. The loop's handle is referenced while a pipe is watched. */
+enum { OUT_EVENTS = 64, OUT_READS = 4, OUT_CHUNK = 65536 };
+
+static struct {
+	int ep;                     /* the epoll set; -1: not made yet */
+	uv_poll_t poll;             /* the loop's watch on it */
+	unsigned watched;           /* pipes watched */
+} outs = { .ep = -1 };
+
+static void on_outs(uv_poll_t *h, int status, int events);
+static void stream_close(Stream *st);
+
 /* r's pidfd is no longer watched (its event came, or its run ended). */
 static void leader_unwatch(Run *r)
 {
@@ -188,16 +216,47 @@ static int out_eof(const Run *r)
 	return 1;
 }
 
-static Stream *stream_of(Run *r, uv_stream_t *s)
+static void closefd(int *fd)
 {
-	return (uv_pipe_t *)s == &r->out[1].pipe ? &r->out[1] : &r->out[0];
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Runs freed while a batch of epoll events is handled wait on this list
+ * until the batch is over: a later event of the batch may name one (its
+ * stream or leader, unwatched by then, is skipped). */
+static int batch_depth;
+static Run *dead;
+
+static void batch_begin(void)
+{
+	batch_depth++;
+}
+
+static void batch_end(void)
+{
+	if (--batch_depth > 0)
+		return;
+	while (dead) {
+		Run *r = dead;
+		dead = r->dead_next;
+		free(r->dir);
+		free(r);
+	}
 }
 
 /* Frees r once gone, its handles closed and its start (if any) over. */
 static void run_free(Run *r)
 {
-	if (!r->gone || r->closing || r->spawn)
+	if (!r->gone || r->closing || r->spawn || r->dead)
 		return;
+	if (batch_depth > 0) {
+		r->dead = 1;
+		r->dead_next = dead;
+		dead = r;
+		return;
+	}
 	free(r->dir);
 	free(r);
 }
@@ -349,7 +408,7 @@ static void linger(Run *r, int abandon)
 	/* Most cgroups are empty by now (nothing is left once the leader is
 	 * reaped), and nothing joins an empty one: those go at once, unwatched
 	 * (to the pool, or removed). */
-	uv_loop_t *loop = uv_handle_get_loop((uv_handle_t *)&r->out[0].pipe);
+	uv_loop_t *loop = r->loop;
 	int had = r->cg.on;
 	/* A child still being started may join it yet: counted as in use. */
 	int in_use = had ? (r->spawn ? 1 : cgroup_populated(&r->cg)) : 0;
@@ -399,12 +458,16 @@ static void end(Run *r, int abandon)
 	if (r->cb.done)
 		r->cb.done(r->arg, r->status);
 	for (int i = 0; i < r->nout; i++)
-		close_handle(r, (uv_handle_t *)&r->out[i].pipe, handle_closed);
+		stream_close(&r->out[i]);
 	if (r->errpipe)
 		close_handle(r, (uv_handle_t *)&r->err, handle_closed);
 	if (r->pidfd >= 0) {
+		/* Out of the leaders' set before the close: a forked child may
+		 * hold a copy of the pidfd until it execs, which would keep it in. */
+		if (r->armed)
+			epoll_ctl(lead.ep, EPOLL_CTL_DEL, r->pidfd, NULL);
 		leader_unwatch(r);
-		close(r->pidfd);        /* which takes it out of the leaders' set */
+		close(r->pidfd);
 		r->pidfd = -1;
 	}
 	linger(r, abandon);
@@ -453,13 +516,14 @@ static void leaders_read(void)
 {
 	struct epoll_event ev[64];
 	int k;
+	batch_begin();
 	do {
 		do
 			k = epoll_wait(lead.ep, ev, 64, 0);
 		while (k < 0 && errno == EINTR);
 		/* A run whose event is in this batch may end while an earlier one
 		 * is handled (its pidfd closed, unwatched): it is still allocated
-		 * (a Run goes with its handles' closes, later), and skipped. */
+		 * (batch_end frees it), and skipped. */
 		for (int i = 0; i < k; i++) {
 			Run *r = ev[i].data.ptr;
 			if (r->armed) {
@@ -468,6 +532,7 @@ static void leaders_read(void)
 			}
 		}
 	} while (k == 64);
+	batch_end();
 }
 
 static void on_leaders(uv_poll_t *h, int status, int events);
@@ -541,12 +606,21 @@ static void leaders_closed(uv_handle_t *h)
 	lead.ep = -1;
 }
 
+static void outs_closed(uv_handle_t *h)
+{
+	(void)h;
+	close(outs.ep);
+	outs.ep = -1;
+}
+
 void run_leaders_close(void)
 {
 	if (lead.ep >= 0 && !uv_is_closing((uv_handle_t *)&lead.poll)) {
 		uv_close((uv_handle_t *)&lead.wait, NULL);
 		uv_close((uv_handle_t *)&lead.poll, leaders_closed);
 	}
+	if (outs.ep >= 0 && !uv_is_closing((uv_handle_t *)&outs.poll))
+		uv_close((uv_handle_t *)&outs.poll, outs_closed);
 }
 
 void run_check_exits(void)
@@ -572,14 +646,6 @@ int run_pidfds(void)
 			close(fd);
 	}
 	return have;
-}
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	(void)h;
-	(void)suggested;
-	static char chunk[65536]; /* one loop thread: the chunk is consumed before the next read */
-	*buf = uv_buf_init(chunk, sizeof chunk);
 }
 
 /* Cuts what was read from one pipe into lines, each emitted as it ends. */
@@ -612,17 +678,93 @@ static void take_lines(Run *r, Stream *st, const char *p, const char *end)
 	}
 }
 
-static void on_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+
+/* Starts reading st: 0, or -errno. */
+static int stream_watch(Stream *st)
 {
-	Run *r = s->data;
-	Stream *st = stream_of(r, s);
-	if (nread < 0) {
-		uv_read_stop(s);
+	if (st->watched || st->fd < 0)
+		return 0;
+	if (outs.ep < 0) {
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0)
+			return -errno;
+		int rc = uv_poll_init(st->run->loop, &outs.poll, ep);
+		if (rc < 0) {
+			close(ep);
+			return rc;
+		}
+		outs.ep = ep;
+		/* Cannot fail for a readable watch on a new handle. */
+		uv_poll_start(&outs.poll, UV_READABLE, on_outs);
+		uv_unref((uv_handle_t *)&outs.poll);
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = st };
+	if (epoll_ctl(outs.ep, EPOLL_CTL_ADD, st->fd, &ev) < 0)
+		return -errno;
+	st->watched = 1;
+	if (outs.watched++ == 0)
+		uv_ref((uv_handle_t *)&outs.poll);
+	return 0;
+}
+
+/* Stops reading st (paused, at its end, or abandoned). */
+static void stream_unwatch(Stream *st)
+{
+	if (!st->watched)
+		return;
+	epoll_ctl(outs.ep, EPOLL_CTL_DEL, st->fd, NULL);
+	st->watched = 0;
+	if (--outs.watched == 0)
+		uv_unref((uv_handle_t *)&outs.poll);
+}
+
+static void stream_close(Stream *st)
+{
+	stream_unwatch(st);
+	closefd(&st->fd);
+}
+
+/* Reads what st holds, as much as one wake-up allows. */
+static void stream_read(Stream *st)
+{
+	static char chunk[OUT_CHUNK]; /* one loop thread: consumed before the next read */
+	Run *r = st->run;
+	for (int i = 0; i < OUT_READS; i++) {
+		ssize_t k = read(st->fd, chunk, sizeof chunk);
+		if (k > 0) {
+			take_lines(r, st, chunk, chunk + k);
+			if ((size_t)k < sizeof chunk || !st->watched)
+				return;         /* emptied, or paused or ended by what its lines did */
+			continue;
+		}
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* End of file, or an error: nothing more will come. */
+		stream_close(st);
 		st->eof = 1;
 		maybe_done(r);
 		return;
 	}
-	take_lines(r, st, buf->base, buf->base + nread);
+}
+
+static void on_outs(uv_poll_t *h, int status, int events)
+{
+	(void)h;
+	(void)status;
+	(void)events;
+	struct epoll_event ev[OUT_EVENTS];
+	int k;
+	do
+		k = epoll_wait(outs.ep, ev, OUT_EVENTS, 0);
+	while (k < 0 && errno == EINTR);
+	batch_begin();
+	/* A stream closed by an earlier event of the batch is skipped. */
+	for (int i = 0; i < k; i++) {
+		Stream *st = ev[i].data.ptr;
+		if (st->watched && st->fd >= 0)
+			stream_read(st);
+	}
+	batch_end();
 }
 
 /* ---- what failed before exec ---- */
@@ -702,13 +844,6 @@ static void keep_zombies(void)
 	}
 }
 
-static void closefd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* A spawn's descriptors and lists, from before the child starts until the
  * Run holds what it keeps. */
 typedef struct Prep {
@@ -773,6 +908,23 @@ static void prep_fini(Prep *p)
 	free(p->groups);
 }
 
+/* Takes *fd as st's read end, to be read once the child has started
+ * (start_reading). A pipe that cannot be made non-blocking could hold the
+ * loop: -1 then, said in jobd's log, and what it carries is lost. */
+static int open_stream(Run *r, Stream *st, int *fd, const char *what)
+{
+	st->run = r;
+	int on = 1;
+	if (ioctl(*fd, FIONBIO, &on) < 0) {
+		LOGE("run: cannot read its %s: %s", what, strerror(errno));
+		closefd(fd);
+		return -1;
+	}
+	st->fd = *fd;
+	*fd = -1;
+	return 0;
+}
+
 /* Opens *fd as pipe p (which owns the descriptor from now on), to be read
  * once the child has started (start_reading). A pipe libuv will not take
  * would never reach end of file, and the run would never end: -1 then, said
@@ -797,10 +949,11 @@ static void start_reading(Run *r)
 {
 	for (int i = 0; i < r->nout && !r->paused; i++) {
 		Stream *st = &r->out[i];
-		int rc = st->eof ? 0 : uv_read_start((uv_stream_t *)&st->pipe, alloc_cb, on_out);
+		int rc = st->eof ? 0 : stream_watch(st);
 		if (rc < 0) {
 			LOGE("run (pid %d): cannot read its %s: %s", r->pid,
 			     st->is_err ? "stderr" : "output", uv_strerror(rc));
+			stream_close(st);
 			st->eof = 1;
 		}
 	}
@@ -820,6 +973,8 @@ static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb
                     Prep *p)
 {
 	Run *r = xcalloc(1, sizeof *r);
+	r->loop = loop;
+	r->out[0].fd = r->out[1].fd = -1;
 	r->cb = *cb;
 	r->arg = arg;
 	r->pidfd = -1;
@@ -828,9 +983,9 @@ static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb
 	r->dir = spec->dir ? xstrdup(spec->dir) : NULL;
 	r->nout = p->stderrp[0] >= 0 ? 2 : 1;
 	r->out[1].is_err = 1;
-	if (open_pipe(r, loop, &r->out[0].pipe, &p->outp[0], "output") < 0)
+	if (open_stream(r, &r->out[0], &p->outp[0], "output") < 0)
 		r->out[0].eof = 1;
-	if (r->nout == 2 && open_pipe(r, loop, &r->out[1].pipe, &p->stderrp[0], "stderr") < 0)
+	if (r->nout == 2 && open_stream(r, &r->out[1], &p->stderrp[0], "stderr") < 0)
 		r->out[1].eof = 1;
 	if (p->errp[0] >= 0) {
 		/* The child execs (the pipe closes: EOF) or says what failed, later. */
@@ -871,7 +1026,7 @@ static void hold(uv_loop_t *loop, Run *r)
 static void spawned(Spawn *s)
 {
 	Run *r = s->owner;
-	uv_loop_t *loop = uv_handle_get_loop((uv_handle_t *)&r->out[0].pipe);
+	uv_loop_t *loop = r->loop;
 	r->spawn = NULL;
 	if (s->note[0])
 		LOGI("%s", s->note);
@@ -1044,7 +1199,7 @@ void run_abandon(Run *r)
 	if (!r->exited)
 		r->status = -SIGKILL;   /* what it was last sent; it has not gone yet */
 	for (int i = 0; i < r->nout; i++) {
-		uv_read_stop((uv_stream_t *)&r->out[i].pipe);
+		stream_unwatch(&r->out[i]);
 		r->out[i].eof = 1;
 	}
 	if (r->errpipe)
@@ -1059,7 +1214,7 @@ void run_output_pause(Run *r)
 		return;
 	for (int i = 0; i < r->nout; i++)
 		if (!r->out[i].eof)
-			uv_read_stop((uv_stream_t *)&r->out[i].pipe);
+			stream_unwatch(&r->out[i]);
 	r->paused = 1;
 }
 
@@ -1073,12 +1228,13 @@ void run_output_resume(Run *r)
 	int lost = 0;
 	for (int i = 0; i < r->nout; i++) {
 		Stream *st = &r->out[i];
-		int rc = st->eof ? 0 : uv_read_start((uv_stream_t *)&st->pipe, alloc_cb, on_out);
+		int rc = st->eof ? 0 : stream_watch(st);
 		if (rc < 0) {
 			/* As at the spawn: the run must still end (this pipe's output is
 			 * lost; said). */
 			LOGE("run (pid %d): cannot read its %s again: %s", r->pid,
 			     st->is_err ? "stderr" : "output", uv_strerror(rc));
+			stream_close(st);
 			st->eof = 1;
 			lost = 1;
 		}
