@@ -157,14 +157,75 @@ static Run *held;
  * HAND_WAIT_NS); an exit when no start is on its way is taken at once. */
 enum { LEAD_WAIT_MS = 5, LEAD_DEFER_MS = 100 };
 
-static struct {
-	int ep;                     /* the epoll set; -1: not made yet */
+/* An epoll set of jobd's that the loop watches as one descriptor (the
+ * leaders', the outputs'): made at its first use, its handle referenced
+ * while anything in it is watched. */
+typedef struct EpSet {
+	int ep;                     /* -1: not made yet */
 	uv_poll_t poll;             /* the loop's watch on it */
+	unsigned watched;
+} EpSet;
+
+static struct {
+	EpSet set;                  /* watched: the leaders whose event has not come */
 	uv_timer_t wait;            /* exits waiting (see above): reads the set again */
-	unsigned armed;             /* leaders watched */
 	int64_t since_ns;           /* when exits began to wait (monotonic) */
 	int waiting;                /* they wait (the poll is stopped, wait armed) */
-} lead = { .ep = -1 };
+} lead = { .set.ep = -1 };
+
+/* Makes the set if it is not made yet: 1 made now, 0 made before, -errno. */
+static int epset_open(EpSet *s, uv_loop_t *loop, uv_poll_cb cb)
+{
+	if (s->ep >= 0)
+		return 0;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	int rc = uv_poll_init(loop, &s->poll, ep);
+	if (rc < 0) {
+		close(ep);
+		return rc;
+	}
+	s->ep = ep;
+	s->poll.data = s;
+	/* Cannot fail for a readable watch on a new handle. */
+	uv_poll_start(&s->poll, UV_READABLE, cb);
+	uv_unref((uv_handle_t *)&s->poll);
+	return 1;
+}
+
+/* epoll_ctl op (EPOLL_CTL_ADD, or MOD to watch again) for fd, counted as
+ * watched: 0, or -errno. */
+static int epset_watch(EpSet *s, int op, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+	if (epoll_ctl(s->ep, op, fd, &ev) < 0)
+		return -errno;
+	if (s->watched++ == 0)
+		uv_ref((uv_handle_t *)&s->poll);
+	return 0;
+}
+
+/* One watched less (its caller took it out of the set, or its one-shot
+ * event came). */
+static void epset_unwatched(EpSet *s)
+{
+	if (--s->watched == 0)
+		uv_unref((uv_handle_t *)&s->poll);
+}
+
+static void epset_closed(uv_handle_t *h)
+{
+	EpSet *s = h->data;
+	close(s->ep);
+	s->ep = -1;
+}
+
+static void epset_close(EpSet *s)
+{
+	if (s->ep >= 0 && !uv_is_closing((uv_handle_t *)&s->poll))
+		uv_close((uv_handle_t *)&s->poll, epset_closed);
+}
 
 static int leader_arm(Run *r, int op);
 
@@ -181,11 +242,7 @@ static int leader_arm(Run *r, int op);
  * hold the loop. The loop's handle is referenced while a pipe is watched. */
 enum { OUT_EVENTS = 64, OUT_READS = 4, OUT_CHUNK = 65536 };
 
-static struct {
-	int ep;                     /* the epoll set; -1: not made yet */
-	uv_poll_t poll;             /* the loop's watch on it */
-	unsigned watched;           /* pipes watched */
-} outs = { .ep = -1 };
+static EpSet outs = { .ep = -1 };  /* watched: the pipes being read */
 
 static void on_outs(uv_poll_t *h, int status, int events);
 static void stream_close(Stream *st);
@@ -196,8 +253,7 @@ static void leader_unwatch(Run *r)
 	if (!r->armed)
 		return;
 	r->armed = 0;
-	if (--lead.armed == 0)
-		uv_unref((uv_handle_t *)&lead.poll);
+	epset_unwatched(&lead.set);
 }
 
 static void emit(Run *r, const Stream *st, const char *p, size_t n)
@@ -465,7 +521,7 @@ static void end(Run *r, int abandon)
 		/* Out of the leaders' set before the close: a forked child may
 		 * hold a copy of the pidfd until it execs, which would keep it in. */
 		if (r->armed)
-			epoll_ctl(lead.ep, EPOLL_CTL_DEL, r->pidfd, NULL);
+			epoll_ctl(lead.set.ep, EPOLL_CTL_DEL, r->pidfd, NULL);
 		leader_unwatch(r);
 		close(r->pidfd);
 		r->pidfd = -1;
@@ -519,7 +575,7 @@ static void leaders_read(void)
 	batch_begin();
 	do {
 		do
-			k = epoll_wait(lead.ep, ev, 64, 0);
+			k = epoll_wait(lead.set.ep, ev, 64, 0);
 		while (k < 0 && errno == EINTR);
 		/* A run whose event is in this batch may end while an earlier one
 		 * is handled (its pidfd closed, unwatched): it is still allocated
@@ -548,7 +604,7 @@ static void on_leaders_wait(uv_timer_t *t)
 		return;
 	}
 	lead.waiting = 0;
-	uv_poll_start(&lead.poll, UV_READABLE, on_leaders);
+	uv_poll_start(&lead.set.poll, UV_READABLE, on_leaders);
 	leaders_read();
 }
 
@@ -569,58 +625,29 @@ static void on_leaders(uv_poll_t *h, int status, int events)
 /* Watches r's pidfd (or watches it again: op EPOLL_CTL_MOD). 0, or -errno. */
 static int leader_arm(Run *r, int op)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = r };
-	if (epoll_ctl(lead.ep, op, r->pidfd, &ev) < 0)
-		return -errno;
-	r->armed = 1;
-	if (lead.armed++ == 0)
-		uv_ref((uv_handle_t *)&lead.poll);
-	return 0;
+	int rc = epset_watch(&lead.set, op, r->pidfd, EPOLLIN | EPOLLONESHOT, r);
+	if (rc == 0)
+		r->armed = 1;
+	return rc;
 }
 
 /* Starts watching the leader of a new run: 0, or -errno. */
 static int leader_watch(uv_loop_t *loop, Run *r)
 {
-	if (lead.ep < 0) {
-		int ep = epoll_create1(EPOLL_CLOEXEC);
-		if (ep < 0)
-			return -errno;
-		int rc = uv_poll_init(loop, &lead.poll, ep);
-		if (rc < 0) {
-			close(ep);
-			return rc;
-		}
-		lead.ep = ep;
+	int rc = epset_open(&lead.set, loop, on_leaders);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
 		uv_timer_init(loop, &lead.wait);
-		/* Cannot fail for a readable watch on a new handle. */
-		uv_poll_start(&lead.poll, UV_READABLE, on_leaders);
-		uv_unref((uv_handle_t *)&lead.poll);
-	}
 	return leader_arm(r, EPOLL_CTL_ADD);
-}
-
-static void leaders_closed(uv_handle_t *h)
-{
-	(void)h;
-	close(lead.ep);
-	lead.ep = -1;
-}
-
-static void outs_closed(uv_handle_t *h)
-{
-	(void)h;
-	close(outs.ep);
-	outs.ep = -1;
 }
 
 void run_leaders_close(void)
 {
-	if (lead.ep >= 0 && !uv_is_closing((uv_handle_t *)&lead.poll)) {
+	if (lead.set.ep >= 0 && !uv_is_closing((uv_handle_t *)&lead.set.poll))
 		uv_close((uv_handle_t *)&lead.wait, NULL);
-		uv_close((uv_handle_t *)&lead.poll, leaders_closed);
-	}
-	if (outs.ep >= 0 && !uv_is_closing((uv_handle_t *)&outs.poll))
-		uv_close((uv_handle_t *)&outs.poll, outs_closed);
+	epset_close(&lead.set);
+	epset_close(&outs);
 }
 
 void run_check_exits(void)
@@ -684,26 +711,10 @@ static int stream_watch(Stream *st)
 {
 	if (st->watched || st->fd < 0)
 		return 0;
-	if (outs.ep < 0) {
-		int ep = epoll_create1(EPOLL_CLOEXEC);
-		if (ep < 0)
-			return -errno;
-		int rc = uv_poll_init(st->run->loop, &outs.poll, ep);
-		if (rc < 0) {
-			close(ep);
-			return rc;
-		}
-		outs.ep = ep;
-		/* Cannot fail for a readable watch on a new handle. */
-		uv_poll_start(&outs.poll, UV_READABLE, on_outs);
-		uv_unref((uv_handle_t *)&outs.poll);
-	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = st };
-	if (epoll_ctl(outs.ep, EPOLL_CTL_ADD, st->fd, &ev) < 0)
-		return -errno;
+	int rc = epset_open(&outs, st->run->loop, on_outs);
+	if (rc < 0 || (rc = epset_watch(&outs, EPOLL_CTL_ADD, st->fd, EPOLLIN, st)) < 0)
+		return rc;
 	st->watched = 1;
-	if (outs.watched++ == 0)
-		uv_ref((uv_handle_t *)&outs.poll);
 	return 0;
 }
 
@@ -714,8 +725,7 @@ static void stream_unwatch(Stream *st)
 		return;
 	epoll_ctl(outs.ep, EPOLL_CTL_DEL, st->fd, NULL);
 	st->watched = 0;
-	if (--outs.watched == 0)
-		uv_unref((uv_handle_t *)&outs.poll);
+	epset_unwatched(&outs);
 }
 
 static void stream_close(Stream *st)
