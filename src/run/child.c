@@ -143,8 +143,14 @@ CHILD_CODE static _Noreturn void child(Child *c)
 		child_fail(c, ST_CGROUP, errno);
 	if (setsid() < 0)
 		child_fail(c, ST_SETSID, errno);
-	/* The sources are all above 2 (see lift), so no dup2 clobbers another. */
-	if (dup2(c->nullfd, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->stderrfd, 2) < 0)
+	/* The sources are all above 2 (see lift), so no dup2 clobbers another.
+	 * The output pipes were made non-blocking at both ends (run.c, prepare:
+	 * the loop's end must be, and one pipe2 is a call fewer than making it
+	 * so afterwards): the child's end blocks again here, as a program's
+	 * stdout is expected to. A pipe's write end has no other status flag. */
+	if (dup2(c->nullfd, 0) < 0 || dup2(c->outfd, 1) < 0 || dup2(c->stderrfd, 2) < 0 ||
+	    syscall(SYS_fcntl, 1, F_SETFL, 0) < 0 ||
+	    (c->stderrfd != c->outfd && syscall(SYS_fcntl, 2, F_SETFL, 0) < 0))
 		child_fail(c, ST_STDIO, errno);
 	/* As root, before the ids change: they act on this process (pam.c, limits.c). */
 	int prc;

@@ -75,7 +75,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -93,7 +92,9 @@ extern char **environ;
 typedef struct Stream {
 	struct Run *run;
 	int fd;                     /* the read end, non-blocking; -1 once closed */
-	int watched;                /* in the outputs' epoll set (see "the outputs") */
+	int watched;                /* being read (see "the outputs"): not paused, not at its end */
+	int armed;                  /* its entry in the outputs' set may report (one-shot) */
+	int inset;                  /* it has an entry there (armed or spent) */
 	int eof;                    /* at end of file, or never to be read again */
 	int is_err;                 /* stderr's own pipe: lines go to cb.errline */
 	char line[RUN_MAXLINE];
@@ -194,6 +195,13 @@ static int epset_open(EpSet *s, uv_loop_t *loop, uv_poll_cb cb)
 	return 1;
 }
 
+/* One more thing in s is watched. */
+static void epset_watched(EpSet *s)
+{
+	if (s->watched++ == 0)
+		uv_ref((uv_handle_t *)&s->poll);
+}
+
 /* epoll_ctl op (EPOLL_CTL_ADD, or MOD to watch again) for fd, counted as
  * watched: 0, or -errno. */
 static int epset_watch(EpSet *s, int op, int fd, uint32_t events, void *ptr)
@@ -201,8 +209,7 @@ static int epset_watch(EpSet *s, int op, int fd, uint32_t events, void *ptr)
 	struct epoll_event ev = { .events = events, .data.ptr = ptr };
 	if (epoll_ctl(s->ep, op, fd, &ev) < 0)
 		return -errno;
-	if (s->watched++ == 0)
-		uv_ref((uv_handle_t *)&s->poll);
+	epset_watched(s);
 	return 0;
 }
 
@@ -231,15 +238,22 @@ static int leader_arm(Run *r, int op);
 
 /* ---- the outputs ----
  *
- * Every run's output pipes are in one epoll set of jobd's (level-triggered),
- * which the loop watches as one descriptor, as the leaders' set (above): a
- * pipe costs one ioctl to make it non-blocking, one epoll_ctl to watch it
- * and one to stop, and its close. As libuv pipes they cost about nine
- * system calls a run more (libuv's checks of each new descriptor, its mode
- * and flags, its adds and removes), and a handle to close a turn later.
- * Each wake-up reads at most OUT_EVENTS pipes, each at most OUT_READS times
- * 64 KiB: what is left is read at the next turn, so one run's flood cannot
- * hold the loop. The loop's handle is referenced while a pipe is watched. */
+ * Every run's output pipes are in one epoll set of jobd's, which the loop
+ * watches as one descriptor, as the leaders' set (above). Each entry is
+ * one-shot: an event disarms it, and the pipe is armed again (EPOLL_CTL_MOD)
+ * after it was read, unless it reached its end. So a run that prints
+ * nothing or little costs one epoll_ctl a pipe (the add): its last event
+ * is its end of file, which leaves the entry spent, and a spent entry needs
+ * no remove before the close (it can report nothing more, even while a
+ * child being started keeps a copy of the descriptor until its exec; the
+ * close, or that exec, takes it out). A pipe still armed when it is no
+ * longer read (paused, abandoned) is removed first. As libuv pipes they
+ * cost about nine system calls a run more (libuv's checks of each new
+ * descriptor, its mode and flags, its adds and removes), and a handle to
+ * close a turn later. Each wake-up reads at most OUT_EVENTS pipes, each at
+ * most OUT_READS times 64 KiB: what is left is read at the next turn, so
+ * one run's flood cannot hold the loop. The loop's handle is referenced
+ * while a pipe is being read. */
 enum { OUT_EVENTS = 64, OUT_READS = 4, OUT_CHUNK = 65536 };
 
 static EpSet outs = { .ep = -1 };  /* watched: the pipes being read */
@@ -706,24 +720,40 @@ static void take_lines(Run *r, Stream *st, const char *p, const char *end)
 }
 
 
+/* Arms st's entry in the outputs' set (adds it, the first time): 0, or
+ * -errno. */
+static int stream_arm(Stream *st)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = st };
+	if (epoll_ctl(outs.ep, st->inset ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, st->fd, &ev) < 0)
+		return -errno;
+	st->inset = st->armed = 1;
+	return 0;
+}
+
 /* Starts reading st: 0, or -errno. */
 static int stream_watch(Stream *st)
 {
 	if (st->watched || st->fd < 0)
 		return 0;
 	int rc = epset_open(&outs, st->run->loop, on_outs);
-	if (rc < 0 || (rc = epset_watch(&outs, EPOLL_CTL_ADD, st->fd, EPOLLIN, st)) < 0)
+	if (rc < 0 || (rc = stream_arm(st)) < 0)
 		return rc;
 	st->watched = 1;
+	epset_watched(&outs);
 	return 0;
 }
 
-/* Stops reading st (paused, at its end, or abandoned). */
+/* Stops reading st (paused, at its end, or abandoned). An entry still
+ * armed is removed: it could report after st is gone. */
 static void stream_unwatch(Stream *st)
 {
 	if (!st->watched)
 		return;
-	epoll_ctl(outs.ep, EPOLL_CTL_DEL, st->fd, NULL);
+	if (st->armed) {
+		epoll_ctl(outs.ep, EPOLL_CTL_DEL, st->fd, NULL);
+		st->armed = st->inset = 0;
+	}
 	st->watched = 0;
 	epset_unwatched(&outs);
 }
@@ -743,17 +773,28 @@ static void stream_read(Stream *st)
 		ssize_t k = read(st->fd, chunk, sizeof chunk);
 		if (k > 0) {
 			take_lines(r, st, chunk, chunk + k);
-			if ((size_t)k < sizeof chunk || !st->watched)
-				return;         /* emptied, or paused or ended by what its lines did */
+			if (!st->watched)
+				return;         /* paused or ended by what its lines did */
+			if ((size_t)k < sizeof chunk)
+				break;          /* emptied */
 			continue;
 		}
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+			break;
 		/* End of file, or an error: nothing more will come. */
 		stream_close(st);
 		st->eof = 1;
 		maybe_done(r);
 		return;
+	}
+	/* More may come: armed again (at once ready if more is there). */
+	int rc = st->armed ? 0 : stream_arm(st);
+	if (rc < 0) {
+		LOGE("run (pid %d): cannot read its %s: %s", r->pid,
+		     st->is_err ? "stderr" : "output", strerror(-rc));
+		stream_close(st);
+		st->eof = 1;
+		maybe_done(r);
 	}
 }
 
@@ -768,9 +809,13 @@ static void on_outs(uv_poll_t *h, int status, int events)
 		k = epoll_wait(outs.ep, ev, OUT_EVENTS, 0);
 	while (k < 0 && errno == EINTR);
 	batch_begin();
-	/* A stream closed by an earlier event of the batch is skipped. */
+	/* Each event disarmed its entry. A stream closed or paused by an
+	 * earlier event of the batch is skipped. */
 	for (int i = 0; i < k; i++) {
 		Stream *st = ev[i].data.ptr;
+		if (!st->armed)
+			continue;
+		st->armed = 0;
 		if (st->watched && st->fd >= 0)
 			stream_read(st);
 	}
@@ -878,7 +923,10 @@ static int prepare(const RunSpec *spec, int fork_it, int split, Prep *p, Child *
 	if ((rc = child_dev_null(why, n)) < 0)
 		return rc;
 	c->nullfd = rc;
-	if (pipe2(p->outp, O_CLOEXEC) < 0 || (split && pipe2(p->stderrp, O_CLOEXEC) < 0) ||
+	/* Non-blocking at both ends: the loop's end must be (open_stream), the
+	 * child makes its own end blocking again (child.c). */
+	if (pipe2(p->outp, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    (split && pipe2(p->stderrp, O_CLOEXEC | O_NONBLOCK) < 0) ||
 	    (fork_it && pipe2(p->errp, O_CLOEXEC) < 0)) {
 		rc = -errno;
 		strfmt(why, n, "pipe: %s", strerror(-rc));
@@ -918,21 +966,13 @@ static void prep_fini(Prep *p)
 	free(p->groups);
 }
 
-/* Takes *fd as st's read end, to be read once the child has started
- * (start_reading). A pipe that cannot be made non-blocking could hold the
- * loop: -1 then, said in jobd's log, and what it carries is lost. */
-static int open_stream(Run *r, Stream *st, int *fd, const char *what)
+/* Takes *fd, a pipe's non-blocking read end (prepare), as st's, to be
+ * read once the child has started (start_reading). */
+static void open_stream(Run *r, Stream *st, int *fd)
 {
 	st->run = r;
-	int on = 1;
-	if (ioctl(*fd, FIONBIO, &on) < 0) {
-		LOGE("run: cannot read its %s: %s", what, strerror(errno));
-		closefd(fd);
-		return -1;
-	}
 	st->fd = *fd;
 	*fd = -1;
-	return 0;
 }
 
 /* Opens *fd as pipe p (which owns the descriptor from now on), to be read
@@ -993,10 +1033,9 @@ static Run *run_new(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb
 	r->dir = spec->dir ? xstrdup(spec->dir) : NULL;
 	r->nout = p->stderrp[0] >= 0 ? 2 : 1;
 	r->out[1].is_err = 1;
-	if (open_stream(r, &r->out[0], &p->outp[0], "output") < 0)
-		r->out[0].eof = 1;
-	if (r->nout == 2 && open_stream(r, &r->out[1], &p->stderrp[0], "stderr") < 0)
-		r->out[1].eof = 1;
+	open_stream(r, &r->out[0], &p->outp[0]);
+	if (r->nout == 2)
+		open_stream(r, &r->out[1], &p->stderrp[0]);
 	if (p->errp[0] >= 0) {
 		/* The child execs (the pipe closes: EOF) or says what failed, later. */
 		r->errpipe = 1;

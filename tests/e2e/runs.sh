@@ -199,6 +199,14 @@ mk sig1 'exec grep -E "^(SigBlk|SigIgn)" /proc/self/status'
 wait_for 10 ended sig1 1
 expect "no-blocked-signals" "0000000000000000" sh -c "\"$J\" read jobs/sig1/runs/1/output | sed -n 's/.*:SigBlk:[[:space:]]*//p'"
 expect "no-ignored-signals" "0000000000000000" sh -c "\"$J\" read jobs/sig1/runs/1/output | sed -n 's/.*:SigIgn:[[:space:]]*//p'"
+# Its stdout and stderr block, as a program expects (jobd makes the pipes
+# non-blocking at both ends, and the child its own ends blocking again):
+# O_NONBLOCK (04000) is clear in both descriptors' flags.
+mk nb1 'exec grep -h "^flags" /proc/self/fdinfo/1 /proc/self/fdinfo/2'
+"$J" write jobs/nb1/ctl run
+wait_for 10 ended nb1 1
+expect "stdout-stderr-block" "2 of 2" sh -c "\"$J\" read jobs/nb1/runs/1/output | sed -n 's/.*flags:[[:space:]]*//p' |
+	awk '{ v = 0; for (i = 1; i <= length(\$1); i++) v = v * 8 + substr(\$1, i, 1); if (int(v / 2048) % 2 == 0) b++ } END { print b + 0, \"of\", NR }'"
 
 # ---- mkdir, rm -r, delete ----
 check_fails "mkdir-via-clone-name-rules" "$J" write clone 'bad name:* * * * *:true'
