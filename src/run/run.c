@@ -202,15 +202,21 @@ static void epset_watched(EpSet *s)
 		uv_ref((uv_handle_t *)&s->poll);
 }
 
-/* epoll_ctl op (EPOLL_CTL_ADD, or MOD to watch again) for fd, counted as
- * watched: 0, or -errno. */
-static int epset_watch(EpSet *s, int op, int fd, uint32_t events, void *ptr)
+/* epoll_ctl op (EPOLL_CTL_ADD, or MOD to watch again) for fd in s: 0, or
+ * -errno. */
+static int epset_ctl(EpSet *s, int op, int fd, uint32_t events, void *ptr)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = ptr };
-	if (epoll_ctl(s->ep, op, fd, &ev) < 0)
-		return -errno;
-	epset_watched(s);
-	return 0;
+	return epoll_ctl(s->ep, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* epset_ctl, counted as watched. */
+static int epset_watch(EpSet *s, int op, int fd, uint32_t events, void *ptr)
+{
+	int rc = epset_ctl(s, op, fd, events, ptr);
+	if (rc == 0)
+		epset_watched(s);
+	return rc;
 }
 
 /* One watched less (its caller took it out of the set, or its one-shot
@@ -247,10 +253,10 @@ static int leader_arm(Run *r, int op);
  * no remove before the close (it can report nothing more, even while a
  * child being started keeps a copy of the descriptor until its exec; the
  * close, or that exec, takes it out). A pipe still armed when it is no
- * longer read (paused, abandoned) is removed first. As libuv pipes they
- * cost about nine system calls a run more (libuv's checks of each new
- * descriptor, its mode and flags, its adds and removes), and a handle to
- * close a turn later. Each wake-up reads at most OUT_EVENTS pipes, each at
+ * longer read (paused, abandoned) is removed first. libuv pipes cost
+ * more system calls (its checks of each new descriptor, its mode and
+ * flags, its adds and removes: about nine a run more than this set's first
+ * form, bench/RESULTS.md), and a handle to close a turn later. Each wake-up reads at most OUT_EVENTS pipes, each at
  * most OUT_READS times 64 KiB: what is left is read at the next turn, so
  * one run's flood cannot hold the loop. The loop's handle is referenced
  * while a pipe is being read. */
@@ -724,11 +730,11 @@ static void take_lines(Run *r, Stream *st, const char *p, const char *end)
  * -errno. */
 static int stream_arm(Stream *st)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = st };
-	if (epoll_ctl(outs.ep, st->inset ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, st->fd, &ev) < 0)
-		return -errno;
-	st->inset = st->armed = 1;
-	return 0;
+	int rc = epset_ctl(&outs, st->inset ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, st->fd,
+	                   EPOLLIN | EPOLLONESHOT, st);
+	if (rc == 0)
+		st->inset = st->armed = 1;
+	return rc;
 }
 
 /* Starts reading st: 0, or -errno. */
@@ -810,14 +816,14 @@ static void on_outs(uv_poll_t *h, int status, int events)
 	while (k < 0 && errno == EINTR);
 	batch_begin();
 	/* Each event disarmed its entry. A stream closed or paused by an
-	 * earlier event of the batch is skipped. */
+	 * earlier event of the batch is no longer armed (stream_unwatch), and
+	 * is skipped; one still armed is being read, and open. */
 	for (int i = 0; i < k; i++) {
 		Stream *st = ev[i].data.ptr;
-		if (!st->armed)
-			continue;
-		st->armed = 0;
-		if (st->watched && st->fd >= 0)
+		if (st->armed) {
+			st->armed = 0;
 			stream_read(st);
+		}
 	}
 	batch_end();
 }
