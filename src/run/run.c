@@ -112,6 +112,7 @@ struct Run {
 	void *arg;
 	int pid, pidfd;             /* pidfd -1: none (run_pidfds) */
 	int exited, errdone, status;
+	int exit_seen;              /* its pidfd said it exited; status not read yet */
 	int errpipe;                /* err is in use (forked) */
 	int paused;                 /* run_output_pause: its pipes are not read */
 	int ended;                  /* done was called; the leader is reaped */
@@ -241,6 +242,7 @@ static void epset_close(EpSet *s)
 }
 
 static int leader_arm(Run *r, int op);
+static int leader_exited(Run *r, int reap);
 
 /* ---- the outputs ----
  *
@@ -551,7 +553,20 @@ static void end(Run *r, int abandon)
 
 static void maybe_done(Run *r)
 {
-	if (r->exited && out_eof(r) && r->errdone && !r->ended)
+	if (r->ended || !out_eof(r) || !r->errdone)
+		return;
+	if (!r->exited && r->exit_seen) {
+		r->exit_seen = 0;
+		if (!leader_exited(r, 1)) {
+			/* Its pidfd said it had exited, waitid says not yet: watched
+			 * again (as on_leader does), or, failing that, lost. */
+			if (leader_arm(r, EPOLL_CTL_MOD) == 0)
+				return;
+			r->exited = 1;
+			r->status = 127;
+		}
+	}
+	if (r->exited)
 		end(r, 0);
 }
 
@@ -576,9 +591,16 @@ static int leader_exited(Run *r, int reap)
 	return 1;
 }
 
-/* The leader's pidfd is readable: it has exited. */
+/* The leader's pidfd is readable: it has exited. Its status is read with the
+ * reap, in one waitid, when the run ends: a run whose output is still open
+ * (its last lines on their way, or a process that kept the pipe) waits for
+ * that with its exit seen. */
 static void on_leader(Run *r, uint32_t events)
 {
+	if (!(events & (EPOLLERR | EPOLLHUP)) && !(out_eof(r) && r->errdone) && !r->ended) {
+		r->exit_seen = 1;
+		return;
+	}
 	if (!leader_exited(r, out_eof(r) && r->errdone && !r->ended)) {
 		if (!(events & (EPOLLERR | EPOLLHUP)) && leader_arm(r, EPOLL_CTL_MOD) == 0)
 			return;             /* not yet */
@@ -770,27 +792,48 @@ static void stream_close(Stream *st)
 	closefd(&st->fd);
 }
 
-/* Reads what st holds, as much as one wake-up allows. */
-static void stream_read(Stream *st)
+/* st is at its end (or failed): nothing more will come. */
+static void stream_ended(Stream *st)
+{
+	stream_close(st);
+	st->eof = 1;
+	maybe_done(st->run);
+}
+
+/* Reads what st holds, as much as one wake-up allows; events: what its
+ * entry reported. EPOLLHUP on a pipe's read end means that no write end is
+ * left (none can be made again: jobd holds only this end), so a pipe that
+ * reports it and is empty, or emptied by a short read, is at its end
+ * without the read that would return 0. Most runs print nothing: their
+ * pipes' only event is that one, and their end costs no read at all. */
+static void stream_read(Stream *st, uint32_t events)
 {
 	static char chunk[OUT_CHUNK]; /* one loop thread: consumed before the next read */
 	Run *r = st->run;
+	int hup = (events & EPOLLHUP) != 0;
+	if (hup && !(events & (EPOLLIN | EPOLLERR))) {
+		stream_ended(st);
+		return;
+	}
 	for (int i = 0; i < OUT_READS; i++) {
 		ssize_t k = read(st->fd, chunk, sizeof chunk);
 		if (k > 0) {
 			take_lines(r, st, chunk, chunk + k);
 			if (!st->watched)
 				return;         /* paused or ended by what its lines did */
-			if ((size_t)k < sizeof chunk)
+			if ((size_t)k < sizeof chunk) {
+				if (hup) {
+					stream_ended(st);
+					return;
+				}
 				break;          /* emptied */
+			}
 			continue;
 		}
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		/* End of file, or an error: nothing more will come. */
-		stream_close(st);
-		st->eof = 1;
-		maybe_done(r);
+		stream_ended(st);
 		return;
 	}
 	/* More may come: armed again (at once ready if more is there). */
@@ -798,9 +841,7 @@ static void stream_read(Stream *st)
 	if (rc < 0) {
 		LOGE("run (pid %d): cannot read its %s: %s", r->pid,
 		     st->is_err ? "stderr" : "output", strerror(-rc));
-		stream_close(st);
-		st->eof = 1;
-		maybe_done(r);
+		stream_ended(st);
 	}
 }
 
@@ -822,7 +863,7 @@ static void on_outs(uv_poll_t *h, int status, int events)
 		Stream *st = ev[i].data.ptr;
 		if (st->armed) {
 			st->armed = 0;
-			stream_read(st);
+			stream_read(st, ev[i].events);
 		}
 	}
 	batch_end();
@@ -1251,6 +1292,8 @@ void run_abandon(Run *r)
 		linger(r, 1);
 		return;
 	}
+	if (r->exit_seen && !r->exited)
+		leader_exited(r, 0);
 	if (!r->exited)
 		r->status = -SIGKILL;   /* what it was last sent; it has not gone yet */
 	for (int i = 0; i < r->nout; i++) {

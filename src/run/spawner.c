@@ -228,14 +228,23 @@ int spawner_init(uv_loop_t *loop, void (*done)(Spawn *s))
 	return 0;
 }
 
-/* Makes the threads, one per CPU up to SPAWN_LANES, with every signal
- * blocked (they inherit the mask). 1, or -1 if not even one could be made. */
+/* Makes the threads, one per CPU up to SPAWN_LANES, with every signal but
+ * SIGCHLD blocked (they inherit the mask): signals are the loop's. A child's
+ * exit signals its parent, the thread that started it, and the kernel drops
+ * a signal whose action is to ignore it (SIGCHLD's default, where jobd has
+ * no handler for it: pidfds, cgroups) at once unless the parent thread
+ * blocks it; blocked, it would be queued for the process and interrupt the
+ * loop's epoll_wait, a wake-up for nothing at every run's end. Where jobd
+ * handles SIGCHLD (track.c), the handler (libuv's) may run here: it only
+ * writes to libuv's signal pipe, and a start blocks every signal anyway
+ * (child_start). 1, or -1 if not even one could be made. */
 static int make_threads(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int want = cpus < 1 ? 1 : cpus > SPAWN_LANES ? SPAWN_LANES : (int)cpus, rc = 0;
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, SIGCHLD);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (sp.nth < want &&
 	       (rc = pthread_create(&sp.th[sp.nth], NULL, spawner_main, (void *)(intptr_t)sp.nth)) == 0)

@@ -144,6 +144,24 @@ static void test_output_and_status(void)
 		CHECKF(k.status == -SIGTERM, "%d", k.status);
 }
 
+/* The leader exits (status 5) while a process it left holds the output open
+ * and prints more: the run ends when that one has gone too, with every line
+ * it printed (the last 300 000 bytes written at once and the pipe closed
+ * right after, so that they and the end may come in one event), and with the
+ * leader's status, read after its exit was seen. */
+static void test_output_outlives_leader(void)
+{
+	RunSpec spec = { 0 };
+	Got g = { 0 };
+	if (run(&spec, "(sleep 0.3; echo late; head -c 300000 /dev/zero | tr '\\0' x; echo) & "
+	               "echo early; exit 5", &g) < 0)
+		return;
+	CHECKF(g.status == 5, "status %d", g.status);
+	CHECKF(strncmp(g.out, "early\nlate\nxxx", 14) == 0, "%.40s", g.out);
+	/* early, late, then 300 000 bytes in lines of at most 4096: 73 full, 1 of 992 */
+	CHECKF(g.lines == 2 + 74, "%ld lines", g.lines);
+}
+
 /* Its own session and group, led by the shell (the pid run_spawn gave),
  * stdin from /dev/null. */
 static void test_session(void)
@@ -639,6 +657,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uv_loop_init(&loop);
 	unit_run("output_and_status", test_output_and_status);
+	unit_run("output_outlives_leader", test_output_outlives_leader);
 	unit_run("session", test_session);
 	unit_run("signals_reset", test_signals_reset);
 	unit_run("limits", test_limits);
