@@ -45,11 +45,12 @@
  *
  * The leader is held by a pidfd, from clone itself (CLONE_PIDFD), or opened
  * right after the fork (safe: it is our child and nobody else can reap it),
- * and watched by the loop: the pidfd
- * becomes readable when it exits. Its status is read with WNOWAIT, so it
- * stays an unreaped zombie until the run has ended (exit and EOF), and only
- * then is it reaped. While a zombie exists its pid cannot be handed out
- * again, and neither can its process group's and session's (the same
+ * and watched by the loop: the pidfd becomes readable when it exits. It
+ * stays an unreaped zombie until the run has ended (exit and EOF), when its
+ * status is read and it is reaped in one waitid (where the status has to be
+ * known sooner, it is read with WNOWAIT). While a zombie exists its pid
+ * cannot be handed out again, and neither can its process group's and
+ * session's (the same
  * number): so for as long as a run counts as live, kill(-pid) reaches the
  * run's group and no one else's, however long its leader has been dead. No
  * SIGCHLD watcher is needed for runs; track.c has one as subreaper, and for
