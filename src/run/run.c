@@ -148,17 +148,39 @@ static Run *held;
  * referenced while any leader is watched, so a run whose output has ended
  * but whose leader lives keeps the loop alive, as its own handle did.
  *
- * While starts are on their way (a burst), exits wait: the set is read
- * again once the last start is back (but not before LEAD_WAIT_MS), or
- * LEAD_DEFER_MS after the first exit waited, whichever comes first. Each
- * wake-up is a loop turn and each turn a commit: a burst's children, exiting
- * about as fast as the spawner starts them, ended one or two a turn, and
- * their commits were about a sixth of jobd's work per fire; taken every
- * 5 ms, their ends still took the CPU from the burst's later starts (p99
- * lateness 1.2-1.3x a bare burst's, 1.05-1.09x with the ends after the
- * starts). The spawner hands its starts back in batches too (spawner.c,
- * HAND_WAIT_NS); an exit when no start is on its way is taken at once. */
-enum { LEAD_WAIT_MS = 5, LEAD_DEFER_MS = 100 };
+ * While starts are on their way (a burst), ends wait: exits, and the
+ * outputs' events too (see "the ends wait" below). */
+
+/* ---- the ends wait ----
+ *
+ * While starts are on their way (a burst), what ends runs waits: the
+ * leaders' exits and the outputs' events (most of them a pipe's end of
+ * file). The sets are read again once the last start is back (but not before
+ * END_WAIT_MS), or END_DEFER_MS after the first end waited, whichever comes
+ * first; the outputs first, so that a run whose pipes are at their end ends
+ * as its exit is read. Each wake-up is a loop turn and each turn a commit:
+ * a burst's children, exiting about as fast as the spawner starts them,
+ * ended one or two a turn, and their commits were about a sixth of jobd's
+ * work per fire; taken every 5 ms, their ends still took the CPU from the
+ * burst's later starts (p99 lateness 1.2-1.3x a bare burst's, 1.05-1.09x
+ * with the ends after the starts). With the exits waiting, their pipes'
+ * ends of file still woke the loop about once a run (938 wake-ups in a
+ * burst of 1 000): they wait too. A run's output is so read up to
+ * END_DEFER_MS late while a burst is being started, never later; a pipe
+ * that fills meanwhile holds its writer that long. The spawner hands its
+ * starts back in batches too (spawner.c, HAND_WAIT_NS); an end when no start
+ * is on its way is taken at once. */
+enum { END_WAIT_MS = 5, END_DEFER_MS = 100 };
+
+static struct {
+	uv_timer_t timer;           /* armed while ends wait */
+	int made;                   /* timer is initialised */
+	int on;                     /* ends wait (timer armed) */
+	int64_t since_ns;           /* when they began to (monotonic) */
+	int leaders, outs;          /* that set's poll is stopped until they are taken */
+	int outs_more;              /* the outputs' last read left some: no wait
+	                             * until they are read */
+} ends;
 
 /* An epoll set of jobd's that the loop watches as one descriptor (the
  * leaders', the outputs'): made at its first use, its handle referenced
@@ -171,9 +193,6 @@ typedef struct EpSet {
 
 static struct {
 	EpSet set;                  /* watched: the leaders whose event has not come */
-	uv_timer_t wait;            /* exits waiting (see above): reads the set again */
-	int64_t since_ns;           /* when exits began to wait (monotonic) */
-	int waiting;                /* they wait (the poll is stopped, wait armed) */
 } lead = { .set.ep = -1 };
 
 /* Makes the set if it is not made yet: 1 made now, 0 made before, -errno. */
@@ -188,6 +207,10 @@ static int epset_open(EpSet *s, uv_loop_t *loop, uv_poll_cb cb)
 	if (rc < 0) {
 		close(ep);
 		return rc;
+	}
+	if (!ends.made) {
+		uv_timer_init(loop, &ends.timer);
+		ends.made = 1;
 	}
 	s->ep = ep;
 	s->poll.data = s;
@@ -635,34 +658,65 @@ static void leaders_read(void)
 }
 
 static void on_leaders(uv_poll_t *h, int status, int events);
+static void on_outs(uv_poll_t *h, int status, int events);
+static int outs_read(void);
 
-static void on_leaders_wait(uv_timer_t *t)
+static void on_ends(uv_timer_t *t)
 {
 	/* Still starting: wait on until the last start is back (on_spawned)
-	 * or LEAD_DEFER_MS have passed since the first exit waited, so that a
+	 * or END_DEFER_MS have passed since the first end waited, so that a
 	 * burst's ends come after its starts, not between them. */
-	int64_t left = lead.since_ns + LEAD_DEFER_MS * 1000000LL - mono_now().ns;
+	int64_t left = ends.since_ns + END_DEFER_MS * 1000000LL - mono_now().ns;
 	if (spawner_inflight() > 0 && left > 0) {
-		uv_timer_start(t, on_leaders_wait, (uint64_t)(left / 1000000) + 1, 0);
+		uv_timer_start(t, on_ends, (uint64_t)(left / 1000000) + 1, 0);
 		return;
 	}
-	lead.waiting = 0;
-	uv_poll_start(&lead.set.poll, UV_READABLE, on_leaders);
-	leaders_read();
+	ends.on = 0;
+	if (ends.outs) {
+		ends.outs = 0;
+		uv_poll_start(&outs.poll, UV_READABLE, on_outs);
+		ends.outs_more = outs_read() == OUT_EVENTS;
+	}
+	if (ends.leaders) {
+		ends.leaders = 0;
+		uv_poll_start(&lead.set.poll, UV_READABLE, on_leaders);
+		leaders_read();
+	}
+}
+
+/* s's poll reported: does its reading wait (starts on their way)? Then its
+ * poll is stopped (*held) until the ends are taken. */
+static int ends_wait(EpSet *s, int *held)
+{
+	if (spawner_inflight() == 0)
+		return 0;
+	uv_poll_stop(&s->poll);
+	*held = 1;
+	if (!ends.on) {
+		ends.on = 1;
+		ends.since_ns = mono_now().ns;
+		uv_timer_start(&ends.timer, on_ends, END_WAIT_MS, 0);
+	}
+	return 1;
+}
+
+/* The last start is back: the ends that waited for it are taken after at
+ * least END_WAIT_MS, as before, or at once if that has passed. */
+static void ends_starts_back(void)
+{
+	if (ends.on && spawner_inflight() == 0) {
+		int64_t left = ends.since_ns + END_WAIT_MS * 1000000LL - mono_now().ns;
+		uv_timer_start(&ends.timer, on_ends, left > 0 ? (uint64_t)(left / 1000000) + 1 : 0, 0);
+	}
 }
 
 static void on_leaders(uv_poll_t *h, int status, int events)
 {
+	(void)h;
 	(void)status;
 	(void)events;
-	if (spawner_inflight() > 0) {
-		uv_poll_stop(h);
-		lead.since_ns = mono_now().ns;
-		lead.waiting = 1;
-		uv_timer_start(&lead.wait, on_leaders_wait, LEAD_WAIT_MS, 0);
-		return;
-	}
-	leaders_read();
+	if (!ends_wait(&lead.set, &ends.leaders))
+		leaders_read();
 }
 
 /* Watches r's pidfd (or watches it again: op EPOLL_CTL_MOD). 0, or -errno. */
@@ -680,15 +734,13 @@ static int leader_watch(uv_loop_t *loop, Run *r)
 	int rc = epset_open(&lead.set, loop, on_leaders);
 	if (rc < 0)
 		return rc;
-	if (rc == 1)
-		uv_timer_init(loop, &lead.wait);
 	return leader_arm(r, EPOLL_CTL_ADD);
 }
 
 void run_leaders_close(void)
 {
-	if (lead.set.ep >= 0 && !uv_is_closing((uv_handle_t *)&lead.set.poll))
-		uv_close((uv_handle_t *)&lead.wait, NULL);
+	if (ends.made && !uv_is_closing((uv_handle_t *)&ends.timer))
+		uv_close((uv_handle_t *)&ends.timer, NULL);
 	epset_close(&lead.set);
 	epset_close(&outs);
 }
@@ -851,6 +903,17 @@ static void on_outs(uv_poll_t *h, int status, int events)
 	(void)h;
 	(void)status;
 	(void)events;
+	/* What a wait left unread (more than OUT_EVENTS pipes) is read a turn
+	 * at a time, without another wait: else it would come at OUT_EVENTS
+	 * per END_DEFER_MS while starts go on. */
+	if (ends.outs_more || !ends_wait(&outs, &ends.outs))
+		ends.outs_more = outs_read() == OUT_EVENTS;
+}
+
+/* Reads the pipes that reported, at most OUT_EVENTS of them: the set, still
+ * readable if more did, is read again at the next turn. How many reported. */
+static int outs_read(void)
+{
 	struct epoll_event ev[OUT_EVENTS];
 	int k;
 	do
@@ -868,6 +931,7 @@ static void on_outs(uv_poll_t *h, int status, int events)
 		}
 	}
 	batch_end();
+	return k;
 }
 
 /* ---- what failed before exec ---- */
@@ -1182,12 +1246,7 @@ static void on_spawned(Spawn *s)
 {
 	spawned(s);
 	track_spawned();
-	/* The last start is back: the exits that waited for it are taken
-	 * after at least LEAD_WAIT_MS, as before, or at once if that has passed. */
-	if (lead.waiting && spawner_inflight() == 0) {
-		int64_t left = lead.since_ns + LEAD_WAIT_MS * 1000000LL - mono_now().ns;
-		uv_timer_start(&lead.wait, on_leaders_wait, left > 0 ? (uint64_t)(left / 1000000) + 1 : 0, 0);
-	}
+	ends_starts_back();
 }
 
 int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void *arg,
