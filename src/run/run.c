@@ -165,21 +165,27 @@ static Run *held;
  * burst's later starts (p99 lateness 1.2-1.3x a bare burst's, 1.05-1.09x
  * with the ends after the starts). With the exits waiting, their pipes'
  * ends of file still woke the loop about once a run (938 wake-ups in a
- * burst of 1 000): they wait too. A run's output is so read up to
- * END_DEFER_MS late while a burst is being started, never later; a pipe
- * that fills meanwhile holds its writer that long. The spawner hands its
- * starts back in batches too (spawner.c, HAND_WAIT_NS); an end when no start
- * is on its way is taken at once. */
+ * burst of 1 000): they wait too, but only while the outputs' last read
+ * found no data, only ends. So a run that prints is read as it prints,
+ * however long starts go on (a steady load has one on its way most of the
+ * time): its first lines may wait once, up to END_DEFER_MS (a pipe that
+ * fills meanwhile holds its writer that long), then the reads that find
+ * data keep the outputs from waiting. The wait saves the wake-ups of quiet
+ * pipes, where it pays; a quiet run's end is taken up to END_DEFER_MS late
+ * while a burst is being started, never later. The spawner hands its
+ * starts back in batches too (spawner.c, HAND_WAIT_NS); an end when no
+ * start is on its way is taken at once. */
 enum { END_WAIT_MS = 5, END_DEFER_MS = 100 };
 
 static struct {
 	uv_timer_t timer;           /* armed while ends wait */
-	int made;                   /* timer is initialised */
+	int made;                   /* timer is initialised (and not closed) */
 	int on;                     /* ends wait (timer armed) */
 	int64_t since_ns;           /* when they began to (monotonic) */
 	int leaders, outs;          /* that set's poll is stopped until they are taken */
 	int outs_more;              /* the outputs' last read left some: no wait
 	                             * until they are read */
+	int outs_data;              /* the outputs' last read found data: no wait */
 } ends;
 
 /* An epoll set of jobd's that the loop watches as one descriptor (the
@@ -659,7 +665,7 @@ static void leaders_read(void)
 
 static void on_leaders(uv_poll_t *h, int status, int events);
 static void on_outs(uv_poll_t *h, int status, int events);
-static int outs_read(void);
+static void outs_read(void);
 
 static void on_ends(uv_timer_t *t)
 {
@@ -667,15 +673,14 @@ static void on_ends(uv_timer_t *t)
 	 * or END_DEFER_MS have passed since the first end waited, so that a
 	 * burst's ends come after its starts, not between them. */
 	int64_t left = ends.since_ns + END_DEFER_MS * 1000000LL - mono_now().ns;
-	if (spawner_inflight() > 0 && left > 0) {
-		uv_timer_start(t, on_ends, (uint64_t)(left / 1000000) + 1, 0);
+	if (spawner_inflight() > 0 && left > 0 &&
+	    uv_timer_start(t, on_ends, (uint64_t)(left / 1000000) + 1, 0) == 0)
 		return;
-	}
 	ends.on = 0;
 	if (ends.outs) {
 		ends.outs = 0;
 		uv_poll_start(&outs.poll, UV_READABLE, on_outs);
-		ends.outs_more = outs_read() == OUT_EVENTS;
+		outs_read();
 	}
 	if (ends.leaders) {
 		ends.leaders = 0;
@@ -688,15 +693,18 @@ static void on_ends(uv_timer_t *t)
  * poll is stopped (*held) until the ends are taken. */
 static int ends_wait(EpSet *s, int *held)
 {
-	if (spawner_inflight() == 0)
+	if (spawner_inflight() == 0 || !ends.made)
 		return 0;
-	uv_poll_stop(&s->poll);
-	*held = 1;
 	if (!ends.on) {
+		/* Refused only once the timer is closing (run_leaders_close):
+		 * then nothing waits. */
+		if (uv_timer_start(&ends.timer, on_ends, END_WAIT_MS, 0) < 0)
+			return 0;
 		ends.on = 1;
 		ends.since_ns = mono_now().ns;
-		uv_timer_start(&ends.timer, on_ends, END_WAIT_MS, 0);
 	}
+	uv_poll_stop(&s->poll);
+	*held = 1;
 	return 1;
 }
 
@@ -737,10 +745,20 @@ static int leader_watch(uv_loop_t *loop, Run *r)
 	return leader_arm(r, EPOLL_CTL_ADD);
 }
 
+static void ends_closed(uv_handle_t *h)
+{
+	(void)h;
+	ends.made = 0;
+}
+
 void run_leaders_close(void)
 {
+	/* Nothing waits any more. A set made again after this (a test's loop
+	 * after run_fini) reads its events at once until the timer is closed,
+	 * then makes it again. */
 	if (ends.made && !uv_is_closing((uv_handle_t *)&ends.timer))
-		uv_close((uv_handle_t *)&ends.timer, NULL);
+		uv_close((uv_handle_t *)&ends.timer, ends_closed);
+	ends.on = ends.leaders = ends.outs = ends.outs_more = ends.outs_data = 0;
 	epset_close(&lead.set);
 	epset_close(&outs);
 }
@@ -903,16 +921,18 @@ static void on_outs(uv_poll_t *h, int status, int events)
 	(void)h;
 	(void)status;
 	(void)events;
-	/* What a wait left unread (more than OUT_EVENTS pipes) is read a turn
-	 * at a time, without another wait: else it would come at OUT_EVENTS
-	 * per END_DEFER_MS while starts go on. */
-	if (ends.outs_more || !ends_wait(&outs, &ends.outs))
-		ends.outs_more = outs_read() == OUT_EVENTS;
+	/* No wait while runs print (their data is read as it comes), nor for
+	 * what a wait left unread (more than OUT_EVENTS pipes, read a turn at a
+	 * time): else it would come at OUT_EVENTS per END_DEFER_MS while starts
+	 * go on. */
+	if (ends.outs_more || ends.outs_data || !ends_wait(&outs, &ends.outs))
+		outs_read();
 }
 
 /* Reads the pipes that reported, at most OUT_EVENTS of them: the set, still
- * readable if more did, is read again at the next turn. How many reported. */
-static int outs_read(void)
+ * readable if more did, is read again at the next turn. Notes whether any
+ * had data, and whether OUT_EVENTS did (some may be left). */
+static void outs_read(void)
 {
 	struct epoll_event ev[OUT_EVENTS];
 	int k;
@@ -923,15 +943,18 @@ static int outs_read(void)
 	/* Each event disarmed its entry. A stream closed or paused by an
 	 * earlier event of the batch is no longer armed (stream_unwatch), and
 	 * is skipped; one still armed is being read, and open. */
+	ends.outs_more = k == OUT_EVENTS;
+	ends.outs_data = 0;
 	for (int i = 0; i < k; i++) {
 		Stream *st = ev[i].data.ptr;
+		if (ev[i].events & EPOLLIN)
+			ends.outs_data = 1;
 		if (st->armed) {
 			st->armed = 0;
 			stream_read(st, ev[i].events);
 		}
 	}
 	batch_end();
-	return k;
 }
 
 /* ---- what failed before exec ---- */
@@ -1352,7 +1375,9 @@ void run_abandon(Run *r)
 		linger(r, 1);
 		return;
 	}
-	if (r->exit_seen && !r->exited)
+	/* Its exit may be known (exit_seen), or be waiting unread in the
+	 * leaders' set (the ends wait): its status, if it has one. */
+	if (!r->exited && r->pid > 0)
 		leader_exited(r, 0);
 	if (!r->exited)
 		r->status = -SIGKILL;   /* what it was last sent; it has not gone yet */

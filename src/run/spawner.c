@@ -15,8 +15,8 @@
  * loop; the threads' waits overlap each other's and the loop's work. Starts
  * come back in about the order they were handed over, not exactly (two
  * threads may finish theirs in either order). Each thread blocks every
- * signal (they are the
- * loop's, through libuv), and starts only clones: a fork (a PAM session, or
+ * signal but SIGCHLD (they are the loop's, through libuv; make_threads
+ * says why not SIGCHLD), and starts only clones: a fork (a PAM session, or
  * under valgrind) copies the thread that calls it, so the loop keeps doing
  * those itself. A forked child runs PAM's modules (malloc and all) in a
  * copy of a process with these threads: safe because they take no lock of

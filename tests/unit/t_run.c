@@ -37,6 +37,7 @@ typedef struct Got {
 	int late;                   /* lines after done */
 	long pause_at;              /* run_output_pause at this line (0: never) */
 	int pid, started;           /* from the started callback */
+	int inflight;               /* starts on their way when done came */
 	int64_t start_ns;
 	Run *r;
 } Got;
@@ -61,6 +62,7 @@ static void got_done(void *arg, int status)
 	Got *g = arg;
 	g->done++;
 	g->status = status;
+	g->inflight = spawner_inflight();
 }
 
 static void got_gone(void *arg)
@@ -160,6 +162,43 @@ static void test_output_outlives_leader(void)
 	CHECKF(strncmp(g.out, "early\nlate\nxxx", 14) == 0, "%.40s", g.out);
 	/* early, late, then 300 000 bytes in lines of at most 4096: 73 full, 1 of 992 */
 	CHECKF(g.lines == 2 + 74, "%ld lines", g.lines);
+}
+
+/* While a start is on its way (held for its instant, 600 ms ahead), what
+ * ends runs waits (run.c, "the ends wait"): runs that end meanwhile still
+ * end whole, with their statuses: a silent one, and one printing 3 000
+ * lines on stdout and stderr. With two spawner threads or more they end
+ * while that start is still on its way, which is what this is about. */
+static void test_ends_wait(void)
+{
+	char why[256];
+	Got a = { 0 }, b = { 0 }, c = { 0 };
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	RunSpec held = { .cmd = "exit 4", .not_before_ns = now + 600000000 };
+	RunSpec quiet = { .cmd = "exit 3" };
+	RunSpec loud = { .cmd = "i=0; while [ $i -lt 1500 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done; exit 2" };
+	int rc = run_spawn(&loop, &held, &cbs, &a, &a.r, why, sizeof why);
+	CHECKF(rc == 0, "run_spawn held: %s", why);
+	if (rc < 0)
+		return;
+	CHECK(run_spawn(&loop, &quiet, &cbs, &b, &b.r, why, sizeof why) == 0);
+	CHECK(run_spawn(&loop, &loud, &cbs, &c, &c.r, why, sizeof why) == 0);
+	int64_t end = now_ms() + 20000;
+	while (!(a.gone && b.gone && c.gone) && now_ms() < end)
+		spin(NULL, 5);
+	spin(NULL, 5);
+	CHECKF(a.gone == 1 && a.done == 1 && a.status == 4, "held: gone %d done %d status %d",
+	       a.gone, a.done, a.status);
+	CHECKF(b.gone == 1 && b.done == 1 && b.status == 3, "quiet: gone %d done %d status %d",
+	       b.gone, b.done, b.status);
+	CHECKF(c.gone == 1 && c.done == 1 && c.status == 2 && c.lines == 3000 && c.late == 0,
+	       "loud: gone %d done %d status %d lines %ld late %d", c.gone, c.done, c.status,
+	       c.lines, c.late);
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		CHECKF(b.inflight > 0 && c.inflight > 0, "ended with %d and %d starts on their way",
+		       b.inflight, c.inflight);
 }
 
 /* Its own session and group, led by the shell (the pid run_spawn gave),
@@ -658,6 +697,7 @@ int main(void)
 	uv_loop_init(&loop);
 	unit_run("output_and_status", test_output_and_status);
 	unit_run("output_outlives_leader", test_output_outlives_leader);
+	unit_run("ends_wait", test_ends_wait);
 	unit_run("session", test_session);
 	unit_run("signals_reset", test_signals_reset);
 	unit_run("limits", test_limits);
