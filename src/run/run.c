@@ -288,10 +288,11 @@ static int leader_exited(Run *r, int reap);
  * longer read (paused, abandoned) is removed first. libuv pipes cost
  * more system calls (its checks of each new descriptor, its mode and
  * flags, its adds and removes: about nine a run more than this set's first
- * form, bench/RESULTS.md), and a handle to close a turn later. Each wake-up reads at most OUT_EVENTS pipes, each at
- * most OUT_READS times 64 KiB: what is left is read at the next turn, so
- * one run's flood cannot hold the loop. The loop's handle is referenced
- * while a pipe is being read. */
+ * form, bench/RESULTS.md), and a handle to close a turn later. Each
+ * wake-up reads at most OUT_EVENTS pipes, each at most OUT_READS times
+ * 64 KiB: what is left is read at the next turn, so one run's flood cannot
+ * hold the loop. The loop's handle is referenced while a pipe is being
+ * read. */
 enum { OUT_EVENTS = 64, OUT_READS = 4, OUT_CHUNK = 65536 };
 
 static EpSet outs = { .ep = -1 };  /* watched: the pipes being read */
@@ -589,7 +590,7 @@ static void maybe_done(Run *r)
 		r->exit_seen = 0;
 		if (!leader_exited(r, 1)) {
 			/* Its pidfd said it had exited, waitid says not yet: watched
-			 * again (as on_leader does), or, failing that, lost. */
+			 * again, or, failing that, lost. */
 			if (leader_arm(r, EPOLL_CTL_MOD) == 0)
 				return;
 			r->exited = 1;
@@ -627,15 +628,14 @@ static int leader_exited(Run *r, int reap)
  * that with its exit seen. */
 static void on_leader(Run *r, uint32_t events)
 {
-	if (!(events & (EPOLLERR | EPOLLHUP)) && !(out_eof(r) && r->errdone) && !r->ended) {
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		/* The pidfd failed: what waitid says, or as lost as it gets. */
+		if (!leader_exited(r, out_eof(r) && r->errdone && !r->ended)) {
+			r->exited = 1;
+			r->status = 127;
+		}
+	} else {
 		r->exit_seen = 1;
-		return;
-	}
-	if (!leader_exited(r, out_eof(r) && r->errdone && !r->ended)) {
-		if (!(events & (EPOLLERR | EPOLLHUP)) && leader_arm(r, EPOLL_CTL_MOD) == 0)
-			return;             /* not yet */
-		r->exited = 1;          /* the pidfd failed: as lost as it gets */
-		r->status = 127;
 	}
 	maybe_done(r);
 }
