@@ -1311,10 +1311,9 @@ int run_spawn(uv_loop_t *loop, const RunSpec *spec, const RunCallbacks *cb, void
 		s->c.envp = spec->env ? spec->env : environ;
 		s->c.groups = spec->groups ? spec->groups : p.groups;
 		s->c.ngroups = spec->groups ? spec->ngroups : p.ngroups;
-		s->born_lo = child_boottime_ns();
+		spawn_before(s);
 		s->pid = child_start(&s->c, 1, 0, &s->pidfd, s->why, sizeof s->why);
-		s->born_hi = child_boottime_ns();
-		s->start_ns = wall_now_ns();
+		spawn_born(s);
 		for (int i = 0; i < SPAWN_FDS; i++)
 			closefd(&s->fds[i]);
 		spawner_post(s);

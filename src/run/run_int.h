@@ -147,8 +147,17 @@ typedef struct Spawn {
 	char why[160];              /* with pid < 0 */
 	char note[200];             /* for jobd's log, said by the loop ("": nothing) */
 	int64_t born_lo, born_hi;   /* CLOCK_BOOTTIME ns just before and after the start */
-	int64_t start_ns;           /* wall clock when the start returned */
+	int64_t wall_lo;            /* the wall clock read with born_lo */
+	int64_t start_ns;           /* wall clock when it was born (spawn_born) */
 } Spawn;
+/* Reads the clocks just before a start (born_lo, wall_lo). */
+void spawn_before(Spawn *s);
+/* Sets born_hi and start_ns once the start has returned. start_ns is the
+ * wall clock when the child first ran, by its own reading (cloned), or just
+ * before the start (forked, or no reading): never later than its first
+ * instruction, so a run's duration is never less than the time it ran,
+ * however late the starting thread gets back to its clock. */
+void spawn_born(Spawn *s);
 /* Makes the loop's end of the spawner (once): done(s) is called on the loop
  * for each finished start (in about the order they were handed over: the
  * threads run side by side). 0 or -errno. */

@@ -88,13 +88,32 @@ static void wait_for_instant(const Spawn *s)
 		;
 }
 
+void spawn_before(Spawn *s)
+{
+	s->c.born_ns = 0;
+	s->wall_lo = wall_now_ns();
+	s->born_lo = child_boottime_ns();
+}
+
+void spawn_born(Spawn *s)
+{
+	int64_t born = s->c.born_ns;
+	if (born >= s->born_lo) {
+		s->born_hi = born;
+		s->start_ns = s->wall_lo + (born - s->born_lo);
+	} else {
+		s->born_hi = child_boottime_ns();
+		s->start_ns = s->wall_lo;
+	}
+}
+
 static void perform(Spawn *s, int lane)
 {
 	wait_for_instant(s);
 	if (s->c.cgdir >= 0 && child_into_cgroup() < 0 && (s->pid = join_by_procs(s)) < 0)
 		goto closed;
 	child_slots_use(&s->c, 0, lane);
-	s->born_lo = child_boottime_ns();
+	spawn_before(s);
 	s->pid = child_start(&s->c, 0, lane, &s->pidfd, s->why, sizeof s->why);
 	if (s->pid == -ENOSYS && s->c.cgdir >= 0) {
 		/* Said by the loop (on_spawned): logging is the loop's. */
@@ -105,11 +124,10 @@ static void perform(Spawn *s, int lane)
 		if ((s->pid = join_by_procs(s)) < 0)
 			goto closed;
 		child_slots_use(&s->c, 0, lane);
-		s->born_lo = child_boottime_ns();
+		spawn_before(s);
 		s->pid = child_start(&s->c, 0, lane, &s->pidfd, s->why, sizeof s->why);
 	}
-	s->born_hi = s->c.born_ns >= s->born_lo ? s->c.born_ns : child_boottime_ns();
-	s->start_ns = wall_now_ns();
+	spawn_born(s);
 	if (s->c.unshare_from >= 0)
 		child_slots_clear(lane);
 closed:

@@ -648,11 +648,49 @@ static void test_not_before(void)
 	spin(NULL, 5);
 	CHECKF(g.gone && g.status == 0, "gone %d status %d", g.gone, g.status);
 	CHECKF(ticks_before >= 50, "the loop turned %d times before the start", ticks_before);
-	/* The started callback's time is taken after the clone returned. */
+	/* The started callback's time is the child's birth, after the instant. */
 	CHECKF(g.start_ns >= spec.not_before_ns, "started %lld ns early",
 	       (long long)(spec.not_before_ns - g.start_ns));
 	CHECKF(g.start_ns - spec.not_before_ns < 200000000, "started %lld ms late",
 	       (long long)((g.start_ns - spec.not_before_ns) / 1000000));
+}
+
+/* A run's start time is when the child first ran by its own clock, not when
+ * the starting thread got back to its own: a thread that comes back late (a
+ * loaded machine) made a run of "sleep 0.3" end 0.3 s after a start stamped
+ * late, "in 290ms". Without the child's reading (forked), the time before
+ * the start: early rather than late. */
+static void test_born(void)
+{
+	Spawn s;
+	memset(&s, 0, sizeof s);
+	spawn_before(&s);
+	int64_t wall = s.wall_lo, lo = s.born_lo;
+	CHECK(wall > 0 && lo > 0);
+	s.c.born_ns = lo + 5000000;                 /* born 5 ms after */
+	struct timespec d = { 0, 50000000 };        /* the thread back 50 ms later */
+	nanosleep(&d, NULL);
+	spawn_born(&s);
+	CHECKF(s.start_ns == wall + 5000000, "start %lld ns after the clock before it",
+	       (long long)(s.start_ns - wall));
+	CHECK(s.born_hi == lo + 5000000);
+	/* No reading (forked: its own memory): the time before the start. */
+	spawn_before(&s);
+	wall = s.wall_lo;
+	nanosleep(&d, NULL);
+	spawn_born(&s);
+	CHECKF(s.start_ns == wall, "start %lld ns after the clock before it",
+	       (long long)(s.start_ns - wall));
+	CHECK(s.born_hi >= s.born_lo + 50000000);
+	/* A real one: born between the two readings, its start no later than
+	 * what its first command saw. */
+	Got g = { 0 };
+	RunSpec spec = { 0 };
+	if (run(&spec, "exec date +%s%N", &g) < 0)
+		return;
+	long long saw = atoll(g.out);
+	CHECKF(g.start_ns > 0 && g.start_ns <= saw, "started at %lld, its date said %lld",
+	       (long long)g.start_ns, saw);
 }
 
 /* Many starts handed over in one go (a burst): each child starts once, in
@@ -713,6 +751,7 @@ int main(void)
 	unit_run("token", test_token);
 	unit_run("before_start", test_before_start);
 	unit_run("burst", test_burst);
+	unit_run("born", test_born);
 	unit_run("not_before", test_not_before);
 	char why[256];
 	CHECKF(run_fini(why, sizeof why) == 0, "%s", why);    /* its handles too */
