@@ -252,10 +252,13 @@ int spawner_init(uv_loop_t *loop, void (*done)(Spawn *s))
  * a signal whose action is to ignore it (SIGCHLD's default, where jobd has
  * no handler for it: pidfds, cgroups) at once unless the parent thread
  * blocks it; blocked, it would be queued for the process and interrupt the
- * loop's epoll_wait, a wake-up for nothing at every run's end. Where jobd
+ * loop's epoll_wait, a wake-up for nothing at every run's end. A start
+ * (child_start) leaves it open too where the child is born without
+ * handlers (clone3), and a thread is there most of the time. Where jobd
  * handles SIGCHLD (track.c), the handler (libuv's) may run here: it only
- * writes to libuv's signal pipe, and a start blocks every signal anyway
- * (child_start). 1, or -1 if not even one could be made. */
+ * writes to libuv's signal pipe, and the child never runs it (it starts
+ * with no handler, or with every signal blocked). 1, or -1 if not even one
+ * could be made. */
 static int make_threads(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
