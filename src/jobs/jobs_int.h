@@ -50,6 +50,8 @@ struct Jobs {
 	JobRun *left;
 	JobRun *tdirty;             /* runs with text buffered this turn (text.c) */
 	JobLines *ldirty;           /* jobs' own lines buffered this turn (text.c) */
+	JobLines *lheld, **lheld_tail;  /* jobs' lines held a while, oldest first (text.c) */
+	uv_timer_t hold;            /* armed for the oldest held lines' time */
 	JobRun *tpaused;            /* runs not read again until the turn ends */
 	int adopted;                /* shutdown waits for the processes jobd adopted */
 	JobsStats stats;
@@ -93,12 +95,16 @@ struct JobRun {
 };
 
 /* A job's own lines not yet stored (text.c): on the turn's list (Jobs.ldirty)
- * until the turn ends; job NULL once the job is gone. */
+ * until the turn ends, or held (Jobs.lheld) until hold_until; job NULL once
+ * the job is gone. */
 struct JobLines {
 	Job *job;
 	JobLines *next;
+	JobLines **pprev;           /* held: the link to it */
 	char *buf;
 	size_t len, cap;
+	int held;                   /* on Jobs.lheld, not on the turn's list */
+	int64_t hold_until;         /* held: monotonic ns */
 };
 
 /* text.c: a chunk goes to the store at TEXT_CHUNK bytes or at the turn's end;
@@ -110,6 +116,8 @@ struct JobLines {
 #define JOBS_LEAD_NS 10000000
 
 enum { TEXT_CHUNK = 64 * 1024, TEXT_TURN = 64 * 1024, TEXT_OWN_TRIM = 256, TEXT_RESERVE = 384 };
+/* How long a held line (job_logf_held) may wait to be stored. */
+#define TEXT_HOLD_NS 100000000
 /* A line the run wrote to stderr is marked so, before its text; stdout's
  * lines stay as the original printed them. The mark is stored: the cap
  * counts it. */
@@ -127,6 +135,8 @@ void text_flush_job(Jobs *js, Job *j);
 void text_drop_job(Job *j);
 /* Stores what jobs still buffer and frees the buffers (jobs_free). */
 void text_fini(Jobs *js);
+/* The held lines' timer (Jobs.hold): wakes the loop for their time. */
+void text_on_hold(uv_timer_t *h);
 void text_end_run(JobRun *r);
 /* Converts a database's lines from before chunks (jobs_load). */
 int64_t text_convert(Jobs *js, char *why, size_t n);
@@ -203,6 +213,10 @@ int job_log_skip(Jobs *js, Job *j, int64_t sched, const char *text, size_t len, 
                  int64_t *seq, char *why, size_t n);
 void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* A line of the job's own that may wait up to TEXT_HOLD_NS to be stored,
+ * with what the job writes next: a run's start, which a short run's end
+ * then stores in the same chunk (text.c, "held"). */
+void job_logf_held(Jobs *js, Job *j, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void jobs_maybe_done(Jobs *js);
 /* Writes the job's settings and history row. */
 int job_save(Jobs *js, Job *j, char *why, size_t n);

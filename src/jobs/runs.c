@@ -545,7 +545,7 @@ static void on_started(void *arg, int pid, int64_t start_ns)
 		LOGE("job %s: cannot record start of run %lld: %s", j->name, (long long)r->seq, why);
 	/* The job's log only (run_id 0), not the run's output: what the run
 	 * printed stays what it printed. */
-	job_logf(js, j, 0, "run %lld started, pid %d", (long long)r->seq, r->pid);
+	job_logf_held(js, j, "run %lld started, pid %d", (long long)r->seq, r->pid);
 	job_event(js, j, "run.started", "run=%lld pid=%d", (long long)r->seq, r->pid);
 	job_touch(js, j);
 	VLOG(2, "job %s: run %lld started, pid %d", j->name, (long long)r->seq, r->pid);

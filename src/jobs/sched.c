@@ -200,6 +200,8 @@ void sched_init(Jobs *js)
 {
 	uv_timer_init(js->loop, &js->timer);
 	js->timer.data = js;
+	uv_timer_init(js->loop, &js->hold);     /* text.c's, for held lines */
+	js->hold.data = js;
 	js->skew = wall_now_ns() - mono_now().ns;
 	js->stepfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (js->stepfd < 0) {
@@ -221,8 +223,9 @@ static void handle_closed(uv_handle_t *h)
 
 void sched_fini(Jobs *js)
 {
-	js->closing_handles++;
+	js->closing_handles += 2;
 	uv_close((uv_handle_t *)&js->timer, handle_closed);
+	uv_close((uv_handle_t *)&js->hold, handle_closed);
 	if (js->stepfd >= 0) {
 		js->closing_handles++;
 		uv_close((uv_handle_t *)&js->steppoll, handle_closed);

@@ -17,7 +17,15 @@
  * buffer goes to the store before any other text of the job (a run's chunk,
  * a line about a run that is not live), and before its log is trimmed.
  * Nothing of this changes what is durable: the batch is committed at the
- * turn's end, after the buffers are stored (daemon/turn.c). */
+ * turn's end, after the buffers are stored (daemon/turn.c).
+ *
+ * Held: a run's "started" line (job_logf_held) waits up to TEXT_HOLD_NS
+ * for what the job writes next, instead of being stored at its turn's end.
+ * A run that ends meanwhile (most of a burst's) stores it with its "ended"
+ * line, in one chunk: one statement and one write of the job's counts a
+ * run instead of two each, the start's batch none of the job's pages. Any
+ * other line of the job's ends the wait at that turn's end; readers see a
+ * held line once it is stored (100 ms at most), as followers do. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -139,15 +147,56 @@ void text_flush_job(Jobs *js, Job *j)
 	job_touch(js, j);
 }
 
-static void lines_add(Jobs *js, Job *j, const char *line, size_t len)
+static int64_t mono_ns(void)
+{
+	return mono_now().ns;
+}
+
+/* The buffer waits (TEXT_HOLD_NS) on the held list, oldest first. */
+static void hold(Jobs *js, JobLines *l)
+{
+	if (!js->lheld_tail)
+		js->lheld_tail = &js->lheld;
+	l->held = 1;
+	l->hold_until = mono_ns() + TEXT_HOLD_NS;
+	l->next = NULL;
+	l->pprev = js->lheld_tail;
+	*js->lheld_tail = l;
+	js->lheld_tail = &l->next;
+}
+
+static void unhold(Jobs *js, JobLines *l)
+{
+	*l->pprev = l->next;
+	if (l->next)
+		l->next->pprev = l->pprev;
+	else
+		js->lheld_tail = l->pprev;
+	l->held = 0;
+	l->next = NULL;
+	l->pprev = NULL;
+}
+
+static void to_turn(Jobs *js, JobLines *l)
+{
+	l->next = js->ldirty;
+	js->ldirty = l;
+}
+
+static void lines_add(Jobs *js, Job *j, const char *line, size_t len, int held)
 {
 	JobLines *l = j->lines;
 	if (!l) {
 		l = xcalloc(1, sizeof *l);
 		l->job = j;
-		l->next = js->ldirty;
-		js->ldirty = l;
 		j->lines = l;
+		if (held && !js->shutting)
+			hold(js, l);
+		else
+			to_turn(js, l);
+	} else if (l->held && !held) {
+		unhold(js, l);          /* stored at this turn's end, with this line */
+		to_turn(js, l);
 	}
 	if (l->len + len > TEXT_CHUNK)
 		text_flush_job(js, j);
@@ -172,26 +221,47 @@ void text_drop_job(Job *j)
 	}
 }
 
-/* Stores what every job buffered, and frees the buffers. */
-static void flush_jobs(Jobs *js)
+static void lines_free(Jobs *js, JobLines *l)
+{
+	if (l->job) {
+		text_flush_job(js, l->job);
+		l->job->lines = NULL;
+	}
+	free(l->buf);
+	free(l);
+}
+
+/* Stores what every job buffered this turn, and what was held whose time
+ * has come (all of it when every is set), and frees those buffers. The
+ * timer is armed for the oldest left held. */
+static void flush_jobs(Jobs *js, int every)
 {
 	JobLines *l = js->ldirty;
 	js->ldirty = NULL;
 	while (l) {
 		JobLines *next = l->next;
-		if (l->job) {
-			text_flush_job(js, l->job);
-			l->job->lines = NULL;
-		}
-		free(l->buf);
-		free(l);
+		lines_free(js, l);
 		l = next;
 	}
+	int64_t now = js->lheld ? mono_ns() : 0;
+	while ((l = js->lheld) && (every || js->shutting || l->hold_until <= now)) {
+		unhold(js, l);
+		lines_free(js, l);
+	}
+	if (js->lheld && !js->shutting)
+		uv_timer_start(&js->hold, text_on_hold,
+		               (uint64_t)((js->lheld->hold_until - now + 999999) / 1000000), 0);
+}
+
+/* Nothing to do here: the turn it ends stores what is due (jobs_turn_end). */
+void text_on_hold(uv_timer_t *h)
+{
+	(void)h;
 }
 
 void text_fini(Jobs *js)
 {
-	flush_jobs(js);
+	flush_jobs(js, 1);
 }
 
 static void store_line_now(Jobs *js, Job *j, int64_t run_id, const char *line, size_t len)
@@ -350,7 +420,23 @@ void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
 	if (run_id != 0)
 		store_line_now(js, j, run_id, line, k);
 	else
-		lines_add(js, j, line, k);
+		lines_add(js, j, line, k, 0);
+	own_line(js, j);
+}
+
+void job_logf_held(Jobs *js, Job *j, const char *fmt, ...)
+{
+	char text[512], line[TEXT_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+	size_t k = text_render(js->zone, wall_now_ns(), NULL, text, len, line, sizeof line);
+	j->changes.log++;
+	lines_add(js, j, line, k, 1);
 	own_line(js, j);
 }
 
@@ -416,7 +502,7 @@ void jobs_turn_end(Jobs *js)
 		text_flush_run(r);
 		r = next;
 	}
-	flush_jobs(js);             /* after the runs': each stored its job's first */
+	flush_jobs(js, 0);          /* after the runs': each stored its job's first */
 	r = js->tpaused;
 	js->tpaused = NULL;
 	while (r) {

@@ -71,6 +71,21 @@ check "log-stderr-marked" logged lines ':stderr: err$'
 check "log-stdout-unmarked" logged lines 'UTC:out$'
 expect "log-order" "run 1 started, pid $pid|out|stderr: err|exit status 3|run 1 ended: exit 3" \
 	sh -c "\"$J\" read jobs/lines/log | sed 's/^[^:]*:[^:]*:[^:]*://; s/ in [0-9.]*m*s\$//' | tr '\n' '|' | sed 's/|\$//'"
+# A run's "started" line waits (at most 100 ms) to be stored with its end
+# (text.c, "held"): a run that outlasts the wait has it in the log while it
+# runs, not only once it ends. Stored by the wait's own timer, which nothing
+# else can stand in for here: the database is read directly, so no request
+# wakes jobd meanwhile (any would end a turn, which stores what is due).
+check "held-made" "$J" write clone "held:$never:sleep 30"
+"$J" write jobs/held/ctl run
+held_stored() {
+	[ "$(sqlite3 "$T/db/jobd.sqlite" "SELECT count(*) FROM chunks c JOIN jobs j ON j.id = c.job_id
+		WHERE j.name = 'held' AND instr(CAST(c.text AS TEXT), 'run 1 started') > 0")" = 1 ]
+}
+check "held-stored-by-its-timer" wait_for 10 held_stored
+check "held-started-while-running" logged held ':run 1 started, pid [0-9]+$'
+expect "held-still-running" "running" field jobs/held/runs/1/status state
+"$J" write jobs/held/ctl delete
 # The run lines are the job's, not the run's: its output is what it printed.
 expect "output-has-no-run-lines" "out|stderr: err|exit status 3" \
 	sh -c "\"$J\" read jobs/lines/runs/1/output | sed 's/^[^:]*:[^:]*:[^:]*://' | tr '\n' '|' | sed 's/|\$//'"
