@@ -135,8 +135,6 @@ void text_flush_job(Jobs *js, Job *j);
 void text_drop_job(Job *j);
 /* Stores what jobs still buffer and frees the buffers (jobs_free). */
 void text_fini(Jobs *js);
-/* The held lines' timer (Jobs.hold): wakes the loop for their time. */
-void text_on_hold(uv_timer_t *h);
 void text_end_run(JobRun *r);
 /* Converts a database's lines from before chunks (jobs_load). */
 int64_t text_convert(Jobs *js, char *why, size_t n);

@@ -147,18 +147,13 @@ void text_flush_job(Jobs *js, Job *j)
 	job_touch(js, j);
 }
 
-static int64_t mono_ns(void)
-{
-	return mono_now().ns;
-}
-
 /* The buffer waits (TEXT_HOLD_NS) on the held list, oldest first. */
 static void hold(Jobs *js, JobLines *l)
 {
 	if (!js->lheld_tail)
 		js->lheld_tail = &js->lheld;
 	l->held = 1;
-	l->hold_until = mono_ns() + TEXT_HOLD_NS;
+	l->hold_until = mono_now().ns + TEXT_HOLD_NS;
 	l->next = NULL;
 	l->pprev = js->lheld_tail;
 	*js->lheld_tail = l;
@@ -221,6 +216,12 @@ void text_drop_job(Job *j)
 	}
 }
 
+/* Nothing to do here: the turn it ends stores what is due (jobs_turn_end). */
+static void on_hold(uv_timer_t *h)
+{
+	(void)h;
+}
+
 static void lines_free(Jobs *js, JobLines *l)
 {
 	if (l->job) {
@@ -243,20 +244,14 @@ static void flush_jobs(Jobs *js, int every)
 		lines_free(js, l);
 		l = next;
 	}
-	int64_t now = js->lheld ? mono_ns() : 0;
+	int64_t now = js->lheld ? mono_now().ns : 0;
 	while ((l = js->lheld) && (every || js->shutting || l->hold_until <= now)) {
 		unhold(js, l);
 		lines_free(js, l);
 	}
 	if (js->lheld && !js->shutting)
-		uv_timer_start(&js->hold, text_on_hold,
+		uv_timer_start(&js->hold, on_hold,
 		               (uint64_t)((js->lheld->hold_until - now + 999999) / 1000000), 0);
-}
-
-/* Nothing to do here: the turn it ends stores what is due (jobs_turn_end). */
-void text_on_hold(uv_timer_t *h)
-{
-	(void)h;
 }
 
 void text_fini(Jobs *js)
@@ -403,10 +398,10 @@ void text_run_line(JobRun *r, int is_err, const char *text, size_t len)
 static void own_line(Jobs *js, Job *j);
 
 /* A line about the job, or about one of its runs: a live run's goes into
- * its buffer, behind its output; the job's own into the job's buffer; a
- * line about a run that is not live (skipped, queued, cannot run) is
- * stored now. */
-void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
+ * its buffer, behind its output; the job's own into the job's buffer (held:
+ * see "held"); a line about a run that is not live (skipped, queued, cannot
+ * run) is stored now. */
+static void log_line(Jobs *js, Job *j, int64_t run_id, int held, const char *text, size_t len)
 {
 	char line[TEXT_LINE_MAX];
 	size_t k = text_render(js->zone, wall_now_ns(), NULL, text, len, line, sizeof line);
@@ -420,24 +415,39 @@ void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
 	if (run_id != 0)
 		store_line_now(js, j, run_id, line, k);
 	else
-		lines_add(js, j, line, k, 0);
+		lines_add(js, j, line, k, held);
 	own_line(js, j);
+}
+
+void job_log(Jobs *js, Job *j, int64_t run_id, const char *text, size_t len)
+{
+	log_line(js, j, run_id, 0, text, len);
+}
+
+/* job_logf's and job_logf_held's formatting. */
+__attribute__((format(printf, 5, 0)))
+static void log_vf(Jobs *js, Job *j, int64_t run_id, int held, const char *fmt, va_list ap)
+{
+	char text[512];
+	int n = vsnprintf(text, sizeof text, fmt, ap);
+	if (n >= 0)
+		log_line(js, j, run_id, held, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+}
+
+void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vf(js, j, run_id, 0, fmt, ap);
+	va_end(ap);
 }
 
 void job_logf_held(Jobs *js, Job *j, const char *fmt, ...)
 {
-	char text[512], line[TEXT_LINE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(text, sizeof text, fmt, ap);
+	log_vf(js, j, 0, 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	size_t len = (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
-	size_t k = text_render(js->zone, wall_now_ns(), NULL, text, len, line, sizeof line);
-	j->changes.log++;
-	lines_add(js, j, line, k, 1);
-	own_line(js, j);
 }
 
 /* A fire skipped at its claim, and its line: the run's row (ended), the line
@@ -476,17 +486,6 @@ static void own_line(Jobs *js, Job *j)
 	}
 }
 
-void job_logf(Jobs *js, Job *j, int64_t run_id, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	job_log(js, j, run_id, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
 
 /* ---- the turn ---- */
 
