@@ -324,6 +324,7 @@ int child_start(Child *c, int fork_it, int lane, int *pidfd, char *why, size_t n
 	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (run_pidfds() ? CLONE_PIDFD : 0) |
 	            (c->unshare_from >= 0 ? CLONE_FILES : 0);
 	int saved = errno;          /* a cloned child's calls set jobd's errno */
+	int into = !fork_it && c->cgdir >= 0;   /* cloned into its cgroup (clone3) */
 	sigset_t all, old;
 	sigfillset(&all);
 	/* Born with no handler of jobd's (CLONE_CLEAR_SIGHAND), the child may
@@ -332,12 +333,12 @@ int child_start(Child *c, int fork_it, int lane, int *pidfd, char *why, size_t n
 	 * kernel as it is sent (make_threads, spawner.c); blocked, it was queued
 	 * for the process and woke the loop: about half the runs of a burst,
 	 * since a spawner thread is in here most of the time. */
-	if (HAVE_CLONE3_TRAMPOLINE && !fork_it && c->cgdir >= 0)
+	if (HAVE_CLONE3_TRAMPOLINE && into)
 		sigdelset(&all, SIGCHLD);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid_t pid;
 	int e;
-	if (!fork_it && c->cgdir >= 0) {
+	if (into) {
 #if HAVE_CLONE3_TRAMPOLINE
 		int fd = -1;
 		pthread_once(&sig_reset_once, sig_reset_init);
@@ -367,7 +368,7 @@ int child_start(Child *c, int fork_it, int lane, int *pidfd, char *why, size_t n
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
-	if (!fork_it && c->cgdir >= 0) {
+	if (into) {
 		if (pid < 0 && child_into_cgroup() == 0 && (e == ENOSYS || e == E2BIG || e == EINVAL)) {
 			__atomic_store_n(&into_cgroup, -1, __ATOMIC_RELAXED);
 			strfmt(why, n, "clone3 into a cgroup: %s", strerror(e));
