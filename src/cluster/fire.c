@@ -9,17 +9,36 @@
 
 /* $1 job, $2 sched (unix s), $3 node, $4 epoch. The row is made only when
  * the instant is due by the database's clock (never early, whatever this
- * host's clock says) and the node holds a valid lease there: a node whose
- * lease is over must not take instants it may not start, which would wait
- * for the reaper. The answer tells the three outcomes apart: rows made (0 or
- * 1), whether it was due, whether the lease held. */
+ * host's clock says), the node holds a valid lease there (a node whose lease
+ * is over must not take instants it may not start, which would wait for the
+ * reaper), and the job is started in the database (see STOPPED below). The
+ * answer tells the outcomes apart: rows made (0 or 1), whether it was due,
+ * whether the lease held. */
+#define DUE_LEASED(manual_due)                                                              \
+	"q AS (SELECT (" manual_due "$2::bigint <= extract(epoch from now())) AS due,"      \
+	" EXISTS (SELECT 1 FROM nodes WHERE name = $3::text AND epoch = $4::bigint"         \
+	" AND lease_until > now()) AS leased,"                                              \
+	" EXISTS (SELECT 1 FROM fires WHERE job_id = $1::bigint AND sched = $2::bigint"     \
+	" AND $2::bigint <> 0) AS known),"
+/* A stop acknowledged on any node ends the job's claims on every node at
+ * once, whatever the others have heard of it yet: the claim reads the
+ * job's started flag under the row's lock (taken before the fire's row, as
+ * the statement's first lock), so a claim either commits before the stop's
+ * UPDATE or waits for it and then reads the stopped flag. Without the lock,
+ * a claim that began before the stop's commit could commit after it: a run
+ * made after its job was stopped. An instant already claimed (known, by
+ * this statement's snapshot) takes no lock: its insert could only lose,
+ * and a loser queued on the job's row would wait behind batches that hold
+ * it. A job gone takes the insert to its reference, which fails. */
+#define STOPPED                                                                             \
+	" l AS (SELECT started FROM jobs, q WHERE id = $1::bigint AND NOT q.known"          \
+	" AND q.due AND q.leased FOR NO KEY UPDATE OF jobs),"
+#define CLAIMABLE " q.due AND q.leased AND NOT q.known AND coalesce((SELECT started FROM l), 1) <> 0"
 static const char SQL_CLAIM[] =
-	"WITH q AS (SELECT $2::bigint <= extract(epoch from now()) AS due,"
-	" EXISTS (SELECT 1 FROM nodes WHERE name = $3::text AND epoch = $4::bigint"
-	" AND lease_until > now()) AS leased),"
+	"WITH " DUE_LEASED("") STOPPED
 	" ins AS (INSERT INTO fires (job_id, sched, node, epoch, state)"
 	" SELECT $1::bigint, $2::bigint, $3::text, $4::bigint, 'claimed' FROM q"
-	" WHERE q.due AND q.leased"
+	" WHERE" CLAIMABLE
 	" ON CONFLICT (job_id, sched) DO NOTHING RETURNING 1)"
 	" SELECT (SELECT count(*) FROM ins), q.due, q.leased FROM q";
 
@@ -46,12 +65,10 @@ static const char SQL_START[] =
  * once each. A job deleted meanwhile makes the fire's insert fail its
  * reference: the claim fails, as it should. */
 static const char SQL_CLAIM_RUN[] =
-	"WITH q AS (SELECT ($2::bigint = 0 OR $2::bigint <= extract(epoch from now())) AS due,"
-	" EXISTS (SELECT 1 FROM nodes WHERE name = $3::text AND epoch = $4::bigint"
-	" AND lease_until > now()) AS leased),"
+	"WITH " DUE_LEASED("$2::bigint = 0 OR ") STOPPED
 	" f AS (INSERT INTO fires (job_id, sched, node, epoch, state, run_id)"
 	" SELECT $1::bigint, $2::bigint, $3::text, $4::bigint, 'claimed', $5::bigint FROM q"
-	" WHERE q.due AND q.leased AND $2::bigint <> 0"
+	" WHERE" CLAIMABLE " AND $2::bigint <> 0"
 	" ON CONFLICT (job_id, sched) DO NOTHING RETURNING 1),"
 	" j AS (UPDATE jobs SET run_seq = run_seq + 1, last_sched = greatest(last_sched, $2::bigint)"
 	" WHERE id = $1::bigint AND (EXISTS (SELECT 1 FROM f)"
@@ -61,7 +78,8 @@ static const char SQL_CLAIM_RUN[] =
 	" ($2::bigint = 0)::int FROM j RETURNING seq)"
 	" SELECT (SELECT seq FROM r), q.due, q.leased,"
 	" (SELECT node FROM runs WHERE job_id = $1::bigint AND state IN (0, 1)"
-	" AND id <> $5::bigint ORDER BY id LIMIT 1) FROM q";
+	" AND id <> $5::bigint ORDER BY id LIMIT 1),"
+	" coalesce((SELECT started FROM l), 1) = 0 FROM q";
 
 /* A claim this node took over from a dead one (cnode_reap): its run, as
  * the dead node made it with the claim, or (an instant run again, whose
@@ -151,8 +169,10 @@ static void on_claim_run(void *arg, PGresult *res, const char *err)
 	ClusterNode *n = cnode_req_take(r);
 	if (n && r->run) {
 		const char *msg;
-		int rc = claim_outcome(res, err, 4, seq_given, &msg);
+		int rc = claim_outcome(res, err, 5, seq_given, &msg);
 		int ok = rc == CNODE_CLAIMED;
+		if (rc == CNODE_TAKEN && truth(res, 4))
+			msg = "the job is stopped in the database";
 		r->run(r->arg, rc, ok ? cnode_num(res, 0, 0, NULL) : 0, ok ? PQgetvalue(res, 0, 3) : "",
 		       msg);
 	}

@@ -75,6 +75,7 @@ static void committed(void *arg, int rc, const char *why)
 			LOGI("store: committed again");
 		t->waiting = 0;
 		srv_release(t->srv);
+		jobs_durable(t->js);
 		fs_turn_end(t->fs);     /* followers see only what is committed */
 		return;
 	}
@@ -114,6 +115,7 @@ void turn_end(Turn *t)
 		return;                 /* the next turn after its answer commits this one's too */
 	t->inflight = 1;
 	srv_seal(t->srv);           /* what this commit covers */
+	jobs_sealed(t->js);
 	if (store_pending(t->store))
 		store_commit(t->store, committed, t);
 	else

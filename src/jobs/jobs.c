@@ -167,6 +167,7 @@ Jobs *jobs_new(uv_loop_t *loop, Store *store, Zone *zone, const JobsConfig *cfg)
 {
 	Jobs *js = xcalloc(1, sizeof *js);
 	js->loop = loop;
+	js->batch = 1;                  /* 0: the batch of what was loaded, durable */
 	js->store = store;
 	js->zone = zone;
 	js->cfg = *cfg;
@@ -420,6 +421,7 @@ static int set_started(Jobs *js, Job *j, int on, char *why, size_t n)
 	int rc = store_job_set_started(js->store, j->id, on, why, n);
 	if (rc < 0)
 		return rc;
+	j->started_batch = js->batch;
 	const char *word = on ? "started" : "stopped";
 	job_log(js, j, 0, word, strlen(word));
 	j->started = on;
@@ -668,6 +670,7 @@ void jobs_free(Jobs *js)
 		sched_fini(js);
 	}
 	text_fini(js);                  /* lines still buffered join the last commit */
+	remote_fini(js);
 	for (size_t i = 0; i < js->nlist; i++)
 		job_free(js->list[i]);
 	free(js->list);

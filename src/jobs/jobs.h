@@ -54,6 +54,7 @@ typedef struct Job {
 	JobRun *runs;
 	unsigned nrunning;
 	unsigned launching;         /* cluster mode: starts asked of the database (remote.c) */
+	uint64_t started_batch;     /* the store batch its last start or stop joined (remote.c) */
 	QueuedFire *queue;          /* JOB_QUEUE_MAX entries, allocated on first use */
 	unsigned nqueue;
 	/* history since creation */
@@ -256,6 +257,12 @@ typedef struct JobsCluster {
 } JobsCluster;
 /* From now on fires go through c (copied); claimed on the dot, not ahead. */
 void jobs_cluster(Jobs *js, const JobsCluster *c);
+/* The store's batch that holds every change made so far was sent to be
+ * committed (daemon/turn.c), and later was. In cluster mode a job's claims
+ * wait for its start to be durable (remote.c). */
+void jobs_sealed(Jobs *js);
+void jobs_durable(Jobs *js);
+
 /* A fire this node took over from a dead one (the reaper): run run_id,
  * number seq, started as this node's own claims are. */
 void jobs_adopt(Jobs *js, int64_t job_id, int64_t sched, int64_t run_id, int64_t seq);

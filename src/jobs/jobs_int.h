@@ -62,6 +62,12 @@ struct Jobs {
 	int freed;                  /* jobs_free was called: free at the last close */
 	struct Events *events;      /* what happened, for /events (notify.c) */
 	JobsCluster cluster;        /* cluster mode's claims and starts (remote.c); zeros: none */
+	/* The store's batches, numbered: the one changes join now, the last
+	 * sent to be committed, the last committed (jobs_sealed, jobs_durable). */
+	uint64_t batch, sealed, durable;
+	/* Claims waiting for their job's start to be durable, oldest first
+	 * (remote.c); deferred_tail NULL while there are none. */
+	struct Deferred *deferred, **deferred_tail;
 	JobsWatch watch;
 };
 
@@ -183,6 +189,7 @@ void runs_unstarted(Jobs *js, Job *j, int64_t run_id, int state, int status);
 
 /* remote.c: the cluster's side of a fire: the claim asked (0), or -errno. */
 int cluster_fire(Jobs *js, Job *j, int64_t sched);
+void remote_fini(Jobs *js);         /* frees the claims still deferred */
 void cluster_launch(Jobs *js, Job *j, int64_t run_id, int64_t seq, int64_t sched, int manual);
 /* Kills (SIGTERM, then SIGKILL after the grace period) and forgets the job's runs. */
 void runs_orphan_all(Jobs *js, Job *j);

@@ -201,7 +201,8 @@ static void on_claim(void *arg, int rc, int64_t seq, const char *busy, const cha
 		return;
 	}
 	if (rc == 0) {
-		VLOG(2, "job %s: fire at %lld taken by another node", j->name, (long long)p->sched);
+		VLOG(2, "job %s: fire at %lld not claimed: %s", j->name, (long long)p->sched,
+		     *why ? why : "taken by another node");
 	} else if (rc < 0) {
 		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)p->sched, why);
 	} else if (store_fire_put(js->store, j->id, p->sched, p->run_id, seq, w, sizeof w) < 0) {
@@ -218,8 +219,70 @@ static int ask_claim(Pending *p)
 	return js->cluster.claim(js->cluster.arg, p->job_id, p->sched, p->run_id, on_claim, p);
 }
 
+/* ---- claims after the start is durable ----
+ * The database refuses claims of a job it holds stopped (cluster/fire.c):
+ * that is how a stop reaches every node at once. So a claim must not reach
+ * the database before the start that allows it: a start is written with the
+ * turn's batch, and while an earlier batch is in flight it is not even
+ * sent; an instant due meanwhile (the first after the start, a clock step's)
+ * would be refused, and lost. Such a claim waits here, in order, until the
+ * start's batch has committed, and is then made if the job is still started
+ * (it may have been stopped meanwhile). A stop's batch needs no wait: the
+ * job is stopped here at once and claims nothing. */
+
+typedef struct Deferred {
+	int64_t job_id, sched;
+	struct Deferred *next;
+} Deferred;
+
+static void defer(Jobs *js, Job *j, int64_t sched)
+{
+	Deferred *d = xcalloc(1, sizeof *d);
+	d->job_id = j->id;
+	d->sched = sched;
+	*(js->deferred_tail ? js->deferred_tail : &js->deferred) = d;
+	js->deferred_tail = &d->next;
+	VLOG(2, "job %s: fire at %lld waits for the job's start to be committed", j->name,
+	     (long long)sched);
+}
+
+void jobs_sealed(Jobs *js)
+{
+	js->sealed = js->batch++;
+}
+
+void jobs_durable(Jobs *js)
+{
+	js->durable = js->sealed;
+	Deferred *d = js->deferred;
+	js->deferred = NULL;
+	js->deferred_tail = NULL;
+	while (d) {
+		Deferred *next = d->next;
+		Job *j = jobs_by_id(js, d->job_id);
+		if (j && j->started && !js->shutting)
+			cluster_fire(js, j, d->sched);
+		free(d);
+		d = next;
+	}
+}
+
+void remote_fini(Jobs *js)
+{
+	while (js->deferred) {
+		Deferred *next = js->deferred->next;
+		free(js->deferred);
+		js->deferred = next;
+	}
+	js->deferred_tail = NULL;
+}
+
 int cluster_fire(Jobs *js, Job *j, int64_t sched)
 {
+	if (sched != 0 && j->started_batch > js->durable) {
+		defer(js, j, sched);
+		return 0;
+	}
 	int64_t run_id = js->cluster.new_id(js->cluster.arg);
 	if (run_id == 0) {
 		LOGE("job %s: cannot claim fire at %lld: no id for its run (the database is "

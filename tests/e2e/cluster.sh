@@ -42,8 +42,15 @@ lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 on c write jobs/tick/ctl start
 check "runs-happen" wait_for 15 lines "$T/marks" 6
 on a write jobs/tick/ctl stop
+# The stop is acknowledged once the database has it, and from then on no
+# node claims an instant of the job, whether or not it has heard of the stop
+# yet (the claim reads the job's state in the database): no run of an
+# instant after the second in which the stop was acknowledged.
+STOPPED_AT=$(date +%s)
 # Stopped: what was claimed before the stop has started or been told not to.
 sleep 1
+expect "nothing-claimed-after-the-stop" "0" q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id
+	WHERE j.name = 'tick' AND r.sched > $STOPPED_AT"
 dups() { sort "$T/marks" | uniq -d | wc -l; }
 expect "no-instant-twice" "0" dups
 # Every instant between the first run and the stop ran (the first second
@@ -120,6 +127,44 @@ expect "no-instant-twice-across-pause" "0" dups
 # Nothing the paused node claimed ran after its lease ended, by it.
 late() { q "SELECT count(*) FROM runs r WHERE r.node = '$P' AND r.start_ns > 0 AND r.start_ns / 1000000000 > $paused AND r.start_ns / 1000000000 < $paused + 12"; }
 expect "paused-node-started-nothing-while-out" "0" late
+
+# ---- a start's claims wait for the start to be committed ----
+# The database refuses claims of a job it holds stopped, so a node must not
+# claim a job's instants before its own start of the job is committed. Here
+# a's batch before the start is held in flight (the table of log text is
+# locked, and starting zfar writes a line to it), so the start of every2
+# joins the next batch, committed only after the lock goes, 6 s later.
+# every2's instants due meanwhile wait on a, then are claimed: the first
+# or second after its start runs (the start is acted on within a second of
+# STARTED_AT), not only those after the lock went (without the wait each
+# such claim is refused as a stopped job's: those instants are lost).
+mkjob a 'zfar:0 0 0 1 1 ? 2099:true'
+mkjob a 'every2:* * * * * * *:true'
+check "every2-reaches-a" wait_for 5 has a jobs/every2/cmd true
+sh "$PG" psql "$D" -c "BEGIN; LOCK TABLE chunks IN EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT" \
+	>/dev/null 2>&1 &
+LOCKER=$!
+locked() { [ "$(q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+	WHERE c.relname = 'chunks' AND l.mode = 'ExclusiveLock' AND l.granted")" = 1 ]; }
+waiting() { [ "$(q "SELECT count(*) FROM pg_locks WHERE NOT granted")" -ge 1 ]; }
+check "chunks-locked" wait_for 5 locked
+on a write jobs/zfar/ctl start &
+ZFAR=$!
+check "a-batch-held" wait_for 5 waiting
+STARTED_AT=$(date +%s)
+on a write jobs/every2/ctl start &
+EVERY2=$!
+check "start-acknowledged-after-the-lock" wait "$EVERY2"
+wait "$ZFAR"
+wait "$LOCKER"
+first_run() { q "SELECT coalesce(min(r.sched), 0) FROM runs r JOIN jobs j ON j.id = r.job_id
+	WHERE j.name = 'every2'"; }
+# The instants a waited with are claimed once the start is committed (each a
+# turn of the claim's order later: 250 ms a step), after the others' first.
+early_run() { f=$(first_run); [ "$f" -gt 0 ] && [ "$f" -le $((STARTED_AT + 2)) ]; }
+check "first-instant-after-the-start-not-lost" wait_for 10 early_run
+echo "# started at $STARTED_AT, first instant run $(first_run)"
+on a write jobs/every2/ctl stop
 
 # ---- a clean stop ----
 for nd in a b c; do

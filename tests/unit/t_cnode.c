@@ -101,7 +101,8 @@ static void test_schema(void)
 {
 	adm = cnodetest_conn(&loop, &adm_peer);
 	pgtest_schema(&loop, adm);
-	sql("INSERT INTO jobs (id, name, schedule, cmd) VALUES (42, 'j', '* * * * *', 'true'::bytea)");
+	sql("INSERT INTO jobs (id, name, schedule, cmd, started)"
+	    " VALUES (42, 'j', '* * * * *', 'true'::bytea, 1)");
 }
 
 static void test_options(void)
@@ -272,6 +273,82 @@ static void test_start(void)
 	CHECKF(r.rc == 1, "a's start after renewing: %d %s", r.rc, r.err);
 	CHECK(sql_num("SELECT epoch FROM nodes WHERE name = 'a'") == 2);
 	CHECK(sql_num("SELECT runs_started FROM nodes WHERE name = 'a'") == 2);
+}
+
+/* The outcome of cnode_claim_run. */
+typedef struct RunOut {
+	int called, rc;
+	long long seq;
+	char err[200];
+} RunOut;
+
+static void run_out(void *arg, int rc, int64_t seq, const char *busy, const char *err)
+{
+	RunOut *o = arg;
+	(void)busy;
+	o->called++;
+	o->rc = rc;
+	o->seq = seq;
+	snprintf(o->err, sizeof o->err, "%s", err);
+}
+
+static int64_t next_run_id = 1000;
+
+static RunOut claim_run(ClusterNode *n, long long job, long long sched)
+{
+	RunOut o = { 0 };
+	int r = cnode_claim_run(n, job, sched, next_run_id++, run_out, &o);
+	CHECKF(r == 0, "claim refused at once: %d", r);
+	if (r == 0)
+		CHECKF(wait_flag(&o.called, 10000), "no outcome");
+	return o;
+}
+
+static int lock_waited(const void *arg)
+{
+	(void)arg;
+	return sql_num("SELECT count(*) FROM pg_locks WHERE NOT granted") > 0;
+}
+
+/* A stopped job's instants are claimed by no node, whatever the node has
+ * heard of the stop: the claim reads the job's started flag in the database,
+ * under the row's lock, so a claim that meets a stop not yet committed waits
+ * for it and then finds the job stopped (before: it made a run after its
+ * job's stop was acknowledged). A manual run is not the schedule's: it is
+ * claimed all the same. */
+static void test_stopped(void)
+{
+	sql("INSERT INTO jobs (id, name, schedule, cmd, started)"
+	    " VALUES (43, 'k', '* * * * *', 'true'::bytea, 0)");
+	RunOut r = claim_run(a2.n, 43, t0);
+	CHECKF(r.rc == CNODE_TAKEN && strstr(r.err, "stopped"), "stopped job: %d %s", r.rc, r.err);
+	CHECK(sql_num("SELECT count(*) FROM fires WHERE job_id = 43") == 0);
+	CHECK(sql_num("SELECT run_seq FROM jobs WHERE id = 43") == 0);
+
+	sql("UPDATE jobs SET started = 1 WHERE id = 43");
+	r = claim_run(a2.n, 43, t0);
+	CHECKF(r.rc == CNODE_CLAIMED && r.seq == 1, "started job: %d %lld %s", r.rc, r.seq, r.err);
+	r = claim_run(b.n, 43, t0);
+	CHECKF(r.rc == CNODE_TAKEN && !strstr(r.err, "stopped"), "taken: %d %s", r.rc, r.err);
+
+	/* The stop, its transaction open on the test's connection; b's claim of
+	 * the next instant runs meanwhile, and must wait for it. */
+	sql("BEGIN");
+	sql("UPDATE jobs SET started = 0 WHERE id = 43");
+	RunOut w = { 0 };
+	CHECK(cnode_claim_run(b.n, 43, t0 - 1, next_run_id++, run_out, &w) == 0);
+	CHECKF(wait_for(lock_waited, NULL, 10000), "the claim never waited for the stop");
+	CHECK(w.called == 0);
+	sql("COMMIT");
+	CHECKF(wait_flag(&w.called, 10000), "no outcome");
+	CHECKF(w.rc == CNODE_TAKEN && strstr(w.err, "stopped"), "claim behind the stop: %d %s",
+	       w.rc, w.err);
+	CHECK(sql_num("SELECT count(*) FROM fires WHERE job_id = 43") == 1);
+	CHECK(sql_num("SELECT count(*) FROM runs WHERE job_id = 43") == 1);
+
+	r = claim_run(b.n, 43, 0);
+	CHECKF(r.rc == CNODE_CLAIMED && r.seq == 2, "manual run: %d %lld %s", r.rc, r.seq, r.err);
+	sql("DELETE FROM jobs WHERE id = 43");
 }
 
 /* What /nodes/NAME/status will show, rendered, and read from the table. */
@@ -547,6 +624,7 @@ int main(void)
 	unit_run("lease-renewed", test_renewal);
 	unit_run("claim-taken-not-due", test_claim);
 	unit_run("fenced-start", test_start);
+	unit_run("stopped-job-claimed-nowhere", test_stopped);
 	unit_run("status-text", test_status);
 	unit_run("clock-offset-reported-once", test_clock_offset);
 	unit_run("lease-lapses-before-the-database", test_lapse);

@@ -788,9 +788,11 @@ static void skip(Side *sd, int k, int64_t seq, int64_t end_ns)
 		sd->kept[k].runs++;
 }
 
+/* Started: jobd claims only a started job's instants, and a cluster's
+ * database refuses the others (cluster/fire.c). */
 static const StoreJob tpl_plain = { .schedule = "* * * * *", .cmd = "true", .dir = "",
                                     .env = "", .limits = "", .owner_uid = 1000,
-                                    .created_ns = 1000000000 };
+                                    .created_ns = 1000000000, .started = 1 };
 
 #define NS(s) ((int64_t)(s) * 1000000000LL)
 
@@ -859,7 +861,7 @@ static void script_life(Side *sd)
 	turn(sd);
 	/* Its name again, another job: numbers from 1, a log from 0. */
 	StoreJob t2 = { .schedule = "@hourly", .cmd = "echo again", .dir = "", .env = "",
-	                .limits = "", .owner_uid = 7, .created_ns = 222 };
+	                .limits = "", .owner_uid = 7, .created_ns = 222, .started = 1 };
 	mkjob(sd, 1, "a", &t2);
 	mkjob(sd, 2, "b", &t2);
 	sd->job[1].dir = "/tmp";
@@ -888,7 +890,7 @@ static void script_many(Side *sd)
 		t.cmd = cmd;
 		t.owner_uid = 100 + k;
 		t.created_ns = NS(10 + k);
-		t.started = k == 5;
+		t.started = k != 0 && k != 2 && k != 4;     /* started in a later turn */
 		mkjob(sd, k, names[k], &t);
 		/* The strings are the caller's: kept for the saves below. */
 		sd->job[k].cmd = k % 2 ? "odd" : "even";

@@ -148,11 +148,12 @@ static void test_schema(void)
 	PgConnOpts o = { 0 };
 	adm = pgconn_new(&loop, pgtest_conninfo, &o);
 	pgtest_schema(&loop, adm);
-	/* Job 1 orphan=lost (the default), job 2 orphan=rerun, job 3 for many. */
-	sql("INSERT INTO jobs (id, name, schedule, cmd) VALUES (1, 'lost', '* * * * *', 'true'::bytea),"
-	    " (3, 'many', '* * * * *', 'true'::bytea)");
-	sql("INSERT INTO jobs (id, name, schedule, cmd, orphan) VALUES (2, 'rerun', '* * * * *',"
-	    " 'true'::bytea, 1)");
+	/* Job 1 orphan=lost (the default), job 2 orphan=rerun, job 3 for many;
+	 * started: a stopped job's instants are claimed by no node. */
+	sql("INSERT INTO jobs (id, name, schedule, cmd, started) VALUES"
+	    " (1, 'lost', '* * * * *', 'true'::bytea, 1), (3, 'many', '* * * * *', 'true'::bytea, 1)");
+	sql("INSERT INTO jobs (id, name, schedule, cmd, orphan, started) VALUES (2, 'rerun',"
+	    " '* * * * *', 'true'::bytea, 1, 1)");
 	t0 = num("SELECT floor(extract(epoch from now()))::bigint") - 10;
 	cnodetest_start(&loop, &b, "b", (CNodeOpts){ 0 });
 	cnodetest_start(&loop, &c, "c", (CNodeOpts){ 0 });
