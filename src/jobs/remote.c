@@ -173,6 +173,13 @@ static int ask_claim(Pending *p);
 static void on_retry(uv_timer_t *t)
 {
 	Pending *p = t->data;
+	/* jobd is stopping: its claims are not made, and the cluster's
+	 * connections may be gone already (a claim waiting its turn when
+	 * SIGTERM came; before, this called into a closed cluster). */
+	if (p->js->shutting) {
+		pending_free(p);
+		return;
+	}
 	/* A claim that waited (its turn, or the database's clock) for an
 	 * instant the cache already knows a run of: another node has it, and
 	 * the statement would only say so. */

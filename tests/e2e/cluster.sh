@@ -17,7 +17,7 @@
 # absence is a failure, not a skip.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/clusterlib.sh"
-cluster_server cluster
+cluster_server cluster '*.log.*'
 
 nodes_start a b c
 expect "schema-at-version" "9" q "SELECT version FROM jobd_schema"

@@ -95,6 +95,15 @@ node_stop() {
 	fi
 	wait "$p"; ns_rc=$?
 	if [ "$ns_rc" -ne 0 ]; then
+		# A sanitizer's report: its first lines and stacks (the tail is
+		# its shadow map, which says nothing of where).
+		if grep -q "ERROR: .*Sanitizer" "$T/$1.log"; then
+			echo "# node $1 (pid $p): exit status $ns_rc; the sanitizer's report:"
+			sed -n '/ERROR: .*Sanitizer/,/^SUMMARY/p' "$T/$1.log" |
+				grep -E "Sanitizer|^ *#[0-9]+ |freed by|allocated by|^SUMMARY" | head -60 |
+				cut -c1-300 | sed 's/^/#   /'
+			return 1
+		fi
 		echo "# node $1 (pid $p): exit status $ns_rc; its log ends:"
 		tail -25 "$T/$1.log" | cut -c1-300 | sed 's/^/#   /'
 		return 1
