@@ -156,11 +156,11 @@ typedef void CNodeDone(void *arg, int rc, const char *err);
 /* Claims the instant sched (unix seconds) of job job_id for this node and
  * epoch: a row in fires, made only if the instant is due by the database's
  * clock, this node's lease is valid there, and the job is started there
- * (read under the job row's lock: a stop not yet committed is waited for). 0 and done later, once; or,
- * done not called: -ESTALE (fenced), -EAGAIN (no valid lease locally: the
- * node claims nothing it could not start), -ESHUTDOWN (closed), or
- * pgconn_query's refusal (-ENOTCONN, -ENOBUFS). Requests in flight are
- * bounded by the connection's max_queued. */
+ * (read under the job row's lock: a stop not yet committed is waited for).
+ * 0 and done later, once; or, done not called: -ESTALE (fenced), -EAGAIN
+ * (no valid lease locally: the node claims nothing it could not start),
+ * -ESHUTDOWN (closed), or pgconn_query's refusal (-ENOTCONN, -ENOBUFS).
+ * Requests in flight are bounded by the connection's max_queued. */
 int cnode_claim_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *done, void *arg);
 
 /* The fenced start of a claimed instant: one UPDATE that moves the fire from
@@ -183,8 +183,7 @@ int cnode_start_fire(ClusterNode *n, int64_t job_id, int64_t sched, CNodeDone *d
  * database" when that is why), CNODE_NOT_DUE, or -errno as for
  * cnode_claim_fire (a manual run is refused -ENOLCK without a valid lease
  * in the database, and is never taken or not due; a stopped job's manual
- * run is claimed). Refused at once like a
- * claim. */
+ * run is claimed). Refused at once like a claim. */
 typedef void CNodeRunDone(void *arg, int rc, int64_t seq, const char *busy, const char *err);
 int cnode_claim_run(ClusterNode *n, int64_t job_id, int64_t sched, int64_t run_id,
                     CNodeRunDone *done, void *arg);

@@ -209,7 +209,7 @@ static void on_claim(void *arg, int rc, int64_t seq, const char *busy, const cha
 	}
 	if (rc == 0) {
 		VLOG(2, "job %s: fire at %lld not claimed: %s", j->name, (long long)p->sched,
-		     *why ? why : "taken by another node");
+		     why && *why ? why : "taken by another node");
 	} else if (rc < 0) {
 		LOGE("job %s: cannot claim fire at %lld: %s", j->name, (long long)p->sched, why);
 	} else if (store_fire_put(js->store, j->id, p->sched, p->run_id, seq, w, sizeof w) < 0) {
