@@ -502,6 +502,9 @@ phase_spawn() {
 
 # ---- 8. bursts ----
 
+# jstat KEY: the value of KEY in the running jobd's /stats ("" if unread).
+jstat() { "$BB/jobctl" -a "unix!$JSOCK" read stats 2>/dev/null | sed -n "s/^$1 //p"; }
+
 # burst_lat FILE [FROM TO]: lateness over the stamps (bench/stamp.c lines
 # "SCHED LATE_NS") whose SCHED is in [FROM, TO]: "n= p50_ms= p99_ms= max_ms=".
 burst_lat() {
@@ -514,7 +517,7 @@ burst_lat() {
 # burst_point N: jobd's bursts of N runs, every 10 s, and between them (5 s
 # after each) a bare burst of the same N children: both under the same load.
 burst_point() {
-	local n=$1 rounds=$BURST_ROUNDS r=0 f fj db now s0 last s w line bare jd runs missed stamps lost bpid
+	local n=$1 rounds=$BURST_ROUNDS r=0 f fj db now s0 last s w line bare jd runs missed stamps lost bpid c0 c1
 	[ "$n" -le 100 ] && rounds=$BURST_ROUNDS_SMALL
 	f=$T/burst.bare.$n
 	fj=$T/burst.jobd.$n
@@ -537,10 +540,12 @@ burst_point() {
 		done
 	) &
 	bpid=$!
+	c0=$(jstat store_commits)
 	sleep_until $((s0 - 1))
 	# jobd's CPU from a second before the first burst to 9 s after the last
 	# (it is idle during the bare bursts).
 	w=$("$BB/p9load" watch -pid "$JPID" -d $((last - s0 + 10)))
+	c1=$(jstat store_commits)
 	wait "$bpid"
 	stop_jobd
 	[ -s "$T/burst.err" ] && say "# $(cat "$T/burst.err")"
@@ -562,6 +567,8 @@ burst_point() {
 	fig "burst.$n.jobd.max" "$(kv max_ms "$jd")" ms "ratio=$(ratio "$(kv max_ms "$jd")" "$(kv max_ms "$bare")") vs posix_spawn"
 	fig "burst.$n.jobd.lost" "$lost" fires "(expected $((n * rounds)): $stamps commands started; the store has $runs runs, $missed fires missed or skipped; goal 0)"
 	fig "burst.$n.jobd.cpu_per_fire" "$(cpu_per "$(kv run_ms "$w")" "$((n * rounds))")" us "(jobd's CPU over the bursts' window, per fire: claim, spawn, records, reaping)"
+	[ -n "$c0" ] && [ -n "$c1" ] &&
+		fig "burst.$n.jobd.commits_per_burst" "$(calc "($c1 - $c0) / $rounds" %.1f)" commits "(the store's commits, /stats store_commits; group commit)"
 	rm -rf "$db"
 }
 

@@ -56,6 +56,9 @@ static void render_stats(void *arg, Buf *out)
 	           (unsigned long long)st.runs_failed);
 	buf_printf(out, "connections %u\nmessages %llu\n", srv_connections(d->srv),
 	           (unsigned long long)srv_messages(d->srv));
+	buf_printf(out, "store_commits %llu\nstore_commits_paced %llu\n",
+	           (unsigned long long)(d->turn ? turn_commits(d->turn) : 0),
+	           (unsigned long long)(d->turn ? turn_held_back(d->turn) : 0));
 }
 
 static void metric(Buf *out, const char *name, const char *type, const char *help, double v)
@@ -81,6 +84,11 @@ static void render_metrics(void *arg, Buf *out)
 	       (double)st.runs_failed);
 	metric(out, "jobd_connections", "gauge", "9P connections open.", (double)srv_connections(d->srv));
 	metric(out, "jobd_messages_total", "counter", "9P requests served.", (double)srv_messages(d->srv));
+	metric(out, "jobd_store_commits_total", "counter", "Batches of changes committed to the store.",
+	       (double)(d->turn ? turn_commits(d->turn) : 0));
+	metric(out, "jobd_store_commits_paced_total", "counter",
+	       "Loop turns whose changes waited to join a later commit (group commit).",
+	       (double)(d->turn ? turn_held_back(d->turn) : 0));
 	buf_printf(out, "# HELP jobd_run_duration_seconds How long runs took.\n"
 	           "# TYPE jobd_run_duration_seconds histogram\n");
 	uint64_t acc = 0;

@@ -14,7 +14,21 @@
  * another program) keeps the batch and the replies, and is tried again a
  * second later, or at the next turn. A batch the store has lost leaves the
  * daemon ahead of what is stored: jobd exits, and the next start takes up
- * from the store (runs in progress are recorded as interrupted). */
+ * from the store (runs in progress are recorded as interrupted).
+ *
+ * Group commit: a commit costs about as much as the changes of a few runs
+ * (BEGIN, the WAL's frames, COMMIT), and a burst of fires ended in twenty
+ * turns, each its own commit. So when nobody waits for the batch (no reply
+ * held, no parked read it would answer, no claim deferred until it is
+ * durable), it is committed by the first turn that ends COMMIT_GAP_MS or
+ * more after the last commit, or by a timer COMMIT_LATEST_MS after it if
+ * no turn comes (the burst's last change): the batch grows meanwhile, and
+ * the pacing makes no wake-up of its own while the loop is busy. What is
+ * acknowledged is still committed first; what nobody was told of (a run's
+ * start, end or output) is at most COMMIT_LATEST_MS later on disk, and a
+ * crash in between is as a crash a little earlier. The first change after
+ * a quiet spell, and any change someone waits for, is committed at the
+ * turn's end. */
 #include "daemon/turn.h"
 
 #include <errno.h>
@@ -23,11 +37,15 @@
 #include "util/log.h"
 #include "util/util.h"
 
-enum { RETRY_MS = 1000 };
+enum { RETRY_MS = 1000, COMMIT_GAP_MS = 10, COMMIT_LATEST_MS = 50 };
 
 struct Turn {
 	uv_prepare_t prepare;
 	uv_timer_t retry;
+	uv_timer_t pace;            /* commits a batch held back by the gap */
+	uint64_t sent_ns;           /* when the last commit was sent (uv_hrtime) */
+	uint64_t commits;           /* batches sent to be committed */
+	uint64_t held_back;         /* turns whose batch waited for the gap */
 	Jobs *js;
 	Store *store;
 	Srv *srv;
@@ -108,23 +126,70 @@ void turn_on_lost(Turn *t, void (*lost)(void *arg), void *arg)
 	t->lost_arg = arg;
 }
 
+int64_t turn_pace(int waited, uint64_t since_ns)
+{
+	const uint64_t ms = 1000000;
+	if (waited || since_ns >= (uint64_t)COMMIT_GAP_MS * ms)
+		return -1;
+	/* A turn after the gap commits it; the timer only if none comes (the
+	 * burst's last change), so that pacing adds no wake-up of its own while
+	 * the loop is busy. */
+	return (int64_t)(((uint64_t)COMMIT_LATEST_MS * ms - since_ns + ms - 1) / ms);
+}
+
+/* Whether this turn's commit waits (see "Group commit"): the timer is set
+ * for the latest it may come. */
+static int held_back(Turn *t)
+{
+	int waited = srv_holding(t->srv) || fs_waiting(t->fs) || jobs_awaiting_durable(t->js);
+	int64_t ms = turn_pace(waited, uv_hrtime() - t->sent_ns);
+	if (ms < 0)
+		return 0;
+	if (!uv_is_active((uv_handle_t *)&t->pace))
+		uv_timer_start(&t->pace, on_retry, (uint64_t)ms, 0);
+	t->held_back++;
+	return 1;
+}
+
+uint64_t turn_commits(const Turn *t)
+{
+	return t->commits;
+}
+
+uint64_t turn_held_back(const Turn *t)
+{
+	return t->held_back;
+}
+
+static void commit_now(Turn *t)
+{
+	t->inflight = 1;
+	uv_timer_stop(&t->pace);
+	srv_seal(t->srv);           /* what this commit covers */
+	jobs_sealed(t->js);
+	if (store_pending(t->store)) {
+		t->sent_ns = uv_hrtime();
+		t->commits++;
+		store_commit(t->store, committed, t);
+	} else
+		committed(t, 0, "");    /* nothing changed: the held replies go */
+}
+
 void turn_end(Turn *t)
 {
 	jobs_turn_end(t->js);
 	if (t->inflight)
 		return;                 /* the next turn after its answer commits this one's too */
-	t->inflight = 1;
-	srv_seal(t->srv);           /* what this commit covers */
-	jobs_sealed(t->js);
-	if (store_pending(t->store))
-		store_commit(t->store, committed, t);
-	else
-		committed(t, 0, "");    /* nothing changed: the held replies go */
+	commit_now(t);
 }
 
 static void on_prepare(uv_prepare_t *h)
 {
-	turn_end(h->data);
+	Turn *t = h->data;
+	jobs_turn_end(t->js);
+	if (t->inflight || (store_pending(t->store) && held_back(t)))
+		return;
+	commit_now(t);
 }
 
 Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs)
@@ -136,7 +201,8 @@ Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs)
 	t->srv = srv;
 	uv_prepare_init(loop, &t->prepare);
 	uv_timer_init(loop, &t->retry);
-	t->prepare.data = t->retry.data = t;
+	uv_timer_init(loop, &t->pace);
+	t->prepare.data = t->retry.data = t->pace.data = t;
 	uv_prepare_start(&t->prepare, on_prepare);
 	/* The timer only wakes the loop; it must not keep a finished loop alive. */
 	uv_unref((uv_handle_t *)&t->retry);
@@ -157,9 +223,10 @@ static void close_handles(Turn *t)
 {
 	if (t->closing)
 		return;
-	t->closing = 2;
+	t->closing = 3;
 	uv_close((uv_handle_t *)&t->prepare, closed);
 	uv_close((uv_handle_t *)&t->retry, closed);
+	uv_close((uv_handle_t *)&t->pace, closed);
 }
 
 void turn_stop(Turn *t, void (*stopped)(void *arg), void *arg)

@@ -53,6 +53,9 @@ void fs_gone(Fs *fs, Job *j);
 /* Once per loop turn, after the store's commit: parked reads that can now
  * be answered are. */
 void fs_turn_end(Fs *fs);
+/* Whether a parked read would be answered by the next commit (a touched
+ * job has one, or /events has new lines and readers): someone waits. */
+int fs_waiting(const Fs *fs);
 void fs_free(Fs *fs);
 
 #endif

@@ -462,6 +462,12 @@ void fs_gone(Fs *fs, Job *j)
 	watch_done(lv, w);
 }
 
+int fs_waiting(const Fs *fs)
+{
+	const Live *lv = fs->live;
+	return lv->touched || (lv->events && events_next(jobs_events(fs->js)) != lv->events_seen);
+}
+
 void fs_turn_end(Fs *fs)
 {
 	Live *lv = fs->live;

@@ -262,6 +262,9 @@ void jobs_cluster(Jobs *js, const JobsCluster *c);
  * wait for its start to be durable (remote.c). */
 void jobs_sealed(Jobs *js);
 void jobs_durable(Jobs *js);
+/* Whether something waits for the next commit (a claim deferred until its
+ * job's start is durable). */
+int jobs_awaiting_durable(const Jobs *js);
 
 /* A fire this node took over from a dead one (the reaper): run run_id,
  * number seq, started as this node's own claims are. */

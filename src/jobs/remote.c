@@ -274,6 +274,11 @@ void jobs_durable(Jobs *js)
 	}
 }
 
+int jobs_awaiting_durable(const Jobs *js)
+{
+	return js->deferred != NULL;
+}
+
 void remote_fini(Jobs *js)
 {
 	while (js->deferred) {

@@ -345,6 +345,11 @@ void srv_release(Srv *s)
 	}
 }
 
+int srv_holding(const Srv *s)
+{
+	return s->held != NULL;
+}
+
 void srv_drop_sealed(Srv *s)
 {
 	Conn *c = s->held, *next;

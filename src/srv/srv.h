@@ -157,6 +157,8 @@ void srv_seal(Srv *s);
  * are closed instead (the client sees its connection lost, never a yes for
  * a change that may not be stored). */
 void srv_drop_sealed(Srv *s);
+/* Whether a reply is held for a commit: someone waits for it. */
+int srv_holding(const Srv *s);
 void srv_free(Srv *s);
 void *srv_ops_aux(Srv *s);
 uint64_t srv_messages(Srv *s);

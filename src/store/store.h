@@ -55,7 +55,8 @@ enum {
  * Every change (a job created, edited, started, deleted; a fire claimed; a run
  * started or ended; output stored; retention) joins one batch: the first change
  * after a commit opens it, store_commit closes it in a single transaction.
- * jobd commits once per loop turn, and sends a reply that acknowledges a
+ * jobd commits at most once per loop turn (daemon/turn.c: less often while
+ * nobody waits, group commit), and sends a reply that acknowledges a
  * change only once store_commit has reported the batch that holds it durable:
  * acknowledged means committed. Readers see the batch's changes at once
  * (what the daemon has done, durable or not); other processes see them after

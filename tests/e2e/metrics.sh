@@ -15,7 +15,8 @@ check "metrics-listening" test -n "$PORT" -a "$PORT" != 0
 two_runs() { "$JOBCTL" read stats | grep -q '^runs_started 2$' && ! "$JOBCTL" read stats | grep -q '^runs_running [1-9]'; }
 check "stats-counts-runs" wait_for 10 two_runs
 "$JOBCTL" read stats >"$T/stats"
-for k in uptime_seconds jobs jobs_started runs_running runs_started runs_failed connections messages; do
+for k in uptime_seconds jobs jobs_started runs_running runs_started runs_failed connections messages \
+	store_commits store_commits_paced; do
 	check "stats-has-$k" grep -Eq "^$k [0-9]+$" "$T/stats"
 done
 expect "stats-jobs" "jobs 2" grep '^jobs ' "$T/stats"

@@ -35,6 +35,22 @@ expect "flood-out-bytes-is-stored-size" "$(wc -c <"$T/out" | tr -d ' ')" state f
 # The log: the output, and "run 1 started" and "run 1 ended" around it.
 expect "flood-log-has-the-output" "$((N + 3))" sh -c "'$J' read jobs/flood/log | wc -l | tr -d ' '"
 
+# ---- group commit (daemon/turn.c): a line every few ms, nobody waiting ----
+# Each line comes in a turn of its own, and each such turn was a commit. As
+# nobody waits for them, the turns share commits: at most one per 10 ms
+# after the run's acknowledged start (and the last, by the timer).
+stat() { "$J" read stats | sed -n "s/^$1 //p"; }
+check "trickle-created" "$J" new trickle "$never" 'i=0; while [ $i -lt 300 ]; do echo $i; sleep 0.002; i=$((i + 1)); done'
+c0=$(stat store_commits) p0=$(stat store_commits_paced) t0=$(date +%s%N)
+check "trickle-run" "$J" run trickle
+check "trickle-ended" wait_for 60 ended trickle 1
+c1=$(stat store_commits) p1=$(stat store_commits_paced) t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+check "trickle-turns-share-commits" test "$((p1 - p0))" -gt 0
+if [ $((c1 - c0)) -le $((ms / 10 + 5)) ]; then ok "trickle-commits-paced ($((c1 - c0)) commits in $ms ms)"
+else nok "trickle-commits-paced ($((c1 - c0)) commits in $ms ms: more than one per 10 ms)"; fi
+expect "trickle-every-line-kept" "300" sh -c "'$J' read jobs/trickle/runs/1/output | wc -l | tr -d ' '"
+
 # ---- reading costs a page: 200 opens of a ~40 MB log ----
 idle=$(rss_kb)
 "$P" "unix!$JOBD_SOCK" opens jobs/flood/log 200 "$T/go" >"$T/opens" 2>&1 &
