@@ -19,16 +19,17 @@
  * Group commit: a commit costs about as much as the changes of a few runs
  * (BEGIN, the WAL's frames, COMMIT), and a burst of fires ended in twenty
  * turns, each its own commit. So when nobody waits for the batch (no reply
- * held, no parked read it would answer, no claim deferred until it is
- * durable), it is committed by the first turn that ends COMMIT_GAP_MS or
- * more after the last commit, or by a timer COMMIT_LATEST_MS after it if
- * no turn comes (the burst's last change): the batch grows meanwhile, and
- * the pacing makes no wake-up of its own while the loop is busy. What is
- * acknowledged is still committed first; what nobody was told of (a run's
- * start, end or output) is at most COMMIT_LATEST_MS later on disk, and a
- * crash in between is as a crash a little earlier. The first change after
- * a quiet spell, and any change someone waits for, is committed at the
- * turn's end. */
+ * held, no parked read it would answer, no fire claimed whose child is
+ * about to start, no cluster claim deferred until it is durable), it is
+ * committed by the first turn that ends COMMIT_GAP_MS or more after the
+ * last commit, or by a timer COMMIT_LATEST_MS after it if no turn comes
+ * (the burst's last change): the batch grows meanwhile, and the pacing
+ * makes no wake-up of its own while the loop is busy. What is acknowledged
+ * is still committed first; what nobody was told of (a run's start, end or
+ * output) is at most COMMIT_LATEST_MS later on disk, and a crash in
+ * between is as a crash a little earlier. The first change after a quiet
+ * spell, and any change someone waits for, is committed at the turn's end.
+ */
 #include "daemon/turn.h"
 
 #include <errno.h>

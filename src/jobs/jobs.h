@@ -262,8 +262,9 @@ void jobs_cluster(Jobs *js, const JobsCluster *c);
  * wait for its start to be durable (remote.c). */
 void jobs_sealed(Jobs *js);
 void jobs_durable(Jobs *js);
-/* Whether something waits for the next commit (a claim deferred until its
- * job's start is durable). */
+/* Whether something waits for the next commit: a claim deferred until its
+ * job's start is durable (cluster), or a fire claimed in the open batch
+ * (its child starts at the instant; the claim is to be on disk first). */
 int jobs_awaiting_durable(const Jobs *js);
 
 /* A fire this node took over from a dead one (the reaper): run run_id,

@@ -68,6 +68,10 @@ struct Jobs {
 	/* Claims waiting for their job's start to be durable, oldest first
 	 * (remote.c); deferred_tail NULL while there are none. */
 	struct Deferred *deferred, **deferred_tail;
+	/* The open batch holds a claim (runs.c, runs_fire): its child starts at
+	 * the instant, and the claim is to be on disk first (jobs_awaiting_durable:
+	 * group commit does not hold it back). */
+	int claims_unsealed;
 	JobsWatch watch;
 };
 

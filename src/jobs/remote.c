@@ -256,6 +256,7 @@ static void defer(Jobs *js, Job *j, int64_t sched)
 void jobs_sealed(Jobs *js)
 {
 	js->sealed = js->batch++;
+	js->claims_unsealed = 0;
 }
 
 void jobs_durable(Jobs *js)
@@ -276,7 +277,7 @@ void jobs_durable(Jobs *js)
 
 int jobs_awaiting_durable(const Jobs *js)
 {
-	return js->deferred != NULL;
+	return js->deferred != NULL || js->claims_unsealed;
 }
 
 void remote_fini(Jobs *js)

@@ -628,6 +628,10 @@ int64_t runs_fire(Jobs *js, Job *j, int64_t sched)
 		rc = job_log_skip(js, j, sched, text, (size_t)k, &run_id, &seq, why, sizeof why);
 	} else {
 		rc = store_fire_claim(js->store, j->id, sched, &run_id, &seq, why, sizeof why);
+		/* Committed before its child starts (a lead ahead of the instant):
+		 * a crash then cannot lose the claim of a run that went ahead, which
+		 * the next start would replay. */
+		js->claims_unsealed |= rc >= 0;
 	}
 	if (rc == -EALREADY) {
 		VLOG(2, "job %s: fire at %lld already claimed", j->name, (long long)sched);
