@@ -63,7 +63,8 @@ struct Turn {
 
 static void close_handles(Turn *t);
 
-static void on_retry(uv_timer_t *h)
+/* The retry and pace timers' callback. */
+static void on_wake(uv_timer_t *h)
 {
 	/* Nothing to do here: the turn this wakes commits (on_prepare). */
 	(void)h;
@@ -103,7 +104,7 @@ static void committed(void *arg, int rc, const char *why)
 			LOGE("store: %s; the replies to these changes wait for it", why);
 		t->waiting = 1;
 		if (!t->closing)
-			uv_timer_start(&t->retry, on_retry, RETRY_MS, 0);
+			uv_timer_start(&t->retry, on_wake, RETRY_MS, 0);
 		return;
 	}
 	if (t->lost) {
@@ -147,7 +148,7 @@ static int held_back(Turn *t)
 	if (ms < 0)
 		return 0;
 	if (!uv_is_active((uv_handle_t *)&t->pace))
-		uv_timer_start(&t->pace, on_retry, (uint64_t)ms, 0);
+		uv_timer_start(&t->pace, on_wake, (uint64_t)ms, 0);
 	t->held_back++;
 	return 1;
 }
@@ -176,21 +177,25 @@ static void commit_now(Turn *t)
 		committed(t, 0, "");    /* nothing changed: the held replies go */
 }
 
-void turn_end(Turn *t)
+/* may_wait: group commit may hold the batch back (not at shutdown). */
+static void end_turn(Turn *t, int may_wait)
 {
 	jobs_turn_end(t->js);
 	if (t->inflight)
 		return;                 /* the next turn after its answer commits this one's too */
+	if (may_wait && store_pending(t->store) && held_back(t))
+		return;
 	commit_now(t);
+}
+
+void turn_end(Turn *t)
+{
+	end_turn(t, 0);
 }
 
 static void on_prepare(uv_prepare_t *h)
 {
-	Turn *t = h->data;
-	jobs_turn_end(t->js);
-	if (t->inflight || (store_pending(t->store) && held_back(t)))
-		return;
-	commit_now(t);
+	end_turn(h->data, 1);
 }
 
 Turn *turn_start(uv_loop_t *loop, Jobs *js, Store *store, Srv *srv, Fs *fs)
